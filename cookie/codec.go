@@ -1,0 +1,293 @@
+package cookie
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"sync"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// sigLen is the length of an unpadded base64 HMAC-SHA256, in both formats.
+const sigLen = 43
+
+var (
+	nativeEncoding = base64.RawURLEncoding.Strict()
+	remixEncoding  = base64.StdEncoding
+)
+
+// Serialize returns the Set-Cookie header value that stores value: the
+// encoded (and, with secrets, signed) value, then the attributes in this
+// fixed order, each only when set:
+//
+//	Domain, Expires, HttpOnly, Max-Age, Partitioned, Path, SameSite, Secure
+//
+// An empty value is written as "name=" with no signature, which Parse reads
+// back as "". Serialize returns an error wrapping ErrTooLarge when name and
+// encoded value would pass MaxSize bytes (a browser would drop the cookie
+// without a word), and, in the Remix format, one wrapping ErrInvalidUTF8 for
+// a value that is not UTF-8 text.
+func (c *Cookie) Serialize(value string) (string, error) {
+	if value == "" {
+		return c.name + "=" + c.attrs, nil
+	}
+	var enc *base64.Encoding
+	if c.opts.Format == Remix {
+		if !utf8.ValidString(value) {
+			return "", fmt.Errorf("cookie %q: %w", c.name, ErrInvalidUTF8)
+		}
+		enc = remixEncoding
+	} else {
+		enc = nativeEncoding
+	}
+	encLen := enc.EncodedLen(len(value))
+	size := len(c.name) + encLen
+	if c.Signed() {
+		size += 1 + sigLen
+	}
+	if size > MaxSize {
+		return "", fmt.Errorf("cookie %q: %d bytes: %w", c.name, size, ErrTooLarge)
+	}
+	start := len(c.name) + 1
+	buf := make([]byte, start+encLen, size+1+len(c.attrs))
+	copy(buf, c.name)
+	buf[len(c.name)] = '='
+	enc.Encode(buf[start:], unsafe.Slice(unsafe.StringData(value), len(value)))
+	if c.Signed() {
+		var sum [sha256.Size]byte
+		if c.opts.Format == Remix {
+			c.secrets[0].macBytes(&sum, buf[start:])
+		} else {
+			c.secrets[0].macBytes(&sum, buf) // covers "name=value"
+		}
+		buf = append(buf, '.')
+		n := len(buf)
+		buf = buf[:n+sigLen]
+		if c.opts.Format == Remix {
+			base64.RawStdEncoding.Encode(buf[n:], sum[:])
+		} else {
+			nativeEncoding.Encode(buf[n:], sum[:])
+		}
+	}
+	buf = append(buf, c.attrs...)
+	// buf is never written again, so the string may share its memory, as
+	// strings.Builder does.
+	return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
+}
+
+// Expire returns the Set-Cookie header value that deletes the cookie: an
+// empty value, Max-Age=0 and an Expires in the past, with the cookie's own
+// Domain, Path, Secure, Partitioned, SameSite and HttpOnly so that the
+// browser matches and removes the same cookie.
+func (c *Cookie) Expire() string { return c.expire }
+
+// scratch buffers for decoding, so a Parse allocates only its result.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// Parse finds the cookie in a Cookie request header (every cookie of the
+// request, separated by ";") and returns its decoded value. ok is false when
+// the cookie is absent, longer than MaxSize, unsigned or forged while the
+// Cookie is signed, signed with no current secret, or not decodable: a
+// client can never make Parse fail in any other way, nor panic. An empty
+// value ("name=") is ("", true), as in @remix-run/cookie; a bare "name"
+// without "=" counts as absent. When the name appears more than once, the
+// first occurrence wins. Surrounding double quotes are removed.
+func (c *Cookie) Parse(cookieHeader string) (value string, ok bool) {
+	raw, found := findCookie(cookieHeader, c.name)
+	if !found || len(c.name)+len(raw) > MaxSize {
+		return "", false
+	}
+	raw = unquote(raw)
+	if raw == "" {
+		return "", true
+	}
+	bp := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(bp)
+	if c.Signed() {
+		dot := lastDot(raw)
+		if dot < 0 {
+			return "", false
+		}
+		var sig, want [sha256.Size]byte
+		if !c.decodeSig(&sig, raw[dot+1:], bp) {
+			return "", false
+		}
+		raw = raw[:dot]
+		verified := false
+		for _, s := range c.secrets {
+			s.mac(&want, c.macPrefix, raw)
+			if hmac.Equal(want[:], sig[:]) {
+				verified = true
+				break
+			}
+		}
+		if !verified {
+			return "", false
+		}
+	}
+	if c.opts.Format == Remix {
+		b, ok := forgivingDecode((*bp)[:0], raw)
+		*bp = b[:0]
+		if !ok || !utf8.Valid(b) {
+			return "", false
+		}
+		return string(b), true
+	}
+	b := (*bp)[:0]
+	if n := nativeEncoding.DecodedLen(len(raw)); cap(b) < n {
+		b = make([]byte, n)
+		*bp = b[:0]
+	} else {
+		b = b[:n]
+	}
+	n, err := nativeEncoding.Decode(b, unsafe.Slice(unsafe.StringData(raw), len(raw)))
+	if err != nil || n == 0 {
+		return "", false
+	}
+	return string(b[:n]), true
+}
+
+// decodeSig decodes a 43-character signature into sig. The Native format
+// takes exactly canonical unpadded base64url; the Remix format is as
+// forgiving as atob (padding and ASCII whitespace allowed).
+func (c *Cookie) decodeSig(sig *[sha256.Size]byte, s string, bp *[]byte) bool {
+	if c.opts.Format == Remix {
+		if len(s) > 2*sigLen {
+			return false
+		}
+		b, ok := forgivingDecode((*bp)[:0], s)
+		*bp = b[:0]
+		if !ok || len(b) != sha256.Size {
+			return false
+		}
+		copy(sig[:], b)
+		return true
+	}
+	if len(s) != sigLen {
+		return false
+	}
+	var tmp [sha256.Size + 3]byte
+	n, err := nativeEncoding.Decode(tmp[:], unsafe.Slice(unsafe.StringData(s), len(s)))
+	if err != nil || n != sha256.Size {
+		return false
+	}
+	copy(sig[:], tmp[:n])
+	return true
+}
+
+func lastDot(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '.' {
+			return i
+		}
+	}
+	return -1
+}
+
+// forgivingDecode implements the WHATWG "forgiving-base64 decode" that atob
+// uses: ASCII whitespace is ignored, up to two "=" may end a string whose
+// length is a multiple of four, any other byte outside the standard alphabet
+// fails, and so does a length of 1 mod 4. The result is appended to dst.
+func forgivingDecode(dst []byte, s string) ([]byte, bool) {
+	clean := make([]byte, 0, 64)
+	if len(s) > cap(clean) {
+		clean = make([]byte, 0, len(s))
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ' ', '\t', '\n', '\f', '\r':
+		default:
+			clean = append(clean, c)
+		}
+	}
+	if len(clean)%4 == 0 {
+		for k := 0; k < 2 && len(clean) > 0 && clean[len(clean)-1] == '='; k++ {
+			clean = clean[:len(clean)-1]
+		}
+	}
+	if len(clean)%4 == 1 {
+		return dst, false
+	}
+	for _, c := range clean {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
+			return dst, false
+		}
+	}
+	n := base64.RawStdEncoding.DecodedLen(len(clean))
+	start := len(dst)
+	if cap(dst)-start < n {
+		grown := make([]byte, start, start+n)
+		copy(grown, dst)
+		dst = grown
+	}
+	dst = dst[:start+n]
+	// Not Strict: atob ignores non-zero bits after the last full byte.
+	m, err := base64.RawStdEncoding.Decode(dst[start:], clean)
+	if err != nil {
+		return dst[:start], false
+	}
+	return dst[:start+m], true
+}
+
+// findCookie returns the value of the first "name=value" pair named name in
+// a Cookie header. Pairs are separated by ';'; spaces and tabs around names
+// and values are ignored; a pair without '=' is skipped. It never allocates.
+func findCookie(header, name string) (string, bool) {
+	for len(header) > 0 {
+		var pair string
+		if i := indexByte(header, ';'); i >= 0 {
+			pair, header = header[:i], header[i+1:]
+		} else {
+			pair, header = header, ""
+		}
+		eq := indexByte(pair, '=')
+		if eq < 0 {
+			continue
+		}
+		if trimOWS(pair[:eq]) == name {
+			return trimOWS(pair[eq+1:]), true
+		}
+	}
+	return "", false
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func trimOWS(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// unquote removes one pair of surrounding double quotes and, as
+// @remix-run/headers does, the backslash escapes inside them.
+func unquote(s string) string {
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return s
+	}
+	s = s[1 : len(s)-1]
+	if indexByte(s, '\\') < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}

@@ -1,0 +1,3 @@
+module github.com/sessionkit/sessionkit/cookie
+
+go 1.23
