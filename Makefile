@@ -1,0 +1,64 @@
+# sessionkit: one Go module per folder, tied together by go.work.
+# Every target loops over the module folders, so a new module is picked up
+# as soon as its go.mod exists.
+
+SHELL := /bin/bash
+MODULES := $(patsubst %/go.mod,%,$(sort $(wildcard */go.mod)))
+FUZZTIME ?= 10s
+BENCHTIME ?= 1s
+BENCHCOUNT ?= 1
+
+.PHONY: all test deps lint fmt tidy bench fuzz interop run help
+
+all: lint test
+
+help:
+	@echo "make run       serve the example app on http://localhost:8080"
+	@echo "make test      install test servers if missing, run every module's tests with -race"
+	@echo "make lint      gofmt, go vet, go mod tidy leaves no diff, each module builds alone"
+	@echo "make fuzz      every fuzz target for FUZZTIME (default $(FUZZTIME))"
+	@echo "make bench     every benchmark (BENCHTIME=$(BENCHTIME), BENCHCOUNT=$(BENCHCOUNT))"
+	@echo "make interop   Go against the real @remix-run packages from npm"
+
+# deps installs what the tests need and the machine lacks: redis-server and
+# memcached from Debian's packages, Node.js packages from npm.
+deps:
+	@bash .ci/deps
+
+test: deps
+	@set -e; for m in $(MODULES); do \
+		echo "== go test -race $$m"; \
+		if [ "$$m" = interop ]; then export SESSIONKIT_REQUIRE_INTEROP=1; fi; \
+		(cd $$m && go test -race -count=1 ./...); \
+	done
+
+lint:
+	@set -e; out=$$(gofmt -l $(MODULES)); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@set -e; for m in $(MODULES); do \
+		echo "== vet, tidy, standalone build $$m"; \
+		(cd $$m && go vet ./... && GOWORK=off go mod tidy -diff && GOWORK=off go build ./... && GOWORK=off go vet ./...); \
+	done
+
+fmt:
+	gofmt -w $(MODULES)
+
+tidy:
+	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy); done
+
+bench:
+	@set -e; for m in $(MODULES); do \
+		echo "== bench $$m"; \
+		(cd $$m && go test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./...); \
+	done
+
+fuzz:
+	@bash .ci/fuzz $(FUZZTIME) $(MODULES)
+
+interop: deps
+	@if [ ! -d interop ]; then echo "no interop module yet"; exit 1; fi
+	cd interop && SESSIONKIT_REQUIRE_INTEROP=1 go test -race -count=1 ./...
+
+run:
+	@if [ -d examples/app ]; then cd examples && go run ./app $(ARGS); \
+	else echo "The example app (examples/app) is not written yet; see the module READMEs for runnable examples."; exit 1; fi
