@@ -188,8 +188,12 @@ func New(name string, o Options) (*Cookie, error) {
 	if o.MaxAge > maxMaxAge {
 		return nil, fmt.Errorf("cookie %q: Options.MaxAge %d is over 400 days (%d s), which browsers cap", name, o.MaxAge, maxMaxAge)
 	}
-	if !o.Expires.IsZero() && o.Expires.UTC().Year() < 1601 {
-		return nil, fmt.Errorf("cookie %q: Options.Expires %v is before 1601", name, o.Expires)
+	if !o.Expires.IsZero() {
+		// An IMF-fixdate has a four-digit year, and browsers ignore years
+		// before 1601 (net/http drops them too).
+		if y := o.Expires.UTC().Year(); y < 1601 || y > 9999 {
+			return nil, fmt.Errorf("cookie %q: Options.Expires %v is outside the years 1601 to 9999", name, o.Expires)
+		}
 	}
 	if hasPrefixFold(name, "__Secure-") && !o.Secure {
 		return nil, fmt.Errorf("cookie %q: a __Secure- name requires Options.Secure", name)
