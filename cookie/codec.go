@@ -143,7 +143,9 @@ func (c *Cookie) Parse(cookieHeader string) (value string, ok bool) {
 		b = b[:n]
 	}
 	n, err := nativeEncoding.Decode(b, unsafe.Slice(unsafe.StringData(raw), len(raw)))
-	if err != nil || n == 0 {
+	// Even a Strict encoding skips CR and LF; the length check refuses
+	// them, so that only the canonical string decodes.
+	if err != nil || n == 0 || nativeEncoding.EncodedLen(n) != len(raw) {
 		return "", false
 	}
 	return string(b[:n]), true
