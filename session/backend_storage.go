@@ -1,0 +1,172 @@
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// NewBackendStorage returns the Storage that every server-side store shares:
+// the cookie holds only the session id, and b holds the records. It validates
+// ids before b sees them, refuses unknown ids, enforces expiry, writes only
+// changed sessions, deletes old records after RegenerateID(true) and Destroy,
+// and treats corrupt records as absent (logged). Records are the Remix JSON
+// [values, flash] with a third element of metadata that Remix ignores.
+//
+// It panics on negative durations in o: that is a programming error.
+func NewBackendStorage(b Backend, o Options) Storage {
+	if b == nil {
+		panic("session: NewBackendStorage with a nil Backend")
+	}
+	if err := o.validate(); err != nil {
+		panic(err.Error())
+	}
+	st := &backendStorage{b: b, o: o}
+	st.t, _ = b.(Toucher)
+	st.r, _ = b.(Replacer)
+	return st
+}
+
+type backendStorage struct {
+	b Backend
+	t Toucher
+	r Replacer
+	o Options
+}
+
+// Read implements Storage.
+func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Session, error) {
+	if cookieValue == "" || !ValidID(cookieValue) {
+		return New(), nil
+	}
+	rec, err := st.b.Get(ctx, cookieValue)
+	if errors.Is(err, ErrNotFound) {
+		if st.o.UseUnknownIDs {
+			return &Session{id: cookieValue, originalID: cookieValue}, nil
+		}
+		return New(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: read %s: %w", logID(cookieValue), err)
+	}
+	values, flash, m, err := parseRecord(rec)
+	if err != nil {
+		st.o.logger().WarnContext(ctx, "session: corrupt record treated as absent",
+			"session", logID(cookieValue), "error", err)
+		return New(), nil
+	}
+	now := st.o.now()
+	// With a Toucher, a refresh extends the backend's TTL without rewriting
+	// meta.Saved, so the backend's expiry is the idle check.
+	if st.o.expired(m, now, st.t == nil) {
+		return New(), nil
+	}
+	s := &Session{id: cookieValue, originalID: cookieValue, stored: true, values: values}
+	if len(flash) > 0 {
+		s.flash = flash
+		s.dirty = true
+	}
+	s.created = msTime(m.Created)
+	if s.created.IsZero() {
+		s.created = now
+	}
+	s.saved = msTime(m.Saved)
+	return s, nil
+}
+
+// Save implements Storage.
+func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, error) {
+	now := st.o.now()
+	s.mu.Lock()
+	id, deletes := s.id, s.idsToDeleteLocked()
+	destroyed, dirty := s.destroyed, s.dirty
+	created := s.created
+	if created.IsZero() {
+		created = now
+	}
+	ttl, alive := st.o.ttl(created, now)
+	var rec []byte
+	var err error
+	if !destroyed && alive && (dirty || s.stored && st.t == nil && st.o.refreshDue(s.saved, now)) {
+		rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
+	}
+	refresh := !dirty && s.stored && st.o.refreshDue(s.saved, now)
+	s.mu.Unlock()
+	if err != nil {
+		return "", false, err
+	}
+
+	switch {
+	case destroyed || !alive:
+		if !alive && s.stored {
+			deletes = appendUnique(deletes, id)
+		}
+		if err := st.deleteAll(ctx, deletes); err != nil {
+			return "", false, err
+		}
+		st.markSaved(s, id, created, now)
+		return "", true, nil
+	case dirty:
+		if len(deletes) > 0 && st.r != nil {
+			if err := st.r.Replace(ctx, deletes, id, rec, ttl); err != nil {
+				return "", false, fmt.Errorf("session: save %s: %w", logID(id), err)
+			}
+		} else {
+			// Write the new record before deleting the old one: a failure
+			// in between leaves the user signed in, never signed out.
+			if err := st.b.Set(ctx, id, rec, ttl); err != nil {
+				return "", false, fmt.Errorf("session: save %s: %w", logID(id), err)
+			}
+			if err := st.deleteAll(ctx, deletes); err != nil {
+				return "", false, err
+			}
+		}
+		st.markSaved(s, id, created, now)
+		return id, true, nil
+	case refresh:
+		if st.t != nil {
+			err = st.t.Touch(ctx, id, ttl)
+			if errors.Is(err, ErrNotFound) {
+				err = nil // deleted meanwhile (a logout elsewhere): do not resurrect it
+			}
+		} else {
+			err = st.b.Set(ctx, id, rec, ttl)
+		}
+		if err != nil {
+			return "", false, fmt.Errorf("session: refresh %s: %w", logID(id), err)
+		}
+		s.mu.Lock()
+		s.saved = now
+		s.mu.Unlock()
+	}
+	return "", false, nil
+}
+
+func (st *backendStorage) deleteAll(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		if err := st.b.Delete(ctx, id); err != nil {
+			return fmt.Errorf("session: delete %s: %w", logID(id), err)
+		}
+	}
+	return nil
+}
+
+// markSaved records a successful save of the session as it was under id.
+func (st *backendStorage) markSaved(s *Session, id string, created, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.id != id {
+		return // regenerated again during the save: leave it dirty
+	}
+	s.savedLocked(created, now)
+}
+
+// logID names a session in logs and errors without revealing its id, which
+// is a bearer credential: the first 12 hex digits of its SHA-256.
+func logID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return "id-sha256:" + hex.EncodeToString(sum[:6])
+}

@@ -1,0 +1,210 @@
+package session
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// CookieStorageOptions configure NewCookieStorage.
+type CookieStorageOptions struct {
+	// Options: IdleTimeout and Lifetime ride inside the payload (its
+	// creation and last-save times), so an old cookie replayed after expiry
+	// is refused even though the browser still sends it. UseUnknownIDs does
+	// not apply.
+	Options
+	// Keys are AES-256 keys (32 bytes each) that seal the payload with
+	// AES-256-GCM, so the client can neither read nor change it: Keys[0]
+	// seals, every key opens (rotation: put the new key first). With no
+	// keys the payload is plain JSON, readable by @remix-run/session's
+	// cookie storage, and only the cookie's signature protects it.
+	Keys [][]byte
+	// MaxSize is the largest cookie, name and encoded value, that Save will
+	// produce; past it Save returns an error wrapping ErrTooLarge instead of
+	// a cookie the browser would silently drop. 0: 4096, the browser limit.
+	MaxSize int
+	// CookieName is the session cookie's name. Sealed payloads bind it as
+	// associated data, so a payload sealed for one cookie does not open as
+	// another, and the size check counts it. Optional.
+	CookieName string
+}
+
+// signatureOverhead is the "." and 43-character signature that a signed
+// cookie adds to the value.
+const signatureOverhead = 44
+
+// NewCookieStorage returns a Storage that keeps the whole session in the
+// cookie: no server state, nothing to clean up, but every byte travels with
+// every request and a cookie cannot be revoked before it expires (set a
+// Lifetime or IdleTimeout). The cookie value is the Remix payload
+// {"i":id,"d":[values,flash]}, sealed with AES-256-GCM when Keys are given.
+// Keys that are not 32 bytes are an error.
+func NewCookieStorage(o CookieStorageOptions) (Storage, error) {
+	if err := o.Options.validate(); err != nil {
+		return nil, err
+	}
+	if o.MaxSize < 0 {
+		return nil, errors.New("session: CookieStorageOptions.MaxSize is negative")
+	}
+	if o.MaxSize == 0 {
+		o.MaxSize = 4096
+	}
+	st := &cookieStorage{o: o, aad: []byte("sessionkit cookie storage v1:" + o.CookieName)}
+	for i, k := range o.Keys {
+		if len(k) != 32 {
+			return nil, fmt.Errorf("session: CookieStorageOptions.Keys[%d] is %d bytes, want 32 (AES-256)", i, len(k))
+		}
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			return nil, fmt.Errorf("session: CookieStorageOptions.Keys[%d]: %w", i, err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("session: CookieStorageOptions.Keys[%d]: %w", i, err)
+		}
+		st.aeads = append(st.aeads, aead)
+	}
+	return st, nil
+}
+
+type cookieStorage struct {
+	o     CookieStorageOptions
+	aeads []cipher.AEAD
+	aad   []byte
+}
+
+// payload is the Remix cookie-storage value.
+type payload struct {
+	I any             `json:"i"`
+	D json.RawMessage `json:"d"`
+}
+
+// Read implements Storage. A value that cannot be opened or parsed, or whose
+// session has expired, gives a new session; a forged or corrupt one is also
+// logged.
+func (st *cookieStorage) Read(ctx context.Context, cookieValue string) (*Session, error) {
+	if cookieValue == "" || len(cookieValue) > 2*st.o.MaxSize {
+		return New(), nil
+	}
+	plain := []byte(cookieValue)
+	if len(st.aeads) > 0 {
+		var ok bool
+		if plain, ok = st.open(cookieValue); !ok {
+			st.o.logger().WarnContext(ctx, "session: cookie storage payload does not open with any key; new session")
+			return New(), nil
+		}
+	}
+	var p payload
+	if err := json.Unmarshal(plain, &p); err != nil {
+		st.o.logger().WarnContext(ctx, "session: corrupt cookie storage payload; new session", "error", err)
+		return New(), nil
+	}
+	var values, flash map[string]any
+	var m meta
+	if len(p.D) > 0 && string(p.D) != "null" {
+		var err error
+		if values, flash, m, err = parseRecord(p.D); err != nil {
+			st.o.logger().WarnContext(ctx, "session: corrupt cookie storage payload; new session", "error", err)
+			return New(), nil
+		}
+	}
+	now := st.o.now()
+	if st.o.expired(m, now, true) {
+		return New(), nil
+	}
+	id, _ := p.I.(string)
+	if !ValidID(id) {
+		// Remix starts a new id and keeps the data when "i" is missing.
+		id = newID()
+	}
+	s := &Session{id: id, originalID: id, stored: true, values: values}
+	if len(flash) > 0 {
+		s.flash = flash
+		s.dirty = true
+	}
+	s.created = msTime(m.Created)
+	if s.created.IsZero() {
+		s.created = now
+	}
+	s.saved = msTime(m.Saved)
+	return s, nil
+}
+
+// Save implements Storage.
+func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, error) {
+	now := st.o.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deleteID != "" {
+		st.o.logger().WarnContext(ctx, "session: id regenerated, but cookie storage cannot delete the old session; it stays valid until it expires",
+			"session", logID(s.deleteID))
+	}
+	created := s.created
+	if created.IsZero() {
+		created = now
+	}
+	_, alive := st.o.ttl(created, now)
+	switch {
+	case s.destroyed || !alive:
+		s.savedLocked(created, now)
+		return "", true, nil
+	case s.dirty, s.stored && st.o.refreshDue(s.saved, now):
+	default:
+		return "", false, nil
+	}
+	buf := make([]byte, 0, 256)
+	buf = append(buf, `{"i":"`...)
+	buf = append(buf, s.id...) // ids are [A-Za-z0-9_-]: no escaping needed
+	buf = append(buf, `","d":`...)
+	buf, err := appendRecord(buf, s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
+	if err != nil {
+		return "", false, err
+	}
+	buf = append(buf, '}')
+	value := string(buf)
+	if len(st.aeads) > 0 {
+		if value, err = st.seal(buf); err != nil {
+			return "", false, err
+		}
+	}
+	if size := len(st.o.CookieName) + 1 + base64.StdEncoding.EncodedLen(len(value)) + signatureOverhead; size > st.o.MaxSize {
+		return "", false, fmt.Errorf("session: cookie storage: a %d-byte cookie is over the %d-byte limit: %w", size, st.o.MaxSize, ErrTooLarge)
+	}
+	s.savedLocked(created, now)
+	return value, true, nil
+}
+
+// seal encrypts plain with Keys[0]: base64url(nonce || ciphertext || tag).
+func (st *cookieStorage) seal(plain []byte) (string, error) {
+	aead := st.aeads[0]
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	if _, err := io.ReadFull(rand.Reader, out); err != nil {
+		return "", fmt.Errorf("session: cookie storage nonce: %w", err)
+	}
+	out = aead.Seal(out, out, plain, st.aad)
+	return base64.RawURLEncoding.EncodeToString(out), nil
+}
+
+// open decrypts a sealed value with each key in turn.
+func (st *cookieStorage) open(value string) ([]byte, bool) {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
+	if err != nil {
+		return nil, false
+	}
+	for _, aead := range st.aeads {
+		ns := aead.NonceSize()
+		if len(raw) < ns+aead.Overhead() {
+			return nil, false
+		}
+		if plain, err := aead.Open(nil, raw[:ns], raw[ns:], st.aad); err == nil {
+			return plain, true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,3 @@
+module github.com/sessionkit/sessionkit/session
+
+go 1.23

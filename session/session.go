@@ -1,0 +1,292 @@
+package session
+
+import (
+	"maps"
+	"sync"
+	"time"
+)
+
+// Session is one user's session for one request: values that persist until
+// changed, flash values that live for exactly one more request, and the id
+// that a Storage files them under. Read it from the request context with
+// FromContext. All methods are safe for concurrent use.
+//
+// Changes are collected in memory and written by Storage.Save, normally
+// called by the session middleware just before the response headers go out.
+type Session struct {
+	mu sync.Mutex
+
+	id         string
+	originalID string // the id it was loaded or created with
+	deleteID   string // originalID once RegenerateID(true) was called
+	discarded  []string
+
+	values map[string]any
+	flash  map[string]any // loaded from storage: readable in this request
+	next   map[string]any // flashed in this request: persisted for the next
+
+	dirty     bool
+	destroyed bool
+
+	// Expiry metadata, kept by storages (see record.go). created survives
+	// regeneration; a Session started after Destroy gets a fresh one.
+	created time.Time
+	saved   time.Time
+	// stored is true when the session was loaded from a record, so a sliding
+	// refresh (touch) makes sense.
+	stored bool
+}
+
+// New returns an empty session with a fresh id: 256 bits from crypto/rand,
+// encoded as 43 characters of unpadded base64url.
+func New() *Session {
+	id := newID()
+	return &Session{id: id, originalID: id}
+}
+
+// Restore returns the session id with the data d, as a Storage
+// implementation loads it. The maps in d are copied. A session restored with
+// flash values is dirty from the start, so that saving it clears the flash:
+// flash lives for one request whether or not it is read.
+func Restore(id string, d Data) *Session {
+	s := &Session{id: id, originalID: id, stored: true}
+	if len(d.Values) > 0 {
+		s.values = maps.Clone(d.Values)
+	}
+	if len(d.Flash) > 0 {
+		s.flash = maps.Clone(d.Flash)
+		s.dirty = true
+	}
+	return s
+}
+
+// ID returns the session's current id.
+func (s *Session) ID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id
+}
+
+// Get returns the value stored under key or, when there is none, the flash
+// value set under key by the previous request; nil when neither exists or
+// the session is destroyed. Values loaded from a storage have their JSON
+// types (float64, string, bool, []any, map[string]any); use Value for a
+// typed read.
+func (s *Session) Get(key string) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.destroyed {
+		return nil
+	}
+	if v, ok := s.values[key]; ok {
+		return v
+	}
+	return s.flash[key]
+}
+
+// Has reports whether Get would find key (a value or a flash value from the
+// previous request).
+func (s *Session) Has(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.destroyed {
+		return false
+	}
+	if _, ok := s.values[key]; ok {
+		return true
+	}
+	_, ok := s.flash[key]
+	return ok
+}
+
+// Set stores v under key; a nil v removes the key. Set on a destroyed session
+// starts a new, empty session with a new id (the destroyed one is still
+// deleted on save), so a "signed out" page can keep data.
+func (s *Session) Set(key string, v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v == nil {
+		if !s.destroyed {
+			delete(s.values, key)
+			s.dirty = true
+		}
+		return
+	}
+	s.reviveLocked()
+	if s.values == nil {
+		s.values = make(map[string]any, 4)
+	}
+	s.values[key] = v
+	s.dirty = true
+}
+
+// Unset removes key, both as a value and as a flash value readable in this
+// request.
+func (s *Session) Unset(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.destroyed {
+		return
+	}
+	delete(s.values, key)
+	delete(s.flash, key)
+	s.dirty = true
+}
+
+// Flash stores v under key for the next request only: Get does not see it in
+// this request, sees it in the next one, and it is gone after that. Flash on
+// a destroyed session starts a new session, as Set does, so that "you have
+// been signed out" can be shown after a logout.
+func (s *Session) Flash(key string, v any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reviveLocked()
+	if s.next == nil {
+		s.next = make(map[string]any, 2)
+	}
+	s.next[key] = v
+	s.dirty = true
+}
+
+// RegenerateID gives the session a new id, keeping its data; call it on every
+// privilege change, such as a login, to defeat session fixation. With
+// deleteOld, the record under the session's original id is deleted on save,
+// however many times the id was regenerated. RegenerateID on a destroyed
+// session does nothing: it gets a new id anyway.
+func (s *Session) RegenerateID(deleteOld bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.destroyed {
+		return
+	}
+	if deleteOld {
+		s.deleteID = s.originalID
+	}
+	s.id = newID()
+	s.dirty = true
+}
+
+// Destroy ends the session: its data is gone now, and on save its record is
+// deleted (also the original id's record when the id was regenerated) and the
+// cookie is expired. A later Set or Flash starts a new session.
+func (s *Session) Destroy() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.destroyed = true
+	s.values, s.flash, s.next = nil, nil, nil
+}
+
+// reviveLocked turns a destroyed session into a fresh one with a new id,
+// remembering the ids whose records the save must delete.
+func (s *Session) reviveLocked() {
+	if !s.destroyed {
+		return
+	}
+	if s.stored {
+		s.discarded = appendUnique(s.discarded, s.originalID)
+	}
+	s.id = newID()
+	s.originalID = s.id
+	s.deleteID = ""
+	s.destroyed = false
+	s.stored = false
+	s.created, s.saved = time.Time{}, time.Time{}
+}
+
+func appendUnique(list []string, id string) []string {
+	for _, x := range list {
+		if x == id {
+			return list
+		}
+	}
+	return append(list, id)
+}
+
+// Destroyed reports whether Destroy was called (and no Set or Flash started a
+// new session since).
+func (s *Session) Destroyed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.destroyed
+}
+
+// Dirty reports whether the session has changes to save: a Set, Unset, Flash
+// or RegenerateID, or flash values loaded from storage that must be cleared.
+// A clean session is not written and gets no Set-Cookie.
+func (s *Session) Dirty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dirty
+}
+
+// Len returns the number of keys Get can see: values plus the flash values
+// loaded from the previous request.
+func (s *Session) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.destroyed {
+		return 0
+	}
+	n := len(s.values)
+	for k := range s.flash {
+		if _, ok := s.values[k]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// DeleteID returns the original id when RegenerateID(true) was called, whose
+// record the save deletes; otherwise "".
+func (s *Session) DeleteID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deleteID
+}
+
+// Data returns a copy of what a save persists: the values, and the flash
+// values set in this request (those loaded from the previous request are
+// consumed). A destroyed session has no data.
+func (s *Session) Data() Data {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.destroyed {
+		return Data{Values: map[string]any{}, Flash: map[string]any{}}
+	}
+	return Data{Values: cloneOrEmpty(s.values), Flash: cloneOrEmpty(s.next)}
+}
+
+func cloneOrEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return maps.Clone(m)
+}
+
+// idsToDeleteLocked returns the records a save removes: the original id after
+// RegenerateID(true) or Destroy, and the id of a destroyed session that Set
+// or Flash replaced. Only the original id can have a record: regenerated ids
+// are never stored before the save.
+func (s *Session) idsToDeleteLocked() []string {
+	ids := s.discarded
+	if s.stored && (s.deleteID != "" || s.destroyed) {
+		ids = appendUnique(ids, s.originalID)
+	}
+	return ids
+}
+
+// savedLocked records a successful save, so that Dirty reports only changes
+// made after it (the middleware reports those as lost) and a second save
+// deletes nothing twice.
+func (s *Session) savedLocked(created, now time.Time) {
+	s.dirty = false
+	s.deleteID = ""
+	s.discarded = nil
+	if s.destroyed {
+		s.stored = false
+	} else {
+		s.originalID = s.id
+		s.stored = true
+		s.created, s.saved = created, now
+	}
+}

@@ -1,0 +1,112 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// ErrNotFound is what a Backend's Get returns for a record that is absent or
+// expired.
+var ErrNotFound = errors.New("session: record not found")
+
+// ErrTooLarge is returned (wrapped) by a cookie storage's Save when the
+// session would not fit in a cookie, which a browser would drop silently.
+var ErrTooLarge = errors.New("session: session data too large for a cookie")
+
+// Storage loads and saves sessions by cookie value. The session middleware
+// calls Read with the verified value of the session cookie ("" when there is
+// none) and Save before the response headers go out.
+type Storage interface {
+	// Read returns the session that cookieValue names, or a new session when
+	// the value is empty, malformed, unknown to the store or expired. It
+	// never adopts an id the store does not know (that would allow session
+	// fixation) unless Options.UseUnknownIDs is set. An error means the store
+	// could not be asked; it is never turned into a new session, which would
+	// log the user out.
+	Read(ctx context.Context, cookieValue string) (*Session, error)
+
+	// Save writes the session's changes. set=false: send no Set-Cookie (the
+	// session is unchanged). set=true with value "": expire the cookie (the
+	// session was destroyed). Otherwise set the cookie to value.
+	Save(ctx context.Context, s *Session) (value string, set bool, err error)
+}
+
+// Backend stores session records for NewBackendStorage. Ids reaching a
+// Backend have passed ValidID. A Backend stores bytes; the ids, flash,
+// regeneration and expiry logic live in NewBackendStorage, once.
+type Backend interface {
+	// Get returns the record stored under id, or ErrNotFound when it is
+	// absent or expired. The caller does not modify the returned slice.
+	Get(ctx context.Context, id string) ([]byte, error)
+	// Set stores record under id; after ttl it may be dropped (0: never).
+	// The caller does not modify record after the call, so a backend may
+	// keep it.
+	Set(ctx context.Context, id string, record []byte, ttl time.Duration) error
+	// Delete removes the record under id; an absent record is not an error.
+	Delete(ctx context.Context, id string) error
+}
+
+// Toucher is a Backend that can extend a record's time to live without
+// rewriting it (Redis EXPIRE, memcache touch, a file's mtime). Sliding expiry
+// uses it when present; otherwise it rewrites the record.
+type Toucher interface {
+	Touch(ctx context.Context, id string, ttl time.Duration) error
+}
+
+// Replacer is a Backend that can delete old records and write a new one in a
+// single round trip (a Redis pipeline or transaction). Save uses it after
+// RegenerateID(true) when present.
+type Replacer interface {
+	Replace(ctx context.Context, deleteIDs []string, id string, record []byte, ttl time.Duration) error
+}
+
+// Options configure every storage. The zero value is valid: no expiry, strict
+// ids, slog.Default().
+type Options struct {
+	// IdleTimeout ends a session that has not been saved or refreshed for
+	// this long (sliding expiry, enforced on the server). 0: no idle limit.
+	// A request that reads a session refreshes it once a tenth of the
+	// timeout has passed, without rewriting its data when the backend can
+	// touch, and without a Set-Cookie for server-side storages.
+	IdleTimeout time.Duration
+	// Lifetime ends a session this long after it was created, however
+	// active (absolute expiry, enforced on the server, kept across
+	// RegenerateID). 0: no absolute limit.
+	Lifetime time.Duration
+	// UseUnknownIDs adopts an id from a cookie that the store does not know,
+	// instead of minting a new one (Remix's useUnknownIds). Off by default:
+	// adopting ids lets an attacker plant a known id in a victim's browser
+	// (session fixation). Malformed ids are never adopted.
+	UseUnknownIDs bool
+	// Logger receives corrupt records, failed old-record deletes and other
+	// events that must not fail a request. nil: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock, for tests. nil: time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.Default()
+}
+
+func (o *Options) validate() error {
+	if o.IdleTimeout < 0 {
+		return errors.New("session: Options.IdleTimeout is negative")
+	}
+	if o.Lifetime < 0 {
+		return errors.New("session: Options.Lifetime is negative")
+	}
+	return nil
+}
