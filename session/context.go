@@ -4,8 +4,14 @@ import "context"
 
 type contextKey struct{}
 
-// NewContext returns a copy of ctx that carries s.
+// NewContext returns a copy of ctx that carries s. The session middleware
+// calls it once per request. It panics when ctx already carries a different
+// session: a second session middleware, or a handler that swaps the session,
+// would make one of the two sessions' changes silently vanish.
 func NewContext(ctx context.Context, s *Session) context.Context {
+	if old := FromContext(ctx); old != nil && old != s {
+		panic("session: NewContext: the context already carries a session; refusing to replace it (is the session middleware installed twice?)")
+	}
 	return context.WithValue(ctx, contextKey{}, s)
 }
 
