@@ -1,0 +1,3 @@
+module github.com/sessionkit/sessionkit/router
+
+go 1.23

@@ -1,0 +1,301 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// Errors returned by [Route.Href], wrapped with the pattern and the parameter name.
+// Test for them with errors.Is.
+var (
+	// ErrMissingParam: the pattern has a wildcard that Params does not fill.
+	ErrMissingParam = errors.New("missing parameter")
+	// ErrUnknownParam: Params names a wildcard that the pattern does not have.
+	// It is an error rather than ignored so that a renamed wildcard cannot
+	// silently produce a wrong link.
+	ErrUnknownParam = errors.New("unknown parameter")
+	// ErrInvalidParam: the value cannot be put in the path so that it routes back
+	// to the same value: an empty {name} value, a "." or ".." segment, or an
+	// empty segment inside a {name...} value (path cleaning would rewrite it).
+	ErrInvalidParam = errors.New("invalid parameter value")
+	// ErrInvalidPattern: Route.Pattern is not a pattern this package accepts.
+	ErrInvalidPattern = errors.New("invalid pattern")
+)
+
+// Params fills the wildcards of a [Route] pattern when building a link with
+// [Route.Href]: the key is the wildcard's name without braces or dots
+// ("id" for {id}, "path" for {path...}), the value is unescaped text.
+type Params map[string]string
+
+// Route names an endpoint: a method and a path pattern. Declare routes once as
+// package-level variables, register them with [Router.Handle] and build links to
+// them with [Route.Href], so that a link and the route it points at cannot drift apart.
+//
+//	var ShowPost = router.Route{Method: "GET", Pattern: "/posts/{id}"}
+//
+//	r.Handle(ShowPost, http.HandlerFunc(showPost))
+//	href := ShowPost.MustHref(router.Params{"id": "7"}) // "/posts/7"
+type Route struct {
+	// Method is an HTTP method in upper case, such as "GET" or "PROPFIND".
+	// The empty string matches every method. A GET route also answers HEAD.
+	Method string
+	// Pattern is a net/http.ServeMux path pattern that starts with "/":
+	// literal segments, {name} (one segment), {name...} (the rest of the path,
+	// last only), {$} (exact trailing slash, last only); a pattern that ends in
+	// "/" matches every path below it. It has no method and no host.
+	Pattern string
+}
+
+// String returns the route as a ServeMux pattern: "GET /posts/{id}", or just the
+// path pattern when the route matches every method.
+func (rt Route) String() string {
+	if rt.Method == "" {
+		return rt.Pattern
+	}
+	return rt.Method + " " + rt.Pattern
+}
+
+// Href builds the path of a link to the route: each literal segment as written,
+// each {name} replaced by its value escaped with url.PathEscape (so "/", "?", "#",
+// "%", spaces and non-ASCII text stay inside the segment), each segment of a
+// {name...} value escaped separately so that its slashes remain path separators.
+// The result routes back to this route with the same r.PathValue values.
+//
+// It returns an error wrapping [ErrMissingParam], [ErrUnknownParam],
+// [ErrInvalidParam] or [ErrInvalidPattern]; it never panics.
+func (rt Route) Href(params Params) (string, error) {
+	p, err := parsePattern(rt.Pattern)
+	if err != nil {
+		return "", fmt.Errorf("router: href %q: %w", rt.Pattern, err)
+	}
+	var unknown []string
+	for name := range params {
+		if !p.hasWildcard(name) {
+			unknown = append(unknown, fmt.Sprintf("%q", name))
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return "", fmt.Errorf("router: href %q: %w %s", rt.Pattern, ErrUnknownParam, strings.Join(unknown, ", "))
+	}
+	var b strings.Builder
+	b.Grow(len(rt.Pattern) + 16)
+	for _, seg := range p.segments {
+		b.WriteByte('/')
+		if !seg.wild {
+			b.WriteString(url.PathEscape(seg.s))
+			continue
+		}
+		v, ok := params[seg.s]
+		if !ok {
+			return "", fmt.Errorf("router: href %q: %w %q", rt.Pattern, ErrMissingParam, seg.s)
+		}
+		if err := writeValue(&b, v, seg.multi); err != nil {
+			return "", fmt.Errorf("router: href %q: parameter %q: %w", rt.Pattern, seg.s, err)
+		}
+	}
+	if p.trailingSlash {
+		b.WriteByte('/')
+	}
+	return b.String(), nil
+}
+
+// MustHref is like [Route.Href] but panics on error. Use it where the params are
+// known to be complete, such as in templates fed by the route's own handler.
+func (rt Route) MustHref(params Params) string {
+	s, err := rt.Href(params)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// writeValue escapes one wildcard value. A single-segment value must be
+// non-empty (ServeMux's {name} never matches an empty segment) and not "." or
+// ".." (clients and path cleaning resolve those). A {name...} value may be empty
+// and may end in "/", but no segment inside it may be empty, "." or "..".
+func writeValue(b *strings.Builder, v string, multi bool) error {
+	if !multi {
+		if err := checkSegment(v); err != nil {
+			return err
+		}
+		b.WriteString(url.PathEscape(v))
+		return nil
+	}
+	if v == "" {
+		return nil
+	}
+	for i := 0; ; i++ {
+		seg, rest, more := strings.Cut(v, "/")
+		if !(seg == "" && !more && i > 0) { // an empty last segment is a trailing slash
+			if err := checkSegment(seg); err != nil {
+				return err
+			}
+		}
+		b.WriteString(url.PathEscape(seg))
+		if !more {
+			return nil
+		}
+		b.WriteByte('/')
+		v = rest
+	}
+}
+
+func checkSegment(s string) error {
+	switch s {
+	case "":
+		return fmt.Errorf("%w: empty segment", ErrInvalidParam)
+	case ".", "..":
+		return fmt.Errorf("%w: %q segment", ErrInvalidParam, s)
+	}
+	return nil
+}
+
+// pattern is a parsed path pattern. Parsing mirrors net/http.ServeMux so that
+// Href and registration agree on what a pattern means; ServeMux itself still
+// validates every pattern on registration.
+type pattern struct {
+	segments []segment
+	// trailingSlash: the pattern ends in "/" (a subtree, or "/" itself) or "{$}".
+	trailingSlash bool
+	// dollar: the pattern ends in "{$}".
+	dollar bool
+}
+
+type segment struct {
+	s     string // the unescaped literal, or the wildcard's name
+	wild  bool
+	multi bool // {name...}
+}
+
+func (p *pattern) hasWildcard(name string) bool {
+	for _, s := range p.segments {
+		if s.wild && s.s == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *pattern) wildcards() []string {
+	var names []string
+	for _, s := range p.segments {
+		if s.wild {
+			names = append(names, s.s)
+		}
+	}
+	return names
+}
+
+// multi reports whether the pattern ends in a {name...} wildcard.
+func (p *pattern) multi() bool {
+	return len(p.segments) > 0 && p.segments[len(p.segments)-1].multi
+}
+
+// catchAll reports whether the path pattern matches every path: "/" or "/{name...}".
+func (p *pattern) catchAll() bool {
+	return len(p.segments) == 0 && !p.dollar || len(p.segments) == 1 && p.segments[0].multi
+}
+
+// shape is the pattern with wildcard names erased: two patterns with the same
+// shape match the same paths.
+func (p *pattern) shape() string {
+	var b strings.Builder
+	for _, s := range p.segments {
+		b.WriteByte('/')
+		switch {
+		case s.multi:
+			b.WriteString("{...}")
+		case s.wild:
+			b.WriteString("{}")
+		default:
+			b.WriteString(url.PathEscape(s.s))
+		}
+	}
+	if p.dollar {
+		b.WriteString("/{$}")
+	} else if p.trailingSlash {
+		b.WriteByte('/')
+	}
+	return b.String()
+}
+
+func parsePattern(s string) (*pattern, error) {
+	if s == "" || s[0] != '/' {
+		return nil, fmt.Errorf("%w: %q does not start with \"/\" (put the method in Route.Method; hosts are not supported)", ErrInvalidPattern, s)
+	}
+	if i := strings.IndexFunc(s, unicode.IsSpace); i >= 0 {
+		return nil, fmt.Errorf("%w: %q contains white space (escape it, e.g. %%20)", ErrInvalidPattern, s)
+	}
+	p := &pattern{}
+	if s == "/" {
+		p.trailingSlash = true
+		return p, nil
+	}
+	parts := strings.Split(s[1:], "/")
+	for i, part := range parts {
+		last := i == len(parts)-1
+		if part == "" {
+			if !last {
+				return nil, fmt.Errorf("%w: %q has an empty segment (//), which no cleaned path matches", ErrInvalidPattern, s)
+			}
+			p.trailingSlash = true
+			break
+		}
+		if !strings.ContainsAny(part, "{}") {
+			lit, err := url.PathUnescape(part)
+			if err != nil {
+				lit = part // as ServeMux does
+			}
+			if lit == "." || lit == ".." {
+				return nil, fmt.Errorf("%w: %q has a %q segment, which no cleaned path matches", ErrInvalidPattern, s, lit)
+			}
+			p.segments = append(p.segments, segment{s: lit})
+			continue
+		}
+		if len(part) < 2 || part[0] != '{' || part[len(part)-1] != '}' || strings.ContainsAny(part[1:len(part)-1], "{}") {
+			return nil, fmt.Errorf("%w: %q: a wildcard must be a whole segment, as in /{name}", ErrInvalidPattern, s)
+		}
+		name := part[1 : len(part)-1]
+		if name == "$" {
+			if !last {
+				return nil, fmt.Errorf("%w: %q: {$} must be the last segment", ErrInvalidPattern, s)
+			}
+			p.trailingSlash, p.dollar = true, true
+			break
+		}
+		multi := strings.HasSuffix(name, "...")
+		if multi {
+			name = strings.TrimSuffix(name, "...")
+			if !last {
+				return nil, fmt.Errorf("%w: %q: {%s...} must be the last segment", ErrInvalidPattern, s, name)
+			}
+		}
+		if !validWildcardName(name) {
+			return nil, fmt.Errorf("%w: %q: wildcard name %q is not a Go identifier", ErrInvalidPattern, s, name)
+		}
+		if p.hasWildcard(name) {
+			return nil, fmt.Errorf("%w: %q: duplicate wildcard name %q", ErrInvalidPattern, s, name)
+		}
+		p.segments = append(p.segments, segment{s: name, wild: true, multi: multi})
+	}
+	return p, nil
+}
+
+// validWildcardName is ServeMux's rule: letters, digits and underscores, not
+// starting with a digit.
+func validWildcardName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if !unicode.IsLetter(c) && c != '_' && (i == 0 || !unicode.IsDigit(c)) {
+			return false
+		}
+	}
+	return true
+}

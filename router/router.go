@@ -1,0 +1,569 @@
+// Package router is a small HTTP router on top of net/http.ServeMux: the
+// matching, the precedence rules and the r.PathValue parameters are ServeMux's
+// own, and the router adds what ServeMux leaves out: middleware (router-wide,
+// per group and per route), groups, mounting of sub-handlers, custom 404 and
+// 405 handlers, named routes that build their own links, and registration-time
+// panics with clear messages. Only standard types cross its boundary:
+// http.Handler, http.HandlerFunc and func(http.Handler) http.Handler.
+//
+// # Tutorial
+//
+//	r := router.New()
+//	r.Use(logRequests)                     // router-wide: runs first, even on 404 and 405
+//
+//	r.Get("/{$}", home)                    // exactly "/"
+//	r.Get("/posts/{id}", showPost)         // r.PathValue("id")
+//	r.Post("/posts", createPost, requireLogin)
+//	r.Get("/static/{path...}", serveFile)  // r.PathValue("path") = "css/site.css"
+//
+//	r.Group(func(g *router.Router) {
+//		g.Use(requireAdmin)                // only for the routes of this group
+//		g.Delete("/posts/{id}", deletePost)
+//	})
+//
+//	r.Mount("/api", apiRouter)             // apiRouter sees "/users", not "/api/users"
+//	r.NotFound(notFoundPage)
+//
+//	http.ListenAndServe(":8080", r)
+//
+// A runnable version is in the package examples ([Router] and [Route.Href]).
+//
+// # Patterns
+//
+// A pattern is a net/http.ServeMux path pattern; the method goes in its own
+// argument (Get, Post, …, or [Route.Method]) and hosts are not supported, so
+// every pattern starts with "/":
+//
+//	/posts          exactly /posts (and /posts/ is a 404)
+//	/posts/{id}     one non-empty segment; r.PathValue("id") is unescaped
+//	/files/{p...}   the rest of the path, slashes included; last segment only
+//	/posts/         /posts/ and everything below it; /posts redirects to /posts/
+//	/posts/{$}      exactly /posts/
+//	/{$}            exactly /; a bare "/" would match every path
+//
+// The most specific pattern wins whatever the order of registration: /posts/new
+// beats /posts/{id}, and a route with a method beats one without. Two patterns
+// that overlap without one being more specific panic at registration, naming
+// both. Matching is case-sensitive, the query string is ignored, and %2F inside
+// a segment does not split it.
+//
+// A GET route also answers HEAD (as ServeMux does; net/http drops the body).
+// OPTIONS is not answered automatically: register an Options route, or handle
+// preflight requests in a router-wide middleware, which runs before routing.
+// A request whose path matches a route but not its method gets 405 Method Not
+// Allowed with an Allow header listing the methods that would match
+// ("GET, HEAD, POST"); anything else that matches nothing gets 404. Both can be
+// replaced with [Router.NotFound] and [Router.MethodNotAllowed].
+//
+// # Middleware
+//
+// Middleware nests in this order, outermost first:
+//
+//	router (Use on the root) → group (Use in Group) → route (the mw arguments) → handler
+//
+// Router-wide middleware runs before routing, so it sees every request,
+// including 404s, 405s and path-cleaning redirects, but r.Pattern and
+// r.PathValue are not set yet. Group and route middleware run after routing
+// and see them. All middleware must be added before the routes it should wrap:
+// Use after a route is registered panics.
+//
+// # Sessions
+//
+// Session middleware from this repository's session-middleware module is an
+// ordinary func(http.Handler) http.Handler, so it plugs in with Use (the router
+// module itself depends on nothing but the standard library):
+//
+//	mw, err := sessionmiddleware.New(cookie, storage, sessionmiddleware.Options{})
+//	if err != nil { … }
+//	r.Use(mw)
+//
+// and handlers read the session with session.FromContext(r.Context()). To keep
+// sessions off some routes (static files, health checks), add it in a Group
+// instead of on the root.
+//
+// # Mounting
+//
+// [Router.Mount] attaches any http.Handler below a prefix, which may contain
+// wildcards ("/orgs/{org}"). The handler sees the path with the prefix removed
+// and can still read the prefix's wildcards with r.PathValue. A mounted *Router
+// inherits the parent's custom 404 and 405 handlers unless it sets its own, and
+// its trailing-slash redirects keep the prefix.
+//
+// # Links
+//
+// A [Route] value names a method and pattern; [Router.Handle] registers it and
+// [Route.Href] builds a path to it, escaping each parameter, so links cannot
+// drift from the routes they point at.
+//
+// # Redirects
+//
+// The router never builds a redirect from the Host header or from anything but
+// the request path. Paths that need cleaning ("//evil.com/", "/a/../b") are
+// redirected (307) to the cleaned path, which always starts with a single "/";
+// backslashes stay percent-encoded, so "/\evil.com" can never become a
+// protocol-relative URL.
+//
+// # Performance
+//
+// The router adds no allocations per request to ServeMux's own and does not
+// call r.WithContext; mounted handlers pay for a shallow copy of the request,
+// as with http.StripPrefix.
+package router
+
+import (
+	"fmt"
+	"net/http"
+	"path"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Router is an http.Handler that dispatches requests to the handlers registered
+// for their method and path. Create one with [New]; the zero value is not usable.
+// Configure it completely (routes, middleware, 404/405 handlers) before it serves
+// its first request; after that it is safe for concurrent use.
+type Router struct {
+	t      *table
+	group  bool         // created by Group: Use is scoped, NotFound belongs to the root
+	mws    []Middleware // group middleware (nil for the root, whose middleware is in t.mws)
+	parent *Router      // the router or group this group was created from
+	sealed bool         // a route was registered here or in a nested group: Use would be too late
+}
+
+// table is the state shared by a router and its groups.
+type table struct {
+	mux     *http.ServeMux
+	mws     []Middleware // router-wide
+	handler http.Handler // mws wrapped around dispatch
+
+	notFound         http.Handler // nil: inherited when mounted, else http.NotFound
+	methodNotAllowed http.Handler // nil: inherited when mounted, else a plain 405
+
+	methods []string          // every method registered, sorted; GET brings HEAD
+	entries []*entry          // in registration order, for conflict messages
+	shapes  map[string]*entry // method + " " + pattern shape → first registration
+	catch   bool              // a method-less pattern matches every path
+	once    sync.Once         // registers the fallback before the first request
+	mounted bool              // this router was passed to Mount: look for mount info
+}
+
+// entry records one registration, for error messages.
+type entry struct {
+	what  string // `GET /posts/{id}` or `Mount("/api")`
+	mux   string // the pattern as written by the user, with method
+	where string // file:line of the user's call
+}
+
+// New returns an empty router.
+func New() *Router {
+	t := &table{
+		mux:    http.NewServeMux(),
+		shapes: map[string]*entry{},
+	}
+	t.handler = http.HandlerFunc(t.dispatch)
+	return &Router{t: t}
+}
+
+// ServeHTTP dispatches the request: router-wide middleware first, then the
+// route's handler wrapped in its group and route middleware, or the 404/405
+// handler, or a redirect to the cleaned path.
+func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	t := r.t
+	t.once.Do(t.registerFallback)
+	t.handler.ServeHTTP(w, req)
+}
+
+// Get registers h for GET (and HEAD) requests whose path matches pattern, wrapped
+// in the optional route middleware mw.
+func (r *Router) Get(pattern string, h http.HandlerFunc, mw ...Middleware) {
+	r.handleFunc("GET", pattern, h, mw)
+}
+
+// Post registers h for POST requests whose path matches pattern.
+func (r *Router) Post(pattern string, h http.HandlerFunc, mw ...Middleware) {
+	r.handleFunc("POST", pattern, h, mw)
+}
+
+// Put registers h for PUT requests whose path matches pattern.
+func (r *Router) Put(pattern string, h http.HandlerFunc, mw ...Middleware) {
+	r.handleFunc("PUT", pattern, h, mw)
+}
+
+// Patch registers h for PATCH requests whose path matches pattern.
+func (r *Router) Patch(pattern string, h http.HandlerFunc, mw ...Middleware) {
+	r.handleFunc("PATCH", pattern, h, mw)
+}
+
+// Delete registers h for DELETE requests whose path matches pattern.
+func (r *Router) Delete(pattern string, h http.HandlerFunc, mw ...Middleware) {
+	r.handleFunc("DELETE", pattern, h, mw)
+}
+
+// Head registers h for HEAD requests whose path matches pattern. It takes
+// precedence over the GET route of the same pattern for HEAD requests.
+func (r *Router) Head(pattern string, h http.HandlerFunc, mw ...Middleware) {
+	r.handleFunc("HEAD", pattern, h, mw)
+}
+
+// Options registers h for OPTIONS requests whose path matches pattern. Without
+// one, OPTIONS gets 405 with an Allow header (see the package documentation).
+func (r *Router) Options(pattern string, h http.HandlerFunc, mw ...Middleware) {
+	r.handleFunc("OPTIONS", pattern, h, mw)
+}
+
+// Any registers h for requests of every method whose path matches pattern. A
+// route for a specific method on the same pattern takes precedence.
+func (r *Router) Any(pattern string, h http.HandlerFunc, mw ...Middleware) {
+	r.handleFunc("", pattern, h, mw)
+}
+
+func (r *Router) handleFunc(method, pattern string, h http.HandlerFunc, mw []Middleware) {
+	if h == nil {
+		panic(fmt.Sprintf("router: %s at %s: nil handler", Route{method, pattern}, callerLocation()))
+	}
+	r.Handle(Route{Method: method, Pattern: pattern}, h, mw...)
+}
+
+// Handle registers h for route, wrapped in the optional route middleware mw
+// (innermost, after router and group middleware).
+//
+// Handle panics, at registration and never during a request, if the method is
+// not an upper-case token, the pattern is invalid (no leading "/", a wildcard
+// that is not a whole segment, {name...} or {$} not last, …), the route was
+// already registered, or its pattern conflicts with another one (they overlap
+// and neither is more specific); the message names both routes and where they
+// were registered.
+func (r *Router) Handle(route Route, h http.Handler, mw ...Middleware) {
+	where := callerLocation()
+	if h == nil {
+		panic(fmt.Sprintf("router: %s at %s: nil handler", route, where))
+	}
+	checkMiddleware(route.String(), mw)
+	if err := checkMethod(route.Method); err != nil {
+		panic(fmt.Sprintf("router: %s at %s: %v", route, where, err))
+	}
+	p, err := parsePattern(route.Pattern)
+	if err != nil {
+		panic(fmt.Sprintf("router: %s at %s: %v", route, where, err))
+	}
+	final := chain(concat(r.mws, mw), h)
+	e := &entry{what: route.String(), mux: route.String(), where: where}
+	r.t.register(e, route.Method+" "+p.shape(), route.String(), routeHandler{final})
+	if route.Method == "" && p.catchAll() {
+		r.t.catch = true
+	}
+	r.t.addMethod(route.Method)
+	r.seal()
+}
+
+// routeHandler is what the ServeMux calls for a route. It strips the writer
+// that a mounted router puts around ServeMux (see mountWriter), so that route
+// middleware and handlers always get the writer they were given.
+type routeHandler struct{ h http.Handler }
+
+func (rh routeHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if mw, ok := w.(*mountWriter); ok {
+		w = mw.ResponseWriter
+	}
+	rh.h.ServeHTTP(w, req)
+}
+
+// Group calls fn with a router that shares this router's routes, 404/405
+// handlers and router-wide middleware, but has its own middleware stack: Use
+// inside fn applies only to the routes that fn registers, after the middleware
+// of the enclosing groups. Groups nest. It returns the group, which stays usable
+// after fn returns.
+func (r *Router) Group(fn func(g *Router)) *Router {
+	if fn == nil {
+		panic(fmt.Sprintf("router: Group at %s: nil function", callerLocation()))
+	}
+	g := &Router{t: r.t, group: true, mws: concat(r.mws, nil), parent: r}
+	fn(g)
+	return g
+}
+
+// NotFound sets the handler for requests that match no route (default:
+// http.NotFound, "404 page not found"). Router-wide middleware runs around it.
+// A mounted *Router without its own NotFound handler uses its parent's. It
+// applies to the whole router: calling it on a group panics.
+func (r *Router) NotFound(h http.HandlerFunc) {
+	if r.group {
+		panic(fmt.Sprintf("router: NotFound at %s: the 404 handler is router-wide; set it on the router returned by New", callerLocation()))
+	}
+	if h == nil {
+		panic(fmt.Sprintf("router: NotFound at %s: nil handler", callerLocation()))
+	}
+	r.t.notFound = h
+}
+
+// MethodNotAllowed sets the handler for requests whose path matches a route but
+// whose method does not. The Allow header is already set when h runs, listing
+// the methods that would match, sorted and comma-separated ("GET, HEAD, POST");
+// h should write the status (405). The default writes 405 "Method Not Allowed",
+// as ServeMux does. A mounted *Router without its own handler uses its
+// parent's. Calling it on a group panics.
+func (r *Router) MethodNotAllowed(h http.HandlerFunc) {
+	if r.group {
+		panic(fmt.Sprintf("router: MethodNotAllowed at %s: the 405 handler is router-wide; set it on the router returned by New", callerLocation()))
+	}
+	if h == nil {
+		panic(fmt.Sprintf("router: MethodNotAllowed at %s: nil handler", callerLocation()))
+	}
+	r.t.methodNotAllowed = h
+}
+
+// seal marks r and the routers it was grouped from as having routes.
+func (r *Router) seal() {
+	for g := r; g != nil; g = g.parent {
+		g.sealed = true
+	}
+}
+
+func checkMethod(m string) error {
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if c >= 'a' && c <= 'z' {
+			return fmt.Errorf("method %q must be upper case (methods are case-sensitive)", m)
+		}
+		if !isTokenChar(c) {
+			return fmt.Errorf("method %q is not a valid token", m)
+		}
+	}
+	return nil
+}
+
+func isTokenChar(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' ||
+		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+func (t *table) addMethod(m string) {
+	add := func(m string) {
+		if i, found := slices.BinarySearch(t.methods, m); !found {
+			t.methods = slices.Insert(t.methods, i, m)
+		}
+	}
+	if m == "" {
+		return
+	}
+	add(m)
+	if m == "GET" {
+		add("HEAD")
+	}
+}
+
+// register adds one ServeMux pattern, turning ServeMux's panics into messages
+// that name the user's routes and where they were registered.
+func (t *table) register(e *entry, shape, muxPattern string, h http.Handler) {
+	if prev := t.shapes[shape]; prev != nil {
+		panic(fmt.Sprintf("router: %s at %s is already registered as %s at %s", e.what, e.where, prev.what, prev.where))
+	}
+	if msg := tryRegister(t.mux, muxPattern, h); msg != "" {
+		panic(t.conflictMessage(e, muxPattern, msg))
+	}
+	t.shapes[shape] = e
+	t.entries = append(t.entries, e)
+}
+
+// conflictMessage finds which earlier registration the new pattern conflicts
+// with, by registering the two alone in a scratch ServeMux, and keeps ServeMux's
+// explanation (an example path that both match).
+func (t *table) conflictMessage(e *entry, muxPattern, muxMsg string) string {
+	nop := http.NotFoundHandler()
+	for _, prev := range t.entries {
+		m := http.NewServeMux()
+		m.Handle(prev.mux, nop)
+		if msg := tryRegister(m, e.mux, nop); msg != "" {
+			return fmt.Sprintf("router: %s at %s conflicts with %s registered at %s: %s", e.what, e.where, prev.what, prev.where, explanation(msg))
+		}
+	}
+	return fmt.Sprintf("router: %s at %s: %s", e.what, e.where, explanation(muxMsg))
+}
+
+// explanation drops ServeMux's first line, which names the call sites inside
+// this package, and keeps the reason.
+func explanation(msg string) string {
+	if _, rest, ok := strings.Cut(msg, ":\n"); ok {
+		return strings.ReplaceAll(strings.TrimSpace(rest), "\n", " ")
+	}
+	return msg
+}
+
+func tryRegister(m *http.ServeMux, pattern string, h http.Handler) (msg string) {
+	defer func() {
+		if v := recover(); v != nil {
+			msg = fmt.Sprint(v)
+		}
+	}()
+	m.Handle(pattern, h)
+	return ""
+}
+
+// registerFallback runs once, before the first request. Unless some pattern
+// already matches every path, it registers a catch-all so that requests that
+// match no route reach t.fallback instead of ServeMux's own 404 and 405, which
+// cannot be customised. It is registered late so that a user's catch-all ("/",
+// "/{path...}" or Mount("/")) does not conflict with it.
+func (t *table) registerFallback() {
+	if !t.catch {
+		t.mux.Handle("/", http.HandlerFunc(t.fallback))
+	}
+}
+
+// dispatch runs inside the router-wide middleware.
+func (t *table) dispatch(w http.ResponseWriter, req *http.Request) {
+	if mayNeedCleaning(req.URL.Path) && req.Method != "CONNECT" {
+		if loc, ok := cleanedLocation(req); ok {
+			http.Redirect(w, req, loc, http.StatusTemporaryRedirect)
+			return
+		}
+	}
+	if t.mounted {
+		if mi, ok := req.Context().Value(mountKey{}).(*mountInfo); ok {
+			mi.w.ResponseWriter, mi.w.req = w, req
+			w = &mi.w
+		}
+	}
+	t.mux.ServeHTTP(w, req)
+}
+
+// fallback answers requests that match no route: 405 with Allow when the path
+// matches a route of another method, else 404.
+func (t *table) fallback(w http.ResponseWriter, req *http.Request) {
+	if mw, ok := w.(*mountWriter); ok {
+		w = mw.ResponseWriter
+	}
+	var parent *mountInfo
+	if t.mounted {
+		parent, _ = req.Context().Value(mountKey{}).(*mountInfo)
+	}
+	if allow := t.allowed(req); allow != "" {
+		w.Header().Set("Allow", allow)
+		h := t.methodNotAllowed
+		if h == nil && parent != nil {
+			h = parent.methodNotAllowed
+		}
+		if h == nil {
+			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+			return
+		}
+		h.ServeHTTP(w, req)
+		return
+	}
+	h := t.notFound
+	if h == nil && parent != nil {
+		h = parent.notFound
+	}
+	if h == nil {
+		h = http.NotFoundHandler()
+	}
+	h.ServeHTTP(w, req)
+}
+
+// allowed lists, as an Allow header value, the methods for which ServeMux would
+// match the request's path (directly or through its trailing-slash redirect),
+// sorted as ServeMux sorts them. It asks the ServeMux itself, one method at a
+// time, so that it agrees with the routing exactly.
+func (t *table) allowed(req *http.Request) string {
+	var allow []string
+	probe := *req
+	for _, m := range t.methods {
+		probe.Method = m
+		if _, p := t.mux.Handler(&probe); p != "" && p != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
+}
+
+// mayNeedCleaning is a fast check: a path that ServeMux would clean contains
+// "//" or "/." (in its decoded form too, since neither '/' nor '.' is ever
+// percent-encoded by Go's URL parser when it does not have to be).
+func mayNeedCleaning(p string) bool {
+	for i := strings.IndexByte(p, '/'); i >= 0 && i+1 < len(p); {
+		if c := p[i+1]; c == '/' || c == '.' {
+			return true
+		}
+		j := strings.IndexByte(p[i+1:], '/')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// cleanedLocation returns the redirect target for a request whose path is not
+// clean: the cleaned, still-escaped path plus the query. It is built from the
+// path alone, never from the Host header, and it cannot start with "//" or "/\"
+// (path.Clean collapses slashes and backslashes stay escaped as %5C), so it is
+// never an open redirect. Unlike ServeMux's own clean-path redirect it does
+// not escape the escaped path a second time ("/a//b%20c" → "/a/b%20c").
+func cleanedLocation(req *http.Request) (string, bool) {
+	esc := req.URL.EscapedPath()
+	clean := cleanPath(esc)
+	if clean == esc {
+		return "", false
+	}
+	if req.URL.RawQuery != "" {
+		clean += "?" + req.URL.RawQuery
+	}
+	return safeLocation(clean), true
+}
+
+// cleanPath is ServeMux's: path.Clean, keeping a trailing slash.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		if len(p) == len(np)+1 && strings.HasPrefix(p, np) {
+			np = p
+		} else {
+			np += "/"
+		}
+	}
+	return np
+}
+
+// safeLocation is the last guard on every Location this package writes: it
+// must be a path that starts with exactly one "/" and is not followed by a
+// backslash, which browsers treat as a second slash.
+func safeLocation(loc string) string {
+	for len(loc) > 1 && loc[0] == '/' && (loc[1] == '/' || loc[1] == '\\') {
+		loc = loc[1:]
+	}
+	if loc == "" || loc[0] != '/' {
+		return "/"
+	}
+	return loc
+}
+
+// callerLocation returns file:line of the first caller outside this package
+// (test files of the package count as outside), for registration messages.
+func callerLocation() string {
+	var pcs [16]uintptr
+	n := runtime.Callers(2, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		inPackage := strings.HasPrefix(f.Function, "github.com/sessionkit/sessionkit/router.") &&
+			!strings.HasSuffix(f.File, "_test.go")
+		if !inPackage && f.File != "" {
+			return fmt.Sprintf("%s:%d", f.File, f.Line)
+		}
+		if !more {
+			return "unknown"
+		}
+	}
+}
+
+// mountKey is the context key under which a parent router passes *mountInfo to
+// a mounted *Router.
+type mountKey struct{}
