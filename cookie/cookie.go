@@ -98,12 +98,12 @@ type Options struct {
 // Cookie encodes, signs, verifies and decodes one named cookie. It is
 // immutable after New and safe for concurrent use.
 type Cookie struct {
-	name    string
-	opts    Options
+	name string
+	opts Options
 	// macPrefix is what the MAC covers before the encoded value: "name="
 	// in the Native format, nothing in the Remix format.
 	macPrefix string
-	secrets []*signer
+	secrets   []*signer
 	// attrs is every attribute after the value ("; Path=/; SameSite=Lax"),
 	// rendered once by New.
 	attrs string

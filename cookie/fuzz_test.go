@@ -1,0 +1,129 @@
+package cookie_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/sessionkit/sessionkit/cookie"
+)
+
+// fuzzCookies is one Cookie of each kind: both formats, signed and not.
+func fuzzCookies(t testing.TB) []*cookie.Cookie {
+	var cs []*cookie.Cookie
+	for _, format := range []cookie.Format{cookie.Native, cookie.Remix} {
+		cs = append(cs,
+			mustNew(t, "sid", cookie.Options{Format: format}),
+			mustNew(t, "sid", cookie.Options{Format: format, Secrets: []string{"new", "old"}}),
+		)
+	}
+	return cs
+}
+
+// FuzzParse checks that no Cookie header makes Parse panic, and that what
+// Parse accepts is consistent: UTF-8 in the Remix format, and written back
+// by Serialize to a cookie that parses to the same value.
+func FuzzParse(f *testing.F) {
+	cs := fuzzCookies(f)
+	for _, c := range cs {
+		for _, v := range []string{"", "hello", "日本語", `{"a":1}`} {
+			f.Add(pair(mustSerialize(f, c, v)))
+			f.Add("a=1; " + pair(mustSerialize(f, c, v)) + "; b=2")
+		}
+	}
+	for _, h := range []string{
+		"", ";", "=", "sid", "sid=", "sid=\"\"", `sid="`, "sid=.", "sid=..", "=sid=aGk",
+		"sid=aGk=", "sid=aGk", "sid=a", "sid=%%%", "sid=/w==", "sid=_w", "sid=\"aG k=\"",
+		"sid=aGVs\r\nbG8", "sid=\x00", "sid=\"\\\"", "sid=aGk.aGk", "sid=aGk=.=",
+		strings.Repeat("a=;", 100) + "sid=aGk", "sid=" + strings.Repeat("A", 5000),
+		"sid=aGVsbG8." + strings.Repeat("A", 43), "sid=aGVsbG8=." + strings.Repeat("A", 42) + "=",
+		"sid=aGVsbG8=.\t" + strings.Repeat("A", 43) + " ",
+	} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		for _, c := range cs {
+			v, ok := c.Parse(header)
+			if !ok {
+				if v != "" {
+					t.Fatalf("%v signed=%v: Parse(%q) = %q, false", c.Options().Format, c.Signed(), header, v)
+				}
+				continue
+			}
+			if c.Options().Format == cookie.Remix && !utf8.ValidString(v) {
+				t.Fatalf("Remix Parse(%q) = %q: not UTF-8", header, v)
+			}
+			line, err := c.Serialize(v)
+			if errors.Is(err, cookie.ErrTooLarge) {
+				continue // a lenient encoding can be shorter than the canonical one
+			}
+			if err != nil {
+				t.Fatalf("Serialize(%q) of a parsed value: %v", v, err)
+			}
+			if got, ok := c.Parse(pair(line)); !ok || got != v {
+				t.Fatalf("Parse(Serialize(%q)) = %q, %v", v, got, ok)
+			}
+		}
+	})
+}
+
+// FuzzRoundTrip checks Parse(Serialize(v)) == v for any v in both formats,
+// signed and not, and the two errors Serialize may return.
+func FuzzRoundTrip(f *testing.F) {
+	cs := fuzzCookies(f)
+	for _, v := range []string{
+		"", "a", "hello world", "日本語", "héllo wörld ✓ 😀", `a+b/c=d;e f"g`, "\x00", "\xff", "a\xc3",
+		"\xed\xa0\x80", ";", " ", "\"", "\\", "\r\n", "=", ".", `{"i":"fixed-id","d":[{"count":1},{}]}`,
+		strings.Repeat("v", 3036), strings.Repeat("v", 3037), strings.Repeat("v", 3038), strings.Repeat("v", 3039),
+		strings.Repeat("v", 3069), strings.Repeat("v", 3070), strings.Repeat("v", 3071), strings.Repeat("v", 3072),
+		strings.Repeat("\xff", 4000),
+	} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, c := range cs {
+			o := c.Options()
+			line, err := c.Serialize(v)
+			size := len(c.Name())
+			if o.Format == cookie.Remix {
+				size += base64.StdEncoding.EncodedLen(len(v))
+			} else {
+				size += base64.RawURLEncoding.EncodedLen(len(v))
+			}
+			if c.Signed() && v != "" {
+				size += 1 + 43
+			}
+			switch {
+			case o.Format == cookie.Remix && !utf8.ValidString(v):
+				if !errors.Is(err, cookie.ErrInvalidUTF8) || line != "" {
+					t.Fatalf("Remix Serialize(%q) = %q, %v; want ErrInvalidUTF8", v, line, err)
+				}
+				continue
+			case size > cookie.MaxSize:
+				if !errors.Is(err, cookie.ErrTooLarge) || line != "" {
+					t.Fatalf("%v Serialize of %d bytes = %q, %v; want ErrTooLarge", o.Format, len(v), line, err)
+				}
+				continue
+			case err != nil:
+				t.Fatalf("%v signed=%v: Serialize(%q): %v", o.Format, c.Signed(), v, err)
+			}
+			p := pair(line)
+			if len(p) != size+1 || !strings.HasPrefix(p, "sid=") || line != p+"; Path=/; SameSite=Lax" {
+				t.Fatalf("Serialize(%q) = %q", v, line)
+			}
+			for i := len("sid="); i < len(p); i++ {
+				// RFC 6265 cookie-octet: the value never needs quoting.
+				if b := p[i]; b <= ' ' || b >= 0x7f || b == '"' || b == ',' || b == ';' || b == '\\' {
+					t.Fatalf("Serialize(%q) = %q: byte %q is not a cookie-octet", v, line, b)
+				}
+			}
+			for _, h := range []string{p, "a=1; " + p + "; sid=other", " " + p + " "} {
+				if got, ok := c.Parse(h); !ok || got != v {
+					t.Fatalf("%v signed=%v: Parse(%q) = %q, %v; want %q", o.Format, c.Signed(), h, got, ok, v)
+				}
+			}
+		}
+	})
+}
