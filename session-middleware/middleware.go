@@ -1,0 +1,277 @@
+// Package sessionmiddleware loads a session for every request and saves it
+// just before the response headers go out, for any net/http handler.
+//
+// A session needs a signed cookie (package cookie) to carry its id or
+// payload, and a session.Storage to keep it:
+//
+//	sessionCookie, err := cookie.New("__Host-session", cookie.Options{
+//		Secure:  true,
+//		Secrets: []string{os.Getenv("SESSION_SECRET")}, // 32+ random bytes
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	storage := session.NewMemoryStorage(session.Options{IdleTimeout: 30 * time.Minute})
+//	withSession, err := sessionmiddleware.New(sessionCookie, storage, sessionmiddleware.Options{})
+//	if err != nil {
+//		log.Fatal(err) // an unsigned cookie, a nil storage
+//	}
+//
+//	mux := http.NewServeMux()
+//	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+//		s := session.FromContext(r.Context())
+//		n, _ := session.Value[int](s, "count")
+//		s.Set("count", n+1)
+//		fmt.Fprintf(w, "Count: %d", n+1)
+//	})
+//	log.Fatal(http.ListenAndServe(":8080", withSession(mux)))
+//
+// Handlers find the session with session.FromContext. Logging in, a handler
+// calls RegenerateID(true) so that an id planted before the login is worth
+// nothing afterwards; logging out, it calls Destroy, and may then Flash a
+// message, which starts a fresh session for the next page:
+//
+//	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+//		s := session.FromContext(r.Context())
+//		if !checkPassword(r.FormValue("user"), r.FormValue("password")) {
+//			s.Flash("error", "Invalid user or password")
+//			http.Redirect(w, r, "/login", http.StatusSeeOther)
+//			return
+//		}
+//		s.RegenerateID(true)
+//		s.Set("user", r.FormValue("user"))
+//		http.Redirect(w, r, "/", http.StatusSeeOther)
+//	})
+//	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+//		s := session.FromContext(r.Context())
+//		s.Destroy()
+//		s.Flash("message", "You are logged out")
+//		http.Redirect(w, r, "/", http.StatusSeeOther)
+//	})
+//
+// # When the session is saved
+//
+// The middleware saves the session at the first WriteHeader, Write, Flush,
+// ReadFrom or Hijack of the handler, or after the handler returns if it wrote
+// nothing: the last moment a Set-Cookie header can still be sent. Change the
+// session before writing the response. A change made later cannot reach the
+// client and is lost; the middleware logs a warning when it sees one.
+//
+// A session that was not changed is not written and gets no Set-Cookie, not
+// even on a first visit. When the session is written, the response gets one
+// Set-Cookie for the session cookie, added after any the handler set,
+// "Vary: Cookie", and `Cache-Control: no-cache="Set-Cookie"`, so that no
+// shared cache hands one user's cookie to another. A destroyed session gets a
+// Set-Cookie that deletes the cookie (Max-Age=0 and an Expires in the past).
+//
+// # Errors
+//
+// A storage that cannot read or save a session (a database that is down, a
+// cookie that grew too large) fails the request closed: the middleware logs
+// the error and calls Options.ErrorHandler, by default a plain 500, and sends
+// no session cookie. It never carries on with an empty session, which would
+// log the user out. When saving fails, the handler's response is discarded
+// and replaced by the error response.
+//
+// A handler that panics propagates its panic (the middleware does not
+// recover); the session is not saved unless the handler had already started
+// its response.
+//
+// # The response writer
+//
+// Handlers get a wrapped http.ResponseWriter that implements http.Flusher,
+// http.Hijacker, io.ReaderFrom and Unwrap, so streaming, WebSocket upgrades,
+// sendfile and http.ResponseController (FlushError, SetWriteDeadline,
+// SetReadDeadline, EnableFullDuplex) keep working. Flush and Hijack on an
+// underlying writer that cannot do them return an error wrapping
+// http.ErrNotSupported.
+package sessionmiddleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/session"
+)
+
+// Options configure the middleware. The zero value is ready to use.
+type Options struct {
+	// ErrorHandler writes the response when the session cannot be read or
+	// saved (the storage failed, the cookie is too large) or the middleware
+	// is installed twice. The error has already been logged. nil: a plain
+	// "500 Internal Server Error" that reveals nothing about the cause.
+	//
+	// When saving fails, the handler has already run and may have set
+	// headers; the middleware removes those that describe the handler's body
+	// (Content-Type, Content-Length, Content-Encoding, Location and the
+	// like) before calling ErrorHandler, and discards what the handler
+	// writes afterwards.
+	ErrorHandler func(http.ResponseWriter, *http.Request, error)
+
+	// Logger receives storage errors, weak-secret and HttpOnly warnings,
+	// and session changes made too late to be saved. nil: slog.Default().
+	Logger *slog.Logger
+
+	// AllowScriptAccess sends the session cookie without HttpOnly, so that
+	// client-side JavaScript can read it, and logs a warning at New. Off by
+	// default: HttpOnly keeps a cross-site scripting bug from stealing the
+	// session. The middleware always sends HttpOnly unless this is set,
+	// whatever the cookie's own HTTPOnly option says.
+	AllowScriptAccess bool
+}
+
+// errNested is reported when a request reaches the middleware with a
+// session already in its context.
+var errNested = errors.New("sessionmiddleware: a session is already in the request context; is the middleware installed twice?")
+
+// middleware is the state shared by every request.
+type middleware struct {
+	cookie       *cookie.Cookie
+	storage      session.Storage
+	errorHandler func(http.ResponseWriter, *http.Request, error)
+	logger       *slog.Logger
+	name         string
+}
+
+// minSecretLen is the shortest secret New accepts without a warning: 256
+// bits, the size of the HMAC-SHA256 key.
+const minSecretLen = 32
+
+// New returns middleware that gives every request a session, read from
+// storage s by the value of cookie c, and saves it before the response
+// headers are sent (see the package documentation).
+//
+// New refuses a nil cookie or storage, and a cookie without secrets: an
+// unsigned session cookie would let a client pick any session id or, with
+// cookie storage, write its own session. The session cookie is sent with
+// c's attributes (Domain, Path, Max-Age, Expires, Secure, SameSite,
+// Partitioned) and always HttpOnly unless o.AllowScriptAccess is set. New
+// logs a warning for a secret shorter than 32 bytes.
+func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) http.Handler, error) {
+	if c == nil {
+		return nil, errors.New("sessionmiddleware: the session cookie is nil")
+	}
+	if s == nil {
+		return nil, errors.New("sessionmiddleware: the session storage is nil")
+	}
+	if !c.Signed() {
+		return nil, errors.New("sessionmiddleware: the session cookie must be signed (cookie.Options.Secrets)")
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	opts := c.Options()
+	for i, secret := range opts.Secrets {
+		if len(secret) < minSecretLen {
+			// Never log the secret itself, only where it is.
+			logger.Warn(fmt.Sprintf("sessionmiddleware: session cookie %q: secret %d is shorter than %d bytes; use %d or more random bytes", c.Name(), i, minSecretLen, minSecretLen),
+				"cookie", c.Name(), "secret_index", i, "secret_len", len(secret))
+		}
+	}
+	opts.HTTPOnly = !o.AllowScriptAccess
+	if o.AllowScriptAccess {
+		logger.Warn(fmt.Sprintf("sessionmiddleware: session cookie %q is sent without HttpOnly (Options.AllowScriptAccess) and may be accessible to client-side JavaScript", c.Name()),
+			"cookie", c.Name())
+	}
+	derived, err := cookie.New(c.Name(), opts)
+	if err != nil {
+		// c was valid with the same options, so this cannot happen.
+		return nil, fmt.Errorf("sessionmiddleware: %w", err)
+	}
+	m := &middleware{
+		cookie:       derived,
+		storage:      s,
+		errorHandler: o.ErrorHandler,
+		logger:       logger,
+		name:         c.Name(),
+	}
+	return m.wrap, nil
+}
+
+// wrap is the middleware itself: func(http.Handler) http.Handler.
+func (m *middleware) wrap(next http.Handler) http.Handler {
+	if next == nil {
+		panic("sessionmiddleware: nil handler")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.serve(w, r, next)
+	})
+}
+
+func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	ctx := r.Context()
+	if session.FromContext(ctx) != nil {
+		m.logger.ErrorContext(ctx, errNested.Error(), "cookie", m.name)
+		m.fail(w, r, errNested)
+		return
+	}
+	value, _ := m.cookie.Parse(cookieHeader(r.Header))
+	s, err := m.storage.Read(ctx, value)
+	if err != nil {
+		m.logger.ErrorContext(ctx, "sessionmiddleware: reading the session failed", "cookie", m.name, "error", err)
+		m.fail(w, r, err)
+		return
+	}
+	if s == nil {
+		err := errors.New("sessionmiddleware: the storage returned no session and no error")
+		m.logger.ErrorContext(ctx, err.Error(), "cookie", m.name)
+		m.fail(w, r, err)
+		return
+	}
+	r = r.WithContext(session.NewContext(ctx, s))
+	rw := &responseWriter{w: w, m: m, r: r, s: s}
+	next.ServeHTTP(rw, r)
+	// Reached only when the handler returned: a panic skips the save.
+	if rw.state == statePending {
+		rw.save()
+		return
+	}
+	if rw.state == stateFailed {
+		return
+	}
+	if s.Dirty() || !rw.destroyedAtSave && s.Destroyed() {
+		m.logger.WarnContext(ctx, "sessionmiddleware: the session changed after the response headers were sent; the change is lost (change the session before writing the response)",
+			"cookie", m.name, "method", r.Method, "path", r.URL.Path)
+	}
+}
+
+// fail writes the error response.
+func (m *middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if m.errorHandler != nil {
+		m.errorHandler(w, r, err)
+		return
+	}
+	http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+}
+
+// cookieHeader returns the request's Cookie header. HTTP/2 allows one field
+// per cookie (RFC 9113 §8.2.3); they are joined as HTTP/1.1 would send them.
+func cookieHeader(h http.Header) string {
+	switch v := h["Cookie"]; len(v) {
+	case 0:
+		return ""
+	case 1:
+		return v[0]
+	default:
+		return strings.Join(v, "; ")
+	}
+}
+
+// saveSession runs storage.Save and turns its answer into a Set-Cookie line:
+// "" when no cookie is to be sent.
+func (m *middleware) saveSession(ctx context.Context, s *session.Session) (string, error) {
+	value, set, err := m.storage.Save(ctx, s)
+	if err != nil || !set {
+		return "", err
+	}
+	if value == "" {
+		return m.cookie.Expire(), nil
+	}
+	return m.cookie.Serialize(value)
+}

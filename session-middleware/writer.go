@@ -1,0 +1,277 @@
+package sessionmiddleware
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/sessionkit/sessionkit/session"
+)
+
+// writerState is where a response stands, as the session sees it.
+type writerState uint8
+
+const (
+	// statePending: nothing sent yet; the session is saved at the next
+	// call that commits the headers, or when the handler returns.
+	statePending writerState = iota
+	// stateSent: the session was saved (or had nothing to save) and the
+	// handler's response goes through.
+	stateSent
+	// stateFailed: saving failed and the error response was written; the
+	// handler's writes are discarded.
+	stateFailed
+)
+
+// responseWriter is the http.ResponseWriter that handlers behind the
+// middleware get. It is the only allocation the middleware makes per request
+// beyond the request's new context, so it also holds the backing array for
+// the header values it adds.
+type responseWriter struct {
+	w     http.ResponseWriter
+	m     *middleware
+	r     *http.Request
+	s     *session.Session
+	state writerState
+	// destroyedAtSave is s.Destroyed() when it was saved, so that a Destroy
+	// after the headers went out is reported as lost.
+	destroyedAtSave bool
+	// saveErr is why saving failed, in stateFailed.
+	saveErr error
+	// vals backs the Set-Cookie, Vary and Cache-Control values when the
+	// handler set none, saving three allocations.
+	vals [3]string
+}
+
+var (
+	_ http.ResponseWriter = (*responseWriter)(nil)
+	_ http.Flusher        = (*responseWriter)(nil)
+	_ http.Hijacker       = (*responseWriter)(nil)
+	_ io.ReaderFrom       = (*responseWriter)(nil)
+)
+
+// Header returns the underlying writer's header map.
+func (rw *responseWriter) Header() http.Header { return rw.w.Header() }
+
+// WriteHeader saves the session, then sends the status. Informational
+// statuses (1xx other than 101) do not end the header phase and pass through
+// without a save. After a failed save it does nothing.
+func (rw *responseWriter) WriteHeader(code int) {
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		if rw.state != stateFailed {
+			rw.w.WriteHeader(code)
+		}
+		return
+	}
+	if rw.state == statePending {
+		rw.save()
+	}
+	if rw.state == stateFailed {
+		return
+	}
+	rw.w.WriteHeader(code)
+}
+
+// Write saves the session, then writes p. After a failed save it discards p
+// and reports it as written, so the handler runs to its end undisturbed.
+func (rw *responseWriter) Write(p []byte) (int, error) {
+	if rw.state == statePending {
+		rw.save()
+	}
+	if rw.state == stateFailed {
+		return len(p), nil
+	}
+	return rw.w.Write(p)
+}
+
+// ReadFrom saves the session, then copies src, with the underlying writer's
+// ReadFrom (sendfile for a net/http connection) when it has one.
+func (rw *responseWriter) ReadFrom(src io.Reader) (int64, error) {
+	if rw.state == statePending {
+		rw.save()
+	}
+	if rw.state == stateFailed {
+		return io.Copy(io.Discard, src)
+	}
+	if rf, ok := rw.w.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	// Hide our own ReadFrom from io.Copy, which would call it again.
+	return io.Copy(writerOnly{rw.w}, src)
+}
+
+type writerOnly struct{ io.Writer }
+
+// Flush saves the session and flushes the response, like FlushError,
+// ignoring the error.
+func (rw *responseWriter) Flush() { _ = rw.FlushError() }
+
+// FlushError saves the session, then flushes the buffered response to the
+// client; http.ResponseController.Flush calls it. When no writer below can
+// flush, it returns an error wrapping http.ErrNotSupported and saves
+// nothing, since nothing was sent.
+func (rw *responseWriter) FlushError() error {
+	if !canFlush(rw.w) {
+		return fmt.Errorf("sessionmiddleware: flush: %w", http.ErrNotSupported)
+	}
+	if rw.state == statePending {
+		rw.save()
+	}
+	// After a failed save this flushes the error response.
+	return flush(rw.w)
+}
+
+// Hijack saves the session, then hands the connection to the handler. The
+// Set-Cookie line, if any, stays in Header(): a handler that writes its own
+// response on the connection may copy it. After a failed save, or when no
+// writer below can hijack, it returns an error; in the second case it saves
+// nothing.
+func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !canHijack(rw.w) {
+		return nil, nil, fmt.Errorf("sessionmiddleware: hijack: %w", http.ErrNotSupported)
+	}
+	if rw.state == statePending {
+		rw.save()
+	}
+	if rw.state == stateFailed {
+		return nil, nil, fmt.Errorf("sessionmiddleware: hijack after the session could not be saved: %w", rw.saveErr)
+	}
+	return http.NewResponseController(rw.w).Hijack()
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.w }
+
+// save saves the session and adds its headers, or writes the error response.
+// It runs once, just before the headers are committed.
+func (rw *responseWriter) save() {
+	m := rw.m
+	rw.destroyedAtSave = rw.s.Destroyed()
+	line, err := m.saveSession(rw.r.Context(), rw.s)
+	if err != nil {
+		rw.state = stateFailed
+		rw.saveErr = err
+		m.logger.ErrorContext(rw.r.Context(), "sessionmiddleware: saving the session failed; the response is replaced by the error response",
+			"cookie", m.name, "error", err)
+		clearBodyHeaders(rw.w.Header())
+		m.fail(rw.w, rw.r, err)
+		return
+	}
+	rw.state = stateSent
+	if line == "" {
+		return
+	}
+	h := rw.w.Header()
+	rw.add(h, 0, "Set-Cookie", line)
+	if v := h["Vary"]; !hasToken(v, "Cookie") && !hasToken(v, "*") {
+		rw.add(h, 1, "Vary", "Cookie")
+	}
+	switch cc := h["Cache-Control"]; {
+	case len(cc) == 0:
+		rw.add(h, 2, "Cache-Control", noCacheSetCookie)
+	case !hasToken(cc, noCacheSetCookie):
+		cc[len(cc)-1] += ", " + noCacheSetCookie
+	}
+}
+
+// noCacheSetCookie tells shared caches that they may keep the response but
+// must not hand its Set-Cookie to anyone else (RFC 9111 §5.2.2.4).
+const noCacheSetCookie = `no-cache="Set-Cookie"`
+
+// add appends v to h[key] (key in canonical form), using rw.vals[i] as the
+// backing array when h has no value for key yet.
+func (rw *responseWriter) add(h http.Header, i int, key, v string) {
+	if old := h[key]; len(old) > 0 {
+		h[key] = append(old, v)
+		return
+	}
+	rw.vals[i] = v
+	h[key] = rw.vals[i : i+1 : i+1]
+}
+
+// hasToken reports whether a comma-separated header (Vary, Cache-Control)
+// lists token, ignoring case.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for v != "" {
+			var item string
+			item, v, _ = strings.Cut(v, ",")
+			item = strings.TrimSpace(item)
+			if strings.EqualFold(item, token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// bodyHeaders describe a handler's response, not the error response that
+// replaces it after a failed save.
+var bodyHeaders = []string{
+	"Content-Disposition",
+	"Content-Encoding",
+	"Content-Language",
+	"Content-Length",
+	"Content-Location",
+	"Content-Range",
+	"Content-Type",
+	"Etag",
+	"Last-Modified",
+	"Location",
+	"Refresh",
+}
+
+func clearBodyHeaders(h http.Header) {
+	for _, k := range bodyHeaders {
+		delete(h, k)
+	}
+}
+
+// canFlush reports whether w, or a writer it unwraps to, can flush, the way
+// http.ResponseController looks.
+func canFlush(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case interface{ FlushError() error }, http.Flusher:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
+	}
+}
+
+// flush flushes w as http.ResponseController.Flush does.
+func flush(w http.ResponseWriter) error {
+	for {
+		switch t := w.(type) {
+		case interface{ FlushError() error }:
+			return t.FlushError()
+		case http.Flusher:
+			t.Flush()
+			return nil
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return fmt.Errorf("sessionmiddleware: flush: %w", http.ErrNotSupported)
+		}
+	}
+}
+
+// canHijack reports whether w, or a writer it unwraps to, can hijack.
+func canHijack(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case http.Hijacker:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
+	}
+}
