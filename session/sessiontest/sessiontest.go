@@ -1,0 +1,243 @@
+// Package sessiontest is the conformance suite that every session.Storage
+// runs: the memory, file and cookie storages in package session, and the
+// Redis and Memcache storage modules. It also offers the pieces their unit
+// tests need: a FakeClock, a log capture (Logs), a recording, fault-injecting
+// Backend, and Request, which plays one request the way the session
+// middleware does.
+//
+// It imports nothing but the standard library and package session, so a
+// storage module can use it without new dependencies:
+//
+//	func TestConformance(t *testing.T) {
+//		sessiontest.Run(t, sessiontest.Config{
+//			New: func(t *testing.T, o session.Options) session.Storage {
+//				return session.NewMemoryStorage(o)
+//			},
+//			ServerSide:          true,
+//			ClockControlsExpiry: true,
+//		})
+//	}
+package sessiontest
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit/session"
+)
+
+// Config tells Run how to make and inspect the storage under test.
+type Config struct {
+	// New returns a fresh, empty storage with the options o. The suite sets
+	// o.Now to a FakeClock, o.Logger to a capture, and o.UseUnknownIDs,
+	// o.IdleTimeout and o.Lifetime as each scenario needs; New must pass
+	// them all through. Required.
+	New func(t *testing.T, o session.Options) session.Storage
+
+	// ServerSide is true when the cookie holds only the session id and the
+	// records live in a store (memory, file, Redis, Memcache); false for a
+	// storage that keeps the session in the cookie. Server-side storages
+	// must return the id as the cookie value, honour Options.UseUnknownIDs
+	// and delete records on Destroy and RegenerateID(true).
+	ServerSide bool
+
+	// ClockControlsExpiry is true when the store's own expiry follows
+	// Options.Now (memory, file, cookie). A real Redis or Memcache expires
+	// keys by real time: set it false and the suite skips the scenarios that
+	// need the store to drop records when the fake clock moves (idle
+	// timeouts, sliding refresh); Lifetime, which is checked against the
+	// record's metadata, is still tested.
+	ClockControlsExpiry bool
+
+	// Count, optional (server-side only), returns how many records the
+	// storage holds. It enables the checks that a read never creates a
+	// record (T-FX1), that an anonymous request storm stores nothing
+	// (T-MEM1) and that Destroy deletes.
+	Count func(t *testing.T, st session.Storage) int
+
+	// Put, optional (server-side only), stores a raw record under id as
+	// another program (Remix) would, with no expiry. It enables the Remix
+	// interoperability and corrupt-record scenarios.
+	Put func(t *testing.T, st session.Storage, id string, record []byte)
+
+	// Get, optional (server-side only), returns the raw record stored under
+	// id, and whether there is one. It enables the record-format checks and
+	// the checks that an unchanged session is not rewritten.
+	Get func(t *testing.T, st session.Storage, id string) ([]byte, bool)
+}
+
+// Request plays one request against st the way the session middleware does:
+// Read with cookieValue ("" for no cookie), fn (if not nil) on the session,
+// then Save. It returns the cookie the browser holds afterwards (the value
+// Save set, "" when it expired the cookie, otherwise cookieValue unchanged)
+// and whether a Set-Cookie was sent. Any error fails the test.
+func Request(t testing.TB, st session.Storage, cookieValue string, fn func(*session.Session)) (newCookieValue string, set bool) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := st.Read(ctx, cookieValue)
+	if err != nil {
+		t.Fatalf("Read(%.40q): %v", cookieValue, err)
+	}
+	if s == nil {
+		t.Fatalf("Read(%.40q) returned a nil session and no error", cookieValue)
+	}
+	if fn != nil {
+		fn(s)
+	}
+	value, set, err := st.Save(ctx, s)
+	if err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	if !set {
+		if value != "" {
+			t.Errorf("Save returned value %.40q with set=false", value)
+		}
+		return cookieValue, false
+	}
+	return value, true
+}
+
+// Run runs every scenario of the suite against the storage c describes, each
+// as a subtest.
+func Run(t *testing.T, c Config) {
+	t.Helper()
+	if c.New == nil {
+		t.Fatal("sessiontest: Config.New is nil")
+	}
+	for _, sc := range scenarios {
+		if sc.serverSide && !c.ServerSide || sc.cookieSide && c.ServerSide {
+			continue
+		}
+		t.Run(sc.name, func(t *testing.T) {
+			if sc.clock && !c.ClockControlsExpiry {
+				t.Skip("the store's expiry does not follow Options.Now (Config.ClockControlsExpiry)")
+			}
+			sc.run(t, c)
+		})
+	}
+}
+
+type scenario struct {
+	name       string
+	serverSide bool // only for server-side storages
+	cookieSide bool // only for storages that keep the session in the cookie
+	clock      bool // needs the store's expiry to follow the fake clock
+	run        func(t *testing.T, c Config)
+}
+
+// env is one scenario's storage with its clock and log capture. It remembers
+// every session id it saw, and at the end of the test checks that none of
+// them was logged (T-LOG1: ids are bearer credentials).
+type env struct {
+	t     *testing.T
+	c     Config
+	st    session.Storage
+	clock *FakeClock
+	logs  *Logs
+	opts  session.Options
+
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func newEnv(t *testing.T, c Config, configure func(*session.Options)) *env {
+	t.Helper()
+	e := &env{t: t, c: c, clock: NewFakeClock(time.Time{}), logs: NewLogs(), ids: map[string]bool{}}
+	e.opts = session.Options{Now: e.clock.Now, Logger: e.logs.Logger()}
+	if configure != nil {
+		configure(&e.opts)
+	}
+	e.st = c.New(t, e.opts)
+	if e.st == nil {
+		t.Fatal("Config.New returned nil")
+	}
+	t.Cleanup(e.checkLogs)
+	return e
+}
+
+func (e *env) checkLogs() {
+	logs := e.logs.String()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id := range e.ids {
+		if id != "" && strings.Contains(logs, id) {
+			e.t.Errorf("T-LOG1: a raw session id %q appears in the logs:\n%s", id, logs)
+		}
+	}
+}
+
+func (e *env) saw(ids ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range ids {
+		e.ids[id] = true
+	}
+}
+
+// req is Request that also remembers the session's ids for the log check.
+func (e *env) req(cookie string, fn func(*session.Session)) (string, bool) {
+	e.t.Helper()
+	return Request(e.t, e.st, cookie, func(s *session.Session) {
+		e.saw(s.ID())
+		if fn != nil {
+			fn(s)
+		}
+		e.saw(s.ID(), s.DeleteID())
+	})
+}
+
+// read reads the session cookie names without saving it.
+func (e *env) read(cookie string) *session.Session {
+	e.t.Helper()
+	s, err := e.st.Read(context.Background(), cookie)
+	if err != nil {
+		e.t.Fatalf("Read: %v", err)
+	}
+	if s == nil {
+		e.t.Fatal("Read returned a nil session and no error")
+	}
+	e.saw(s.ID())
+	return s
+}
+
+func (e *env) save(s *session.Session) (string, bool) {
+	e.t.Helper()
+	v, set, err := e.st.Save(context.Background(), s)
+	if err != nil {
+		e.t.Fatalf("Save: %v", err)
+	}
+	e.saw(s.ID(), s.DeleteID())
+	return v, set
+}
+
+func (e *env) count() int {
+	e.t.Helper()
+	return e.c.Count(e.t, e.st)
+}
+
+// incr is the Remix suites' request handler: count = count + 1.
+func incr(s *session.Session) {
+	n, _ := session.Value[int](s, "count")
+	s.Set("count", n+1)
+}
+
+// countReq runs an incrementing request and returns the new cookie and the
+// count the handler saw after incrementing.
+func (e *env) countReq(cookie string, also func(*session.Session)) (string, int) {
+	e.t.Helper()
+	var n int
+	v, set := e.req(cookie, func(s *session.Session) {
+		if also != nil {
+			also(s)
+		}
+		incr(s)
+		n, _ = session.Value[int](s, "count")
+	})
+	if !set {
+		e.t.Fatalf("an incrementing request sent no Set-Cookie")
+	}
+	return v, n
+}

@@ -1,0 +1,163 @@
+package sessiontest_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/sessiontest"
+)
+
+// backendConfig runs the suite on session.NewBackendStorage over the fake
+// Backend, with or without its Toucher, which also checks the suite itself.
+func backendConfig(touch bool) sessiontest.Config {
+	var mu sync.Mutex
+	backends := map[session.Storage]*sessiontest.Backend{}
+	get := func(st session.Storage) *sessiontest.Backend {
+		mu.Lock()
+		defer mu.Unlock()
+		return backends[st]
+	}
+	return sessiontest.Config{
+		New: func(t *testing.T, o session.Options) session.Storage {
+			b := sessiontest.NewBackend(o.Now)
+			var sb session.Backend = b
+			if !touch {
+				sb = b.WithoutTouch()
+			}
+			st := session.NewBackendStorage(sb, o)
+			mu.Lock()
+			backends[st] = b
+			mu.Unlock()
+			return st
+		},
+		ServerSide:          true,
+		ClockControlsExpiry: true,
+		Count:               func(t *testing.T, st session.Storage) int { return get(st).Len() },
+		Put:                 func(t *testing.T, st session.Storage, id string, rec []byte) { get(st).Put(id, rec) },
+		Get: func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
+			return get(st).Record(id)
+		},
+	}
+}
+
+func TestRunBackendWithTouch(t *testing.T)    { sessiontest.Run(t, backendConfig(true)) }
+func TestRunBackendWithoutTouch(t *testing.T) { sessiontest.Run(t, backendConfig(false)) }
+
+// Without the optional hooks and with a real-time store, the suite still
+// runs (skipping what it cannot check).
+func TestRunMinimalConfig(t *testing.T) {
+	sessiontest.Run(t, sessiontest.Config{
+		New: func(t *testing.T, o session.Options) session.Storage {
+			return session.NewBackendStorage(sessiontest.NewBackend(nil), o)
+		},
+		ServerSide: true,
+	})
+}
+
+func TestFakeClock(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := sessiontest.NewFakeClock(start)
+	if !c.Now().Equal(start) {
+		t.Fatalf("Now = %v", c.Now())
+	}
+	if got := c.Advance(time.Hour); !got.Equal(start.Add(time.Hour)) || !c.Now().Equal(got) {
+		t.Errorf("Advance = %v, Now = %v", got, c.Now())
+	}
+	c.Set(start)
+	if !c.Now().Equal(start) {
+		t.Errorf("Set: Now = %v", c.Now())
+	}
+	if z := sessiontest.NewFakeClock(time.Time{}); z.Now().IsZero() || time.Since(z.Now()) > time.Minute {
+		t.Errorf("zero start: Now = %v, want about now", z.Now())
+	}
+}
+
+func TestBackend(t *testing.T) {
+	ctx := context.Background()
+	clock := sessiontest.NewFakeClock(time.Time{})
+	b := sessiontest.NewBackend(clock.Now)
+	if _, err := b.Get(ctx, "a"); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("Get of nothing: %v", err)
+	}
+	if err := b.Set(ctx, "a", []byte("rec"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.Get(ctx, "a"); err != nil || string(got) != "rec" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	clock.Advance(30 * time.Second)
+	if err := b.Touch(ctx, "a", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(59 * time.Second)
+	if _, ok := b.Record("a"); !ok {
+		t.Error("Touch did not extend the TTL")
+	}
+	clock.Advance(time.Second)
+	if _, err := b.Get(ctx, "a"); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("expired record: %v", err)
+	}
+	if err := b.Touch(ctx, "a", time.Minute); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("Touch of an expired record: %v", err)
+	}
+	boom := errors.New("boom")
+	b.Fail(sessiontest.OpSet, boom)
+	if err := b.Set(ctx, "b", []byte("x"), 0); err != boom {
+		t.Errorf("Set with a fault: %v", err)
+	}
+	if _, ok := b.Record("b"); ok {
+		t.Error("a failed Set stored the record")
+	}
+	b.Fail(sessiontest.OpSet, nil)
+	if err := b.Set(ctx, "b", []byte("x"), 0); err != nil {
+		t.Error(err)
+	}
+	if err := b.Delete(ctx, "b"); err != nil || b.Len() != 1 {
+		t.Errorf("Delete: %v, Len %d", err, b.Len())
+	}
+	if n := b.CallCount(sessiontest.OpSet); n != 3 {
+		t.Errorf("CallCount(Set) = %d, want 3", n)
+	}
+	calls := b.Calls()
+	if len(calls) == 0 || calls[0].Op != sessiontest.OpGet || calls[0].ID != "a" {
+		t.Errorf("Calls()[0] = %+v", calls[0])
+	}
+	b.ResetCalls()
+	if len(b.Calls()) != 0 {
+		t.Error("ResetCalls kept calls")
+	}
+	if _, ok := b.WithoutTouch().(session.Toucher); ok {
+		t.Error("WithoutTouch is still a Toucher")
+	}
+}
+
+func TestLogs(t *testing.T) {
+	l := sessiontest.NewLogs()
+	l.Logger().Info("hello", "k", "v")
+	l.Logger().With("a", 1).Warn("careful")
+	if l.Warnings() != 1 || !l.Contains("hello") || !l.Contains("careful") || !l.Contains("a=1") {
+		t.Errorf("warnings %d, logs %q", l.Warnings(), l.String())
+	}
+}
+
+func TestRequest(t *testing.T) {
+	st := session.NewMemoryStorage(session.Options{})
+	c, set := sessiontest.Request(t, st, "", nil)
+	if set || c != "" {
+		t.Errorf("clean request = (%q, %v)", c, set)
+	}
+	c, set = sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
+	if !set || c == "" {
+		t.Fatalf("dirty request = (%q, %v)", c, set)
+	}
+	if c2, set := sessiontest.Request(t, st, c, nil); set || c2 != c {
+		t.Errorf("unchanged request = (%q, %v), want the same cookie and no Set-Cookie", c2, set)
+	}
+	if c3, set := sessiontest.Request(t, st, c, func(s *session.Session) { s.Destroy() }); !set || c3 != "" {
+		t.Errorf("destroy request = (%q, %v)", c3, set)
+	}
+}
