@@ -1,6 +1,7 @@
 package cookie_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/cookie"
@@ -80,5 +81,23 @@ func BenchmarkSignedRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 		sinkString = line
+	}
+}
+
+// BenchmarkParseLarge reads a 1 KB value, the size of a cookie-stored
+// session, where the cost of decoding shows.
+func BenchmarkParseLarge(b *testing.B) {
+	value := strings.Repeat(`{"count":1},`, 85)
+	for _, bc := range benchCookies(b) {
+		header := "theme=dark; " + pair(mustSerialize(b, bc.c, value))
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				sinkString, sinkOK = bc.c.Parse(header)
+			}
+			if !sinkOK || sinkString != value {
+				b.Fatalf("Parse = %q, %v", sinkString, sinkOK)
+			}
+		})
 	}
 }

@@ -193,15 +193,17 @@ func lastDot(s string) int {
 // length is a multiple of four, any other byte outside the standard alphabet
 // fails, and so does a length of 1 mod 4. The result is appended to dst.
 func forgivingDecode(dst []byte, s string) ([]byte, bool) {
-	clean := make([]byte, 0, 64)
-	if len(s) > cap(clean) {
+	// clean is only read, so without whitespace to remove (what a browser
+	// sends back) it can be s itself, and a long value costs no copy.
+	clean := unsafe.Slice(unsafe.StringData(s), len(s))
+	if hasASCIISpace(s) {
 		clean = make([]byte, 0, len(s))
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case ' ', '\t', '\n', '\f', '\r':
-		default:
-			clean = append(clean, c)
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; c {
+			case ' ', '\t', '\n', '\f', '\r':
+			default:
+				clean = append(clean, c)
+			}
 		}
 	}
 	if len(clean)%4 == 0 {
@@ -231,6 +233,17 @@ func forgivingDecode(dst []byte, s string) ([]byte, bool) {
 		return dst[:start], false
 	}
 	return dst[:start+m], true
+}
+
+// hasASCIISpace reports whether s holds a byte that atob ignores.
+func hasASCIISpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\n', '\f', '\r':
+			return true
+		}
+	}
+	return false
 }
 
 // findCookie returns the value of the first "name=value" pair named name in
