@@ -6,7 +6,6 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -79,10 +78,75 @@ type cookieStorage struct {
 	aad   []byte
 }
 
-// payload is the Remix cookie-storage value.
-type payload struct {
-	I any             `json:"i"`
-	D json.RawMessage `json:"d"`
+// parsePayload reads the Remix cookie-storage value {"i":id,"d":record}.
+// A missing "i" or one that is not a valid id gives id ""; a missing or null
+// "d" gives no data. Other keys are ignored.
+func parsePayload(b []byte) (id string, values, flash map[string]any, m meta, err error) {
+	d := jsonDecoder{data: string(b)}
+	d.skipSpace()
+	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
+		return "", nil, nil, meta{}, errors.New("session: cookie storage payload is not a JSON object")
+	}
+	d.pos++
+	d.depth = 1
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+	} else {
+		for {
+			d.skipSpace()
+			if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+				return "", nil, nil, meta{}, d.syntaxError("expected a string key")
+			}
+			k, err := d.string()
+			if err != nil {
+				return "", nil, nil, meta{}, err
+			}
+			d.skipSpace()
+			if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+				return "", nil, nil, meta{}, d.syntaxError("expected ':'")
+			}
+			d.pos++
+			d.skipSpace()
+			if k == "d" && d.pos < len(d.data) && d.data[d.pos] == '[' {
+				if values, flash, m, err = d.record(); err != nil {
+					return "", nil, nil, meta{}, err
+				}
+			} else {
+				v, err := d.value()
+				if err != nil {
+					return "", nil, nil, meta{}, err
+				}
+				switch k {
+				case "i":
+					id, _ = v.(string)
+				case "d":
+					if v != nil {
+						return "", nil, nil, meta{}, fmt.Errorf("%w: \"d\" is not an array", errBadRecord)
+					}
+					values, flash, m = nil, nil, meta{}
+				}
+			}
+			d.skipSpace()
+			if d.pos >= len(d.data) {
+				return "", nil, nil, meta{}, d.syntaxError("unexpected end of object")
+			}
+			if d.data[d.pos] == ',' {
+				d.pos++
+				continue
+			}
+			if d.data[d.pos] == '}' {
+				d.pos++
+				break
+			}
+			return "", nil, nil, meta{}, d.syntaxError("expected ',' or '}'")
+		}
+	}
+	d.skipSpace()
+	if d.pos != len(d.data) {
+		return "", nil, nil, meta{}, d.syntaxError("after top-level value")
+	}
+	return id, values, flash, m, nil
 }
 
 // Read implements Storage. A value that cannot be opened or parsed, or whose
@@ -100,25 +164,15 @@ func (st *cookieStorage) Read(ctx context.Context, cookieValue string) (*Session
 			return New(), nil
 		}
 	}
-	var p payload
-	if err := json.Unmarshal(plain, &p); err != nil {
+	id, values, flash, m, err := parsePayload(plain)
+	if err != nil {
 		st.o.logger().WarnContext(ctx, "session: corrupt cookie storage payload; new session", "error", err)
 		return New(), nil
-	}
-	var values, flash map[string]any
-	var m meta
-	if len(p.D) > 0 && string(p.D) != "null" {
-		var err error
-		if values, flash, m, err = parseRecord(p.D); err != nil {
-			st.o.logger().WarnContext(ctx, "session: corrupt cookie storage payload; new session", "error", err)
-			return New(), nil
-		}
 	}
 	now := st.o.now()
 	if st.o.expired(m, now, true) {
 		return New(), nil
 	}
-	id, _ := p.I.(string)
 	if !ValidID(id) {
 		// Remix starts a new id and keeps the data when "i" is missing.
 		id = newID()
