@@ -1,0 +1,68 @@
+// Package session holds web sessions for net/http: a Session with values and
+// flash messages, and the Storage that loads and saves it, with memory, file
+// and cookie storages here and Redis and Memcache storages in their own
+// modules. It is the Go counterpart of @remix-run/session and reads and writes
+// the same records.
+//
+// Most programs use it through the session middleware, which loads the
+// session before the handler runs and saves it before the response headers
+// go out:
+//
+//	c, _ := cookie.New("__Host-session", cookie.Options{Secure: true, Secrets: secrets})
+//	st, _ := session.NewFileStorage("sessions", session.Options{
+//		IdleTimeout: 30 * time.Minute,
+//		Lifetime:    12 * time.Hour,
+//	})
+//	mw, _ := sessionmiddleware.New(c, st, sessionmiddleware.Options{})
+//	http.ListenAndServe(":8080", mw(mux))
+//
+// and in a handler:
+//
+//	s := session.FromContext(r.Context())
+//	n, _ := session.Value[int](s, "visits")
+//	s.Set("visits", n+1)
+//
+// # Flash messages
+//
+// Flash stores a value for the next request only, for the message after a
+// redirect:
+//
+//	s.Flash("error", "Wrong password") // POST /login
+//	msg := s.Get("error")              // GET /login: "Wrong password"; nil after that
+//
+// # Login and logout
+//
+// Call RegenerateID(true) when the user signs in: the session keeps its data
+// under a new id and the old id's record is deleted, so an id planted before
+// the login (session fixation) is worthless. Destroy signs out: the record is
+// deleted and the cookie expired. Set or Flash after Destroy starts a new
+// session, so "you have been signed out" can still be shown.
+//
+// # Storages
+//
+// NewMemoryStorage, NewFileStorage and the Redis and Memcache storages keep
+// the data on the server and only the id in the cookie; they share one
+// implementation, NewBackendStorage, over a small Backend interface. Ids from
+// cookies are validated before any backend sees them, ids the store does not
+// know are never adopted (Options.UseUnknownIDs opts in, as Remix's
+// useUnknownIds), unchanged sessions are not written, a backend error is
+// returned rather than turned into a new session (which would sign users
+// out), and a corrupt record is logged and treated as absent.
+//
+// NewCookieStorage keeps the whole session in the cookie, as plain JSON that
+// the cookie's signature protects (readable by @remix-run/session) or sealed
+// with AES-256-GCM.
+//
+// # Expiry
+//
+// Options.IdleTimeout (sliding) and Options.Lifetime (absolute, from
+// creation) are enforced on the server: an expired session reads as a new
+// one, whatever the browser sends. Records carry their creation and save
+// times as a third JSON element that Remix ignores.
+//
+// # Concurrency
+//
+// A Session is safe for concurrent use within a request. Between requests
+// the last save wins: two overlapping requests that change the same session
+// each write their own copy.
+package session
