@@ -1,0 +1,48 @@
+package session
+
+import "time"
+
+// Hooks for the external tests (package session_test), which alone can
+// import sessiontest: sessiontest imports session, so the internal tests
+// cannot.
+
+// MemoryBackendForTest is the memory storage's backend.
+type MemoryBackendForTest = memoryBackend
+
+// NewMemoryBackendForTest returns the backend NewMemoryStorage uses.
+func NewMemoryBackendForTest(now func() time.Time) *MemoryBackendForTest {
+	if now == nil {
+		now = time.Now
+	}
+	return newMemoryBackend(now)
+}
+
+// MemoryRecordCount returns how many records m holds, expired or not.
+func MemoryRecordCount(m *MemoryBackendForTest) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.records)
+}
+
+// MemorySweep removes every expired record and returns how many remain.
+func MemorySweep(m *MemoryBackendForTest) int { return m.sweep() }
+
+// FileBackendForTest is the file storage's backend.
+type FileBackendForTest = fileBackend
+
+// NewFileBackendForTest returns the backend NewFileStorage uses.
+func NewFileBackendForTest(dir string, o Options) (*FileBackendForTest, error) {
+	return newFileBackend(dir, o)
+}
+
+// FilePath returns the file that holds id's record.
+func FilePath(b *FileBackendForTest, id string) string { return b.path(id) }
+
+// FileRoot returns the absolute directory b stores in.
+func FileRoot(b *FileBackendForTest) string { return b.root }
+
+// FileSweep runs a sweep as of now and returns how many files it removed.
+func FileSweep(b *FileBackendForTest, now time.Time) (int, error) { return b.sweep(now) }
+
+// LogID is how logs and errors name a session.
+func LogID(id string) string { return logID(id) }
