@@ -3,6 +3,7 @@ package sessionmiddleware
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -154,29 +155,32 @@ type storageCase struct {
 	new        func(t testing.TB, cookieName string) session.Storage
 }
 
+// quiet is the storages' logger: their warnings are not under test here.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 func storageCases() []storageCase {
 	return []storageCase{
 		{"memory", true, func(t testing.TB, _ string) session.Storage {
-			return session.NewMemoryStorage(session.Options{})
+			return session.NewMemoryStorage(session.Options{Logger: quiet})
 		}},
 		{"cookie-signed", false, func(t testing.TB, name string) session.Storage {
-			st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: name})
+			st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: name, Options: session.Options{Logger: quiet}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return st
 		}},
 		{"cookie-sealed", false, func(t testing.TB, name string) session.Storage {
-			st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: name, Keys: [][]byte{testKey}})
+			st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: name, Keys: [][]byte{testKey}, Options: session.Options{Logger: quiet}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return st
 		}},
 		{"file", true, func(t testing.TB, _ string) session.Storage {
-			st, err := session.NewFileStorage(t.TempDir(), session.Options{})
+			st, err := session.NewFileStorage(t.TempDir(), session.Options{Logger: quiet})
 			if err != nil {
 				t.Fatal(err)
 			}
