@@ -1,0 +1,202 @@
+package bench
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/gorilla/sessions"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/session"
+	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
+)
+
+// The payload every library holds: user_id=42, name="alice", and a counter.
+const (
+	secret32 = "0123456789abcdef0123456789abcdef"
+)
+
+var key32 = []byte("fedcba9876543210fedcba9876543210")
+
+// run drives b.N requests through h, each carrying the cookie header
+// cookieHeader, and checks that the response is what the handler wrote. Each
+// request is new: gorilla/sessions caches sessions in the request.
+func run(b *testing.B, h http.Handler, cookieHeader string, wantSetCookie bool) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		serve(b, h, cookieHeader, wantSetCookie)
+	}
+}
+
+func serve(tb testing.TB, h http.Handler, cookieHeader string, wantSetCookie bool) {
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if cookieHeader != "" {
+		req.Header.Set("Cookie", cookieHeader)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		tb.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	if got := len(w.Header()["Set-Cookie"]) > 0; got != wantSetCookie {
+		tb.Fatalf("Set-Cookie present = %v, want %v", got, wantSetCookie)
+	}
+}
+
+// firstCookie runs one request through h and returns "name=value" of the
+// Set-Cookie it sent, for the next requests to carry.
+func firstCookie(b testing.TB, h http.Handler) string {
+	b.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	sc := w.Result().Header.Get("Set-Cookie")
+	if sc == "" {
+		b.Fatalf("no Set-Cookie from the first request (status %d: %s)", w.Code, w.Body)
+	}
+	nv, _, _ := strings.Cut(sc, ";")
+	return nv
+}
+
+// BenchmarkScaffold is the httptest request and recorder with an empty
+// handler: the cost every benchmark below includes.
+func BenchmarkScaffold(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	run(b, h, "session=0123456789abcdef0123456789abcdef0123456789abcdef", false)
+}
+
+// --- sessionkit ---
+
+func sessionkitHandler(b testing.TB, st session.Storage, write bool) http.Handler {
+	c, err := cookie.New("session", cookie.Options{Secrets: []string{secret32}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mw, err := sessionmiddleware.New(c, st, sessionmiddleware.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if r.Header.Get("Cookie") == "" {
+			s.Set("user_id", 42)
+			s.Set("name", "alice")
+			return
+		}
+		if id, _ := session.Value[int](s, "user_id"); id != 42 {
+			http.Error(w, "lost session", http.StatusInternalServerError)
+			return
+		}
+		if write {
+			n, _ := session.Value[int](s, "counter")
+			s.Set("counter", n+1)
+		}
+	}))
+}
+
+func benchSessionkit(b *testing.B, st session.Storage, write bool) {
+	h := sessionkitHandler(b, st, write)
+	run(b, h, firstCookie(b, h), write)
+}
+
+func BenchmarkSessionkitMemoryWrite(b *testing.B) {
+	benchSessionkit(b, session.NewMemoryStorage(session.Options{}), true)
+}
+
+func BenchmarkSessionkitMemoryRead(b *testing.B) {
+	benchSessionkit(b, session.NewMemoryStorage(session.Options{}), false)
+}
+
+func BenchmarkSessionkitCookieWrite(b *testing.B) {
+	st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "session"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchSessionkit(b, st, true)
+}
+
+func BenchmarkSessionkitCookieSealedWrite(b *testing.B) {
+	st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "session", Keys: [][]byte{key32}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchSessionkit(b, st, true)
+}
+
+// --- alexedwards/scs ---
+
+func scsHandler(write bool) http.Handler {
+	sm := scs.New() // memstore
+	return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Cookie") == "" {
+			sm.Put(r.Context(), "user_id", 42)
+			sm.Put(r.Context(), "name", "alice")
+			return
+		}
+		if sm.GetInt(r.Context(), "user_id") != 42 {
+			http.Error(w, "lost session", http.StatusInternalServerError)
+			return
+		}
+		if write {
+			sm.Put(r.Context(), "counter", sm.GetInt(r.Context(), "counter")+1)
+		}
+	}))
+}
+
+func BenchmarkSCSMemoryWrite(b *testing.B) {
+	h := scsHandler(true)
+	run(b, h, firstCookie(b, h), true)
+}
+
+func BenchmarkSCSMemoryRead(b *testing.B) {
+	h := scsHandler(false)
+	run(b, h, firstCookie(b, h), false)
+}
+
+// --- gorilla/sessions ---
+
+func gorillaHandler(store sessions.Store, write bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := store.Get(r, "session")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if r.Header.Get("Cookie") == "" {
+			s.Values["user_id"] = 42
+			s.Values["name"] = "alice"
+		} else {
+			if s.Values["user_id"] != 42 {
+				http.Error(w, "lost session", http.StatusInternalServerError)
+				return
+			}
+			if !write {
+				return
+			}
+			n, _ := s.Values["counter"].(int)
+			s.Values["counter"] = n + 1
+		}
+		if err := s.Save(r, w); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+}
+
+func BenchmarkGorillaCookieWrite(b *testing.B) {
+	h := gorillaHandler(sessions.NewCookieStore([]byte(secret32)), true)
+	run(b, h, firstCookie(b, h), true)
+}
+
+func BenchmarkGorillaCookieRead(b *testing.B) {
+	h := gorillaHandler(sessions.NewCookieStore([]byte(secret32)), false)
+	run(b, h, firstCookie(b, h), false)
+}
+
+func BenchmarkGorillaCookieSealedWrite(b *testing.B) {
+	h := gorillaHandler(sessions.NewCookieStore([]byte(secret32), key32), true)
+	run(b, h, firstCookie(b, h), true)
+}
+
