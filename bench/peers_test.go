@@ -199,4 +199,3 @@ func BenchmarkGorillaCookieSealedWrite(b *testing.B) {
 	h := gorillaHandler(sessions.NewCookieStore([]byte(secret32), key32), true)
 	run(b, h, firstCookie(b, h), true)
 }
-
