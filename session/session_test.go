@@ -1,0 +1,309 @@
+package session_test
+
+import (
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/sessionkit/sessionkit/session"
+)
+
+// The Remix Session tests (remix-behaviour.md §4.1) in Go, adapted where our
+// semantics differ on purpose (destroyed sessions do not throw).
+
+func TestCreatesANewSession(t *testing.T) {
+	s := session.New()
+	if s == nil || s.ID() == "" || s.Destroyed() || s.Dirty() || s.Len() != 0 {
+		t.Errorf("New(): id %q, Destroyed %v, Dirty %v, Len %d", s.ID(), s.Destroyed(), s.Dirty(), s.Len())
+	}
+	if s.DeleteID() != "" {
+		t.Errorf("DeleteID = %q", s.DeleteID())
+	}
+}
+
+func TestCreatesANewSessionWithACustomID(t *testing.T) {
+	if s := session.Restore("custom-id", session.Data{}); s.ID() != "custom-id" {
+		t.Errorf("id %q", s.ID())
+	}
+}
+
+func TestCreatesANewSessionWithInitialData(t *testing.T) {
+	s := session.Restore("id", session.Data{Values: map[string]any{"hello": "world"}})
+	if s.Len() != 1 || s.Get("hello") != "world" || s.Dirty() {
+		t.Errorf("Len %d, hello %v, Dirty %v", s.Len(), s.Get("hello"), s.Dirty())
+	}
+}
+
+func TestCreatesANewSessionWithInitialFlashData(t *testing.T) {
+	s := session.Restore("id", session.Data{Flash: map[string]any{"hello": "world"}})
+	if s.Get("hello") != "world" || !s.Dirty() {
+		t.Errorf("hello %v, Dirty %v: a session loaded with flash is dirty so the flash is cleared", s.Get("hello"), s.Dirty())
+	}
+	// Loaded flash is consumed: not persisted again.
+	if d := s.Data(); len(d.Flash) != 0 || len(d.Values) != 0 {
+		t.Errorf("Data = %+v", d)
+	}
+}
+
+func TestSetsAndGetsValues(t *testing.T) {
+	s := session.New()
+	if s.Has("hello") || s.Get("hello") != nil || s.Dirty() {
+		t.Fatal("fresh session")
+	}
+	s.Set("hello", "world")
+	if !s.Has("hello") || s.Get("hello") != "world" || !s.Dirty() {
+		t.Errorf("after Set: Has %v, Get %v, Dirty %v", s.Has("hello"), s.Get("hello"), s.Dirty())
+	}
+	s.Unset("hello")
+	if s.Has("hello") || s.Get("hello") != nil || !s.Dirty() {
+		t.Errorf("after Unset: Has %v, Get %v, Dirty %v", s.Has("hello"), s.Get("hello"), s.Dirty())
+	}
+	// Falsy values are kept.
+	for _, v := range []any{0, "", false, 0.0, []any{}, map[string]any{}} {
+		s.Set("k", v)
+		if !s.Has("k") || !reflect.DeepEqual(s.Get("k"), v) {
+			t.Errorf("Set(k, %#v): Has %v, Get %#v", v, s.Has("k"), s.Get("k"))
+		}
+	}
+}
+
+func TestSetsAndGetsValuesWithComplexTypes(t *testing.T) {
+	s := session.New()
+	v := map[string]any{"user": map[string]any{"name": "ann", "roles": []any{"a", "b"}}}
+	s.Set("obj", v)
+	if !reflect.DeepEqual(s.Get("obj"), v) {
+		t.Errorf("Get = %v", s.Get("obj"))
+	}
+	s.Set("obj", map[string]any{"replaced": true})
+	if !reflect.DeepEqual(s.Get("obj"), map[string]any{"replaced": true}) {
+		t.Errorf("replace: %v", s.Get("obj"))
+	}
+}
+
+func TestUnsetsValuesWhenSetToNil(t *testing.T) {
+	s := session.Restore("id", session.Data{Values: map[string]any{"hello": "world"}})
+	s.Set("hello", nil)
+	if s.Has("hello") || s.Get("hello") != nil || !s.Dirty() || s.Len() != 0 {
+		t.Errorf("Has %v, Get %v, Dirty %v, Len %d", s.Has("hello"), s.Get("hello"), s.Dirty(), s.Len())
+	}
+	// On a fresh session: dirty with empty data (Remix probe).
+	f := session.New()
+	f.Set("nothing", nil)
+	if !f.Dirty() || len(f.Data().Values) != 0 {
+		t.Errorf("Set(nil) on a fresh session: Dirty %v, Data %+v", f.Dirty(), f.Data())
+	}
+}
+
+func TestRegeneratesTheSessionID(t *testing.T) {
+	s := session.Restore("orig", session.Data{Values: map[string]any{"a": 1}})
+	s.RegenerateID(false)
+	if s.ID() == "orig" || !session.ValidID(s.ID()) || s.DeleteID() != "" || !s.Dirty() {
+		t.Errorf("id %q, DeleteID %q, Dirty %v", s.ID(), s.DeleteID(), s.Dirty())
+	}
+	if s.Get("a") != 1 {
+		t.Error("data lost")
+	}
+}
+
+func TestDeletesTheOldSessionID(t *testing.T) {
+	s := session.Restore("orig", session.Data{})
+	s.RegenerateID(true)
+	if s.ID() == "orig" || s.DeleteID() != "orig" || !s.Dirty() {
+		t.Errorf("id %q, DeleteID %q, Dirty %v", s.ID(), s.DeleteID(), s.Dirty())
+	}
+}
+
+func TestDestroysTheSession(t *testing.T) {
+	s := session.New()
+	if s.Destroyed() {
+		t.Fatal("destroyed at birth")
+	}
+	s.Destroy()
+	if !s.Destroyed() {
+		t.Error("Destroyed() false after Destroy")
+	}
+}
+
+func TestDeletesTheOriginalSessionWhenRegeneratedMoreThanOnce(t *testing.T) {
+	s := session.Restore("orig", session.Data{})
+	s.RegenerateID(true)
+	first := s.ID()
+	s.RegenerateID(true)
+	if s.DeleteID() != "orig" || s.ID() == first {
+		t.Errorf("DeleteID %q (want orig), id %q", s.DeleteID(), s.ID())
+	}
+	s.RegenerateID(false)
+	if s.DeleteID() != "orig" {
+		t.Errorf("RegenerateID(false) cleared DeleteID: %q", s.DeleteID())
+	}
+}
+
+// A destroyed session (Remix throws on set/unset/flash/regenerate; we do not:
+// Set and Flash start a new session, the others do nothing).
+func TestADestroyedSession(t *testing.T) {
+	loaded := func() *session.Session {
+		return session.Restore("orig", session.Data{
+			Values: map[string]any{"hello": "world"},
+			Flash:  map[string]any{"f": 1},
+		})
+	}
+	t.Run("get returns nil", func(t *testing.T) {
+		s := loaded()
+		if s.Get("hello") != "world" {
+			t.Fatal("value missing before destroy")
+		}
+		s.Destroy()
+		if s.Get("hello") != nil || s.Get("f") != nil {
+			t.Error("values visible after Destroy")
+		}
+	})
+	t.Run("has returns false", func(t *testing.T) {
+		s := loaded()
+		s.Destroy()
+		if s.Has("hello") || s.Has("f") {
+			t.Error("Has true after Destroy")
+		}
+	})
+	t.Run("len and data are empty, id unchanged, dirty unchanged", func(t *testing.T) {
+		s := loaded()
+		s.Destroy()
+		s.Destroy() // twice is fine
+		d := s.Data()
+		if s.Len() != 0 || len(d.Values) != 0 || len(d.Flash) != 0 || d.Values == nil || d.Flash == nil {
+			t.Errorf("Len %d, Data %#v", s.Len(), d)
+		}
+		if s.ID() != "orig" || !s.Dirty() {
+			t.Errorf("id %q, Dirty %v", s.ID(), s.Dirty())
+		}
+		c := session.New()
+		c.Destroy()
+		if c.Dirty() {
+			t.Error("Destroy marked a clean session dirty (Dirty keeps its value; Save handles destroyed sessions)")
+		}
+	})
+	t.Run("unset, set nil and regenerate do nothing", func(t *testing.T) {
+		s := loaded()
+		s.Destroy()
+		s.Unset("hello")
+		s.Set("hello", nil)
+		s.RegenerateID(true)
+		if !s.Destroyed() || s.ID() != "orig" || s.DeleteID() != "" || s.Len() != 0 {
+			t.Errorf("Destroyed %v, id %q, DeleteID %q, Len %d", s.Destroyed(), s.ID(), s.DeleteID(), s.Len())
+		}
+	})
+	t.Run("set starts a new session", func(t *testing.T) {
+		s := loaded()
+		s.Destroy()
+		s.Set("a", 1)
+		if s.Destroyed() || s.ID() == "orig" || !session.ValidID(s.ID()) || s.Has("hello") || s.Get("a") != 1 || s.Len() != 1 || !s.Dirty() {
+			t.Errorf("Destroyed %v, id %q, Data %+v", s.Destroyed(), s.ID(), s.Data())
+		}
+	})
+	t.Run("flash starts a new session", func(t *testing.T) {
+		s := loaded()
+		s.Destroy()
+		s.Flash("msg", "bye")
+		if s.Destroyed() || s.ID() == "orig" || s.Has("msg") || s.Len() != 0 || !s.Dirty() {
+			t.Errorf("Destroyed %v, id %q, Has(msg) %v", s.Destroyed(), s.ID(), s.Has("msg"))
+		}
+		if d := s.Data(); d.Flash["msg"] != "bye" || len(d.Values) != 0 {
+			t.Errorf("Data %+v", d)
+		}
+	})
+}
+
+// Remix probes (§4.7), adapted.
+func TestFlashSemantics(t *testing.T) {
+	s := session.Restore("id", session.Data{
+		Values: map[string]any{"both": "value", "v": 1},
+		Flash:  map[string]any{"both": "flash", "f": 2},
+	})
+	if s.Get("both") != "value" {
+		t.Errorf("a value loses to a flash of the same key: %v", s.Get("both"))
+	}
+	if s.Len() != 3 {
+		t.Errorf("Len %d, want 3 distinct keys", s.Len())
+	}
+	s.Flash("next", 3)
+	s.Flash("next", 4) // last write wins
+	if s.Has("next") || s.Len() != 3 {
+		t.Errorf("this request's flash is visible: Has %v, Len %d", s.Has("next"), s.Len())
+	}
+	// Unset removes loaded flash too (deliberate difference from Remix).
+	s.Unset("f")
+	if s.Has("f") || s.Get("f") != nil {
+		t.Error("Unset left a loaded flash readable")
+	}
+	s.Unset("both")
+	if s.Has("both") {
+		t.Errorf("Unset left the flash under a removed value: %v", s.Get("both"))
+	}
+	d := s.Data()
+	if !reflect.DeepEqual(d.Values, map[string]any{"v": 1}) || !reflect.DeepEqual(d.Flash, map[string]any{"next": 4}) {
+		t.Errorf("Data %+v", d)
+	}
+}
+
+func TestRestoreCopiesMaps(t *testing.T) {
+	values := map[string]any{"a": 1}
+	flash := map[string]any{"f": 1}
+	s := session.Restore("id", session.Data{Values: values, Flash: flash})
+	values["a"] = 2
+	values["b"] = 3
+	flash["f"] = 2
+	if s.Get("a") != 1 || s.Has("b") || s.Get("f") != 1 {
+		t.Error("Restore shares the caller's maps")
+	}
+	s.Set("c", 1)
+	if _, ok := values["c"]; ok {
+		t.Error("Set wrote into the caller's map")
+	}
+	d := s.Data()
+	d.Values["x"] = 1
+	if s.Has("x") {
+		t.Error("Data returned the session's own map")
+	}
+}
+
+func TestRegenerateIDOfNewSessionKeepsNoRecord(t *testing.T) {
+	s := session.New()
+	orig := s.ID()
+	s.RegenerateID(true)
+	if s.DeleteID() != orig {
+		t.Errorf("DeleteID %q, want %q", s.DeleteID(), orig)
+	}
+}
+
+func TestSessionConcurrentUse(t *testing.T) {
+	s := session.Restore("id", session.Data{Values: map[string]any{"a": 1}, Flash: map[string]any{"f": 1}})
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch i % 10 {
+			case 0:
+				s.RegenerateID(i%20 == 0)
+			case 1:
+				s.Flash("x", i)
+			case 2:
+				s.Unset("a")
+			case 3:
+				_ = s.Data()
+			default:
+				s.Set("k", i)
+				_ = s.Get("k")
+				_ = s.Has("f")
+				_ = s.Len()
+				_ = s.ID()
+				_ = s.DeleteID()
+				_ = s.Dirty()
+				_ = s.Destroyed()
+			}
+		}()
+	}
+	wg.Wait()
+	if !s.Dirty() {
+		t.Error("not dirty")
+	}
+}
