@@ -19,7 +19,8 @@ var (
 	// silently produce a wrong link.
 	ErrUnknownParam = errors.New("unknown parameter")
 	// ErrInvalidParam: the value cannot be put in the path so that it routes back
-	// to the same value: an empty {name} value, a "." or ".." segment, or an
+	// to the same value: an empty {name} value, a "." or ".." segment, a {name}
+	// value of just "/" (which ServeMux mistakes for a trailing slash), or an
 	// empty segment inside a {name...} value (path cleaning would rewrite it).
 	ErrInvalidParam = errors.New("invalid parameter value")
 	// ErrInvalidPattern: Route.Pattern is not a pattern this package accepts.
@@ -151,6 +152,10 @@ func checkSegment(s string) error {
 		return fmt.Errorf("%w: empty segment", ErrInvalidParam)
 	case ".", "..":
 		return fmt.Errorf("%w: %q segment", ErrInvalidParam, s)
+	case "/":
+		// ServeMux reads a segment that is exactly %2F as a trailing slash,
+		// which no {name} matches.
+		return fmt.Errorf("%w: a segment of just \"/\"", ErrInvalidParam)
 	}
 	return nil
 }
@@ -253,6 +258,9 @@ func parsePattern(s string) (*pattern, error) {
 			}
 			if lit == "." || lit == ".." {
 				return nil, fmt.Errorf("%w: %q has a %q segment, which no cleaned path matches", ErrInvalidPattern, s, lit)
+			}
+			if lit == "/" {
+				return nil, fmt.Errorf("%w: %q has a segment of just %%2F, which ServeMux reads as a trailing slash", ErrInvalidPattern, s)
 			}
 			p.segments = append(p.segments, segment{s: lit})
 			continue

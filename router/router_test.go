@@ -734,3 +734,40 @@ func TestNoAllocations(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNoOpenRedirect: whatever the request target, a redirect from the router
+// (its own clean-path redirect, ServeMux's trailing-slash redirect, or one from
+// a mounted router) points at a path on the same site.
+func FuzzNoOpenRedirect(f *testing.F) {
+	for _, s := range []string{
+		"//evil.com/", "/\\evil.com/", "/%5Cevil.com", "/%2F%2Fevil.com", "/tree", "/sub/tree",
+		"/sub//evil.com", "/sub/..//evil.com/", "/./\\evil.com", "/tree?//evil.com", "/%09/evil.com",
+		"/sub/%2F/tree", "/ü//x", "/x/a/b", "/x/%2F%2Fevil.com/b", "/tree?\\", "http://evil.com/tree", "//", "/..", "*",
+	} {
+		f.Add(s)
+	}
+	sub := router.New()
+	sub.Get("/tree/", text("sub tree"))
+	sub.Get("/{x}/", text("sub x"))
+	r := router.New()
+	r.Get("/tree/", text("tree"))
+	r.Get("/x/{a}/{b}/", text("ab"))
+	r.Mount("/sub", sub)
+	f.Fuzz(func(t *testing.T, target string) {
+		raw := "GET " + target + " HTTP/1.1\r\nHost: evil.com\r\n\r\n"
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+		if err != nil {
+			return
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		loc := rec.Header().Get("Location")
+		if rec.Code >= 300 && rec.Code < 400 || loc != "" {
+			path, _, _ := strings.Cut(loc, "?")
+			if !strings.HasPrefix(path, "/") || strings.HasPrefix(path, "//") || strings.ContainsAny(path, "\\\t ") ||
+				strings.ContainsAny(loc, "\r\n") {
+				t.Fatalf("%q: %d unsafe Location %q", target, rec.Code, loc)
+			}
+		}
+	})
+}
