@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sessionkit/sessionkit/cookie"
 )
@@ -81,6 +82,11 @@ func (r *remix) serializeWith(name string, o remixOptions, value string, props m
 // parse returns what Remix's cookie.parse(header) gives: ok=false for null.
 func (r *remix) parse(name string, o remixOptions, header string) (string, bool) {
 	r.t.Helper()
+	if !utf8.ValidString(header) {
+		// JSON would turn the bad bytes into U+FFFD: Remix would read
+		// another header than Go.
+		r.t.Fatalf("cannot send a header that is not UTF-8 to the helper: %q", header)
+	}
 	var v *string
 	r.mustCall(map[string]any{"op": "parse", "name": name, "options": o, "header": header}, &v)
 	if v == nil {
