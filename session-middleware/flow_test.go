@@ -402,4 +402,3 @@ func TestRealConnectionWriters(t *testing.T) {
 		})
 	}
 }
-

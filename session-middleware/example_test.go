@@ -1,0 +1,129 @@
+package sessionmiddleware_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/session"
+	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
+)
+
+// A site with a counter, a login form that flashes an error, an account
+// page and a logout that flashes a message, on net/http.ServeMux.
+func ExampleNew() {
+	sessionCookie, err := cookie.New("session", cookie.Options{
+		Secrets: []string{"replace with 32+ random bytes from a secret store"},
+		// Secure: true, with a "__Host-" name, in production (HTTPS).
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	storage := session.NewMemoryStorage(session.Options{IdleTimeout: 30 * time.Minute})
+	withSession, err := sessionmiddleware.New(sessionCookie, storage, sessionmiddleware.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		n, _ := session.Value[int](s, "visits")
+		s.Set("visits", n+1)
+		user, _ := session.Value[string](s, "user")
+		message, _ := session.Value[string](s, "message")
+		fmt.Fprintf(w, "visit %d, user %q, message %q", n+1, user, message)
+	})
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		problem, _ := session.Value[string](session.FromContext(r.Context()), "error")
+		fmt.Fprintf(w, "login form, error %q", problem)
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if r.FormValue("password") != "open sesame" {
+			s.Flash("error", "wrong password")
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		s.RegenerateID(true) // a new id for the new privileges
+		s.Set("user", r.FormValue("user"))
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		s.Destroy()
+		s.Flash("message", "logged out")
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+
+	server := httptest.NewServer(withSession(mux))
+	defer server.Close()
+
+	// A browser: a client that keeps cookies and follows redirects.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	show := func(res *http.Response, err error) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		fmt.Printf("%s -> %s\n", res.Request.URL.Path, body)
+	}
+	form := func(v ...string) url.Values { return url.Values{"user": {v[0]}, "password": {v[1]}} }
+
+	show(browser.Get(server.URL + "/"))
+	show(browser.PostForm(server.URL+"/login", form("alice", "guess")))
+	show(browser.Get(server.URL + "/login"))
+	show(browser.PostForm(server.URL+"/login", form("alice", "open sesame")))
+	show(browser.Post(server.URL+"/logout", "text/plain", strings.NewReader("")))
+	show(browser.Get(server.URL + "/"))
+	// Output:
+	// / -> visit 1, user "", message ""
+	// /login -> login form, error "wrong password"
+	// /login -> login form, error ""
+	// / -> visit 2, user "alice", message ""
+	// / -> visit 1, user "", message "logged out"
+	// / -> visit 2, user "", message ""
+}
+
+// An ErrorHandler chooses the response when the storage fails: here a 503
+// that asks the client to retry, instead of the default plain 500.
+func ExampleOptions_errorHandler() {
+	sessionCookie, _ := cookie.New("session", cookie.Options{Secrets: []string{"replace with 32+ random bytes from a secret store"}})
+	withSession, err := sessionmiddleware.New(sessionCookie, downStorage{}, sessionmiddleware.Options{
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "sessions are unavailable, try again shortly", http.StatusServiceUnavailable)
+		},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := withSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "not reached")
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	fmt.Print(rec.Code, " ", rec.Header().Get("Retry-After"), " ", rec.Body.String())
+	// Output:
+	// 503 5 sessions are unavailable, try again shortly
+}
+
+// downStorage is a storage whose database is down.
+type downStorage struct{ session.Storage }
+
+func (downStorage) Read(context.Context, string) (*session.Session, error) {
+	return nil, errors.New("connection refused")
+}
