@@ -96,11 +96,22 @@ export const handlers = {
   },
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Run as a program. No top-level await here: handler modules import this
+// one, and awaiting their import while this module is still evaluating
+// would be a cycle that never settles.
+async function main() {
   const all = { ...handlers }
   for (const file of process.argv.slice(2)) {
     const mod = await import(pathToFileURL(resolve(file)).href)
+    if (!mod.handlers) throw new Error(`${file} exports no handlers`)
     Object.assign(all, mod.handlers)
   }
   await serve(all)
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    console.error(err)
+    process.exit(1)
+  })
 }
