@@ -108,9 +108,9 @@ type Options struct {
 	//
 	// When saving fails, the handler has already run and may have set
 	// headers; the middleware removes those that describe the handler's body
-	// (Content-Type, Content-Length, Content-Encoding, Location and the
-	// like) before calling ErrorHandler, and discards what the handler
-	// writes afterwards.
+	// (Content-Type, Content-Length, Location, ETag and the like, but not
+	// Content-Encoding, which a compressing middleware may own) before
+	// calling ErrorHandler, and discards what the handler writes afterwards.
 	ErrorHandler func(http.ResponseWriter, *http.Request, error)
 
 	// Logger receives storage errors, weak-secret and HttpOnly warnings,

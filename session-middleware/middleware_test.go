@@ -616,7 +616,8 @@ func TestSaveErrorReplacesResponse(t *testing.T) {
 			res.n, res.err = w.Write([]byte("see other"))
 		}},
 		{"ReadFrom", func(w http.ResponseWriter, res *result) {
-			w.Header().Set("Content-Encoding", "gzip")
+			w.Header().Set("Content-Disposition", "attachment")
+			w.Header().Set("Etag", `"v1"`)
 			res.rf, res.err = w.(io.ReaderFrom).ReadFrom(strings.NewReader("12345678"))
 		}},
 		{"Flush", func(w http.ResponseWriter, res *result) {
@@ -643,6 +644,9 @@ func TestSaveErrorReplacesResponse(t *testing.T) {
 				session.FromContext(r.Context()).Set("x", 1)
 				tt.handler(w, &res)
 			}))
+			// A compressing middleware outside owns Content-Encoding, and
+			// compresses the error response too: it stays.
+			h = compressing(h)
 			rec := do(h, "GET", "/", "")
 			if gotErr != errSave {
 				t.Errorf("ErrorHandler got %v", gotErr)
@@ -654,6 +658,7 @@ func TestSaveErrorReplacesResponse(t *testing.T) {
 				"Content-Type":           {"text/plain; charset=utf-8"},
 				"X-Content-Type-Options": {"nosniff"},
 				"Set-Cookie":             {"other=1"}, // never touched
+				"Content-Encoding":       {"gzip"},
 			}
 			if got := rec.Result().Header; !reflect.DeepEqual(got, want) {
 				t.Errorf("headers %v, want %v", got, want)
@@ -669,6 +674,13 @@ func TestSaveErrorReplacesResponse(t *testing.T) {
 			}
 		})
 	}
+}
+
+func compressing(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // A value too large for a cookie is a save error (cookie.ErrTooLarge from

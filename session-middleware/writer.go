@@ -209,10 +209,11 @@ func hasToken(values []string, token string) bool {
 }
 
 // bodyHeaders describe a handler's response, not the error response that
-// replaces it after a failed save.
+// replaces it after a failed save. Content-Encoding stays, as http.Error
+// keeps it: a compressing middleware outside sets it and compresses whatever
+// is written, the error response too (go.dev/issue/66343).
 var bodyHeaders = []string{
 	"Content-Disposition",
-	"Content-Encoding",
 	"Content-Language",
 	"Content-Length",
 	"Content-Location",
