@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -53,15 +54,7 @@ func TestHelperExtension(t *testing.T) {
 	var e *remixError
 	if err := r.call(map[string]any{"op": "no-such-op"}, nil); err == nil {
 		t.Error("an unknown op did not fail")
-	} else if !asRemixError(err, &e) || e.Message != `unknown op "no-such-op"` {
+	} else if !errors.As(err, &e) || e.Message != `unknown op "no-such-op"` {
 		t.Errorf("unknown op: %v", err)
 	}
-}
-
-func asRemixError(err error, target **remixError) bool {
-	e, ok := err.(*remixError)
-	if ok {
-		*target = e
-	}
-	return ok
 }
