@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -26,6 +27,9 @@ func NewBackendStorage(b Backend, o Options) Storage {
 	}
 	st := &backendStorage{b: b, o: o}
 	st.t, _ = b.(Toucher)
+	if st.t != nil {
+		st.touches.m = make(map[string]time.Time)
+	}
 	st.r, _ = b.(Replacer)
 	return st
 }
@@ -35,6 +39,36 @@ type backendStorage struct {
 	t Toucher
 	r Replacer
 	o Options
+	// touches remembers this process's recent touches. A touch extends the
+	// backend's TTL but not the record's save time, so without it every
+	// read-only request after IdleTimeout/10 would touch again.
+	touches touchLog
+}
+
+// maxTouchLog bounds the touch log; when it is full it starts over, which
+// costs at most one extra touch per session.
+const maxTouchLog = 1 << 14
+
+type touchLog struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+// recent reports whether id was touched less than within ago.
+func (l *touchLog) recent(id string, now time.Time, within time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.m[id]
+	return ok && now.Sub(t) < within
+}
+
+func (l *touchLog) add(id string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.m) >= maxTouchLog {
+		clear(l.m)
+	}
+	l.m[id] = now
 }
 
 // Read implements Storage.
@@ -128,9 +162,15 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 		return id, true, nil
 	case refresh:
 		if st.t != nil {
+			if st.touches.recent(id, now, st.o.IdleTimeout/refreshFraction) {
+				return "", false, nil
+			}
 			err = st.t.Touch(ctx, id, ttl)
 			if errors.Is(err, ErrNotFound) {
 				err = nil // deleted meanwhile (a logout elsewhere): do not resurrect it
+			}
+			if err == nil {
+				st.touches.add(id, now)
 			}
 		} else {
 			err = st.b.Set(ctx, id, rec, ttl)

@@ -46,3 +46,10 @@ func FileSweep(b *FileBackendForTest, now time.Time) (int, error) { return b.swe
 
 // LogID is how logs and errors name a session.
 func LogID(id string) string { return logID(id) }
+
+// FileSweepWait waits until no background sweep is running.
+func FileSweepWait(b *FileBackendForTest) {
+	for b.sweeping.Load() {
+		time.Sleep(time.Millisecond)
+	}
+}

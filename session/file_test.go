@@ -345,6 +345,7 @@ func TestFileStorageSweep(t *testing.T) {
 			b.Set(ctx, "fresh", []byte(`[{},{}]`), 0)
 			clock.Advance(4 * time.Minute)
 			b.Touch(ctx, "touched", 0)
+			session.FileSweepWait(b) // the second Set may have started one
 			staleTmp := filepath.Join(filepath.Dir(session.FilePath(b, "old")), ".tmp-stale")
 			freshTmp := filepath.Join(filepath.Dir(session.FilePath(b, "fresh")), ".tmp-fresh")
 			writeRecordFile(t, staleTmp, []byte("x"), clock.Now().Add(-2*time.Hour))
