@@ -15,7 +15,11 @@ type Middleware = func(http.Handler) http.Handler
 // end in 404, 405 or a path-cleaning redirect. Called on a group (see
 // [Router.Group]) it appends middleware for the routes of that group only.
 //
-// Middleware runs in the order given: the first one is the outermost.
+// Middleware runs in the order given: the first one is the outermost. Each
+// constructor is called once: a group's when a route is registered, the
+// router-wide ones when the router serves its first request (a constructor
+// that returns nil panics then).
+//
 // Use panics if a route has already been registered on this router or group
 // (the route would silently miss the middleware) or if a middleware is nil.
 func (r *Router) Use(mw ...Middleware) {
@@ -28,7 +32,6 @@ func (r *Router) Use(mw ...Middleware) {
 		return
 	}
 	r.t.mws = append(r.t.mws, mw...)
-	r.t.handler = chain(r.t.mws, http.HandlerFunc(r.t.dispatch))
 }
 
 func checkMiddleware(op string, mws []Middleware) {
@@ -39,8 +42,9 @@ func checkMiddleware(op string, mws []Middleware) {
 	}
 }
 
-// chain wraps h in mws so that mws[0] runs first. It runs at registration, so a
-// middleware that returns nil is reported at setup rather than on the first request.
+// chain wraps h in mws so that mws[0] runs first. Each middleware is called
+// once: route and group middleware when the route is registered, router-wide
+// middleware when the router serves its first request.
 func chain(mws []Middleware, h http.Handler) http.Handler {
 	for i := len(mws) - 1; i >= 0; i-- {
 		h = mws[i](h)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -68,20 +69,25 @@ func TestGroupReturnsRouter(t *testing.T) {
 	}
 }
 
-// Each middleware is called once, at registration, not per request.
+// Each middleware constructor is called once per place it is used, however
+// many Use calls and requests there are.
 func TestMiddlewareBuiltOnce(t *testing.T) {
-	built := 0
-	mw := func(next http.Handler) http.Handler { built++; return next }
+	built := map[string]int{}
+	mw := func(name string) router.Middleware {
+		return func(next http.Handler) http.Handler { built[name]++; return next }
+	}
 	r := router.New()
-	r.Use(mw)
-	r.Get("/", text(""), mw)
-	n := built
+	r.Use(mw("a"))
+	r.Use(mw("b"))
+	r.Use(mw("c"))
+	r.Get("/", text(""), mw("route"))
 	for i := 0; i < 3; i++ {
 		serve(r, "GET", "/")
 		serve(r, "GET", "/missing")
 	}
-	if built != n {
-		t.Errorf("middleware built %d times after setup", built-n)
+	want := map[string]int{"a": 1, "b": 1, "c": 1, "route": 1}
+	if !reflect.DeepEqual(built, want) {
+		t.Errorf("constructors called %v, want %v", built, want)
 	}
 }
 

@@ -76,7 +76,7 @@ func (r *Router) Mount(prefix string, h http.Handler) {
 		mh.pattern = userPattern
 		e := &entry{what: what, mux: userPattern, where: where}
 		pp, _ := parsePattern(userPattern)
-		r.t.register(e, " "+pp.shape(), muxPattern, routeHandler{chain(r.mws, &mh)})
+		r.t.register(e, " "+pp.shape(), muxPattern, &routeHandler{chain(r.mws, &mh)})
 	}
 	if len(p.segments) == 0 {
 		register("/", "/")

@@ -136,7 +136,7 @@ type Router struct {
 type table struct {
 	mux     *http.ServeMux
 	mws     []Middleware // router-wide
-	handler http.Handler // mws wrapped around dispatch
+	handler http.Handler // mws wrapped around dispatch, built by prepare; nil without mws
 
 	notFound         http.Handler // nil: inherited when mounted, else http.NotFound
 	methodNotAllowed http.Handler // nil: inherited when mounted, else a plain 405
@@ -162,7 +162,6 @@ func New() *Router {
 		mux:    http.NewServeMux(),
 		shapes: map[string]*entry{},
 	}
-	t.handler = http.HandlerFunc(t.dispatch)
 	return &Router{t: t}
 }
 
@@ -171,7 +170,11 @@ func New() *Router {
 // handler, or a redirect to the cleaned path.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	t := r.t
-	t.once.Do(t.registerFallback)
+	t.once.Do(t.prepare)
+	if t.handler == nil { // no router-wide middleware
+		t.dispatch(w, req)
+		return
+	}
 	t.handler.ServeHTTP(w, req)
 }
 
@@ -250,7 +253,7 @@ func (r *Router) Handle(route Route, h http.Handler, mw ...Middleware) {
 	}
 	final := chain(concat(r.mws, mw), h)
 	e := &entry{what: route.String(), mux: route.String(), where: where}
-	r.t.register(e, route.Method+" "+p.shape(), route.String(), routeHandler{final})
+	r.t.register(e, route.Method+" "+p.shape(), route.String(), &routeHandler{final})
 	if route.Method == "" && p.catchAll() {
 		r.t.catch = true
 	}
@@ -263,7 +266,7 @@ func (r *Router) Handle(route Route, h http.Handler, mw ...Middleware) {
 // middleware and handlers always get the writer they were given.
 type routeHandler struct{ h http.Handler }
 
-func (rh routeHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if mw, ok := w.(*mountWriter); ok {
 		w = mw.ResponseWriter
 	}
@@ -401,12 +404,17 @@ func tryRegister(m *http.ServeMux, pattern string, h http.Handler) (msg string) 
 	return ""
 }
 
-// registerFallback runs once, before the first request. Unless some pattern
-// already matches every path, it registers a catch-all so that requests that
-// match no route reach t.fallback instead of ServeMux's own 404 and 405, which
-// cannot be customised. It is registered late so that a user's catch-all ("/",
-// "/{path...}" or Mount("/")) does not conflict with it.
-func (t *table) registerFallback() {
+// prepare runs once, before the first request. It wraps the router-wide
+// middleware around dispatch (once, rather than at every Use, so that each
+// middleware constructor runs once) and, unless some pattern already matches
+// every path, registers a catch-all so that requests that match no route reach
+// t.fallback instead of ServeMux's own 404 and 405, which cannot be
+// customised. The catch-all is registered late so that a user's catch-all
+// ("/", "/{path...}" or Mount("/")) does not conflict with it.
+func (t *table) prepare() {
+	if len(t.mws) > 0 {
+		t.handler = chain(t.mws, http.HandlerFunc(t.dispatch))
+	}
 	if !t.catch {
 		t.mux.Handle("/", http.HandlerFunc(t.fallback))
 	}
@@ -479,20 +487,10 @@ func (t *table) allowed(req *http.Request) string {
 }
 
 // mayNeedCleaning is a fast check: a path that ServeMux would clean contains
-// "//" or "/." (in its decoded form too, since neither '/' nor '.' is ever
-// percent-encoded by Go's URL parser when it does not have to be).
+// "//" or "/." (in its decoded form too, since a '/' or '.' in the escaped path
+// is one in the decoded path).
 func mayNeedCleaning(p string) bool {
-	for i := strings.IndexByte(p, '/'); i >= 0 && i+1 < len(p); {
-		if c := p[i+1]; c == '/' || c == '.' {
-			return true
-		}
-		j := strings.IndexByte(p[i+1:], '/')
-		if j < 0 {
-			return false
-		}
-		i += 1 + j
-	}
-	return false
+	return strings.Contains(p, "//") || strings.IndexByte(p, '.') >= 0 && strings.Contains(p, "/.")
 }
 
 // cleanedLocation returns the redirect target for a request whose path is not
