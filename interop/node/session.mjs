@@ -22,6 +22,7 @@
 //   {"do":"regenerateId","deleteOld"}
 //   {"do":"destroy"}
 //   {"do":"data"}        -> JSON.stringify(session.data)
+//   {"do":"probe"}       -> "clean" unless Object.prototype was changed
 //
 // An action that throws gives {"error": message} in its slot. The answer:
 //
@@ -51,6 +52,16 @@ function storageFor(spec) {
   throw new TypeError(`unknown storage kind ${JSON.stringify(kind)}`)
 }
 
+// prototypeState reports whether anything reached Object.prototype (a
+// "__proto__" key gone wrong): "clean", or what leaked.
+function prototypeState() {
+  const leaked = Object.getOwnPropertyNames(Object.prototype).filter((k) => !baseline.has(k))
+  if (leaked.length > 0) return `Object.prototype gained ${JSON.stringify(leaked)}`
+  if (({}).admin !== undefined) return '({}).admin is defined'
+  return 'clean'
+}
+const baseline = new Set(Object.getOwnPropertyNames(Object.prototype))
+
 function actionValue(a) {
   return a.json != null ? JSON.parse(a.json) : a.value
 }
@@ -74,6 +85,7 @@ async function apply(session, a) {
     case 'regenerateId': session.regenerateId(Boolean(a.deleteOld)); return null
     case 'destroy': session.destroy(); return null
     case 'data': return JSON.stringify(session.data)
+    case 'probe': return prototypeState()
   }
   throw new TypeError(`unknown action ${JSON.stringify(a.do)}`)
 }
