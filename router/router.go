@@ -8,25 +8,67 @@
 //
 // # Tutorial
 //
-//	r := router.New()
-//	r.Use(logRequests)                     // router-wide: runs first, even on 404 and 405
+// A complete program:
 //
-//	r.Get("/{$}", home)                    // exactly "/"
-//	r.Get("/posts/{id}", showPost)         // r.PathValue("id")
-//	r.Post("/posts", createPost, requireLogin)
-//	r.Get("/static/{path...}", serveFile)  // r.PathValue("path") = "css/site.css"
+//	package main
 //
-//	r.Group(func(g *router.Router) {
-//		g.Use(requireAdmin)                // only for the routes of this group
-//		g.Delete("/posts/{id}", deletePost)
-//	})
+//	import (
+//		"fmt"
+//		"log"
+//		"net/http"
 //
-//	r.Mount("/api", apiRouter)             // apiRouter sees "/users", not "/api/users"
-//	r.NotFound(notFoundPage)
+//		"github.com/sessionkit/sessionkit/router"
+//	)
 //
-//	http.ListenAndServe(":8080", r)
+//	func main() {
+//		r := router.New()
 //
-// A runnable version is in the package examples ([Router] and [Route.Href]).
+//		// Router-wide middleware: runs first, on every request, even 404s and 405s.
+//		r.Use(func(next http.Handler) http.Handler {
+//			return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+//				log.Println(req.Method, req.URL.Path)
+//				next.ServeHTTP(w, req)
+//			})
+//		})
+//
+//		r.Get("/{$}", func(w http.ResponseWriter, req *http.Request) { // exactly "/"
+//			fmt.Fprintln(w, "home")
+//		})
+//		r.Get("/posts/{id}", func(w http.ResponseWriter, req *http.Request) {
+//			fmt.Fprintln(w, "post", req.PathValue("id"))
+//		})
+//
+//		// A group shares the routes but has its own middleware.
+//		r.Group(func(g *router.Router) {
+//			g.Use(func(next http.Handler) http.Handler {
+//				return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+//					if req.Header.Get("Authorization") == "" {
+//						http.Error(w, "login first", http.StatusUnauthorized)
+//						return
+//					}
+//					next.ServeHTTP(w, req)
+//				})
+//			})
+//			g.Delete("/posts/{id}", func(w http.ResponseWriter, req *http.Request) {
+//				fmt.Fprintln(w, "deleted", req.PathValue("id"))
+//			})
+//		})
+//
+//		// A mounted handler sees the path below its prefix: /api/users/ada → /users/ada.
+//		api := router.New()
+//		api.Get("/users/{name}", func(w http.ResponseWriter, req *http.Request) {
+//			fmt.Fprintln(w, "user", req.PathValue("name"))
+//		})
+//		r.Mount("/api", api)
+//
+//		r.NotFound(func(w http.ResponseWriter, req *http.Request) {
+//			http.Error(w, "nothing at "+req.URL.Path, http.StatusNotFound)
+//		})
+//
+//		log.Fatal(http.ListenAndServe("localhost:8080", r))
+//	}
+//
+// The package examples run the same kind of router and check its responses.
 //
 // # Patterns
 //

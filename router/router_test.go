@@ -771,3 +771,19 @@ func FuzzNoOpenRedirect(f *testing.F) {
 		}
 	})
 }
+
+// "uses a Request input directly": outside a mount, the handler gets the very
+// request the server passed in; the router never calls r.WithContext.
+func TestHandlerGetsSameRequest(t *testing.T) {
+	var got *http.Request
+	r := router.New()
+	r.Group(func(g *router.Router) {
+		g.Use(func(next http.Handler) http.Handler { return next })
+		g.Get("/posts/{id}", func(w http.ResponseWriter, req *http.Request) { got = req })
+	})
+	req := httptest.NewRequest("GET", "/posts/7", nil)
+	r.ServeHTTP(httptest.NewRecorder(), req)
+	if got != req {
+		t.Errorf("handler got a different *http.Request")
+	}
+}
