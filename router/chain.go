@@ -21,12 +21,16 @@ type Middleware = func(http.Handler) http.Handler
 // that returns nil panics then).
 //
 // Use panics if a route has already been registered on this router or group
-// (the route would silently miss the middleware) or if a middleware is nil.
+// (the route would silently miss the middleware), if the router has already
+// served a request, or if a middleware is nil.
 func (r *Router) Use(mw ...Middleware) {
 	if r.sealed {
 		panic(fmt.Sprintf("router: Use at %s: all middleware must be added before the routes of this router or group are registered", callerLocation()))
 	}
 	checkMiddleware("Use", mw)
+	if !r.group && r.t.serving.Load() {
+		panic(fmt.Sprintf("router: Use at %s: the router has already served a request; add router-wide middleware before", callerLocation()))
+	}
 	if r.group {
 		r.mws = append(r.mws, mw...)
 		return

@@ -160,6 +160,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Router is an http.Handler that dispatches requests to the handlers registered
@@ -188,6 +189,7 @@ type table struct {
 	shapes  map[string]*entry // method + " " + pattern shape → first registration
 	catch   bool              // a method-less pattern matches every path
 	once    sync.Once         // registers the fallback before the first request
+	serving atomic.Bool       // prepare has run: setup calls now are mistakes
 	mounted bool              // this router was passed to Mount: look for mount info
 }
 
@@ -424,6 +426,9 @@ func (t *table) conflictMessage(e *entry, muxPattern, muxMsg string) string {
 			return fmt.Sprintf("router: %s at %s conflicts with %s registered at %s: %s", e.what, e.where, prev.what, prev.where, explanation(msg))
 		}
 	}
+	if t.serving.Load() {
+		return fmt.Sprintf("router: %s at %s: registered after the router started serving, and it conflicts with the router's 404/405 catch-all; register routes before the first request", e.what, e.where)
+	}
 	return fmt.Sprintf("router: %s at %s: %s", e.what, e.where, explanation(muxMsg))
 }
 
@@ -454,6 +459,7 @@ func tryRegister(m *http.ServeMux, pattern string, h http.Handler) (msg string) 
 // customised. The catch-all is registered late so that a user's catch-all
 // ("/", "/{path...}" or Mount("/")) does not conflict with it.
 func (t *table) prepare() {
+	t.serving.Store(true)
 	if len(t.mws) > 0 {
 		t.handler = chain(t.mws, http.HandlerFunc(t.dispatch))
 	}

@@ -293,6 +293,14 @@ func TestRegistrationPanics(t *testing.T) {
 			r.Mount("/api", h)
 			r.Use(mw)
 		}, []string{"before the routes"}},
+		{"Use after serving", func(r *router.Router) {
+			serve(r, "GET", "/")
+			r.Use(mw)
+		}, []string{"Use at ", "already served a request"}},
+		{"catch-all after serving", func(r *router.Router) {
+			serve(r, "GET", "/")
+			r.Any("/", h)
+		}, []string{"/ at ", "after the router started serving"}},
 		{"no leading slash", func(r *router.Router) { r.Get("posts", h) }, []string{`GET posts at `, `"posts" does not start with "/"`}},
 		{"method in pattern", func(r *router.Router) { r.Get("GET /posts", h) }, []string{`does not start with "/"`}},
 		{"empty pattern", func(r *router.Router) { r.Get("", h) }, []string{`does not start with "/"`}},
