@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sessionkit/sessionkit/session"
@@ -361,5 +362,136 @@ func TestSessionSealedNotRemix(t *testing.T) {
 	s, _ := e.goReq(rs.header(), nil)
 	if s.ID() == rs.id() || s.Len() != 0 {
 		t.Errorf("Go's sealed storage read Remix's plain payload: id %q, %d keys", s.ID(), s.Len())
+	}
+}
+
+// TestSessionPayloadShapes feeds both cookie storages the same signed
+// payloads, including shapes neither side writes (remix-behaviour.md §1.4),
+// and compares what they load: whether the payload's id is kept, the data
+// (values, and flash read through get), and nothing throws. Remix does no
+// shape validation and reads "d" through JS indexing, so it finds data in
+// strings and objects where Go, which wants [values, flash] of objects,
+// starts a fresh session. Only a holder of the secret can sign such a
+// payload; the differences are pinned so a change on either side shows.
+func TestSessionPayloadShapes(t *testing.T) {
+	r := startRemix(t, "session.mjs")
+	e := cookieEnv(t, r)
+	cases := []struct {
+		payload string
+		differs string // "" when both sides load the same session
+	}{
+		{`garbage`, ""},
+		{`null`, ""},
+		{`[]`, ""},
+		{`123`, ""},
+		{`"str"`, ""},
+		{`{}`, ""},
+		{`{"i":"myid"}`, ""},
+		{`{"i":"myid","d":null}`, ""},
+		{`{"i":"myid","d":[{"a":1}]}`, ""},
+		{`{"i":"myid","d":[{"a":1},{"f":2}]}`, ""},
+		{`{"i":"myid","d":[null,{"f":2}]}`, ""},
+		{`{"i":"myid","d":[{"a":1},{},{"c":1,"s":2}]}`, ""},
+		{`{"i":"myid","d":[{"a":1},{},"anything",4]}`, ""},
+		{`{"i":"myid","d":[{"a":1,"a":2},{}]}`, ""},
+		{`{"i":"x","i":"myid","d":[{"a":1},{}]}`, ""},
+		{`{"i":"myid","d":[{"a":1},{}],"extra":true}`, ""},
+		{`{"d":[{"a":1},{}]}`, ""}, // both: a new id, the data kept
+		{` {"i":"myid","d":[{"a":1},{}]} `, ""},
+		{`{"i":"myid","d":5}`, "Remix: id myid, empty; Go: fresh session (d is not an array)"},
+		{`{"i":"myid","d":{"0":{"a":1}}}`, "Remix: values {a:1} (d[0] of an object); Go: fresh session"},
+		{`{"i":"myid","d":"ab"}`, `Remix: values {"0":"a"} and flash {"0":"b"} (indexing a string); Go: fresh session`},
+		{`{"i":"myid","d":[[1,2],{}]}`, `Remix: values {"0":1,"1":2} (Object.entries of an array); Go: fresh session`},
+		{`{"i":"myid","d":[{"a":1},"xy"]}`, `Remix: flash {"0":"x","1":"y"}; Go: fresh session`},
+		{`{"i":"myid","d":[{"a":1},true]}`, "Remix: values {a:1}, no flash (Object.entries(true) is empty); Go: fresh session"},
+		{`{"i":5,"d":[{"a":1},{}]}`, "Remix: id is the number 5; Go: a new id (data kept)"},
+	}
+	for _, c := range cases {
+		line, err := e.c.Serialize(c.payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := e.remix(requestHeader(line), rxGet("a"), rxGet("f"), rxGet("0"), rxData())
+		gs, err := e.st.Read(context.Background(), c.payload)
+		if err != nil {
+			t.Fatalf("Go Read(%s): %v", c.payload, err)
+		}
+		// The payload's own id, if it has one (JSON.parse and Go agree that
+		// the last duplicate key wins).
+		var p struct{ I any }
+		_ = json.Unmarshal([]byte(c.payload), &p)
+		remixKept := p.I != nil && jsonEqual(rs.Loaded.ID, p.I)
+		goKept := p.I != nil && jsonEqual(gs.ID(), p.I)
+		var why []string
+		if remixKept != goKept {
+			why = append(why, "id: Remix "+mustJSON(rs.Loaded.ID)+", Go "+mustJSON(gs.ID()))
+		}
+		goData, _ := json.Marshal(gs.Data())
+		if !jsonEqual(decodeJSON(t, rs.Loaded.Data), decodeJSON(t, string(goData))) {
+			why = append(why, "data: Remix "+rs.Loaded.Data+", Go "+string(goData))
+		}
+		for i, k := range []string{"a", "f", "0"} {
+			g := rs.got(t, i)
+			gv := gs.Get(k)
+			if g.Present != (gv != nil) || g.Present && !jsonEqual(g.Value, gv) {
+				why = append(why, "get("+k+"): Remix "+deref(g.JSON)+", Go "+mustJSON(gv))
+			}
+		}
+		switch {
+		case c.differs == "" && len(why) > 0:
+			t.Errorf("payload %s: %s", c.payload, strings.Join(why, "; "))
+		case c.differs != "" && len(why) == 0:
+			t.Errorf("payload %s: both sides now agree; was %q", c.payload, c.differs)
+		case c.differs != "":
+			t.Logf("payload %s (expected difference): %s", c.payload, strings.Join(why, "; "))
+		}
+	}
+}
+
+// TestSessionLifetimeResetByRemix pins a consequence of the metadata being
+// a third element that Remix ignores: when Remix re-saves a session it
+// writes [values, flash] only, so Go's creation time is lost and Go's
+// absolute Lifetime starts again: from the next Go load for cookie storage
+// (session/expiry.go: records without metadata "have no known age"), from
+// the file's mtime (Remix's write) for file storage. Go alone expires the same
+// session on time. Mixed deployments that rely on Lifetime should not let
+// Remix write the sessions; this is by design, not a bug.
+func TestSessionLifetimeResetByRemix(t *testing.T) {
+	r := startRemix(t, "session.mjs")
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { return now }
+	for _, kind := range []string{"Cookie", "File"} {
+		t.Run(kind, func(t *testing.T) {
+			now = time.Unix(1_700_000_000, 0)
+			o := session.Options{Lifetime: time.Hour, Now: clock, Logger: quietLogger}
+			var e *sessEnv
+			if kind == "Cookie" {
+				e = cookieEnv(t, r)
+				st, err := session.NewCookieStorage(session.CookieStorageOptions{Options: o, CookieName: sessCookieName})
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.st = st
+			} else {
+				e = fileEnv(t, r)
+				st, err := session.NewFileStorage(e.dir, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.st = st
+			}
+			gs, line := e.goReq("", func(s *session.Session) { s.Set("u", 1) })
+			rs := e.remix(requestHeader(line), rxSet("v", `2`))
+			now = now.Add(2 * time.Hour)
+			// Go's own cookie/record: past its lifetime.
+			if s, _ := e.goReq(requestHeader(line), nil); s.ID() == gs.ID() && kind == "Cookie" {
+				t.Errorf("Go kept its own session past its Lifetime")
+			}
+			// Remix's re-save: no metadata, so Go loads it as new.
+			s, _ := e.goReq(rs.header(), nil)
+			if s.ID() != gs.ID() || s.Get("v") != 2.0 {
+				t.Errorf("Go on Remix's re-save 2h later: id %q v=%#v; want the session (Lifetime restarted)", s.ID(), s.Get("v"))
+			}
+		})
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/cookie"
@@ -314,5 +313,3 @@ func parsePayload(t *testing.T, s string) payload {
 	}
 	return p
 }
-
-func trimJSON(s string) string { return strings.TrimSpace(s) }
