@@ -487,7 +487,16 @@ func appendJSONObject(dst []byte, m map[string]any) ([]byte, error) {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	if len(keys) <= len(keysBuf) {
+		// Insertion sort: faster than the general sort for a session's few keys.
+		for i := 1; i < len(keys); i++ {
+			for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+				keys[j], keys[j-1] = keys[j-1], keys[j]
+			}
+		}
+	} else {
+		slices.Sort(keys)
+	}
 	dst = append(dst, '{')
 	for i, k := range keys {
 		if i > 0 {
