@@ -98,17 +98,7 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	if st.o.expired(m, now, st.t == nil) {
 		return New(), nil
 	}
-	s := &Session{id: cookieValue, originalID: cookieValue, stored: true, values: values}
-	if len(flash) > 0 {
-		s.flash = flash
-		s.dirty = true
-	}
-	s.created = msTime(m.Created)
-	if s.created.IsZero() {
-		s.created = now
-	}
-	s.saved = msTime(m.Saved)
-	return s, nil
+	return loaded(cookieValue, values, flash, m, now), nil
 }
 
 // Save implements Storage.

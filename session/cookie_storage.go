@@ -177,17 +177,7 @@ func (st *cookieStorage) Read(ctx context.Context, cookieValue string) (*Session
 		// Remix starts a new id and keeps the data when "i" is missing.
 		id = newID()
 	}
-	s := &Session{id: id, originalID: id, stored: true, values: values}
-	if len(flash) > 0 {
-		s.flash = flash
-		s.dirty = true
-	}
-	s.created = msTime(m.Created)
-	if s.created.IsZero() {
-		s.created = now
-	}
-	s.saved = msTime(m.Saved)
-	return s, nil
+	return loaded(id, values, flash, m, now), nil
 }
 
 // Save implements Storage.

@@ -49,14 +49,31 @@ func New() *Session {
 // flash values is dirty from the start, so that saving it clears the flash:
 // flash lives for one request whether or not it is read.
 func Restore(id string, d Data) *Session {
-	s := &Session{id: id, originalID: id, stored: true}
+	var values, flash map[string]any
 	if len(d.Values) > 0 {
-		s.values = maps.Clone(d.Values)
+		values = maps.Clone(d.Values)
 	}
 	if len(d.Flash) > 0 {
-		s.flash = maps.Clone(d.Flash)
+		flash = maps.Clone(d.Flash)
+	}
+	return loaded(id, values, flash, meta{}, time.Time{})
+}
+
+// loaded returns a session a storage read from a record: decoded values and
+// flash (not copied: the decoder made them), and the record's metadata. A
+// record without metadata (Remix wrote it) starts its lifetime now. Loaded
+// flash makes the session dirty, so that saving clears it.
+func loaded(id string, values, flash map[string]any, m meta, now time.Time) *Session {
+	s := &Session{id: id, originalID: id, stored: true, values: values}
+	if len(flash) > 0 {
+		s.flash = flash
 		s.dirty = true
 	}
+	s.created = msTime(m.Created)
+	if s.created.IsZero() {
+		s.created = now
+	}
+	s.saved = msTime(m.Saved)
 	return s
 }
 
