@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
 )
 
@@ -331,11 +333,13 @@ func mustJSON(v any) string {
 }
 
 // TestSessionSealedNotRemix documents the boundary: with Keys, Go's cookie
-// storage seals the payload (AES-256-GCM), which Remix cannot read. The
-// cookie's signature still verifies (same secret), Remix's JSON.parse
-// fails, and createCookieSessionStorage starts a fresh session without
-// error. The other way, Go's sealed storage opens nothing Remix wrote and
-// starts a fresh session too.
+// storage seals the payload (AES-256-GCM) into binary, which the Remix cookie
+// format (text only) refuses to carry, so a misconfiguration fails loudly on
+// the first save instead of handing Remix a cookie it cannot read. Were the
+// sealed bytes carried as text anyway, Remix's cookie layer would verify the
+// signature, its JSON.parse would fail and createCookieSessionStorage would
+// start a fresh session without error. The other way, Go's sealed storage
+// opens nothing Remix wrote and starts a fresh session too.
 func TestSessionSealedNotRemix(t *testing.T) {
 	r := startRemix(t, "session.mjs")
 	e := cookieEnv(t, r)
@@ -345,14 +349,28 @@ func TestSessionSealedNotRemix(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.st = st
-	gs, line := e.goReq("", func(s *session.Session) { s.Set("secret", "hidden"); s.Flash("f", 1) })
-	sealed := e.cookieValueOf(line)
-	if strings.Contains(sealed, "hidden") || strings.Contains(sealed, gs.ID()) {
-		t.Fatalf("sealed value shows its content: %s", short(sealed))
+	ctx := context.Background()
+	gs, _ := st.Read(ctx, "")
+	gs.Set("secret", "hidden")
+	gs.Flash("f", 1)
+	v, set, err := st.Save(ctx, gs)
+	if err != nil || !set {
+		t.Fatalf("Save = %v, %v", set, err)
+	}
+	if strings.Contains(v, "hidden") || strings.Contains(v, gs.ID()) {
+		t.Fatalf("sealed value shows its content: %q", short(v))
+	}
+	if _, err := e.c.Serialize(v); !errors.Is(err, cookie.ErrInvalidUTF8) {
+		t.Fatalf("Remix-format Serialize of a sealed payload: err %v, want cookie.ErrInvalidUTF8", err)
+	}
+	sealed := base64.RawURLEncoding.EncodeToString([]byte(v))
+	line, err := e.c.Serialize(sealed)
+	if err != nil {
+		t.Fatal(err)
 	}
 	rs := e.remix(requestHeader(line), rxGet("secret"), rxGet("f"))
 	if rs.CookieValue == nil || *rs.CookieValue != sealed {
-		t.Errorf("Remix's cookie layer read %v, want the sealed value (signature verifies)", rs.CookieValue)
+		t.Errorf("Remix's cookie layer read %v, want the sealed text (signature verifies)", rs.CookieValue)
 	}
 	if rs.loadedID() == gs.ID() || rs.Loaded.Size != 0 || rs.got(t, 0).Present || rs.got(t, 1).Present || rs.Loaded.Dirty || rs.SetCookie != nil {
 		t.Errorf("Remix on a sealed payload: id %v size %d dirty %v; want a fresh, clean session", rs.Loaded.ID, rs.Loaded.Size, rs.Loaded.Dirty)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 )
 
 // CookieStorageOptions configure NewCookieStorage.
@@ -20,9 +21,12 @@ type CookieStorageOptions struct {
 	Options
 	// Keys are AES-256 keys (32 bytes each) that seal the payload with
 	// AES-256-GCM, so the client can neither read nor change it: Keys[0]
-	// seals, every key opens (rotation: put the new key first). With no
-	// keys the payload is plain JSON, readable by @remix-run/session's
-	// cookie storage, and only the cookie's signature protects it.
+	// seals, every key opens (rotation: put the new key first). A sealed
+	// payload is binary, which the cookie's Native format (the default)
+	// carries; the Remix format carries only text and refuses it, and
+	// Remix could not open it anyway. With no keys the payload is plain
+	// JSON, readable by @remix-run/session's cookie storage, and only the
+	// cookie's signature protects it.
 	Keys [][]byte
 	// MaxSize is the largest cookie, name and encoded value, that Save will
 	// produce; past it Save returns an error wrapping ErrTooLarge instead of
@@ -224,7 +228,9 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	return value, true, nil
 }
 
-// seal encrypts plain with Keys[0]: base64url(nonce || ciphertext || tag).
+// seal encrypts plain with Keys[0]: nonce || ciphertext || tag, as bytes in
+// a string. The cookie's own encoding makes it header-safe; encoding it here
+// too would make the cookie a third larger.
 func (st *cookieStorage) seal(plain []byte) (string, error) {
 	aead := st.aeads[0]
 	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
@@ -232,15 +238,12 @@ func (st *cookieStorage) seal(plain []byte) (string, error) {
 		return "", fmt.Errorf("session: cookie storage nonce: %w", err)
 	}
 	out = aead.Seal(out, out, plain, st.aad)
-	return base64.RawURLEncoding.EncodeToString(out), nil
+	return unsafe.String(unsafe.SliceData(out), len(out)), nil // out is not written again
 }
 
 // open decrypts a sealed value with each key in turn.
 func (st *cookieStorage) open(value string) ([]byte, bool) {
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
-	if err != nil {
-		return nil, false
-	}
+	raw := []byte(value)
 	for _, aead := range st.aeads {
 		ns := aead.NonceSize()
 		if len(raw) < ns+aead.Overhead() {

@@ -131,8 +131,8 @@ func TestCookieStorageSealed(t *testing.T) {
 	v1, _ := sessiontest.Request(t, st, "", func(s *session.Session) { id = s.ID(); s.Set("secret", "s3cr3t") })
 	v2, _ := sessiontest.Request(t, st, v1, func(s *session.Session) { s.Set("n", 1) })
 	for _, v := range []string{v1, v2} {
-		if strings.Contains(v, "s3cr3t") || strings.Contains(v, id) || strings.ContainsAny(v, "+/=.{") {
-			t.Errorf("sealed value is readable or not base64url: %s", v)
+		if strings.Contains(v, "s3cr3t") || strings.Contains(v, id) || strings.Contains(v, `"i"`) {
+			t.Errorf("sealed value is readable: %q", v)
 		}
 	}
 	// Same content sealed twice differs (random nonce).
@@ -155,15 +155,15 @@ func TestCookieStorageSealed(t *testing.T) {
 	}
 	plain := fmt.Sprintf(`{"i":"%s","d":[{"secret":"s3cr3t"},{}]}`, id)
 	reject("plain payload", plain, st)
-	raw, _ := base64.RawURLEncoding.DecodeString(v1)
+	raw := []byte(v1)
 	for _, i := range []int{0, 12, len(raw) / 2, len(raw) - 1} {
 		bad := bytes.Clone(raw)
 		bad[i] ^= 1
-		reject(fmt.Sprintf("byte %d flipped", i), base64.RawURLEncoding.EncodeToString(bad), st)
+		reject(fmt.Sprintf("byte %d flipped", i), string(bad), st)
 	}
-	reject("truncated", base64.RawURLEncoding.EncodeToString(raw[:20]), st)
-	reject("not base64", v1+"!", st)
-	reject("padded base64", base64.URLEncoding.EncodeToString(raw), st)
+	reject("truncated", string(raw[:20]), st)
+	reject("trailing byte", v1+"!", st)
+	reject("base64 of the sealed value", base64.RawURLEncoding.EncodeToString(raw), st)
 
 	// AAD: a value sealed for cookie "sid" does not open as "other".
 	o2 := o
