@@ -273,5 +273,10 @@ func (m *middleware) saveSession(ctx context.Context, s *session.Session) (strin
 	if value == "" {
 		return m.cookie.Expire(), nil
 	}
-	return m.cookie.Serialize(value)
+	line, err := m.cookie.Serialize(value)
+	if errors.Is(err, cookie.ErrInvalidUTF8) {
+		// Only a binary value gets here: sealed cookie storage.
+		return "", fmt.Errorf("sessionmiddleware: the cookie's Remix format carries only text, and the storage's value is binary (sealed cookie storage needs the Native format): %w", err)
+	}
+	return line, err
 }

@@ -1023,3 +1023,35 @@ func counter(w http.ResponseWriter, r *http.Request) {
 	s.Set("count", n+1)
 	w.Write([]byte("Count: " + strconv.Itoa(n+1)))
 }
+
+// A sealed cookie storage behind a Remix-format cookie fails on the first
+// save with an error that says what to change, and sends no cookie.
+func TestSealedStorageNeedsNativeFormat(t *testing.T) {
+	c, err := cookie.New("__sess", cookie.Options{Secrets: []string{"0123456789abcdef0123456789abcdef"}, Format: cookie.Remix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "__sess", Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got error
+	mw, err := New(c, st, Options{
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { got = err; w.WriteHeader(http.StatusInternalServerError) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.FromContext(r.Context()).Set("a", 1)
+	}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	if w.Code != http.StatusInternalServerError || len(w.Header()["Set-Cookie"]) != 0 {
+		t.Fatalf("status %d, Set-Cookie %q", w.Code, w.Header()["Set-Cookie"])
+	}
+	if !errors.Is(got, cookie.ErrInvalidUTF8) || !strings.Contains(got.Error(), "Native format") {
+		t.Fatalf("error %v, want one wrapping cookie.ErrInvalidUTF8 that names the Native format", got)
+	}
+}
