@@ -1,0 +1,57 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+)
+
+// FuzzCookieStorageRead feeds any cookie value to cookie storage, plain and
+// sealed: Read never fails or panics, and what it loads from a plain payload
+// is what encoding/json reads from the payload's "d" element.
+func FuzzCookieStorageRead(f *testing.F) {
+	for _, s := range []string{
+		``, `{}`, `null`, `[]`, `{"i":"abc","d":[{"a":1},{"f":"x"}]}`, `{"i":5,"d":[{},{}]}`,
+		`{"i":"abc","d":[{"a":1},{},{"c":1700000000000,"s":1700000000000}]}`, `{"d":[{"a":[1,{"b":null}]}]}`,
+		`{"i":"abc","d":5}`, `{"i":"abc","d":"ab"}`, `{"i":"a b","d":[]}`, `{"i":"abc","d":[{"a":1}],"x":[1,2]}`,
+		`{"i":"abc","d":[{"a":1}]} `, `{"i":"abc","d":[{"a":1}]}x`, "\x00\x01\x02", `{"i":"\u0061bc","d":[{"\u00e9":"\ud83d\ude00"}]}`,
+	} {
+		f.Add(s)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	plain, err := NewCookieStorage(CookieStorageOptions{Options: Options{Logger: quiet}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	sealed, err := NewCookieStorage(CookieStorageOptions{Options: Options{Logger: quiet}, Keys: [][]byte{make([]byte, 32)}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, value string) {
+		if _, err := sealed.Read(ctx, value); err != nil {
+			t.Fatalf("sealed Read(%q): %v", value, err)
+		}
+		s, err := plain.Read(ctx, value)
+		if err != nil {
+			t.Fatalf("Read(%q): %v", value, err)
+		}
+		if !ValidID(s.ID()) {
+			t.Fatalf("Read(%q): invalid id %q", value, s.ID())
+		}
+		var p struct {
+			D []map[string]any `json:"d"`
+		}
+		if json.Unmarshal([]byte(value), &p) != nil || len(p.D) == 0 || p.D[0] == nil {
+			return
+		}
+		if len(value) > 2*4096 {
+			return
+		}
+		if got := s.Data().Values; s.Len() > 0 && !equalJSON(any(got), any(p.D[0])) {
+			t.Fatalf("Read(%q) values %v, encoding/json %v", value, got, p.D[0])
+		}
+	})
+}
