@@ -106,7 +106,7 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 	now := st.o.now()
 	s.mu.Lock()
 	id, deletes := s.id, s.idsToDeleteLocked()
-	destroyed, dirty := s.destroyed, s.dirty
+	destroyed, dirty, stored, originalID := s.destroyed, s.dirty, s.stored, s.originalID
 	created := s.created
 	if created.IsZero() {
 		created = now
@@ -114,10 +114,10 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 	ttl, alive := st.o.ttl(created, now)
 	var rec []byte
 	var err error
-	if !destroyed && alive && (dirty || s.stored && st.t == nil && st.o.refreshDue(s.saved, now)) {
+	if !destroyed && alive && (dirty || stored && st.t == nil && st.o.refreshDue(s.saved, now)) {
 		rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
 	}
-	refresh := !dirty && s.stored && st.o.refreshDue(s.saved, now)
+	refresh := !dirty && stored && st.o.refreshDue(s.saved, now)
 	s.mu.Unlock()
 	if err != nil {
 		return "", false, err
@@ -125,8 +125,10 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 
 	switch {
 	case destroyed || !alive:
-		if !alive && s.stored {
-			deletes = appendUnique(deletes, id)
+		if !alive && stored {
+			// The record is under the original id; a regenerated id was
+			// never stored.
+			deletes = appendUnique(deletes, originalID)
 		}
 		if err := st.deleteAll(ctx, deletes); err != nil {
 			return "", false, err

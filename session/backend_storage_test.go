@@ -337,3 +337,19 @@ func TestLogID(t *testing.T) {
 		t.Errorf("LogID(hello) = %q", got)
 	}
 }
+
+// Past its lifetime at save time after RegenerateID(false), the record under
+// the original id is the one deleted (the new id was never stored).
+func TestBackendStorageSaveAfterLifetimeRegenerated(t *testing.T) {
+	st, b, clock := newFakeStorage(t, session.Options{Lifetime: time.Hour})
+	id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
+	s, _ := st.Read(ctx, id)
+	s.RegenerateID(false)
+	clock.Advance(time.Hour)
+	if v, set, err := st.Save(ctx, s); err != nil || !set || v != "" {
+		t.Fatalf("Save = (%q, %v, %v), want (\"\", true): expire the cookie", v, set, err)
+	}
+	if _, ok := b.Record(id); ok {
+		t.Error("the original record outlived its lifetime")
+	}
+}
