@@ -85,8 +85,9 @@ type cookieStorage struct {
 // parsePayload reads the Remix cookie-storage value {"i":id,"d":record}.
 // A missing "i" or one that is not a valid id gives id ""; a missing or null
 // "d" gives no data. Other keys are ignored.
-func parsePayload(b []byte) (id string, values, flash map[string]any, m meta, err error) {
-	d := jsonDecoder{data: string(b)}
+// Decoded strings share payload's memory.
+func parsePayload(payload string) (id string, values, flash map[string]any, m meta, err error) {
+	d := jsonDecoder{data: payload}
 	d.skipSpace()
 	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
 		return "", nil, nil, meta{}, errors.New("session: cookie storage payload is not a JSON object")
@@ -160,7 +161,7 @@ func (st *cookieStorage) Read(ctx context.Context, cookieValue string) (*Session
 	if cookieValue == "" || len(cookieValue) > 2*st.o.MaxSize {
 		return New(), nil
 	}
-	plain := []byte(cookieValue)
+	plain := cookieValue
 	if len(st.aeads) > 0 {
 		var ok bool
 		if plain, ok = st.open(cookieValue); !ok {
@@ -242,16 +243,19 @@ func (st *cookieStorage) seal(plain []byte) (string, error) {
 }
 
 // open decrypts a sealed value with each key in turn.
-func (st *cookieStorage) open(value string) ([]byte, bool) {
-	raw := []byte(value)
+func (st *cookieStorage) open(value string) (string, bool) {
+	// Read-only view of value: Open writes only to its own new buffer (a
+	// failed Open zeroes its destination, so decrypting in place would
+	// spoil the ciphertext for the next key).
+	raw := unsafe.Slice(unsafe.StringData(value), len(value))
 	for _, aead := range st.aeads {
 		ns := aead.NonceSize()
 		if len(raw) < ns+aead.Overhead() {
-			return nil, false
+			return "", false
 		}
 		if plain, err := aead.Open(nil, raw[:ns], raw[ns:], st.aad); err == nil {
-			return plain, true
+			return unsafe.String(unsafe.SliceData(plain), len(plain)), true // not written again
 		}
 	}
-	return nil, false
+	return "", false
 }
