@@ -7,8 +7,9 @@
 // BenchmarkScaffold times the httptest request and recorder alone; subtract
 // it from every other figure to get the session work of a request. Run
 //
-//	cd bench && go test -run '^$' -bench . -benchmem -count 10
+//	cd bench && go test -run '^$' -bench . -benchmem -count 10 -cpu 1
 //
-// (or `make bench` for every module) and compare with benchstat. No user
-// module depends on this one.
+// (or `make bench` for every module) and compare with benchstat. On a small,
+// shared VM, -cpu 1 keeps the garbage collector's parallel work from
+// swinging the figures by ±20%. No user module depends on this one.
 package bench

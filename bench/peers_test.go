@@ -118,6 +118,14 @@ func BenchmarkSessionkitCookieWrite(b *testing.B) {
 	benchSessionkit(b, st, true)
 }
 
+func BenchmarkSessionkitCookieRead(b *testing.B) {
+	st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "session"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchSessionkit(b, st, false)
+}
+
 func BenchmarkSessionkitCookieSealedWrite(b *testing.B) {
 	st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "session", Keys: [][]byte{key32}})
 	if err != nil {
