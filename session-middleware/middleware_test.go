@@ -1037,8 +1037,11 @@ func TestSealedStorageNeedsNativeFormat(t *testing.T) {
 	}
 	var got error
 	mw, err := New(c, st, Options{
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) { got = err; w.WriteHeader(http.StatusInternalServerError) },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			got = err
+			w.WriteHeader(http.StatusInternalServerError)
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
