@@ -31,6 +31,7 @@ func NewBackendStorage(b Backend, o Options) Storage {
 		st.touches.m = make(map[string]time.Time)
 	}
 	st.r, _ = b.(Replacer)
+	st.u, _ = b.(Updater)
 	return st
 }
 
@@ -38,6 +39,7 @@ type backendStorage struct {
 	b Backend
 	t Toucher
 	r Replacer
+	u Updater
 	o Options
 	// touches remembers this process's recent touches. A touch extends the
 	// backend's TTL but not the record's save time, so without it every
@@ -135,6 +137,26 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 		}
 		st.markSaved(s, id, created, now)
 		return "", true, nil
+	case dirty && stored && id == originalID && len(deletes) == 0 && st.u != nil:
+		// A session this request loaded: rewrite it only if no concurrent
+		// request deleted it meanwhile (logout, login elsewhere).
+		err := st.u.Update(ctx, id, rec, ttl)
+		if errors.Is(err, ErrNotFound) {
+			st.o.logger().WarnContext(ctx, "session: deleted (by a concurrent logout or login, or expired) before this request saved it; its changes are dropped",
+				"session", logID(id))
+			s.mu.Lock()
+			if s.id == id {
+				s.savedLocked(created, now)
+				s.stored = false
+			}
+			s.mu.Unlock()
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, fmt.Errorf("session: save %s: %w", logID(id), err)
+		}
+		st.markSaved(s, id, created, now)
+		return id, true, nil
 	case dirty:
 		if len(deletes) > 0 && st.r != nil {
 			if err := st.r.Replace(ctx, deletes, id, rec, ttl); err != nil {
@@ -163,6 +185,11 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 			}
 			if err == nil {
 				st.touches.add(id, now)
+			}
+		} else if st.u != nil {
+			err = st.u.Update(ctx, id, rec, ttl)
+			if errors.Is(err, ErrNotFound) {
+				err = nil // deleted meanwhile: do not resurrect it
 			}
 		} else {
 			err = st.b.Set(ctx, id, rec, ttl)

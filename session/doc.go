@@ -64,5 +64,9 @@
 //
 // A Session is safe for concurrent use within a request. Between requests
 // the last save wins: two overlapping requests that change the same session
-// each write their own copy.
+// each write their own copy. A logout or login still wins over a request
+// that loaded the session before it: the memory and file storages (and any
+// Backend that is an Updater) rewrite a loaded session only while its record
+// exists, so a deleted session is never brought back; that request's changes
+// are dropped and logged instead.
 package session

@@ -129,8 +129,30 @@ func (b *fileBackend) rel(p string) string {
 }
 
 func (b *fileBackend) Set(_ context.Context, id string, record []byte, _ time.Duration) error {
+	return b.write(id, record, false)
+}
+
+// Update rewrites a live record; it is how a save avoids bringing back a
+// record a concurrent request deleted. (A delete between its check and its
+// rename can still lose to it: the window is one rename long.)
+func (b *fileBackend) Update(_ context.Context, id string, record []byte, _ time.Duration) error {
+	return b.write(id, record, true)
+}
+
+// write stores record atomically: a temporary file renamed over the record.
+// With mustExist, a missing or expired record is ErrNotFound.
+func (b *fileBackend) write(id string, record []byte, mustExist bool) error {
 	now := b.o.now()
 	p := b.path(id)
+	if mustExist {
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) || err == nil && b.dead(fi, now) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+	}
 	dir := filepath.Dir(p)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err

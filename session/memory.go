@@ -74,6 +74,23 @@ func (m *memoryBackend) Set(_ context.Context, id string, record []byte, ttl tim
 	return nil
 }
 
+// Update rewrites a live record; it is how a save avoids bringing back a
+// record a concurrent request deleted.
+func (m *memoryBackend) Update(_ context.Context, id string, record []byte, ttl time.Duration) error {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.records[id]; !ok || r.expired(now) {
+		return ErrNotFound
+	}
+	r := memoryRecord{data: record}
+	if ttl > 0 {
+		r.expires = now.Add(ttl)
+	}
+	m.records[id] = r
+	return nil
+}
+
 func (m *memoryBackend) Delete(_ context.Context, id string) error {
 	m.mu.Lock()
 	delete(m.records, id)

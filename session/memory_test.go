@@ -186,16 +186,16 @@ func TestConcurrentLastWriterWins(t *testing.T) {
 	}
 }
 
-// T-CC2, resurrection: A loads, B destroys (logout), A saves. With
-// last-writer-wins the destroyed record IS written again. This is a known
-// limitation, documented here: preventing it needs update-if-exists writes
-// (Redis SET XX, memcache replace, a version check), which the Backend
-// interface does not offer yet. An unchanged A is not written, and a sliding
-// refresh of A does not resurrect it either (Touch finds no record).
+// T-CC2, resurrection: A loads, B destroys (logout), A saves. The memory
+// backend is a session.Updater, so A's save rewrites the record only if it
+// still exists: the logout wins, A's changes are dropped with a warning, and
+// A sends no Set-Cookie. An unchanged A refreshed after the logout does not
+// bring it back either (Touch finds no record).
 func TestConcurrentDestroyResurrection(t *testing.T) {
 	ctx := context.Background()
 	clock := sessiontest.NewFakeClock(time.Time{})
-	st := session.NewMemoryStorage(session.Options{Now: clock.Now, IdleTimeout: time.Hour})
+	logs := sessiontest.NewLogs()
+	st := session.NewMemoryStorage(session.Options{Now: clock.Now, IdleTimeout: time.Hour, Logger: logs.Logger()})
 	id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
 
 	// Unchanged A, refreshed after the logout: stays deleted.
@@ -209,39 +209,47 @@ func TestConcurrentDestroyResurrection(t *testing.T) {
 		t.Error("a refresh of an unchanged session resurrected the destroyed record")
 	}
 
-	// Changed A: resurrected (known limitation).
+	// Changed A: dropped, not resurrected.
 	id, _ = sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "bob") })
 	a, _ = st.Read(ctx, id)
 	sessiontest.Request(t, st, id, func(s *session.Session) { s.Destroy() })
 	a.Set("cart", 1)
-	if _, _, err := st.Save(ctx, a); err != nil {
-		t.Fatal(err)
+	v, set, err := st.Save(ctx, a)
+	if err != nil || set || v != "" {
+		t.Fatalf("changed A after a logout: Save = (%q, %v, %v), want (\"\", false, nil)", v, set, err)
 	}
-	if s, _ := st.Read(ctx, id); s.ID() != id || s.Get("user") != "bob" {
-		t.Errorf("documented behaviour changed: the destroyed session was not resurrected (%v); update this test and the docs", s.Data())
+	if s, _ := st.Read(ctx, id); s.ID() == id {
+		t.Errorf("the destroyed session was resurrected: %v", s.Data())
+	}
+	if a.Dirty() {
+		t.Error("A is still dirty after its changes were dropped (the middleware would report them as late)")
+	}
+	if !logs.Contains("concurrent") {
+		t.Errorf("dropping A's changes was not logged: %s", logs)
 	}
 }
 
 // T-CC2 with flash: a session loaded with flash is dirty, so a request that
-// only read it also writes it back over a concurrent logout (same known
-// limitation as above).
+// only read it saves it; a concurrent logout still wins.
 func TestConcurrentDestroyResurrectionByFlash(t *testing.T) {
 	ctx := context.Background()
-	st := session.NewMemoryStorage(session.Options{})
+	st := session.NewMemoryStorage(session.Options{Logger: sessiontest.NewLogs().Logger()})
 	id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Flash("msg", "hi") })
 	a, _ := st.Read(ctx, id)
 	sessiontest.Request(t, st, id, func(s *session.Session) { s.Destroy() })
-	st.Save(ctx, a)
-	if s, _ := st.Read(ctx, id); s.ID() != id {
-		t.Errorf("documented behaviour changed: a flash-dirty save no longer resurrects; update this test")
+	if _, set, err := st.Save(ctx, a); err != nil || set {
+		t.Fatalf("Save = (%v, %v)", set, err)
+	}
+	if s, _ := st.Read(ctx, id); s.ID() == id {
+		t.Errorf("a flash-dirty save resurrected the destroyed session")
 	}
 }
 
-// T-CC3: A loads, B regenerates with delete-old, A saves a change: the old
-// id comes back (last-writer-wins, known limitation).
+// T-CC3: A loads, B regenerates with delete-old (a login), A saves a
+// change: the old id stays dead, the new one keeps B's data.
 func TestConcurrentRegenerateRace(t *testing.T) {
 	ctx := context.Background()
-	st := session.NewMemoryStorage(session.Options{})
+	st := session.NewMemoryStorage(session.Options{Logger: sessiontest.NewLogs().Logger()})
 	old, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("n", 1) })
 	a, _ := st.Read(ctx, old)
 	newID, _ := sessiontest.Request(t, st, old, func(s *session.Session) { s.RegenerateID(true) })
@@ -249,9 +257,11 @@ func TestConcurrentRegenerateRace(t *testing.T) {
 		t.Fatal("the old id survived RegenerateID(true)")
 	}
 	a.Set("n", 2)
-	st.Save(ctx, a)
-	if s, _ := st.Read(ctx, old); s.ID() != old {
-		t.Errorf("documented behaviour changed: the old id was not written back; update this test")
+	if _, set, err := st.Save(ctx, a); err != nil || set {
+		t.Fatalf("Save = (%v, %v)", set, err)
+	}
+	if s, _ := st.Read(ctx, old); s.ID() == old {
+		t.Errorf("the pre-login id was written back")
 	}
 	if s, _ := st.Read(ctx, newID); s.Get("n") != 1.0 {
 		t.Errorf("new id: n = %v", s.Get("n"))

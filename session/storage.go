@@ -55,6 +55,17 @@ type Toucher interface {
 	Touch(ctx context.Context, id string, ttl time.Duration) error
 }
 
+// Updater is a Backend that can rewrite a record only while it still exists
+// (Redis SET XX, memcache replace). Save uses it for the sessions it loaded,
+// so that a request which loaded a session before a concurrent logout or
+// RegenerateID(true) cannot bring the deleted record back; that request's
+// changes are dropped (and logged) instead. Without it the last save wins.
+type Updater interface {
+	// Update stores record under id if a live record is there, and
+	// returns ErrNotFound otherwise.
+	Update(ctx context.Context, id string, record []byte, ttl time.Duration) error
+}
+
 // Replacer is a Backend that can delete old records and write a new one in a
 // single round trip (a Redis pipeline or transaction). Save uses it after
 // RegenerateID(true) when present.

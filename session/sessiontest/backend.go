@@ -18,6 +18,7 @@ const (
 	OpSet    Op = "Set"
 	OpDelete Op = "Delete"
 	OpTouch  Op = "Touch"
+	OpUpdate Op = "Update"
 )
 
 // Call is one call a Backend received.
@@ -207,3 +208,30 @@ func (p plainBackend) Set(ctx context.Context, id string, r []byte, ttl time.Dur
 	return p.b.Set(ctx, id, r, ttl)
 }
 func (p plainBackend) Delete(ctx context.Context, id string) error { return p.b.Delete(ctx, id) }
+
+// Updating returns b as a session.Backend that is also a session.Updater
+// (and a session.Toucher): saves of loaded sessions then call Update, which
+// refuses to bring back a record that was deleted meanwhile.
+func (b *Backend) Updating() session.Backend { return updatingBackend{b} }
+
+type updatingBackend struct{ *Backend }
+
+// Update stores record under id if a live record is there, else returns
+// session.ErrNotFound.
+func (u updatingBackend) Update(_ context.Context, id string, record []byte, ttl time.Duration) error {
+	b := u.Backend
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record(Call{Op: OpUpdate, ID: id, Record: slices.Clone(record), TTL: ttl}); err != nil {
+		return err
+	}
+	if r, ok := b.records[id]; !ok || r.expired(b.now()) {
+		return session.ErrNotFound
+	}
+	r := backendRecord{data: slices.Clone(record)}
+	if ttl > 0 {
+		r.expires = b.now().Add(ttl)
+	}
+	b.records[id] = r
+	return nil
+}

@@ -46,6 +46,8 @@ var scenarios = []scenario{
 	{name: "idle timeout ends an inactive session", clock: true, run: idleExpires},
 	{name: "idle timeout slides with read-only requests", clock: true, run: idleSlides},
 	{name: "sliding refresh is throttled to a tenth of the idle timeout", clock: true, run: idleThrottled},
+	{name: "a save does not bring back a session a concurrent request destroyed (T-CC2)", updates: true, run: noResurrectAfterDestroy},
+	{name: "a save does not bring back an id a concurrent login regenerated (T-CC3)", updates: true, run: noResurrectAfterRegenerate},
 	{name: "concurrent requests on one session (T-CC4)", run: concurrentRequests},
 	{name: "concurrent use of one session object", run: concurrentSessionObject},
 }
@@ -1072,4 +1074,56 @@ func concurrentSessionObject(t *testing.T, c Config) {
 			t.Errorf("lost data: %v", s.Data())
 		}
 	})
+}
+
+// noResurrectAfterDestroy: A loads, B destroys (logout), A saves a change
+// and, separately, a session dirty only because it loaded flash. The
+// logout wins: A sends no cookie and the record stays deleted.
+func noResurrectAfterDestroy(t *testing.T, c Config) {
+	for _, change := range []struct {
+		name  string
+		setup func(*session.Session)
+		apply func(*session.Session)
+	}{
+		{"changed", func(s *session.Session) { s.Set("user", "alice") }, func(s *session.Session) { s.Set("cart", 1) }},
+		{"flash consumed", func(s *session.Session) { s.Set("user", "alice"); s.Flash("msg", "hi") }, nil},
+	} {
+		t.Run(change.name, func(t *testing.T) {
+			e := newEnv(t, c, nil)
+			id, _ := e.req("", change.setup)
+			a := e.read(id)
+			if a.ID() != id {
+				t.Fatalf("the session did not load")
+			}
+			e.req(id, func(s *session.Session) { s.Destroy() })
+			if change.apply != nil {
+				change.apply(a)
+			}
+			if v, set := e.save(a); set || v != "" {
+				t.Errorf("A's save after the logout = (%q, %v), want (\"\", false): no cookie", v, set)
+			}
+			if s := e.read(id); s.ID() == id || s.Has("user") {
+				t.Errorf("the destroyed session came back: %v", s.Data())
+			}
+		})
+	}
+}
+
+// noResurrectAfterRegenerate: A loads, B logs in with RegenerateID(true), A
+// saves a change. The pre-login id stays dead; the new id keeps B's data.
+func noResurrectAfterRegenerate(t *testing.T, c Config) {
+	e := newEnv(t, c, nil)
+	old, _ := e.req("", func(s *session.Session) { s.Set("n", 1) })
+	a := e.read(old)
+	newID, _ := e.req(old, func(s *session.Session) { s.RegenerateID(true); s.Set("user", "alice") })
+	a.Set("n", 2)
+	if v, set := e.save(a); set || v != "" {
+		t.Errorf("A's save after the login = (%q, %v), want (\"\", false)", v, set)
+	}
+	if s := e.read(old); s.ID() == old {
+		t.Errorf("the pre-login id was written back: %v", s.Data())
+	}
+	if s := e.read(newID); s.Get("user") != "alice" || s.Get("n") != 1.0 {
+		t.Errorf("the logged-in session: %v", s.Data())
+	}
 }

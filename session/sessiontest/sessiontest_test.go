@@ -24,9 +24,9 @@ func backendConfig(touch bool) sessiontest.Config {
 	return sessiontest.Config{
 		New: func(t *testing.T, o session.Options) session.Storage {
 			b := sessiontest.NewBackend(o.Now)
-			var sb session.Backend = b
+			var sb session.Backend = b.Updating()
 			if !touch {
-				sb = b.WithoutTouch()
+				sb = b.WithoutTouch() // neither Toucher nor Updater
 			}
 			st := session.NewBackendStorage(sb, o)
 			mu.Lock()
@@ -36,6 +36,7 @@ func backendConfig(touch bool) sessiontest.Config {
 		},
 		ServerSide:          true,
 		ClockControlsExpiry: true,
+		LastWriterWins:      !touch,
 		Count:               func(t *testing.T, st session.Storage) int { return get(st).Len() },
 		Put:                 func(t *testing.T, st session.Storage, id string, rec []byte) { get(st).Put(id, rec) },
 		Get: func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
@@ -54,7 +55,8 @@ func TestRunMinimalConfig(t *testing.T) {
 		New: func(t *testing.T, o session.Options) session.Storage {
 			return session.NewBackendStorage(sessiontest.NewBackend(nil), o)
 		},
-		ServerSide: true,
+		ServerSide:     true,
+		LastWriterWins: true, // sessiontest.Backend alone is not a session.Updater
 	})
 }
 
