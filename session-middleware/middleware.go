@@ -61,7 +61,9 @@
 // even on a first visit. When the session is written, the response gets one
 // Set-Cookie for the session cookie, added after any the handler set,
 // "Vary: Cookie", and `Cache-Control: no-cache="Set-Cookie"`, so that no
-// shared cache hands one user's cookie to another. A destroyed session gets a
+// shared cache hands one user's cookie to another. A response to a request
+// that carried a valid session cookie gets "Vary: Cookie" even without a
+// Set-Cookie, since it may show that session (a name, a flash message). A destroyed session gets a
 // Set-Cookie that deletes the cookie (Max-Age=0 and an Expires in the past).
 //
 // # Errors
@@ -225,7 +227,7 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	r = r.WithContext(session.NewContext(ctx, s))
-	rw := &responseWriter{w: w, m: m, r: r, s: s}
+	rw := &responseWriter{w: w, m: m, r: r, s: s, hadCookie: value != ""}
 	next.ServeHTTP(rw, r)
 	// Reached only when the handler returned: a panic skips the save.
 	if rw.state == statePending {

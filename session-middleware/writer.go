@@ -36,6 +36,9 @@ type responseWriter struct {
 	r     *http.Request
 	s     *session.Session
 	state writerState
+	// hadCookie is true when the request carried a valid session cookie:
+	// the response may then depend on the session.
+	hadCookie bool
 	// destroyedAtSave is s.Destroyed() when it was saved, so that a Destroy
 	// after the headers went out is reported as lost.
 	destroyedAtSave bool
@@ -161,19 +164,30 @@ func (rw *responseWriter) save() {
 		return
 	}
 	rw.state = stateSent
+	h := rw.w.Header()
 	if line == "" {
+		// A response to a request with a session may show that session
+		// (a name, a flash message), even when it sends no cookie: shared
+		// caches must key it on the cookie (Flask CVE-2023-30861).
+		if rw.hadCookie {
+			rw.varyCookie(h)
+		}
 		return
 	}
-	h := rw.w.Header()
 	rw.add(h, 0, "Set-Cookie", line)
-	if v := h["Vary"]; !hasToken(v, "Cookie") && !hasToken(v, "*") {
-		rw.add(h, 1, "Vary", "Cookie")
-	}
+	rw.varyCookie(h)
 	switch cc := h["Cache-Control"]; {
 	case len(cc) == 0:
 		rw.add(h, 2, "Cache-Control", noCacheSetCookie)
 	case !hasToken(cc, noCacheSetCookie):
 		cc[len(cc)-1] += ", " + noCacheSetCookie
+	}
+}
+
+// varyCookie adds "Cookie" to the Vary header unless it is listed (or "*").
+func (rw *responseWriter) varyCookie(h http.Header) {
+	if v := h["Vary"]; !hasToken(v, "Cookie") && !hasToken(v, "*") {
+		rw.add(h, 1, "Vary", "Cookie")
 	}
 }
 
