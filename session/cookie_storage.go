@@ -92,64 +92,29 @@ func parsePayload(payload string) (id string, values, flash map[string]any, m me
 	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
 		return "", nil, nil, meta{}, errors.New("session: cookie storage payload is not a JSON object")
 	}
-	d.pos++
-	d.depth = 1
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
-	} else {
-		for {
-			d.skipSpace()
-			if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-				return "", nil, nil, meta{}, d.syntaxError("expected a string key")
-			}
-			k, err := d.string()
-			if err != nil {
-				return "", nil, nil, meta{}, err
-			}
-			d.skipSpace()
-			if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-				return "", nil, nil, meta{}, d.syntaxError("expected ':'")
-			}
-			d.pos++
-			d.skipSpace()
-			if k == "d" && d.pos < len(d.data) && d.data[d.pos] == '[' {
-				if values, flash, m, err = d.record(); err != nil {
-					return "", nil, nil, meta{}, err
-				}
-			} else {
-				v, err := d.value()
-				if err != nil {
-					return "", nil, nil, meta{}, err
-				}
-				switch k {
-				case "i":
-					id, _ = v.(string)
-				case "d":
-					if v != nil {
-						return "", nil, nil, meta{}, fmt.Errorf("%w: \"d\" is not an array", errBadRecord)
-					}
-					values, flash, m = nil, nil, meta{}
-				}
-			}
-			d.skipSpace()
-			if d.pos >= len(d.data) {
-				return "", nil, nil, meta{}, d.syntaxError("unexpected end of object")
-			}
-			if d.data[d.pos] == ',' {
-				d.pos++
-				continue
-			}
-			if d.data[d.pos] == '}' {
-				d.pos++
-				break
-			}
-			return "", nil, nil, meta{}, d.syntaxError("expected ',' or '}'")
+	err = d.members(func(k string) error {
+		if k == "d" && d.pos < len(d.data) && d.data[d.pos] == '[' {
+			var err error
+			values, flash, m, err = d.record()
+			return err
 		}
+		v, err := d.value()
+		switch {
+		case err != nil:
+		case k == "i":
+			id, _ = v.(string)
+		case k == "d" && v != nil:
+			err = fmt.Errorf("%w: \"d\" is not an array", errBadRecord)
+		case k == "d":
+			values, flash, m = nil, nil, meta{}
+		}
+		return err
+	})
+	if err == nil {
+		err = d.finish()
 	}
-	d.skipSpace()
-	if d.pos != len(d.data) {
-		return "", nil, nil, meta{}, d.syntaxError("after top-level value")
+	if err != nil {
+		return "", nil, nil, meta{}, err
 	}
 	return id, values, flash, m, nil
 }

@@ -43,11 +43,16 @@ func decodeJSON(data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return v, d.finish()
+}
+
+// finish checks that nothing but white space follows the top-level value.
+func (d *jsonDecoder) finish() error {
 	d.skipSpace()
 	if d.pos != len(d.data) {
-		return nil, d.syntaxError("after top-level value")
+		return d.syntaxError("after top-level value")
 	}
-	return v, nil
+	return nil
 }
 
 func (d *jsonDecoder) syntaxError(what string) error {
@@ -117,39 +122,54 @@ func (d *jsonDecoder) literal(word string, v any) (any, error) {
 }
 
 func (d *jsonDecoder) object() (any, error) {
+	m := make(map[string]any, 4)
+	err := d.members(func(k string) error {
+		v, err := d.value()
+		m[k] = v
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// members reads an object from its '{' to its '}', calling value for each
+// member with the decoder just past the key's ':'; value must read the
+// member's value. Every object reader (maps, record metadata, the cookie
+// storage payload) goes through it.
+func (d *jsonDecoder) members(value func(key string) error) error {
 	if d.depth++; d.depth > maxJSONDepth {
-		return nil, d.syntaxError("nested too deeply")
+		return d.syntaxError("nested too deeply")
 	}
 	d.pos++ // '{'
-	m := make(map[string]any, 4)
 	d.skipSpace()
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
 		d.depth--
-		return m, nil
+		return nil
 	}
 	for {
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-			return nil, d.syntaxError("expected a string key")
+			return d.syntaxError("expected a string key")
 		}
 		k, err := d.string()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-			return nil, d.syntaxError("expected ':'")
+			return d.syntaxError("expected ':'")
 		}
 		d.pos++
-		v, err := d.value()
-		if err != nil {
-			return nil, err
+		d.skipSpace()
+		if err := value(k); err != nil {
+			return err
 		}
-		m[k] = v
 		d.skipSpace()
 		if d.pos >= len(d.data) {
-			return nil, d.syntaxError("unexpected end of object")
+			return d.syntaxError("unexpected end of object")
 		}
 		switch d.data[d.pos] {
 		case ',':
@@ -157,34 +177,51 @@ func (d *jsonDecoder) object() (any, error) {
 		case '}':
 			d.pos++
 			d.depth--
-			return m, nil
+			return nil
 		default:
-			return nil, d.syntaxError("expected ',' or '}'")
+			return d.syntaxError("expected ',' or '}'")
 		}
 	}
 }
 
 func (d *jsonDecoder) array() (any, error) {
+	base := len(d.stack)
+	err := d.elements(func(int) error {
+		v, err := d.value()
+		d.stack = append(d.stack, v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := make([]any, len(d.stack)-base)
+	copy(a, d.stack[base:])
+	clear(d.stack[base:])
+	d.stack = d.stack[:base]
+	return a, nil
+}
+
+// elements reads an array from its '[' to its ']', calling value with each
+// element's index and the decoder at the element; value must read it.
+func (d *jsonDecoder) elements(value func(i int) error) error {
 	if d.depth++; d.depth > maxJSONDepth {
-		return nil, d.syntaxError("nested too deeply")
+		return d.syntaxError("nested too deeply")
 	}
 	d.pos++ // '['
 	d.skipSpace()
 	if d.pos < len(d.data) && d.data[d.pos] == ']' {
 		d.pos++
 		d.depth--
-		return []any{}, nil
+		return nil
 	}
-	base := len(d.stack)
-	for {
-		v, err := d.value()
-		if err != nil {
-			return nil, err
+	for i := 0; ; i++ {
+		d.skipSpace()
+		if err := value(i); err != nil {
+			return err
 		}
-		d.stack = append(d.stack, v)
 		d.skipSpace()
 		if d.pos >= len(d.data) {
-			return nil, d.syntaxError("unexpected end of array")
+			return d.syntaxError("unexpected end of array")
 		}
 		switch d.data[d.pos] {
 		case ',':
@@ -192,13 +229,9 @@ func (d *jsonDecoder) array() (any, error) {
 		case ']':
 			d.pos++
 			d.depth--
-			a := make([]any, len(d.stack)-base)
-			copy(a, d.stack[base:])
-			clear(d.stack[base:])
-			d.stack = d.stack[:base]
-			return a, nil
+			return nil
 		default:
-			return nil, d.syntaxError("expected ',' or ']'")
+			return d.syntaxError("expected ',' or ']'")
 		}
 	}
 }

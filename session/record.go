@@ -80,65 +80,42 @@ func parseRecord(b []byte) (values, flash map[string]any, m meta, err error) {
 	if values, flash, m, err = d.record(); err != nil {
 		return nil, nil, meta{}, err
 	}
-	return d.end(values, flash, m)
+	if err := d.finish(); err != nil {
+		return nil, nil, meta{}, fmt.Errorf("%w: %v", errBadRecord, err)
+	}
+	return values, flash, m, nil
 }
 
-// record reads a record array starting at '['.
+// record reads a record array starting at '['. Empty objects in the first
+// two places allocate nothing; the third element, when it is an object, is
+// read as metadata.
 func (d *jsonDecoder) record() (values, flash map[string]any, m meta, err error) {
-	d.pos++
-	d.depth++
-	defer func() { d.depth-- }()
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
-		d.pos++
-		return nil, nil, meta{}, nil
-	}
-	for i := 0; ; i++ {
-		d.skipSpace()
+	err = d.elements(func(i int) error {
 		switch {
 		case i < 2 && d.emptyObject():
-			// {}: nothing to allocate
+			return nil
 		case i == 2 && d.pos < len(d.data) && d.data[d.pos] == '{':
-			if m, err = d.meta(); err != nil {
-				return nil, nil, meta{}, fmt.Errorf("%w: %v", errBadRecord, err)
-			}
-		default:
-			v, err := d.value()
-			if err != nil {
-				return nil, nil, meta{}, fmt.Errorf("%w: %v", errBadRecord, err)
-			}
-			if i < 2 && v != nil {
-				o, ok := v.(map[string]any)
-				if !ok {
-					return nil, nil, meta{}, fmt.Errorf("%w: element %d is not an object", errBadRecord, i)
-				}
-				if i == 0 {
-					values = o
-				} else {
-					flash = o
-				}
-			}
+			var err error
+			m, err = d.meta()
+			return err
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, nil, meta{}, fmt.Errorf("%w: %v", errBadRecord, d.syntaxError("unexpected end of array"))
+		v, err := d.value()
+		if err != nil || i >= 2 || v == nil {
+			return err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			continue
-		case ']':
-			d.pos++
-			return values, flash, m, nil
+		o, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("element %d is not an object", i)
 		}
-		return nil, nil, meta{}, fmt.Errorf("%w: %v", errBadRecord, d.syntaxError("expected ',' or ']'"))
-	}
-}
-
-func (d *jsonDecoder) end(values, flash map[string]any, m meta) (map[string]any, map[string]any, meta, error) {
-	d.skipSpace()
-	if d.pos != len(d.data) {
-		return nil, nil, meta{}, fmt.Errorf("%w: %v", errBadRecord, d.syntaxError("after top-level value"))
+		if i == 0 {
+			values = o
+		} else {
+			flash = o
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, meta{}, fmt.Errorf("%w: %v", errBadRecord, err)
 	}
 	return values, flash, m, nil
 }
@@ -163,55 +140,21 @@ func (d *jsonDecoder) emptyObject() bool {
 // values that are not plain numbers.
 func (d *jsonDecoder) meta() (meta, error) {
 	var m meta
-	d.pos++ // '{'
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
-		return m, nil
-	}
-	for {
-		d.skipSpace()
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
-			return m, d.syntaxError("expected a string key")
+	err := d.members(func(k string) error {
+		if d.pos >= len(d.data) || d.data[d.pos] != '-' && (d.data[d.pos] < '0' || d.data[d.pos] > '9') {
+			_, err := d.value()
+			return err
 		}
-		k, err := d.string()
-		if err != nil {
-			return m, err
+		f, err := d.number()
+		switch k {
+		case "c":
+			m.Created = metaInt(f)
+		case "s":
+			m.Saved = metaInt(f)
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
-			return m, d.syntaxError("expected ':'")
-		}
-		d.pos++
-		d.skipSpace()
-		if d.pos < len(d.data) && (d.data[d.pos] == '-' || '0' <= d.data[d.pos] && d.data[d.pos] <= '9') {
-			f, err := d.number()
-			if err != nil {
-				return m, err
-			}
-			switch k {
-			case "c":
-				m.Created = metaInt(f)
-			case "s":
-				m.Saved = metaInt(f)
-			}
-		} else if _, err := d.value(); err != nil {
-			return m, err
-		}
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return m, d.syntaxError("unexpected end of object")
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			return m, nil
-		default:
-			return m, d.syntaxError("expected ',' or '}'")
-		}
-	}
+		return err
+	})
+	return m, err
 }
 
 func metaInt(f float64) int64 {
