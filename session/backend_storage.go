@@ -114,12 +114,12 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 		created = now
 	}
 	ttl, alive := st.o.ttl(created, now)
+	refresh := !dirty && stored && st.o.refreshDue(s.saved, now)
 	var rec []byte
 	var err error
-	if !destroyed && alive && (dirty || stored && st.t == nil && st.o.refreshDue(s.saved, now)) {
+	if !destroyed && alive && (dirty || refresh && st.t == nil) {
 		rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
 	}
-	refresh := !dirty && stored && st.o.refreshDue(s.saved, now)
 	s.mu.Unlock()
 	if err != nil {
 		return "", false, err

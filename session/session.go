@@ -2,6 +2,7 @@ package session
 
 import (
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -285,7 +286,7 @@ func cloneOrEmpty(m map[string]any) map[string]any {
 // or Flash replaced. Only the original id can have a record: regenerated ids
 // are never stored before the save.
 func (s *Session) idsToDeleteLocked() []string {
-	ids := s.discarded
+	ids := slices.Clip(s.discarded) // appending must not write into s.discarded
 	if s.stored && (s.deleteID != "" || s.destroyed) {
 		ids = appendUnique(ids, s.originalID)
 	}

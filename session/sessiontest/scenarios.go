@@ -46,6 +46,7 @@ var scenarios = []scenario{
 	{name: "idle timeout ends an inactive session", clock: true, run: idleExpires},
 	{name: "idle timeout slides with read-only requests", clock: true, run: idleSlides},
 	{name: "sliding refresh is throttled to a tenth of the idle timeout", clock: true, run: idleThrottled},
+	{name: "of two overlapping requests the last save wins (T-CC1)", serverSide: true, run: lastWriterWins},
 	{name: "a save does not bring back a session a concurrent request destroyed (T-CC2)", updates: true, run: noResurrectAfterDestroy},
 	{name: "a save does not bring back an id a concurrent login regenerated (T-CC3)", updates: true, run: noResurrectAfterRegenerate},
 	{name: "concurrent requests on one session (T-CC4)", run: concurrentRequests},
@@ -727,6 +728,14 @@ func copiesIsolated(t *testing.T, c Config) {
 	})
 	m["a"] = 2.0 // the handler's map, after the save
 	list[0] = "changed"
+	// The saved session object itself, changed after its save.
+	saved := e.read(c1)
+	saved.Set("touched", 1)
+	c1, _ = e.save(saved)
+	saved.Set("later", 1)
+	if s := e.read(c1); s.Has("later") {
+		t.Errorf("a change to a session object after its save reached the store: %v", s.Data())
+	}
 	e.req(c1, func(s *session.Session) {
 		got, _ := s.Get("m").(map[string]any)
 		if got["a"] != 1.0 {
@@ -1076,21 +1085,42 @@ func concurrentSessionObject(t *testing.T, c Config) {
 	})
 }
 
-// noResurrectAfterDestroy: A loads, B destroys (logout), A saves a change
-// and, separately, a session dirty only because it loaded flash. The
-// logout wins: A sends no cookie and the record stays deleted.
+// lastWriterWins: A and B load one session; A sets x and saves, B sets y
+// and saves. Each save writes the whole session as its request saw it, so x
+// is lost (security-and-routers.md §6.1, T-CC1: the documented policy).
+func lastWriterWins(t *testing.T, c Config) {
+	e := newEnv(t, c, nil)
+	id, _ := e.req("", func(s *session.Session) { s.Set("base", 1) })
+	a, b := e.read(id), e.read(id)
+	a.Set("x", 1)
+	e.save(a)
+	b.Set("y", 2)
+	e.save(b)
+	if got := e.read(id); got.Has("x") || got.Get("y") != 2.0 || got.Get("base") != 1.0 {
+		t.Errorf("want last-writer-wins (x lost, y kept), got %v", got.Data())
+	}
+}
+
+// noResurrectAfterDestroy: A loads, B destroys (logout), A saves: a change,
+// a session dirty only because it loaded flash, or an unchanged session due
+// for a sliding refresh. The logout wins: A sends no cookie, its changes are
+// dropped with a warning (not reported later as lost), and the record stays
+// deleted.
 func noResurrectAfterDestroy(t *testing.T, c Config) {
 	for _, change := range []struct {
 		name  string
 		setup func(*session.Session)
 		apply func(*session.Session)
+		warn  bool
 	}{
-		{"changed", func(s *session.Session) { s.Set("user", "alice") }, func(s *session.Session) { s.Set("cart", 1) }},
-		{"flash consumed", func(s *session.Session) { s.Set("user", "alice"); s.Flash("msg", "hi") }, nil},
+		{"changed", func(s *session.Session) { s.Set("user", "alice") }, func(s *session.Session) { s.Set("cart", 1) }, true},
+		{"flash consumed", func(s *session.Session) { s.Set("user", "alice"); s.Flash("msg", "hi") }, nil, true},
+		{"unchanged, refreshed", func(s *session.Session) { s.Set("user", "alice") }, nil, false},
 	} {
 		t.Run(change.name, func(t *testing.T) {
-			e := newEnv(t, c, nil)
+			e := newEnv(t, c, func(o *session.Options) { o.IdleTimeout = time.Hour })
 			id, _ := e.req("", change.setup)
+			e.clock.Advance(10 * time.Minute) // past a tenth of the idle timeout
 			a := e.read(id)
 			if a.ID() != id {
 				t.Fatalf("the session did not load")
@@ -1099,8 +1129,15 @@ func noResurrectAfterDestroy(t *testing.T, c Config) {
 			if change.apply != nil {
 				change.apply(a)
 			}
+			warnings := e.logs.Warnings()
 			if v, set := e.save(a); set || v != "" {
 				t.Errorf("A's save after the logout = (%q, %v), want (\"\", false): no cookie", v, set)
+			}
+			if a.Dirty() {
+				t.Error("A is still dirty after its changes were dropped (the middleware would report them as late)")
+			}
+			if change.warn && e.logs.Warnings() == warnings {
+				t.Errorf("dropping A's changes was not logged: %s", e.logs)
 			}
 			if s := e.read(id); s.ID() == id || s.Has("user") {
 				t.Errorf("the destroyed session came back: %v", s.Data())
