@@ -117,14 +117,15 @@ func (rw *responseWriter) Flush() { _ = rw.FlushError() }
 // flush, it returns an error wrapping http.ErrNotSupported and saves
 // nothing, since nothing was sent.
 func (rw *responseWriter) FlushError() error {
-	if !canFlush(rw.w) {
+	flush := flusher(rw.w)
+	if flush == nil {
 		return fmt.Errorf("sessionmiddleware: flush: %w", http.ErrNotSupported)
 	}
 	if rw.state == statePending {
 		rw.save()
 	}
 	// After a failed save this flushes the error response.
-	return flush(rw.w)
+	return flush()
 }
 
 // Hijack saves the session, then hands the connection to the handler. The
@@ -133,7 +134,8 @@ func (rw *responseWriter) FlushError() error {
 // writer below can hijack, it returns an error; in the second case it saves
 // nothing.
 func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if !canHijack(rw.w) {
+	h := hijacker(rw.w)
+	if h == nil {
 		return nil, nil, fmt.Errorf("sessionmiddleware: hijack: %w", http.ErrNotSupported)
 	}
 	if rw.state == statePending {
@@ -142,7 +144,7 @@ func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if rw.state == stateFailed {
 		return nil, nil, fmt.Errorf("sessionmiddleware: hijack after the session could not be saved: %w", rw.saveErr)
 	}
-	return http.NewResponseController(rw.w).Hijack()
+	return h.Hijack()
 }
 
 // Unwrap returns the underlying writer, for http.ResponseController.
@@ -245,48 +247,34 @@ func clearBodyHeaders(h http.Header) {
 	}
 }
 
-// canFlush reports whether w, or a writer it unwraps to, can flush, the way
-// http.ResponseController looks.
-func canFlush(w http.ResponseWriter) bool {
-	for {
-		switch t := w.(type) {
-		case interface{ FlushError() error }, http.Flusher:
-			return true
-		case interface{ Unwrap() http.ResponseWriter }:
-			w = t.Unwrap()
-		default:
-			return false
-		}
-	}
-}
-
-// flush flushes w as http.ResponseController.Flush does.
-func flush(w http.ResponseWriter) error {
+// flusher returns how to flush w, or a writer it unwraps to, the way
+// http.ResponseController looks; nil when nothing below can flush.
+func flusher(w http.ResponseWriter) func() error {
 	for {
 		switch t := w.(type) {
 		case interface{ FlushError() error }:
-			return t.FlushError()
+			return t.FlushError
 		case http.Flusher:
-			t.Flush()
-			return nil
+			return func() error { t.Flush(); return nil }
 		case interface{ Unwrap() http.ResponseWriter }:
 			w = t.Unwrap()
 		default:
-			return fmt.Errorf("sessionmiddleware: flush: %w", http.ErrNotSupported)
+			return nil
 		}
 	}
 }
 
-// canHijack reports whether w, or a writer it unwraps to, can hijack.
-func canHijack(w http.ResponseWriter) bool {
+// hijacker returns w, or the writer it unwraps to, that can hijack; nil when
+// there is none.
+func hijacker(w http.ResponseWriter) http.Hijacker {
 	for {
 		switch t := w.(type) {
 		case http.Hijacker:
-			return true
+			return t
 		case interface{ Unwrap() http.ResponseWriter }:
 			w = t.Unwrap()
 		default:
-			return false
+			return nil
 		}
 	}
 }
