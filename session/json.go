@@ -442,9 +442,20 @@ func hex4(data string, p int) (rune, bool) {
 	return r, true
 }
 
+// maxEncodeDepth is how deep appendJSON nests maps and slices itself. Below
+// it, json.Marshal takes over: it detects cycles (a map that holds itself)
+// and reports them as errors, where plain recursion would exhaust the stack
+// and crash the process.
+const maxEncodeDepth = 100
+
 // appendJSON appends the JSON encoding of v to dst, byte for byte what
 // json.Marshal(v) gives.
-func appendJSON(dst []byte, v any) ([]byte, error) {
+func appendJSON(dst []byte, v any) ([]byte, error) { return appendJSONAt(dst, v, 0) }
+
+func appendJSONAt(dst []byte, v any, depth int) ([]byte, error) {
+	if depth > maxEncodeDepth {
+		return appendMarshal(dst, v)
+	}
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
@@ -475,7 +486,7 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 	case uint64:
 		return strconv.AppendUint(dst, v, 10), nil
 	case map[string]any:
-		return appendJSONObject(dst, v)
+		return appendJSONObjectAt(dst, v, depth)
 	case []any:
 		if v == nil {
 			return append(dst, "null"...), nil
@@ -486,7 +497,7 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			var err error
-			if dst, err = appendJSON(dst, e); err != nil {
+			if dst, err = appendJSONAt(dst, e, depth+1); err != nil {
 				return dst, err
 			}
 		}
@@ -504,6 +515,10 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 		}
 		return append(dst, ']'), nil
 	}
+	return appendMarshal(dst, v)
+}
+
+func appendMarshal(dst []byte, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return dst, err
@@ -512,6 +527,10 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 }
 
 func appendJSONObject(dst []byte, m map[string]any) ([]byte, error) {
+	return appendJSONObjectAt(dst, m, 0)
+}
+
+func appendJSONObjectAt(dst []byte, m map[string]any, depth int) ([]byte, error) {
 	if m == nil {
 		return append(dst, "null"...), nil
 	}
@@ -538,7 +557,7 @@ func appendJSONObject(dst []byte, m map[string]any) ([]byte, error) {
 		dst = appendJSONString(dst, k)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = appendJSON(dst, m[k]); err != nil {
+		if dst, err = appendJSONAt(dst, m[k], depth+1); err != nil {
 			return dst, err
 		}
 	}

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -136,5 +137,33 @@ func TestDecodeJSONDepth(t *testing.T) {
 	deep := "[" + ok + "]"
 	if _, err := decodeJSON([]byte(deep)); err == nil {
 		t.Fatalf("depth %d accepted", maxJSONDepth+1)
+	}
+}
+
+// A value that holds itself is an error, as in json.Marshal, not a stack
+// overflow that kills the process; a deep value that is not a cycle encodes.
+func TestAppendJSONCycle(t *testing.T) {
+	m := map[string]any{}
+	m["self"] = m
+	l := []any{nil}
+	l[0] = l
+	for _, v := range []any{m, l, map[string]any{"a": []any{m}}} {
+		if _, err := appendJSON(nil, v); err == nil {
+			t.Errorf("appendJSON of a cycle succeeded")
+		}
+	}
+	s := New()
+	s.Set("loop", m)
+	if _, _, err := NewMemoryStorage(Options{}).Save(context.Background(), s); err == nil {
+		t.Error("saving a session that holds a cycle succeeded")
+	}
+	var deep any = "leaf"
+	for i := 0; i < 3*maxEncodeDepth; i++ {
+		deep = map[string]any{"k": deep}
+	}
+	got, err := appendJSON(nil, deep)
+	want, _ := json.Marshal(deep)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("a deep value: %v, equal to json.Marshal: %v", err, bytes.Equal(got, want))
 	}
 }
