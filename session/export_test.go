@@ -1,6 +1,11 @@
 package session
 
-import "time"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
 
 // Hooks for the external tests (package session_test), which alone can
 // import sessiontest: sessiontest imports session, so the internal tests
@@ -52,4 +57,22 @@ func FileSweepWait(b *FileBackendForTest) {
 	for b.sweeping.Load() {
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// Len counts the records, expired or not (sessiontest.Config.Count).
+func (m *memoryBackend) Len() int { return MemoryRecordCount(m) }
+
+// Len counts the record files, not temporary ones (sessiontest.Config.Count).
+func (b *fileBackend) Len() int {
+	n := 0
+	shards, _ := os.ReadDir(b.root)
+	for _, sh := range shards {
+		files, _ := os.ReadDir(filepath.Join(b.root, sh.Name()))
+		for _, f := range files {
+			if f.Type().IsRegular() && !strings.HasPrefix(f.Name(), ".") {
+				n++
+			}
+		}
+	}
+	return n
 }

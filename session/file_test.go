@@ -16,44 +16,16 @@ import (
 	"github.com/sessionkit/sessionkit/session/sessiontest"
 )
 
-type fileEntry struct {
-	b *session.FileBackendForTest
-	o session.Options
-}
-
 func fileConfig() sessiontest.Config {
-	var mu sync.Mutex
-	entries := map[session.Storage]fileEntry{}
-	get := func(st session.Storage) fileEntry {
-		mu.Lock()
-		defer mu.Unlock()
-		return entries[st]
-	}
 	return sessiontest.Config{
-		New: func(t *testing.T, o session.Options) session.Storage {
+		Backend: func(t *testing.T, o session.Options) session.Backend {
 			b, err := session.NewFileBackendForTest(filepath.Join(t.TempDir(), "sessions"), o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			st := session.NewBackendStorage(b, o)
-			mu.Lock()
-			entries[st] = fileEntry{b, o}
-			mu.Unlock()
-			return st
+			return b
 		},
-		ServerSide:          true,
 		ClockControlsExpiry: true,
-		Count: func(t *testing.T, st session.Storage) int {
-			return len(recordFiles(t, session.FileRoot(get(st).b)))
-		},
-		Put: func(t *testing.T, st session.Storage, id string, rec []byte) {
-			e := get(st)
-			writeRecordFile(t, session.FilePath(e.b, id), rec, e.o.Now())
-		},
-		Get: func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
-			rec, err := get(st).b.Get(ctx, id)
-			return rec, err == nil
-		},
 	}
 }
 

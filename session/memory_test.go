@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,37 +10,14 @@ import (
 	"github.com/sessionkit/sessionkit/session/sessiontest"
 )
 
-// memoryConfig runs the suite on the memory storage, built as
-// NewMemoryStorage builds it but keeping the backend for the hooks.
+// memoryConfig runs the suite on the memory storage's backend, as
+// NewMemoryStorage builds it.
 func memoryConfig() sessiontest.Config {
-	var mu sync.Mutex
-	backends := map[session.Storage]*session.MemoryBackendForTest{}
-	get := func(st session.Storage) *session.MemoryBackendForTest {
-		mu.Lock()
-		defer mu.Unlock()
-		return backends[st]
-	}
 	return sessiontest.Config{
-		New: func(t *testing.T, o session.Options) session.Storage {
-			b := session.NewMemoryBackendForTest(o.Now)
-			st := session.NewBackendStorage(b, o)
-			mu.Lock()
-			backends[st] = b
-			mu.Unlock()
-			return st
+		Backend: func(t *testing.T, o session.Options) session.Backend {
+			return session.NewMemoryBackendForTest(o.Now)
 		},
-		ServerSide:          true,
 		ClockControlsExpiry: true,
-		Count:               func(t *testing.T, st session.Storage) int { return session.MemoryRecordCount(get(st)) },
-		Put: func(t *testing.T, st session.Storage, id string, rec []byte) {
-			if err := get(st).Set(context.Background(), id, rec, 0); err != nil {
-				t.Fatal(err)
-			}
-		},
-		Get: func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
-			rec, err := get(st).Get(context.Background(), id)
-			return rec, err == nil
-		},
 	}
 }
 

@@ -209,6 +209,9 @@ func (p plainBackend) Set(ctx context.Context, id string, r []byte, ttl time.Dur
 }
 func (p plainBackend) Delete(ctx context.Context, id string) error { return p.b.Delete(ctx, id) }
 
+// Len returns how many records the Backend holds, for Config.Count.
+func (p plainBackend) Len() int { return p.b.Len() }
+
 // Updating returns b as a session.Backend that is also a session.Updater
 // (and a session.Toucher): saves of loaded sessions then call Update, which
 // refuses to bring back a record that was deleted meanwhile.

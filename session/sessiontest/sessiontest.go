@@ -10,13 +10,13 @@
 //
 //	func TestConformance(t *testing.T) {
 //		sessiontest.Run(t, sessiontest.Config{
-//			New: func(t *testing.T, o session.Options) session.Storage {
-//				return session.NewMemoryStorage(o)
+//			Backend: func(t *testing.T, o session.Options) session.Backend {
+//				return newRedisBackend(t) // a fresh key prefix per call
 //			},
-//			ServerSide:          true,
-//			ClockControlsExpiry: true,
 //		})
 //	}
+//
+// A storage not built on session.NewBackendStorage sets Config.New instead.
 package sessiontest
 
 import (
@@ -34,8 +34,16 @@ type Config struct {
 	// New returns a fresh, empty storage with the options o. The suite sets
 	// o.Now to a FakeClock, o.Logger to a capture, and o.UseUnknownIDs,
 	// o.IdleTimeout and o.Lifetime as each scenario needs; New must pass
-	// them all through. Required.
+	// them all through. New or Backend is required.
 	New func(t *testing.T, o session.Options) session.Storage
+
+	// Backend, instead of New, serves a storage built with
+	// session.NewBackendStorage, as every server-side storage is: it
+	// returns a fresh, empty backend, and the suite wraps it with each
+	// scenario's options. ServerSide is then implied, and the backend
+	// itself provides Put (a Set without expiry) and Get unless those hooks
+	// are given, and Count when it has a Len() int method.
+	Backend func(t *testing.T, o session.Options) session.Backend
 
 	// ServerSide is true when the cookie holds only the session id and the
 	// records live in a store (memory, file, Redis, Memcache); false for a
@@ -111,8 +119,11 @@ func Request(t testing.TB, st session.Storage, cookieValue string, fn func(*sess
 // as a subtest.
 func Run(t *testing.T, c Config) {
 	t.Helper()
+	if c.Backend != nil {
+		c = c.withBackend(t)
+	}
 	if c.New == nil {
-		t.Fatal("sessiontest: Config.New is nil")
+		t.Fatal("sessiontest: Config.New and Config.Backend are nil")
 	}
 	for _, sc := range scenarios {
 		if sc.serverSide && !c.ServerSide || sc.cookieSide && c.ServerSide || sc.updates && (!c.ServerSide || c.LastWriterWins) {
@@ -248,4 +259,48 @@ func (e *env) countReq(cookie string, also func(*session.Session)) (string, int)
 		e.t.Fatalf("an incrementing request sent no Set-Cookie")
 	}
 	return v, n
+}
+
+// withBackend fills in New, Put, Get and Count from c.Backend, keeping any
+// hook c already has.
+func (c Config) withBackend(t *testing.T) Config {
+	var mu sync.Mutex
+	backends := map[session.Storage]session.Backend{}
+	backend := func(st session.Storage) session.Backend {
+		mu.Lock()
+		defer mu.Unlock()
+		return backends[st]
+	}
+	newBackend := c.Backend
+	if c.New == nil {
+		c.New = func(t *testing.T, o session.Options) session.Storage {
+			b := newBackend(t, o)
+			st := session.NewBackendStorage(b, o)
+			mu.Lock()
+			backends[st] = b
+			mu.Unlock()
+			return st
+		}
+	}
+	c.ServerSide = true
+	ctx := context.Background()
+	if c.Put == nil {
+		c.Put = func(t *testing.T, st session.Storage, id string, rec []byte) {
+			if err := backend(st).Set(ctx, id, rec, 0); err != nil {
+				t.Fatalf("Put: %v", err)
+			}
+		}
+	}
+	if c.Get == nil {
+		c.Get = func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
+			rec, err := backend(st).Get(ctx, id)
+			return rec, err == nil
+		}
+	}
+	if _, ok := newBackend(t, session.Options{}).(interface{ Len() int }); ok && c.Count == nil {
+		c.Count = func(t *testing.T, st session.Storage) int {
+			return backend(st).(interface{ Len() int }).Len()
+		}
+	}
+	return c
 }

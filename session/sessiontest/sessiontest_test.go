@@ -3,7 +3,6 @@ package sessiontest_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,36 +11,19 @@ import (
 )
 
 // backendConfig runs the suite on session.NewBackendStorage over the fake
-// Backend, with or without its Toucher, which also checks the suite itself.
+// Backend, with Touch and Update or with neither, which also checks the
+// suite itself.
 func backendConfig(touch bool) sessiontest.Config {
-	var mu sync.Mutex
-	backends := map[session.Storage]*sessiontest.Backend{}
-	get := func(st session.Storage) *sessiontest.Backend {
-		mu.Lock()
-		defer mu.Unlock()
-		return backends[st]
-	}
 	return sessiontest.Config{
-		New: func(t *testing.T, o session.Options) session.Storage {
+		Backend: func(t *testing.T, o session.Options) session.Backend {
 			b := sessiontest.NewBackend(o.Now)
-			var sb session.Backend = b.Updating()
 			if !touch {
-				sb = b.WithoutTouch() // neither Toucher nor Updater
+				return b.WithoutTouch() // neither Toucher nor Updater
 			}
-			st := session.NewBackendStorage(sb, o)
-			mu.Lock()
-			backends[st] = b
-			mu.Unlock()
-			return st
+			return b.Updating()
 		},
-		ServerSide:          true,
 		ClockControlsExpiry: true,
 		LastWriterWins:      !touch,
-		Count:               func(t *testing.T, st session.Storage) int { return get(st).Len() },
-		Put:                 func(t *testing.T, st session.Storage, id string, rec []byte) { get(st).Put(id, rec) },
-		Get: func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
-			return get(st).Record(id)
-		},
 	}
 }
 
