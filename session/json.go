@@ -139,24 +139,15 @@ func (d *jsonDecoder) object() (any, error) {
 // member's value. Every object reader (maps, record metadata, the cookie
 // storage payload) goes through it.
 func (d *jsonDecoder) members(value func(key string) error) error {
-	if d.depth++; d.depth > maxJSONDepth {
-		return d.syntaxError("nested too deeply")
-	}
-	d.pos++ // '{'
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
-		d.depth--
-		return nil
-	}
-	for {
+	more, err := d.open('}')
+	for more && err == nil {
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 			return d.syntaxError("expected a string key")
 		}
-		k, err := d.string()
-		if err != nil {
-			return err
+		k, kerr := d.string()
+		if kerr != nil {
+			return kerr
 		}
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
@@ -164,24 +155,12 @@ func (d *jsonDecoder) members(value func(key string) error) error {
 		}
 		d.pos++
 		d.skipSpace()
-		if err := value(k); err != nil {
-			return err
+		if verr := value(k); verr != nil {
+			return verr
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return d.syntaxError("unexpected end of object")
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
-			d.depth--
-			return nil
-		default:
-			return d.syntaxError("expected ',' or '}'")
-		}
+		more, err = d.next('}')
 	}
+	return err
 }
 
 func (d *jsonDecoder) array() (any, error) {
@@ -204,36 +183,49 @@ func (d *jsonDecoder) array() (any, error) {
 // elements reads an array from its '[' to its ']', calling value with each
 // element's index and the decoder at the element; value must read it.
 func (d *jsonDecoder) elements(value func(i int) error) error {
-	if d.depth++; d.depth > maxJSONDepth {
-		return d.syntaxError("nested too deeply")
+	more, err := d.open(']')
+	for i := 0; more && err == nil; i++ {
+		d.skipSpace()
+		if verr := value(i); verr != nil {
+			return verr
+		}
+		more, err = d.next(']')
 	}
-	d.pos++ // '['
+	return err
+}
+
+// open enters the object or array at d.pos and reports whether a member or
+// element follows (false for {} or []).
+func (d *jsonDecoder) open(closing byte) (more bool, err error) {
+	if d.depth++; d.depth > maxJSONDepth {
+		return false, d.syntaxError("nested too deeply")
+	}
+	d.pos++ // '{' or '['
 	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+	if d.pos < len(d.data) && d.data[d.pos] == closing {
 		d.pos++
 		d.depth--
-		return nil
+		return false, nil
 	}
-	for i := 0; ; i++ {
-		d.skipSpace()
-		if err := value(i); err != nil {
-			return err
-		}
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return d.syntaxError("unexpected end of array")
-		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
-			d.depth--
-			return nil
-		default:
-			return d.syntaxError("expected ',' or ']'")
-		}
+	return true, nil
+}
+
+// next reads what follows a member or element: ',' (another follows) or the
+// closing bracket (the object or array ends).
+func (d *jsonDecoder) next(closing byte) (more bool, err error) {
+	d.skipSpace()
+	switch {
+	case d.pos >= len(d.data):
+		return false, d.syntaxError("unexpected end of input")
+	case d.data[d.pos] == ',':
+		d.pos++
+		return true, nil
+	case d.data[d.pos] == closing:
+		d.pos++
+		d.depth--
+		return false, nil
 	}
+	return false, d.syntaxError("expected ',' or '" + string(closing) + "'")
 }
 
 func (d *jsonDecoder) number() (float64, error) {
