@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"sync"
 	"unicode/utf8"
 	"unsafe"
@@ -106,7 +107,7 @@ func (c *Cookie) Parse(cookieHeader string) (value string, ok bool) {
 	bp := scratchPool.Get().(*[]byte)
 	defer scratchPool.Put(bp)
 	if c.Signed() {
-		dot := lastDot(raw)
+		dot := strings.LastIndexByte(raw, '.')
 		if dot < 0 {
 			return "", false
 		}
@@ -179,15 +180,6 @@ func (c *Cookie) decodeSig(sig *[sha256.Size]byte, s string, bp *[]byte) bool {
 	return true
 }
 
-func lastDot(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '.' {
-			return i
-		}
-	}
-	return -1
-}
-
 // forgivingDecode implements the WHATWG "forgiving-base64 decode" that atob
 // uses: ASCII whitespace is ignored, up to two "=" may end a string whose
 // length is a multiple of four, any other byte outside the standard alphabet
@@ -252,12 +244,12 @@ func hasASCIISpace(s string) bool {
 func findCookie(header, name string) (string, bool) {
 	for len(header) > 0 {
 		var pair string
-		if i := indexByte(header, ';'); i >= 0 {
+		if i := strings.IndexByte(header, ';'); i >= 0 {
 			pair, header = header[:i], header[i+1:]
 		} else {
 			pair, header = header, ""
 		}
-		eq := indexByte(pair, '=')
+		eq := strings.IndexByte(pair, '=')
 		if eq < 0 {
 			continue
 		}
@@ -266,15 +258,6 @@ func findCookie(header, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func trimOWS(s string) string {
@@ -294,7 +277,7 @@ func unquote(s string) string {
 		return s
 	}
 	s = s[1 : len(s)-1]
-	if indexByte(s, '\\') < 0 {
+	if strings.IndexByte(s, '\\') < 0 {
 		return s
 	}
 	b := make([]byte, 0, len(s))
