@@ -212,10 +212,8 @@ func (s *Session) reviveLocked() {
 }
 
 func appendUnique(list []string, id string) []string {
-	for _, x := range list {
-		if x == id {
-			return list
-		}
+	if slices.Contains(list, id) {
+		return list
 	}
 	return append(list, id)
 }
