@@ -1,0 +1,22 @@
+// Package testserver starts real redis-server and memcached processes for
+// tests: each on a free loopback port, with no persistence, in a temporary
+// directory, stopped by its PID when the test ends. The storage modules'
+// conformance tests, the interop tests, the benchmarks and the example app's
+// browser test share it, so that every one of them talks to a real server.
+//
+// A server that is not installed makes the test skip with an install hint,
+// unless the environment sets SESSIONKIT_REQUIRE_SERVERS=1 (as .ci/run does
+// after installing them): then the test fails.
+//
+//	func TestSomething(t *testing.T) {
+//		srv := testserver.Redis(t)         // skipped when redis-server is missing
+//		client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+//		...
+//	}
+//
+// The Start functions do the same without a testing.TB, for programs such as
+// a demo or a load generator; they must call Stop.
+//
+// On Linux a started server also gets SIGKILL when the process that started
+// it dies, so a killed test run leaves no server behind.
+package testserver
