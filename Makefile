@@ -8,7 +8,7 @@ FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all test deps lint fmt tidy bench fuzz interop run help
+.PHONY: all test deps lint fmt tidy bench fuzz interop run release help
 
 all: lint test
 
@@ -19,6 +19,7 @@ help:
 	@echo "make fuzz      every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make bench     every benchmark (BENCHTIME=$(BENCHTIME), BENCHCOUNT=$(BENCHCOUNT))"
 	@echo "make interop   Go against the real @remix-run packages from npm"
+	@echo "make release VERSION=v0.x.y   tag every library module (see release/README.md)"
 
 # deps installs what the tests need and the machine lacks: redis-server and
 # memcached from Debian's packages, Node.js packages from npm.
@@ -62,3 +63,9 @@ interop: deps
 run:
 	@if [ -d examples/app ]; then cd examples && go run ./app $(ARGS); \
 	else echo "The example app (examples/app) is not written yet; see the module READMEs for runnable examples."; exit 1; fi
+
+# release rewrites sibling requires to VERSION, commits and tags each library
+# module as folder/VERSION. It pushes nothing.
+release:
+	@if [ -z "$(VERSION)" ]; then echo "usage: make release VERSION=v0.2.0"; exit 2; fi
+	go run ./release -repo . $(VERSION)

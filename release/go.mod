@@ -1,0 +1,3 @@
+module github.com/sessionkit/sessionkit/release
+
+go 1.23
