@@ -19,7 +19,7 @@ BenchmarkScaffold-2      	 1000000	      2000 ns/op	     900 B/op	      14 alloc
 BenchmarkSessionkitCookieRead-2	  300000	      4000 ns/op	    2000 B/op	      25 allocs/op
 BenchmarkGorillaCookieRead-2	   50000	     22000 ns/op	   20000 B/op	     219 allocs/op
 BenchmarkStorageSessionkitCookieWrite	  500000	      2000 ns/op	    1000 B/op	      10 allocs/op
-BenchmarkStorageRemixCookieWrite	    5000	    150000 ns/op
+BenchmarkStorageRemixCookieWrite	    5000	    150000 ns/op	   17136 B/op	     105 allocs/op
 PASS
 `
 
