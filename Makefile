@@ -6,9 +6,12 @@ SHELL := /bin/bash
 MODULES := $(patsubst %/go.mod,%,$(sort $(wildcard */go.mod)))
 FUZZTIME ?= 10s
 BENCHTIME ?= 1s
-BENCHCOUNT ?= 1
+BENCHCOUNT ?= 3
+LOADTIME ?= 5s
+LOADCLIENTS ?= 32
+BENCH_MACHINE ?= $(shell nproc)-core$(shell grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2), $(shell go env GOVERSION)
 
-.PHONY: all test deps lint fmt tidy bench fuzz interop run release help
+.PHONY: all test deps lint fmt tidy bench bench-remix bench-modules load fuzz interop run release help
 
 all: lint test
 
@@ -17,7 +20,10 @@ help:
 	@echo "make test      install test servers if missing, run every module's tests with -race"
 	@echo "make lint      gofmt, go vet, go mod tidy leaves no diff, each module builds alone"
 	@echo "make fuzz      every fuzz target for FUZZTIME (default $(FUZZTIME))"
-	@echo "make bench     every benchmark (BENCHTIME=$(BENCHTIME), BENCHCOUNT=$(BENCHCOUNT))"
+	@echo "make bench     sessionkit vs scs and gorilla: one table, and docs/bench.svg"
+	@echo "make bench-remix   the storage workloads vs @remix-run/session on Node"
+	@echo "make bench-modules every module's own benchmarks"
+	@echo "make load      the example app and minimal peer apps under concurrent load"
 	@echo "make interop   Go against the real @remix-run packages from npm"
 	@echo "make release VERSION=v0.x.y   tag every library module (see release/README.md)"
 
@@ -47,11 +53,36 @@ fmt:
 tidy:
 	@set -e; for m in $(MODULES); do (cd $$m && GOWORK=off go mod tidy); done
 
+# bench prints the comparison table of the bench module (sessionkit, scs,
+# gorilla; GOMAXPROCS 1 and 2; medians of BENCHCOUNT runs) and writes its
+# chart to docs/bench.svg. The raw output stays in bench/bench.txt.
 bench:
+	@cd bench && go test -run '^$$' -bench '^Benchmark(Scaffold|Sessionkit|SCS|Gorilla|StorageSessionkit)' -benchmem \
+		-cpu 1,2 -count $(BENCHCOUNT) -benchtime $(BENCHTIME) . | tee bench.txt | grep -E '^(Benchmark|ok|FAIL)'
+	@cd bench && go run ./cmd/benchtable -svg ../docs/bench.svg -machine "$(BENCH_MACHINE)" \
+		-command "make bench BENCHCOUNT=$(BENCHCOUNT) BENCHTIME=$(BENCHTIME)" bench.txt
+
+# bench-remix runs the storage workloads through sessionkit and, on Node,
+# @remix-run/session (bench/remix), in one run, and prints them as one table.
+bench-remix:
+	@command -v node >/dev/null || { echo "bench-remix needs Node.js"; exit 1; }
+	@cd bench/remix && { [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	@cd bench && go test -run '^$$' -bench '^BenchmarkStorage' -benchmem -cpu 1 -count $(BENCHCOUNT) -benchtime $(BENCHTIME) . \
+		| tee bench-remix.txt | grep -E '^(Benchmark|ok|FAIL)'
+	@cd bench && go run ./cmd/benchtable bench-remix.txt
+
+# bench-modules runs every module's own benchmarks.
+bench-modules:
 	@set -e; for m in $(MODULES); do \
 		echo "== bench $$m"; \
 		(cd $$m && go test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./...); \
 	done
+
+# load drives the example app (each storage) and minimal sessionkit, scs and
+# gorilla apps with LOADCLIENTS concurrent clients for LOADTIME each, over
+# loopback, and prints req/s, p50, p99 and errors.
+load: deps
+	@cd bench && go run ./cmd/load -duration $(LOADTIME) -clients $(LOADCLIENTS)
 
 fuzz:
 	@bash .ci/fuzz $(FUZZTIME) $(MODULES)

@@ -8,17 +8,13 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/gorilla/sessions"
-	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
-	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
 )
 
-// The payload every library holds: user_id=42, name="alice", and a counter.
-const (
-	secret32 = "0123456789abcdef0123456789abcdef"
-)
+// The secret and key of handlers.go, under the names the tests use.
+const secret32 = Secret
 
-var key32 = []byte("fedcba9876543210fedcba9876543210")
+var key32 = Key32
 
 // run drives b.N requests through h, each carrying the cookie header
 // cookieHeader, and checks that the response is what the handler wrote. Each
@@ -70,31 +66,12 @@ func BenchmarkScaffold(b *testing.B) {
 
 // --- sessionkit ---
 
-func sessionkitHandler(b testing.TB, st session.Storage, write bool) http.Handler {
-	c, err := cookie.New("session", cookie.Options{Secrets: []string{secret32}})
+func sessionkitHandler(tb testing.TB, st session.Storage, write bool) http.Handler {
+	h, err := SessionkitHandler(st, write)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	mw, err := sessionmiddleware.New(c, st, sessionmiddleware.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.FromContext(r.Context())
-		if r.Header.Get("Cookie") == "" {
-			s.Set("user_id", 42)
-			s.Set("name", "alice")
-			return
-		}
-		if id, _ := session.Value[int](s, "user_id"); id != 42 {
-			http.Error(w, "lost session", http.StatusInternalServerError)
-			return
-		}
-		if write {
-			n, _ := session.Value[int](s, "counter")
-			s.Set("counter", n+1)
-		}
-	}))
+	return h
 }
 
 func benchSessionkit(b *testing.B, st session.Storage, write bool) {
@@ -136,23 +113,7 @@ func BenchmarkSessionkitCookieSealedWrite(b *testing.B) {
 
 // --- alexedwards/scs ---
 
-func scsHandler(write bool) http.Handler {
-	sm := scs.New() // memstore
-	return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Cookie") == "" {
-			sm.Put(r.Context(), "user_id", 42)
-			sm.Put(r.Context(), "name", "alice")
-			return
-		}
-		if sm.GetInt(r.Context(), "user_id") != 42 {
-			http.Error(w, "lost session", http.StatusInternalServerError)
-			return
-		}
-		if write {
-			sm.Put(r.Context(), "counter", sm.GetInt(r.Context(), "counter")+1)
-		}
-	}))
-}
+func scsHandler(write bool) http.Handler { return SCSHandler(scs.New(), write) }
 
 func BenchmarkSCSMemoryWrite(b *testing.B) {
 	h := scsHandler(true)
@@ -167,30 +128,7 @@ func BenchmarkSCSMemoryRead(b *testing.B) {
 // --- gorilla/sessions ---
 
 func gorillaHandler(store sessions.Store, write bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, err := store.Get(r, "session")
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		if r.Header.Get("Cookie") == "" {
-			s.Values["user_id"] = 42
-			s.Values["name"] = "alice"
-		} else {
-			if s.Values["user_id"] != 42 {
-				http.Error(w, "lost session", http.StatusInternalServerError)
-				return
-			}
-			if !write {
-				return
-			}
-			n, _ := s.Values["counter"].(int)
-			s.Values["counter"] = n + 1
-		}
-		if err := s.Save(r, w); err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		}
-	})
+	return GorillaHandler(store, write)
 }
 
 func BenchmarkGorillaCookieWrite(b *testing.B) {
