@@ -67,3 +67,23 @@ func TestNoKnownBenchmarks(t *testing.T) {
 		t.Fatalf("got %d tables from unknown names", len(tables))
 	}
 }
+
+// A noisy run can time a library below the scaffold: the table says so
+// instead of printing a negative time or a ratio, and the chart still draws.
+func TestBelowScaffold(t *testing.T) {
+	res, err := Parse(strings.NewReader(`BenchmarkScaffold 10 5000 ns/op 10 B/op 14 allocs/op
+BenchmarkSessionkitMemoryWrite 10 4000 ns/op 10 B/op 29 allocs/op
+BenchmarkSCSMemoryWrite 10 20000 ns/op 10 B/op 268 allocs/op
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := Build(res)
+	md := tables[0].Markdown()
+	if !strings.Contains(md, "| memory, write | below Scaffold | 15.00 µs, 254 allocs | — | — (a figure is below Scaffold: too noisy a run) |") {
+		t.Errorf("table:\n%s", md)
+	}
+	if err := xml.Unmarshal([]byte(tables[0].SVG("x")), new(struct{})); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -14,10 +14,10 @@ var libColors = map[string]string{"Sessionkit": "#2a7ae2", "SCS": "#e07b39", "Go
 // magnitude), with our ratio to the best peer at the right.
 func (t *Table) SVG(caption string) string {
 	const (
-		left, right = 170.0, 120.0
+		left, right = 170.0, 150.0
 		barH, gap   = 14.0, 12.0
 		top         = 64.0
-		width       = 860.0
+		width       = 900.0
 	)
 	bars := 0
 	for _, r := range t.Rows {
@@ -27,8 +27,13 @@ func (t *Table) SVG(caption string) string {
 	lo, hi := math.Inf(1), 0.0
 	for _, r := range t.Rows {
 		for _, c := range r.Cells {
-			lo, hi = math.Min(lo, c.NsOp), math.Max(hi, c.NsOp)
+			if c.NsOp > 0 {
+				lo, hi = math.Min(lo, c.NsOp), math.Max(hi, c.NsOp)
+			}
 		}
+	}
+	if math.IsInf(lo, 1) {
+		lo, hi = 100, 1000 // nothing to draw
 	}
 	lo = math.Pow(10, math.Floor(math.Log10(math.Max(lo, 1))))
 	hi = math.Pow(10, math.Ceil(math.Log10(math.Max(hi, lo*10))))
@@ -52,14 +57,14 @@ func (t *Table) SVG(caption string) string {
 	for v := lo; v <= hi*1.0001; v *= 10 {
 		gx := x(v)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#ddd"/>`+"\n", gx, top-4, gx, height-34)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle" fill="#555">%s</text>`+"\n", gx, height-20, duration(v))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" text-anchor="middle" fill="#555">%s</text>`+"\n", gx, height-20, axisLabel(v))
 	}
 	y := top
 	for _, r := range t.Rows {
 		groupTop := y
 		for _, lib := range t.Libs {
 			c, ok := r.Cells[lib]
-			if !ok {
+			if !ok || c.NsOp <= 0 {
 				continue
 			}
 			fmt.Fprintf(&b, `<rect x="%.0f" y="%.1f" width="%.1f" height="%.0f" fill="%s"><title>%s: %s</title></rect>`+"\n",
@@ -68,8 +73,8 @@ func (t *Table) SVG(caption string) string {
 			y += barH
 		}
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" text-anchor="end">%s</text>`+"\n", left-8, (groupTop+y)/2+4, html.EscapeString(r.Label))
-		if r.Peer != "" {
-			fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" font-weight="bold">%s× %s</text>`+"\n", width-right+44, (groupTop+y)/2+4, ratio(r.Ratio), html.EscapeString(libLabels[r.Peer]))
+		if r.Ratio > 0 {
+			fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" font-weight="bold">%s× %s</text>`+"\n", width-right+50, (groupTop+y)/2+4, ratio(r.Ratio), html.EscapeString(libLabels[r.Peer]))
 		}
 		y += gap
 	}

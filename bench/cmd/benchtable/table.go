@@ -108,7 +108,7 @@ func Build(results []Result) []*Table {
 						row.Peer = p
 					}
 				}
-				if row.Peer != "" && ours.NsOp > 0 {
+				if row.Peer != "" && ours.NsOp > 0 && row.Cells[row.Peer].NsOp > 0 {
 					row.Ratio = row.Cells[row.Peer].NsOp / ours.NsOp
 				}
 				t.Rows = append(t.Rows, row)
@@ -146,7 +146,9 @@ func (t *Table) Markdown() string {
 				b.WriteString(" — |")
 			}
 		}
-		if r.Peer != "" {
+		if r.Peer != "" && r.Ratio == 0 {
+			b.WriteString(" — (a figure is below Scaffold: too noisy a run) |\n")
+		} else if r.Peer != "" {
 			fmt.Fprintf(&b, " **%s×** %s |\n", ratio(r.Ratio), libLabels[r.Peer])
 		} else {
 			b.WriteString(" no peer |\n")
@@ -156,11 +158,26 @@ func (t *Table) Markdown() string {
 }
 
 func cell(r Result) string {
+	if r.NsOp <= 0 {
+		return "below Scaffold"
+	}
 	s := duration(r.NsOp)
 	if r.Allocs >= 0 {
 		s += fmt.Sprintf(", %d allocs", int(math.Round(r.Allocs)))
 	}
 	return s
+}
+
+// axisLabel is a power of ten as a short duration.
+func axisLabel(ns float64) string {
+	switch {
+	case ns >= 1e6:
+		return fmt.Sprintf("%g ms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%g µs", ns/1e3)
+	default:
+		return fmt.Sprintf("%g ns", ns)
+	}
 }
 
 func duration(ns float64) string {
