@@ -1,6 +1,6 @@
 module github.com/sessionkit/sessionkit/examples
 
-go 1.23
+go 1.25
 
 require (
 	github.com/sessionkit/sessionkit/cookie v0.0.0
