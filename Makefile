@@ -8,7 +8,7 @@ FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all test deps lint fmt tidy bench fuzz interop run help
+.PHONY: all test deps lint fmt tidy bench fuzz interop run e2e help
 
 all: lint test
 
@@ -19,6 +19,7 @@ help:
 	@echo "make fuzz      every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make bench     every benchmark (BENCHTIME=$(BENCHTIME), BENCHCOUNT=$(BENCHCOUNT))"
 	@echo "make interop   Go against the real @remix-run packages from npm"
+	@echo "make e2e       the example app in headless Chromium, every storage (screenshots in examples/e2e-output)"
 
 # deps installs what the tests need and the machine lacks: redis-server and
 # memcached from Debian's packages, Node.js packages from npm.
@@ -58,6 +59,17 @@ fuzz:
 interop: deps
 	@if [ ! -d interop ]; then echo "no interop module yet"; exit 1; fi
 	cd interop && SESSIONKIT_REQUIRE_INTEROP=1 go test -race -count=1 ./...
+
+# e2e drives the example app in headless Chromium (examples/app/browser_test.go),
+# installing Debian's chromium first when it is missing and this is root.
+e2e:
+	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$SESSIONKIT_CHROMIUM" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium"; apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+		else echo "error: chromium is missing and cannot be installed here (need root and apt-get)" >&2; exit 1; fi; \
+	fi
+	cd examples && SESSIONKIT_E2E=1 go test -race -count=1 -timeout 10m -run '^TestBrowser$$' -v ./app
 
 # run builds the app and execs it (not go run, which exits 1 after Ctrl-C even
 # when the app shut down cleanly), so Ctrl-C ends make run with status 0.

@@ -248,9 +248,9 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 <header>
 <span class="brand">sessionkit example</span>
 <a href="{{href .R.Home}}">Home</a>
-{{if and .Session .Session.SignedIn}}<a href="{{href .R.Account}}">Account</a>
-<form method="post" action="{{href .R.Logout}}"><button type="submit" id="signout">Sign out</button></form>
-{{else}}<a href="{{href .R.Login.Index}}" id="signin">Sign in</a>{{end}}
+{{with .Session}}{{if .SignedIn}}<a href="{{href $.R.Account}}">Account</a>
+<form method="post" action="{{href $.R.Logout}}"><button type="submit" id="signout">Sign out</button></form>
+{{else}}<a href="{{href $.R.Login.Index}}" id="signin">Sign in</a>{{end}}{{end}}
 </header>
 <main>
 <h1>{{.Title}}</h1>
@@ -308,6 +308,7 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 <div class="card warn" id="payload"><h2>Readable by anyone who has the cookie</h2>
 <p>Cookie storage without keys only <em>signs</em> the payload: it cannot be changed, but it can be read. This is what your browser sent (id shortened here):</p>
 <pre>{{.Cookie.Payload}}</pre>
+<p class="muted">The values, the flash for the next request, then the creation and last-save times (Unix milliseconds) that the server checks expiry against.</p>
 <p>Restart with <code>-seal</code> (<code>make run ARGS="-storage cookie -seal"</code>) to encrypt it with AES-256-GCM.</p>
 </div>
 {{else if .Storage.Sealed}}

@@ -47,9 +47,9 @@ func newStorage(cfg config, cookieName, secret string) (session.Storage, storage
 			}
 			copts.Keys = [][]byte{key}
 			info.Sealed = true
-			info.Where = "in the cookie itself, sealed with AES-256-GCM"
+			info.Where = "the whole session travels in the cookie, encrypted with AES-256-GCM"
 		} else {
-			info.Where = "in the cookie itself, signed but readable"
+			info.Where = "the whole session travels in the cookie, signed but readable"
 		}
 		st, err := session.NewCookieStorage(copts)
 		return st, info, err
