@@ -196,8 +196,8 @@ const readState = `(() => {
 
 // tab is one browser tab; its methods end the test on an error.
 type tab struct {
-	t     *testing.T
-	ctx   context.Context
+	t       *testing.T
+	ctx     context.Context
 	dir     string
 	shots   int
 	started time.Time
