@@ -3,9 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -222,5 +225,27 @@ func TestBadFlagsExit(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "app: -storage redis is not available in this build") {
 		t.Fatalf("unclear message:\n%s", out)
+	}
+}
+
+// TestRunArguments: run's errors for bad command lines, before listening.
+func TestRunArguments(t *testing.T) {
+	t.Setenv("SESSION_SECRET", testSecret)
+	defaultLogger := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(defaultLogger) }) // run installs its own
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-h"}, flag.ErrHelp.Error()},
+		{[]string{"-storage", "memory", "extra"}, `unexpected arguments ["extra"]`},
+		{[]string{"-storage", "memcache"}, "-storage memcache is not available in this build"},
+		{[]string{"-storage", "memory", "-seal"}, "-seal applies to -storage cookie only"},
+		{[]string{"-storage", "memory", "-addr", "127.0.0.1:-1"}, "invalid port"},
+	} {
+		err := run(context.Background(), tc.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("run %q: error %v, want %q", tc.args, err, tc.want)
+		}
 	}
 }
