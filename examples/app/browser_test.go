@@ -66,6 +66,8 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	appBinary(t) // built before the clock starts for the first row
+
 	// The other origin: a page on a second loopback port whose forms post to
 	// the app, as a malicious site would.
 	other := httptest.NewServer(http.HandlerFunc(serveOtherOrigin))
