@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -8,55 +9,116 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/session"
 )
 
-func newTestServer(t *testing.T, storage string) (*httptest.Server, *http.Client) {
+const testSecret = "test-secret-test-secret-test-secret!"
+
+// storageRows are the storages the app offers, as -storage and -seal flags.
+var storageRows = []struct {
+	name    string
+	storage string
+	seal    bool
+}{
+	{"memory", "memory", false},
+	{"file", "file", false},
+	{"cookie-signed", "cookie", false},
+	{"cookie-sealed", "cookie", true},
+}
+
+// idRecorder remembers every id a save wrote, so tests can check that no
+// page shows a whole id.
+type idRecorder struct {
+	session.Storage
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *idRecorder) Save(ctx context.Context, s *session.Session) (string, bool, error) {
+	r.mu.Lock()
+	r.ids = append(r.ids, s.ID())
+	r.mu.Unlock()
+	return r.Storage.Save(ctx, s)
+}
+
+func (r *idRecorder) seen() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.ids...)
+}
+
+func newTestServer(t *testing.T, storage string, seal bool) (*httptest.Server, *http.Client, *idRecorder) {
 	t.Helper()
-	c, err := cookie.New("session", cookie.Options{Secrets: []string{"test-secret-test-secret-test-secret!"}})
+	c, err := cookie.New("session", cookie.Options{Secrets: []string{testSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := newStorage(config{storage: storage, dir: t.TempDir(), idle: time.Hour, lifetime: 24 * time.Hour}, "session")
+	cfg := config{storage: storage, seal: seal, dir: t.TempDir(), idle: time.Hour, lifetime: 24 * time.Hour}
+	st, info, err := newStorage(cfg, "session", testSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := newApp(c, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rec := &idRecorder{Storage: st}
+	h, err := newApp(c, rec, appConfig{storage: info, idle: cfg.idle, lifetime: cfg.lifetime, logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(app)
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
-	return srv, &http.Client{Jar: jar}
+	return srv, &http.Client{Jar: jar}, rec
+}
+
+func do(t *testing.T, cl *http.Client, method, u string, form url.Values, header http.Header) (*http.Response, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
 }
 
 func get(t *testing.T, cl *http.Client, u string) (int, string) {
 	t.Helper()
-	resp, err := cl.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	resp, body := do(t, cl, http.MethodGet, u, nil, nil)
+	return resp.StatusCode, body
 }
 
 func post(t *testing.T, cl *http.Client, u string, form url.Values) (int, string) {
 	t.Helper()
-	resp, err := cl.PostForm(u, form)
-	if err != nil {
-		t.Fatal(err)
+	if form == nil {
+		form = url.Values{}
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	resp, body := do(t, cl, http.MethodPost, u, form, nil)
+	return resp.StatusCode, body
 }
 
 func sessionCookie(t *testing.T, cl *http.Client, srv *httptest.Server) string {
+	t.Helper()
 	u, _ := url.Parse(srv.URL)
 	for _, c := range cl.Jar.Cookies(u) {
 		if c.Name == "session" {
@@ -85,9 +147,9 @@ func mustNotContain(t *testing.T, body string, unwanted ...string) {
 }
 
 func TestLoginFlow(t *testing.T) {
-	for _, storage := range []string{"memory", "file", "cookie"} {
-		t.Run(storage, func(t *testing.T) {
-			srv, cl := newTestServer(t, storage)
+	for _, row := range storageRows {
+		t.Run(row.name, func(t *testing.T) {
+			srv, cl, _ := newTestServer(t, row.storage, row.seal)
 
 			_, body := get(t, cl, srv.URL+"/")
 			mustContain(t, body, "visited this page 1 time in")
@@ -110,16 +172,17 @@ func TestLoginFlow(t *testing.T) {
 			if code != http.StatusOK {
 				t.Fatalf("login: status %d", code)
 			}
-			mustContain(t, body, "Welcome, demo!", "Signed in as <strong>demo</strong>")
+			mustContain(t, body, "Welcome, demo!", `Signed in as <strong id="user">demo</strong>`)
 			signedIn := sessionCookie(t, cl, srv)
 			if signedIn == anonymous || signedIn == "" {
 				t.Fatal("the session cookie did not change on login")
 			}
+			_, body = get(t, cl, srv.URL+"/account")
+			mustNotContain(t, body, "Welcome, demo!")
 			_, body = get(t, cl, srv.URL+"/")
 			mustContain(t, body, "visited this page 3 times")
-			mustNotContain(t, body, "Welcome, demo!")
 
-			if storage != "cookie" {
+			if row.storage != "cookie" {
 				// The id from before the login is dead: replaying it gives
 				// a new, anonymous session.
 				req, _ := http.NewRequest(http.MethodGet, srv.URL+"/account", nil)
@@ -140,14 +203,181 @@ func TestLoginFlow(t *testing.T) {
 			mustNotContain(t, body, "Account</a>")
 			_, body = get(t, cl, srv.URL+"/account")
 			mustContain(t, body, "Please sign in")
+
+			// GET /logout is not a way to sign out.
+			if code, _ := get(t, cl, srv.URL+"/logout"); code != http.StatusMethodNotAllowed {
+				t.Fatalf("GET /logout: status %d, want 405", code)
+			}
 		})
 	}
 }
 
+// TestCrossOriginRefused: a page on another origin cannot sign a visitor out
+// or in, whatever header the browser marks it with; the same origin and
+// non-browser clients (no Origin, no Sec-Fetch-Site) still can.
+func TestCrossOriginRefused(t *testing.T) {
+	cross := []struct {
+		name   string
+		header http.Header
+	}{
+		{"Sec-Fetch-Site cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}},
+		{"Sec-Fetch-Site same-site", http.Header{"Sec-Fetch-Site": {"same-site"}, "Origin": {"http://127.0.0.1:1"}}},
+		{"Origin only", http.Header{"Origin": {"https://evil.example"}}},
+	}
+	for _, row := range storageRows {
+		t.Run(row.name, func(t *testing.T) {
+			srv, cl, _ := newTestServer(t, row.storage, row.seal)
+			if code, _ := post(t, cl, srv.URL+"/login", url.Values{"username": {"demo"}, "password": {"password"}}); code != http.StatusOK {
+				t.Fatalf("login: status %d", code)
+			}
+			for _, c := range cross {
+				before := sessionCookie(t, cl, srv)
+				resp, body := do(t, cl, http.MethodPost, srv.URL+"/logout", url.Values{}, c.header)
+				if resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("%s: POST /logout: status %d, want 403", c.name, resp.StatusCode)
+				}
+				if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
+					t.Fatalf("%s: refused POST /logout set a cookie: %q", c.name, sc)
+				}
+				mustContain(t, body, "Cross-origin request refused", "CrossOriginProtection")
+				if after := sessionCookie(t, cl, srv); after != before {
+					t.Fatalf("%s: the refused logout changed the cookie", c.name)
+				}
+				_, body = get(t, cl, srv.URL+"/account")
+				mustContain(t, body, `Signed in as <strong id="user">demo</strong>`)
+			}
+
+			// A refused cross-origin login does not sign a fresh visitor in.
+			jar, _ := cookiejar.New(nil)
+			fresh := &http.Client{Jar: jar}
+			for _, c := range cross {
+				resp, _ := do(t, fresh, http.MethodPost, srv.URL+"/login", url.Values{"username": {"demo"}, "password": {"password"}}, c.header)
+				if resp.StatusCode != http.StatusForbidden {
+					t.Fatalf("%s: POST /login: status %d, want 403", c.name, resp.StatusCode)
+				}
+				if sessionCookie(t, fresh, srv) != "" {
+					t.Fatalf("%s: the refused login set a session cookie", c.name)
+				}
+			}
+
+			// The same origin, as a browser marks it, signs out.
+			resp, body := do(t, cl, http.MethodPost, srv.URL+"/logout", url.Values{}, http.Header{"Sec-Fetch-Site": {"same-origin"}, "Origin": {srv.URL}})
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("same-origin POST /logout: status %d", resp.StatusCode)
+			}
+			mustContain(t, body, "You have been signed out.")
+			// And signs in, with only the Origin header (older browsers).
+			resp, body = do(t, cl, http.MethodPost, srv.URL+"/login", url.Values{"username": {"demo"}, "password": {"password"}}, http.Header{"Origin": {srv.URL}})
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("same-origin POST /login: status %d", resp.StatusCode)
+			}
+			mustContain(t, body, "Welcome, demo!")
+		})
+	}
+}
+
+// TestPagesExplainSession: every page shows the storage, the shortened id
+// and what the session holds, never the whole id; cookie storage says
+// whether its payload is readable.
+func TestPagesExplainSession(t *testing.T) {
+	for _, row := range storageRows {
+		t.Run(row.name, func(t *testing.T) {
+			srv, cl, rec := newTestServer(t, row.storage, row.seal)
+			var pages []string
+
+			_, body := get(t, cl, srv.URL+"/")
+			mustContain(t, body, "What the session holds now", "<strong>"+row.storage+"</strong>",
+				"your browser sent none: this is a new session", "saves the session (it changed)",
+				"<code>visits</code> = <code>1</code>", "after 1 hour without a request, or 24 hours after it was created", "Try next")
+			pages = append(pages, body)
+
+			_, body = get(t, cl, srv.URL+"/")
+			mustContain(t, body, "<code>visits</code> = <code>2</code>")
+			switch {
+			case row.storage != "cookie":
+				mustContain(t, body, "it carries only the id, the data stays on the server")
+				mustNotContain(t, body, `id="payload"`)
+			case row.seal:
+				mustContain(t, body, "<strong>cookie</strong>, sealed", "The payload is sealed with AES-256-GCM")
+				mustNotContain(t, body, "Readable by anyone")
+			default:
+				mustContain(t, body, "<strong>cookie</strong>, signed only", "Readable by anyone who has the cookie",
+					"&#34;visits&#34;:1", "-seal")
+			}
+			pages = append(pages, body)
+
+			_, body = post(t, cl, srv.URL+"/login", url.Values{"username": {"demo"}, "password": {"nope"}})
+			mustContain(t, body, "<code>error</code> = <code>&#34;Wrong username or password.&#34;</code> <span class=\"muted\">(gone on the next request)")
+			pages = append(pages, body)
+
+			_, body = post(t, cl, srv.URL+"/login", url.Values{"username": {"demo"}, "password": {"password"}})
+			mustContain(t, body, "<code>user</code> = <code>&#34;demo&#34;</code>", "<code>notice</code> = <code>&#34;Welcome, demo!&#34;</code>")
+			pages = append(pages, body)
+
+			_, body = get(t, cl, srv.URL+"/account")
+			mustContain(t, body, "does not write the session: unchanged")
+			pages = append(pages, body)
+
+			_, body = post(t, cl, srv.URL+"/logout", nil)
+			pages = append(pages, body)
+
+			ids := rec.seen()
+			if len(ids) == 0 {
+				t.Fatal("no session was saved")
+			}
+			for _, id := range ids {
+				for _, p := range pages {
+					mustNotContain(t, p, id)
+				}
+			}
+			last := ids[len(ids)-1]
+			mustContain(t, pages[len(pages)-1], `<code id="sid">`+last[:8]+"…</code>")
+		})
+	}
+}
+
+// TestPageEscapes: session values are shown through html/template.
+func TestPageEscapes(t *testing.T) {
+	c, err := cookie.New("session", cookie.Options{Secrets: []string{testSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{cookie: c, cfg: appConfig{storage: storageInfo{Name: "memory"}}}
+	s := session.New()
+	s.Set("<b>key", "<script>alert(1)</script>")
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req = req.WithContext(session.NewContext(req.Context(), s))
+	w := httptest.NewRecorder()
+	a.render(w, req, http.StatusOK, page{Title: "Home", Body: "home", Visits: 1})
+	body := w.Body.String()
+	mustNotContain(t, body, "<script>alert", "<b>key")
+	mustContain(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;b&gt;key")
+}
+
 func TestStorageFlag(t *testing.T) {
-	for _, s := range []string{"redis", "memcache", "nope"} {
-		if _, err := newStorage(config{storage: s}, "session"); err == nil {
-			t.Errorf("-storage %s: no error", s)
+	for _, tc := range []struct {
+		cfg  config
+		want string
+	}{
+		{config{storage: "redis"}, "-storage redis is not available in this build"},
+		{config{storage: "memcache"}, "-storage memcache is not available in this build"},
+		{config{storage: "nope"}, `-storage "nope": want memory, file or cookie`},
+		{config{storage: "file", seal: true, dir: t.TempDir()}, "-seal applies to -storage cookie only"},
+	} {
+		_, _, err := newStorage(tc.cfg, "session", testSecret)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("-storage %s -seal=%v: error %v, want %q", tc.cfg.storage, tc.cfg.seal, err, tc.want)
+		}
+	}
+}
+
+func TestShortIDAndDuration(t *testing.T) {
+	if got := shortID("abcdefghijklmnop"); got != "abcdefgh…" {
+		t.Errorf("shortID: %q", got)
+	}
+	for d, want := range map[time.Duration]string{30 * time.Minute: "30 minutes", time.Hour: "1 hour", 12 * time.Hour: "12 hours", 90 * time.Second: "90 seconds", 1500 * time.Millisecond: "1.5s"} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

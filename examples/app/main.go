@@ -1,32 +1,52 @@
 // Command app is the sessionkit example site: a visit counter, a login form
 // with a flash message on failure, a page only a signed-in user sees, and
-// logout with a "signed out" flash, the session id regenerated on login.
+// logout with a "signed out" flash, the session id regenerated on login. Every
+// page shows what the session holds at that moment, and forms are protected
+// against cross-site request forgery by net/http.CrossOriginProtection.
 //
 //	go run ./examples/app                       # file storage in ./.sessions
 //	go run ./examples/app -storage memory
-//	go run ./examples/app -storage cookie -addr localhost:9000
+//	go run ./examples/app -storage cookie -seal -addr localhost:9000
 //
 // Set SESSION_SECRET (32+ characters) to keep sessions valid across
-// restarts; without it a random secret is made at start.
+// restarts; without it a random secret is made at start. SIGINT (Ctrl-C) and
+// SIGTERM shut the server down cleanly, letting requests in flight finish,
+// and the program exits 0.
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
-	"github.com/sessionkit/sessionkit/session"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal starts the shutdown, a second one kills
+		// the program at once, as usual.
+		<-ctx.Done()
+		stop()
+	}()
+	err := run(ctx, os.Args[1:], os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "app:", err)
 		os.Exit(1)
 	}
@@ -34,23 +54,38 @@ func main() {
 
 type config struct {
 	addr, storage, dir string
-	secure             bool
+	secure, seal       bool
 	idle, lifetime     time.Duration
 }
 
-func run(args []string) error {
+// shutdownTimeout bounds how long requests in flight may take to finish
+// once a signal asked the server to stop.
+const shutdownTimeout = 10 * time.Second
+
+// run serves the app until ctx is done, then shuts the server down; it
+// returns nil after a clean shutdown.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg config
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
-	fs.StringVar(&cfg.addr, "addr", "localhost:8080", "address to listen on")
-	fs.StringVar(&cfg.storage, "storage", "file", "session storage: memory, cookie or file (redis and memcache come with their modules)")
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", "localhost:8080", "address to listen on (port 0: any free port)")
+	fs.StringVar(&cfg.storage, "storage", "file", "session storage: "+strings.Join(storageNames, ", "))
 	fs.StringVar(&cfg.dir, "dir", ".sessions", "directory for -storage file")
+	fs.BoolVar(&cfg.seal, "seal", false, "with -storage cookie: encrypt the payload (AES-256-GCM) instead of only signing it")
 	fs.BoolVar(&cfg.secure, "secure", false, "send the cookie over HTTPS only (__Host- name); leave off for http://localhost")
 	fs.DurationVar(&cfg.idle, "idle", 30*time.Minute, "idle timeout")
 	fs.DurationVar(&cfg.lifetime, "lifetime", 12*time.Hour, "absolute session lifetime")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
+	}
+
+	// One handler for everything: the app's lines and the library's
+	// warnings (weak secrets, corrupt records) come out in one format.
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	slog.SetDefault(logger)
 
 	secret := os.Getenv("SESSION_SECRET")
 	if secret == "" {
@@ -67,30 +102,52 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := newStorage(cfg, name)
+	st, info, err := newStorage(cfg, name, secret)
 	if err != nil {
 		return err
 	}
-	app, err := newApp(c, st, logger)
+	app, err := newApp(c, st, appConfig{storage: info, idle: cfg.idle, lifetime: cfg.lifetime})
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Addr: cfg.addr, Handler: app, ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("sessionkit example listening", "url", "http://"+cfg.addr, "storage", cfg.storage)
-	return srv.ListenAndServe()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	logger.Info("sessionkit example listening", "url", listenURL(cfg.addr, ln.Addr()), "storage", info.Name, "sealed", info.Sealed)
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
 }
 
-func newStorage(cfg config, cookieName string) (session.Storage, error) {
-	o := session.Options{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime}
-	switch cfg.storage {
-	case "memory":
-		return session.NewMemoryStorage(o), nil
-	case "file":
-		return session.NewFileStorage(cfg.dir, o)
-	case "cookie":
-		return session.NewCookieStorage(session.CookieStorageOptions{Options: o, CookieName: cookieName})
-	case "redis", "memcache":
-		return nil, fmt.Errorf("-storage %s: the %s storage module is not part of this repository yet; use memory, cookie or file", cfg.storage, cfg.storage)
+// listenURL is the address to open in a browser: the host as given (so
+// "localhost" stays "localhost") with the port actually bound.
+func listenURL(addr string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(addr)
+	_, port, err2 := net.SplitHostPort(bound.String())
+	if err != nil || err2 != nil {
+		return "http://" + bound.String()
 	}
-	return nil, errors.New("-storage must be memory, cookie or file")
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The browser test drives the built app in headless Chromium. It is slow and
+// needs a browser, so plain `go test` skips it; `make e2e` and .ci/run set
+// SESSIONKIT_E2E=1. SESSIONKIT_CHROMIUM names another browser binary, and
+// SESSIONKIT_E2E_OUT another folder for the screenshots.
+const (
+	e2eEnv         = "SESSIONKIT_E2E"
+	defaultOutDir  = "../e2e-output"
+	defaultBrowser = "/usr/bin/chromium"
+)
+
+// browserRows are the storages the app offers, each run through the whole
+// flow in a fresh browser profile. A storage that needs a server (Redis,
+// Memcache) adds a row whose setup starts it and returns the flags that
+// point the app at it.
+var browserRows = []struct {
+	name  string
+	setup func(t *testing.T) []string // the app's flags
+}{
+	{"memory", func(*testing.T) []string { return []string{"-storage", "memory"} }},
+	{"file", func(t *testing.T) []string { return []string{"-storage", "file", "-dir", t.TempDir()} }},
+	{"cookie-signed", func(*testing.T) []string { return []string{"-storage", "cookie"} }},
+	{"cookie-sealed", func(*testing.T) []string { return []string{"-storage", "cookie", "-seal"} }},
+}
+
+func TestBrowser(t *testing.T) {
+	if os.Getenv(e2eEnv) != "1" {
+		t.Skipf("browser test skipped: set %s=1 to drive the app in headless Chromium (make e2e does)", e2eEnv)
+	}
+	browserPath := os.Getenv("SESSIONKIT_CHROMIUM")
+	if browserPath == "" {
+		browserPath = defaultBrowser
+		if _, err := os.Stat(browserPath); err != nil {
+			if p, err := exec.LookPath("chromium"); err == nil {
+				browserPath = p
+			}
+		}
+	}
+	if _, err := os.Stat(browserPath); err != nil {
+		t.Fatalf("%s=1 but no Chromium at %s: install Debian's chromium package (make e2e does, as root) or set SESSIONKIT_CHROMIUM", e2eEnv, browserPath)
+	}
+	outDir := os.Getenv("SESSIONKIT_E2E_OUT")
+	if outDir == "" {
+		outDir = defaultOutDir
+	}
+	outDir, err := filepath.Abs(outDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	appBinary(t) // built before the clock starts for the first row
+
+	// The other origin: a page on a second loopback port whose forms post to
+	// the app, as a malicious site would.
+	other := httptest.NewServer(http.HandlerFunc(serveOtherOrigin))
+	defer other.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(browserPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1000, 900),
+	)
+	defer cancelAlloc()
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	start := time.Now()
+	if err := chromedp.Do(browserCtx); err != nil {
+		t.Fatalf("starting %s: %v", browserPath, err)
+	}
+	t.Logf("browser started in %v", time.Since(start).Round(time.Millisecond))
+
+	for _, row := range browserRows {
+		t.Run(row.name, func(t *testing.T) {
+			start := time.Now()
+			dir := filepath.Join(outDir, row.name)
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			p := startApp(t, []string{"SESSION_SECRET=" + testSecret}, row.setup(t)...)
+			// A new browser context per row: its own cookie jar.
+			tabCtx, cancelTab := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+			defer cancelTab()
+			b := &tab{t: t, ctx: tabCtx, dir: dir, started: time.Now()}
+			browseFlow(b, p.URL, other.URL)
+			if code := p.stop(t, syscall.SIGTERM); code != 0 {
+				t.Fatalf("the app exited %d after SIGTERM", code)
+			}
+			t.Logf("%s: %d screenshots in %s, %v", row.name, b.shots, dir, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// browseFlow is what a visitor does: sign in (after one wrong password), see
+// the account page and its flash exactly once, reload, have a page on
+// another origin try to sign them out and in, sign out, and be refused the
+// account page.
+func browseFlow(b *tab, app, other string) {
+	home := b.open(app + "/")
+	b.want(home, pageState{Status: 200, Path: "/", H1: "Home"})
+	b.contains("#visits", "visited this page 1 time in")
+	anonymousID := home.SID
+	b.shot("home")
+
+	login := b.follow(chromedp.Click(chromedp.ID("signin")))
+	b.want(login, pageState{Status: 200, Path: "/login", H1: "Sign in"})
+	b.shot("login")
+
+	b.do(chromedp.SendKeys(chromedp.ID("username"), "demo"), chromedp.SendKeys(chromedp.ID("password"), "wrong"))
+	failed := b.follow(chromedp.Submit(chromedp.ID("login")))
+	b.want(failed, pageState{Status: 200, Path: "/login", H1: "Sign in", Error: "Wrong username or password."})
+	b.shot("login-failed")
+
+	b.do(chromedp.SendKeys(chromedp.ID("username"), "demo"), chromedp.SendKeys(chromedp.ID("password"), "password"))
+	account := b.follow(chromedp.Submit(chromedp.ID("login")))
+	b.want(account, pageState{Status: 200, Path: "/account", H1: "Account", Notice: "Welcome, demo!", User: "demo"})
+	if account.SID == anonymousID || account.SID == "" {
+		b.t.Fatalf("the session id did not change at sign-in (%q before, %q after)", anonymousID, account.SID)
+	}
+	b.shot("account-welcome")
+
+	again := b.follow(chromedp.Reload())
+	b.want(again, pageState{Status: 200, Path: "/account", H1: "Account", User: "demo"}) // the flash is gone
+	b.shot("account-reloaded")
+
+	// Another origin posts the sign-out form with the visitor's cookie.
+	evil := b.open(other + "/?app=" + app)
+	b.want(evil, pageState{Status: 200, Path: "/", H1: "Another site"})
+	b.shot("other-origin")
+	refused := b.follow(chromedp.Click(chromedp.ID("evil-logout")))
+	b.want(refused, pageState{Status: 403, Path: "/logout", H1: "Cross-origin request refused"})
+	b.shot("other-origin-logout-refused")
+	still := b.open(app + "/account")
+	b.want(still, pageState{Status: 200, Path: "/account", H1: "Account", User: "demo"})
+
+	out := b.follow(chromedp.Click(chromedp.ID("signout")))
+	b.want(out, pageState{Status: 200, Path: "/", H1: "Home", Notice: "You have been signed out."})
+	b.shot("signed-out")
+
+	denied := b.open(app + "/account")
+	b.want(denied, pageState{Status: 200, Path: "/login", H1: "Sign in", Error: "Please sign in to see your account."})
+	b.shot("account-denied")
+
+	// Another origin posts the sign-in form: refused, still signed out.
+	b.open(other + "/?app=" + app)
+	refused = b.follow(chromedp.Click(chromedp.ID("evil-login")))
+	b.want(refused, pageState{Status: 403, Path: "/login", H1: "Cross-origin request refused"})
+	b.shot("other-origin-login-refused")
+	denied = b.open(app + "/account")
+	b.want(denied, pageState{Status: 200, Path: "/login", H1: "Sign in", Error: "Please sign in to see your account."})
+}
+
+// pageState is what a test reads off a loaded page.
+type pageState struct {
+	Status int    `json:"-"`
+	Path   string `json:"path"`
+	H1     string `json:"h1"`
+	Notice string `json:"notice"`
+	Error  string `json:"error"`
+	User   string `json:"user"`
+	SID    string `json:"sid"`
+}
+
+const readState = `(() => {
+	const text = (sel) => { const e = document.querySelector(sel); return e ? e.textContent.trim() : ""; };
+	return {path: location.pathname, h1: text("h1"), notice: text("#notice"), error: text("#error"), user: text("#user"), sid: text("#sid")};
+})()`
+
+// tab is one browser tab; its methods end the test on an error.
+type tab struct {
+	t       *testing.T
+	ctx     context.Context
+	dir     string
+	shots   int
+	started time.Time
+}
+
+func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// open navigates to u and returns the loaded page.
+func (b *tab) open(u string) pageState {
+	b.t.Helper()
+	resp, err := chromedp.Run(b.ctx, chromedp.NavigateResponse(u))
+	if err != nil {
+		b.t.Fatalf("open %s: %v", u, err)
+	}
+	return b.state(int(resp.Status))
+}
+
+// follow runs an action that loads a page (a click, a submit, a reload) and
+// returns that page.
+func (b *tab) follow(step chromedp.Action[chromedp.Void]) pageState {
+	b.t.Helper()
+	resp, err := chromedp.RunResponse(b.ctx, step)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return b.state(int(resp.Status))
+}
+
+func (b *tab) state(status int) pageState {
+	b.t.Helper()
+	if testing.Verbose() {
+		b.t.Logf("%v loaded, status %d", time.Since(b.started).Round(time.Millisecond), status)
+	}
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[pageState](readState))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	s.Status = status
+	return s
+}
+
+// want compares a page with what the step expects; SID is not compared.
+func (b *tab) want(got, want pageState) {
+	b.t.Helper()
+	want.SID = got.SID
+	if got != want {
+		b.t.Fatalf("page:\n got  %+v\n want %+v", got, want)
+	}
+}
+
+func (b *tab) contains(sel, want string) {
+	b.t.Helper()
+	text, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if !strings.Contains(text, want) {
+		b.t.Fatalf("%s: %q lacks %q", sel, text, want)
+	}
+}
+
+// shot saves a full-page screenshot as NN-name.png.
+func (b *tab) shot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.shots++
+	if testing.Verbose() {
+		b.t.Logf("%v screenshot %d", time.Since(b.started).Round(time.Millisecond), b.shots)
+	}
+	if err := os.WriteFile(filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.shots, name)), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+var otherOriginPage = template.Must(template.New("other").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Another site</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;background:#fff5f5}form{margin:1rem 0}</style></head>
+<body><h1>Another site</h1>
+<p>This page is served from another origin. Its forms post to <code>{{.}}</code> with the visitor's cookie.</p>
+<form method="post" action="{{.}}/logout"><button id="evil-logout">Sign the visitor out</button></form>
+<form method="post" action="{{.}}/login"><input type="hidden" name="username" value="demo"><input type="hidden" name="password" value="password"><button id="evil-login">Sign the visitor in as demo</button></form>
+</body></html>`))
+
+func serveOtherOrigin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	otherOriginPage.Execute(w, r.URL.Query().Get("app"))
+}

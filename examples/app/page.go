@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sessionkit/sessionkit/router"
+	"github.com/sessionkit/sessionkit/session"
+)
+
+// page is what one response shows: Body names the template of the page's own
+// part; every page also shows the session panel.
+type page struct {
+	Title  string
+	Body   string // "home", "login", "account" or "refused"
+	Visits int    // home
+	User   string // account
+
+	// Filled by render.
+	R       routeMap
+	Notice  string
+	Error   string
+	Session *sessionView // nil on pages the session middleware does not serve
+	Storage storageInfo
+	Cookie  cookieView
+	Request requestView
+}
+
+// flashKeys are the keys this app flashes. A Session cannot list the flash
+// it read (only Get it by key), so the panel asks for these.
+var flashKeys = []string{"notice", "error"}
+
+// sessionView is the session panel: what the session holds while this page
+// is rendered, which is what the middleware saves after it.
+type sessionView struct {
+	ShortID   string
+	SignedIn  bool
+	Values    []entry // persisted until changed
+	FlashNow  []entry // read in this request, gone on the next
+	FlashNext []entry // set in this request, shown on the next
+	WillSave  bool    // Dirty: this response writes the session
+	Idle      string  // "" when there is no such limit
+	Lifetime  string
+}
+
+type entry struct{ Key, Value string }
+
+// cookieView says what the browser sent.
+type cookieView struct {
+	Name    string
+	Sent    bool   // a cookie of that name came with the request
+	Valid   bool   // its signature verified
+	Payload string // cookie storage, not sealed: the decoded payload, id shortened
+	Bytes   int    // cookie storage: size of the verified value
+}
+
+// requestView is what the refusal page explains.
+type requestView struct {
+	Method, Path, Origin, FetchSite string
+}
+
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, p page) {
+	p.R = routes
+	p.Storage = a.cfg.storage
+	p.Cookie = a.cookieView(r)
+	p.Request = requestView{Method: r.Method, Path: r.URL.Path, Origin: r.Header.Get("Origin"), FetchSite: r.Header.Get("Sec-Fetch-Site")}
+	if s := session.FromContext(r.Context()); s != nil {
+		p.Notice = flashString(s, "notice")
+		p.Error = flashString(s, "error")
+		p.Session = a.sessionView(s)
+	}
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, p); err != nil {
+		a.logger().ErrorContext(r.Context(), "render", "page", p.Body, "error", err)
+		http.Error(w, "500 Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (a *app) logger() *slog.Logger {
+	if a.cfg.logger != nil {
+		return a.cfg.logger
+	}
+	return slog.Default()
+}
+
+func flashString(s *session.Session, key string) string {
+	if v, ok := session.Value[string](s, key); ok {
+		return v
+	}
+	return ""
+}
+
+func (a *app) sessionView(s *session.Session) *sessionView {
+	d := s.Data()
+	v := &sessionView{
+		ShortID:   shortID(s.ID()),
+		SignedIn:  s.Has("user"),
+		Values:    entries(d.Values),
+		FlashNext: entries(d.Flash),
+		WillSave:  s.Dirty(),
+	}
+	for _, k := range flashKeys {
+		if _, isValue := d.Values[k]; !isValue && s.Has(k) {
+			v.FlashNow = append(v.FlashNow, entry{k, jsonString(s.Get(k))})
+		}
+	}
+	if a.cfg.idle > 0 {
+		v.Idle = humanDuration(a.cfg.idle)
+	}
+	if a.cfg.lifetime > 0 {
+		v.Lifetime = humanDuration(a.cfg.lifetime)
+	}
+	return v
+}
+
+func (a *app) cookieView(r *http.Request) cookieView {
+	v := cookieView{Name: a.cookie.Name()}
+	_, err := r.Cookie(v.Name)
+	v.Sent = err == nil
+	value, ok := a.cookie.Parse(strings.Join(r.Header.Values("Cookie"), "; "))
+	v.Valid = ok && value != ""
+	if !v.Valid || !a.cfg.storage.ClientSide {
+		return v
+	}
+	v.Bytes = len(value)
+	if !a.cfg.storage.Sealed {
+		v.Payload = shortenPayloadID(value)
+	}
+	return v
+}
+
+// shortenPayloadID returns a plain cookie-storage payload with its session
+// id shortened, as everywhere on the pages: a page can be read by scripts
+// that the HttpOnly cookie is hidden from.
+func shortenPayloadID(payload string) string {
+	var p struct {
+		ID string `json:"i"`
+	}
+	if json.Unmarshal([]byte(payload), &p) != nil || p.ID == "" {
+		return payload
+	}
+	return strings.ReplaceAll(payload, p.ID, shortID(p.ID))
+}
+
+// shortID shows enough of an id to tell two apart; the whole id is a
+// credential and never appears on a page or in a log.
+func shortID(id string) string {
+	if len(id) <= 8 {
+		return id
+	}
+	return id[:8] + "…"
+}
+
+func entries(m map[string]any) []entry {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	out := make([]entry, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, entry{k, jsonString(m[k])})
+	}
+	return out
+}
+
+// jsonString shows a value as JSON, its stored form; the template escapes
+// it for HTML.
+func jsonString(v any) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// humanDuration writes 30m as "30 minutes" and 12h as "12 hours".
+func humanDuration(d time.Duration) string {
+	unit := func(n int64, name string) string {
+		if n == 1 {
+			return "1 " + name
+		}
+		return fmt.Sprintf("%d %ss", n, name)
+	}
+	switch {
+	case d%time.Hour == 0:
+		return unit(int64(d/time.Hour), "hour")
+	case d%time.Minute == 0:
+		return unit(int64(d/time.Minute), "minute")
+	case d%time.Second == 0:
+		return unit(int64(d/time.Second), "second")
+	}
+	return d.String()
+}
+
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"href": func(rt router.Route) string { return rt.MustHref(nil) },
+}).Parse(pageHTML))
+
+const pageHTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} · sessionkit example</title>
+<style>
+:root{--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--accent:#0969da;--soft:#f6f8fa}
+*{box-sizing:border-box}
+body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--ink);max-width:46rem;margin:0 auto;padding:1.5rem}
+header{display:flex;align-items:center;gap:1rem;border-bottom:1px solid var(--line);padding-bottom:.75rem;margin-bottom:1rem}
+header .brand{font-weight:600;margin-right:auto}
+header a,header button{font:inherit;color:var(--accent);text-decoration:none;background:none;border:0;padding:0;cursor:pointer}
+header form{display:inline;margin:0}
+h1{font-size:1.6rem;margin:.5rem 0 1rem}
+h2{font-size:1.05rem;margin:0 0 .5rem}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.88em}
+.flash{padding:.6rem .9rem;border-radius:6px;margin:0 0 1rem}
+.notice{background:#dafbe1;border:1px solid #aceebb}
+.error{background:#ffebe9;border:1px solid #ffcecb}
+.card{border:1px solid var(--line);border-radius:8px;padding:1rem 1.1rem;margin:1rem 0}
+.next{background:#ddf4ff;border-color:#b6e3ff}
+.warn{background:#fff8c5;border-color:#eedc82}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-top:1px solid var(--line)}
+th{width:11rem;font-weight:500;color:var(--muted)}
+tr:first-child th,tr:first-child td{border-top:0}
+.muted{color:var(--muted)}
+label{display:block;margin:.5rem 0}
+input{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radius:6px;width:16rem;display:block}
+button.primary{font:inherit;background:var(--accent);color:#fff;border:0;border-radius:6px;padding:.45rem 1rem;cursor:pointer}
+pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5rem;border-radius:6px;margin:.25rem 0}
+</style>
+</head>
+<body>
+<header>
+<span class="brand">sessionkit example</span>
+<a href="{{href .R.Home}}">Home</a>
+{{with .Session}}{{if .SignedIn}}<a href="{{href $.R.Account}}">Account</a>
+<form method="post" action="{{href $.R.Logout}}"><button type="submit" id="signout">Sign out</button></form>
+{{else}}<a href="{{href $.R.Login.Index}}" id="signin">Sign in</a>{{end}}{{end}}
+</header>
+<main>
+<h1>{{.Title}}</h1>
+{{with .Notice}}<p class="flash notice" role="status" id="notice">{{.}}</p>{{end}}
+{{with .Error}}<p class="flash error" role="alert" id="error">{{.}}</p>{{end}}
+{{if eq .Body "home"}}{{template "home" .}}{{else if eq .Body "login"}}{{template "login" .}}{{else if eq .Body "account"}}{{template "account" .}}{{else if eq .Body "refused"}}{{template "refused" .}}{{end}}
+{{with .Session}}{{template "session" $}}{{end}}
+</main>
+</body>
+</html>
+{{- define "home"}}
+<p id="visits">You have visited this page {{.Visits}} time{{if ne .Visits 1}}s{{end}} in this session.</p>
+<div class="card next"><h2>Try next</h2>
+{{if .Session.SignedIn}}<p>Reload: <code>visits</code> goes up and the session is saved on every request. Open <a href="{{href .R.Account}}">your account</a>, or sign out and watch the id change again.</p>
+{{else}}<p>Reload: <code>visits</code> goes up, and the session id below stays the same. Then <a href="{{href .R.Login.Index}}">sign in</a> and compare the id: it changes on sign-in, so an id someone planted before cannot follow you in.</p>{{end}}
+</div>
+{{end -}}
+{{- define "login"}}
+<form method="post" action="{{href .R.Login.Action}}" id="login">
+<label>Username <input name="username" id="username" autocomplete="username" required></label>
+<label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+<p><button class="primary" type="submit">Sign in</button></p>
+</form>
+<div class="card next"><h2>Try next</h2>
+<p>Sign in with a wrong password first: the error is a <em>flash</em> value, shown once and gone on the next page. Then use <code>demo</code> / <code>password</code>.</p>
+</div>
+{{end -}}
+{{- define "account"}}
+<p>Signed in as <strong id="user">{{.User}}</strong>. Only signed-in visitors see this page; others are sent to the sign-in form with a flash.</p>
+<div class="card next"><h2>Try next</h2>
+<p>Reload: the welcome message was flash, so it is gone. Then sign out: the session is destroyed (its record deleted) and a new, anonymous one carries the “signed out” message.</p>
+</div>
+{{end -}}
+{{- define "refused"}}
+<p id="refused">This <code>{{.Request.Method}} {{.Request.Path}}</code> came from another origin{{with .Request.Origin}} (<code>{{.}}</code>){{end}}{{with .Request.FetchSite}}, <code>Sec-Fetch-Site: {{.}}</code>{{end}}, so it was refused before the session was read. Nothing changed.</p>
+<div class="card"><h2>Why</h2>
+<p>A page on another site can make your browser post a form here, and the browser would attach your session cookie. The app wraps every route in Go's <code>net/http.CrossOriginProtection</code>, which refuses unsafe methods (POST, PUT, DELETE…) that the browser marks as cross-origin. <code>GET</code> pages and non-browser clients are not affected.</p>
+</div>
+<div class="card next"><h2>Try next</h2><p><a href="{{href .R.Home}}">Go home</a>: you are still signed in if you were.</p></div>
+{{end -}}
+{{- define "session"}}{{$s := .Session}}
+<section class="card" id="session">
+<h2>What the session holds now</h2>
+<table>
+<tr><th>Storage</th><td><strong>{{.Storage.Name}}</strong>{{if .Storage.ClientSide}}{{if .Storage.Sealed}}, sealed{{else}}, signed only{{end}}{{end}}: {{.Storage.Where}}</td></tr>
+<tr><th>Session id</th><td><code id="sid">{{$s.ShortID}}</code> <span class="muted">(shortened: the whole id is a credential)</span></td></tr>
+<tr><th>Values</th><td>{{range $s.Values}}<code>{{.Key}}</code> = <code>{{.Value}}</code><br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
+<tr><th>Flash read now</th><td>{{range $s.FlashNow}}<code>{{.Key}}</code> = <code>{{.Value}}</code> <span class="muted">(gone on the next request)</span><br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
+<tr><th>Flash for next page</th><td>{{range $s.FlashNext}}<code>{{.Key}}</code> = <code>{{.Value}}</code><br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
+<tr><th>Expires</th><td>{{if $s.Idle}}after {{$s.Idle}} without a request{{end}}{{if and $s.Idle $s.Lifetime}}, or {{end}}{{if $s.Lifetime}}{{$s.Lifetime}} after it was created{{end}}{{if not (or $s.Idle $s.Lifetime)}}never (no idle timeout, no lifetime){{end}}, enforced by the server. <span class="muted">The session does not expose its created and expiry times yet.</span></td></tr>
+<tr><th>This response</th><td>{{if $s.WillSave}}saves the session (it changed){{else}}does not write the session: unchanged, so no write and no <code>Set-Cookie</code>{{end}}</td></tr>
+<tr><th>Cookie <code>{{.Cookie.Name}}</code></th><td>{{if not .Cookie.Sent}}your browser sent none: this is a new session{{else if not .Cookie.Valid}}your browser sent one that does not verify (forged, or signed with another secret): this is a new session{{else if .Storage.ClientSide}}signed with HMAC-SHA256; it carries the whole session ({{.Cookie.Bytes}} bytes{{if .Storage.Sealed}}, encrypted{{end}}){{else}}signed with HMAC-SHA256; it carries only the id, the data stays on the server{{end}}</td></tr>
+</table>
+{{if and .Storage.ClientSide .Cookie.Payload}}
+<div class="card warn" id="payload"><h2>Readable by anyone who has the cookie</h2>
+<p>Cookie storage without keys only <em>signs</em> the payload: it cannot be changed, but it can be read. This is what your browser sent (id shortened here):</p>
+<pre>{{.Cookie.Payload}}</pre>
+<p class="muted">The values, the flash for the next request, then the creation and last-save times (Unix milliseconds) that the server checks expiry against.</p>
+<p>Restart with <code>-seal</code> (<code>make run ARGS="-storage cookie -seal"</code>) to encrypt it with AES-256-GCM.</p>
+</div>
+{{else if .Storage.Sealed}}
+<p class="muted" id="payload">The payload is sealed with AES-256-GCM: the browser holds it but cannot read or change it.</p>
+{{end}}
+</section>
+{{end}}`
