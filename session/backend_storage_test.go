@@ -139,7 +139,9 @@ func TestBackendStorageTTL(t *testing.T) {
 	for _, tc := range []struct {
 		idle, life, after, want time.Duration
 	}{
-		{0, 0, time.Hour, 0},
+		{0, -1, time.Hour, 0},
+		{0, 0, time.Hour, session.DefaultLifetime - time.Hour},
+		{10 * time.Minute, -1, time.Hour, 10 * time.Minute},
 		{10 * time.Minute, 0, time.Hour, 10 * time.Minute},
 		{0, time.Hour, 20 * time.Minute, 40 * time.Minute},
 		{10 * time.Minute, time.Hour, 5 * time.Minute, 10 * time.Minute},
@@ -318,7 +320,6 @@ func TestNewBackendStoragePanics(t *testing.T) {
 	for name, f := range map[string]func(){
 		"nil backend":   func() { session.NewBackendStorage(nil, session.Options{}) },
 		"negative idle": func() { session.NewBackendStorage(sessiontest.NewBackend(nil), session.Options{IdleTimeout: -1}) },
-		"negative life": func() { session.NewBackendStorage(sessiontest.NewBackend(nil), session.Options{Lifetime: -1}) },
 	} {
 		func() {
 			defer func() {

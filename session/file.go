@@ -77,9 +77,10 @@ func newFileBackend(dir string, o Options) (*fileBackend, error) {
 	probe.Close()
 	os.Remove(probe.Name())
 
+	o = o.withDefaults()
 	b := &fileBackend{root: root, o: o, maxAge: o.IdleTimeout}
 	if b.maxAge == 0 {
-		b.maxAge = o.Lifetime
+		b.maxAge = max(o.Lifetime, 0)
 	}
 	b.lastSweep = o.now()
 	return b, nil

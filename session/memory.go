@@ -14,7 +14,7 @@ import (
 // started and nothing needs stopping. All data is lost when the process
 // exits.
 //
-// It panics on negative durations in o.
+// It panics on a negative IdleTimeout in o.
 func NewMemoryStorage(o Options) Storage {
 	return NewBackendStorage(newMemoryBackend(o.now), o)
 }

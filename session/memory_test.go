@@ -34,8 +34,8 @@ func TestNewMemoryStorageConformance(t *testing.T) {
 	})
 }
 
-func TestMemoryStorageRejectsNegativeDurations(t *testing.T) {
-	for _, o := range []session.Options{{IdleTimeout: -1}, {Lifetime: -time.Second}} {
+func TestMemoryStorageRejectsNegativeIdleTimeout(t *testing.T) {
+	for _, o := range []session.Options{{IdleTimeout: -1}, {IdleTimeout: -time.Second, Lifetime: -1}} {
 		func() {
 			defer func() {
 				if recover() == nil {

@@ -73,8 +73,15 @@ type Replacer interface {
 	Replace(ctx context.Context, deleteIDs []string, id string, record []byte, ttl time.Duration) error
 }
 
-// Options configure every storage. The zero value is valid: no expiry, strict
-// ids, slog.Default().
+// DefaultLifetime is the Lifetime of sessions when Options.Lifetime is 0: a
+// session ends two weeks after it was created however active it is, so that
+// a cookie captured once (before a logout that cookie storage cannot revoke,
+// say) does not stay valid forever.
+const DefaultLifetime = 14 * 24 * time.Hour
+
+// Options configure every storage. The zero value is valid: sessions live
+// DefaultLifetime (14 days) from creation, with no idle limit, strict ids and
+// slog.Default().
 type Options struct {
 	// IdleTimeout ends a session that has not been saved or refreshed for
 	// this long (sliding expiry, enforced on the server). 0: no idle limit.
@@ -84,7 +91,8 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Lifetime ends a session this long after it was created, however
 	// active (absolute expiry, enforced on the server, kept across
-	// RegenerateID). 0: no absolute limit.
+	// RegenerateID). 0: DefaultLifetime (14 days). Negative: no absolute
+	// limit (with no IdleTimeout either, a session then never expires).
 	Lifetime time.Duration
 	// UseUnknownIDs adopts an id from a cookie that the store does not know,
 	// instead of minting a new one (Remix's useUnknownIds). Off by default:
@@ -116,8 +124,14 @@ func (o *Options) validate() error {
 	if o.IdleTimeout < 0 {
 		return errors.New("session: Options.IdleTimeout is negative")
 	}
-	if o.Lifetime < 0 {
-		return errors.New("session: Options.Lifetime is negative")
-	}
 	return nil
+}
+
+// withDefaults returns o with its zero fields set to their defaults. Every
+// storage constructor applies it once.
+func (o Options) withDefaults() Options {
+	if o.Lifetime == 0 {
+		o.Lifetime = DefaultLifetime
+	}
+	return o
 }

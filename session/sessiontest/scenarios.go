@@ -43,6 +43,8 @@ var scenarios = []scenario{
 	{name: "lifetime ends a session however active", run: lifetimeAbsolute},
 	{name: "lifetime is kept across id regeneration", run: lifetimeAcrossRegenerate},
 	{name: "lifetime restarts for a new session after destroy", run: lifetimeAfterDestroy},
+	{name: "zero options: a session ends DefaultLifetime (14 days) after creation", run: lifetimeDefault},
+	{name: "a negative lifetime means none", run: lifetimeNone},
 	{name: "idle timeout ends an inactive session", clock: true, run: idleExpires},
 	{name: "idle timeout slides with read-only requests", clock: true, run: idleSlides},
 	{name: "sliding refresh is throttled to a tenth of the idle timeout", clock: true, run: idleThrottled},
@@ -923,6 +925,31 @@ func lifetimeAfterDestroy(t *testing.T, c Config) {
 			t.Error("the new session outlived its own lifetime")
 		}
 	})
+}
+
+// The zero Options must not mean "never expires": a cookie captured once
+// would stay valid forever.
+func lifetimeDefault(t *testing.T, c Config) {
+	e := newEnv(t, c, nil)
+	c1, _ := e.countReq("", nil)
+	e.clock.Advance(session.DefaultLifetime - time.Hour)
+	c2, n := e.countReq(c1, nil)
+	if n != 2 {
+		t.Fatalf("an hour before the default lifetime ends: count %d, want 2", n)
+	}
+	e.clock.Advance(time.Hour)
+	if _, n := e.countReq(c2, nil); n != 1 {
+		t.Errorf("%v after creation with zero Options: count %d, want 1 (a new session)", session.DefaultLifetime, n)
+	}
+}
+
+func lifetimeNone(t *testing.T, c Config) {
+	e := newEnv(t, c, func(o *session.Options) { o.Lifetime = -1 })
+	c1, _ := e.countReq("", nil)
+	e.clock.Advance(10 * 365 * 24 * time.Hour)
+	if _, n := e.countReq(c1, nil); n != 2 {
+		t.Errorf("ten years later with a negative Lifetime: count %d, want 2", n)
+	}
 }
 
 func idleExpires(t *testing.T, c Config) {
