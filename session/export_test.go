@@ -46,18 +46,22 @@ func FilePath(b *FileBackendForTest, id string) string { return b.path(id) }
 // FileRoot returns the absolute directory b stores in.
 func FileRoot(b *FileBackendForTest) string { return b.root }
 
-// FileSweep runs a sweep as of now and returns how many files it removed.
-func FileSweep(b *FileBackendForTest, now time.Time) (int, error) { return b.sweep(now) }
+// FileSweep sweeps every shard as of now and returns how many files it
+// removed.
+func FileSweep(b *FileBackendForTest, now time.Time) (int, error) {
+	removed := 0
+	for shard := range 256 {
+		n, err := b.sweepShard(shard, now)
+		if err != nil {
+			return removed, err
+		}
+		removed += n
+	}
+	return removed, nil
+}
 
 // LogID is how logs and errors name a session.
 func LogID(id string) string { return logID(id) }
-
-// FileSweepWait waits until no background sweep is running.
-func FileSweepWait(b *FileBackendForTest) {
-	for b.sweeping.Load() {
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // Len counts the records, expired or not (sessiontest.Config.Count).
 func (m *memoryBackend) Len() int { return MemoryRecordCount(m) }

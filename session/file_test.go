@@ -111,10 +111,10 @@ func TestFileStorageLayout(t *testing.T) {
 	if di.Mode().Perm() != 0o700 {
 		t.Errorf("shard dir mode %v, want 0700", di.Mode().Perm())
 	}
-	// No temporary files left behind.
+	// No temporary files left behind: the record and the shard's lock file.
 	entries, _ := os.ReadDir(filepath.Dir(want))
-	if len(entries) != 1 {
-		t.Errorf("shard dir holds %d entries, want 1", len(entries))
+	if len(entries) != 2 || entries[0].Name() != ".lock" {
+		t.Errorf("shard dir holds %v, want .lock and the record", entries)
 	}
 }
 
@@ -317,7 +317,6 @@ func TestFileStorageSweep(t *testing.T) {
 			b.Set(ctx, "fresh", []byte(`[{},{}]`), 0)
 			clock.Advance(4 * time.Minute)
 			b.Touch(ctx, "touched", 0)
-			session.FileSweepWait(b) // the second Set may have started one
 			staleTmp := filepath.Join(filepath.Dir(session.FilePath(b, "old")), ".tmp-stale")
 			freshTmp := filepath.Join(filepath.Dir(session.FilePath(b, "fresh")), ".tmp-fresh")
 			writeRecordFile(t, staleTmp, []byte("x"), clock.Now().Add(-2*time.Hour))
@@ -353,29 +352,44 @@ func TestFileStorageSweep(t *testing.T) {
 	}
 }
 
-// Writes start a background sweep once in a while.
-func TestFileStorageBackgroundSweep(t *testing.T) {
+// Issue 9.5: writes sweep in bounded steps, one shard each, with no
+// goroutine: after a pass's worth of writes spread over the sweep interval,
+// every expired file is gone, and no single write swept more than one shard.
+func TestFileStorageSweepsInSteps(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Time{})
-	o := session.Options{Now: clock.Now, IdleTimeout: time.Minute}
+	o := session.Options{Now: clock.Now, IdleTimeout: 10 * time.Minute}
 	b, err := session.NewFileBackendForTest(t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Set(ctx, "old", []byte(`[{},{}]`), 0)
-	clock.Advance(2 * time.Minute)
-	b.Set(ctx, "new", []byte(`[{},{}]`), 0)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := os.Stat(session.FilePath(b, "old")); errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the expired file was not swept in the background")
-		}
-		time.Sleep(10 * time.Millisecond)
+	const old = 600 // in most of the 256 shards
+	alive := map[string]bool{}
+	for i := range old {
+		id := fmt.Sprint("old", i)
+		b.Set(ctx, id, []byte(`[{},{}]`), 0)
+		alive[id] = true
 	}
-	if _, err := os.Stat(session.FilePath(b, "new")); err != nil {
-		t.Error("the background sweep removed a live file")
+	clock.Advance(11 * time.Minute) // the old records are dead
+	step := 5 * time.Minute / 256   // a pass takes IdleTimeout/2
+	for i := range 256 {
+		b.Set(ctx, fmt.Sprint("new", i), []byte(`[{},{}]`), 0)
+		shards := map[string]bool{}
+		for id := range alive {
+			if _, err := os.Lstat(session.FilePath(b, id)); err != nil {
+				delete(alive, id)
+				shards[filepath.Base(filepath.Dir(session.FilePath(b, id)))] = true
+			}
+		}
+		if len(shards) > 1 {
+			t.Fatalf("one write swept %d shards, want at most 1", len(shards))
+		}
+		clock.Advance(step + time.Millisecond)
+	}
+	if len(alive) > 0 {
+		t.Errorf("%d of %d dead records survived a whole sweep pass", len(alive), old)
+	}
+	if n := len(recordFiles(t, session.FileRoot(b))); n != 256 {
+		t.Errorf("%d record files after the pass, want the 256 live ones", n)
 	}
 }
 
