@@ -120,6 +120,10 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 	if err != nil {
 		return "", false, err
 	}
+	if limit := st.o.MaxRecordSize; limit > 0 && len(rec) > limit {
+		return "", false, fmt.Errorf("session: save %s: a %d-byte record is over the %d-byte limit (Options.MaxRecordSize): %w",
+			logID(snap.id), len(rec), limit, ErrTooLarge)
+	}
 	return st.execute(ctx, s, snap.id, &plan, rec, now)
 }
 

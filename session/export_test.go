@@ -15,11 +15,8 @@ import (
 type MemoryBackendForTest = memoryBackend
 
 // NewMemoryBackendForTest returns the backend NewMemoryStorage uses.
-func NewMemoryBackendForTest(now func() time.Time) *MemoryBackendForTest {
-	if now == nil {
-		now = time.Now
-	}
-	return newMemoryBackend(now)
+func NewMemoryBackendForTest(o Options) *MemoryBackendForTest {
+	return newMemoryBackend(o)
 }
 
 // MemoryRecordCount returns how many records m holds, expired or not.
@@ -29,8 +26,10 @@ func MemoryRecordCount(m *MemoryBackendForTest) int {
 	return len(m.records)
 }
 
-// MemorySweep removes every expired record and returns how many remain.
-func MemorySweep(m *MemoryBackendForTest) int { return m.sweep() }
+// MemoryStorageLen counts the records of a storage NewMemoryStorage made.
+func MemoryStorageLen(st Storage) int {
+	return MemoryRecordCount(st.(*backendStorage).b.(*memoryBackend))
+}
 
 // FileBackendForTest is the file storage's backend.
 type FileBackendForTest = fileBackend

@@ -11,9 +11,12 @@ import (
 // expired.
 var ErrNotFound = errors.New("session: record not found")
 
-// ErrTooLarge is returned (wrapped) by a cookie storage's Save when the
-// session would not fit in a cookie, which a browser would drop silently.
-var ErrTooLarge = errors.New("session: session data too large for a cookie")
+// ErrTooLarge is returned (wrapped, with the size and the limit) by Save when
+// the session is too large to store: for cookie storage, a cookie over
+// CookieStorageOptions.MaxSize, which a browser would drop silently; for
+// server-side storages, a record over Options.MaxRecordSize. Nothing is
+// written, so the stored session stays as it was.
+var ErrTooLarge = errors.New("session: session data too large")
 
 // Storage loads and saves sessions by cookie value. The session middleware
 // calls Read with the verified value of the session cookie ("" when there is
@@ -104,7 +107,28 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock, for tests. nil: time.Now.
 	Now func() time.Time
+	// MaxRecordSize bounds the encoded record of a server-side storage
+	// (memory, file, NewBackendStorage), so that one request cannot store
+	// megabytes per session: Save of a larger session returns an error
+	// wrapping ErrTooLarge that names the limit, and writes nothing. 0:
+	// DefaultMaxRecordSize (1 MiB, memcached's item limit). Negative: no
+	// limit. Cookie storage has CookieStorageOptions.MaxSize instead.
+	MaxRecordSize int
+	// MaxSessions bounds how many sessions NewMemoryStorage keeps: at the
+	// cap, the sessions closest to expiry are evicted first (and a warning
+	// is logged, once), so a flood of new sessions cannot exhaust memory.
+	// 0: DefaultMaxSessions (100,000). Negative: no limit. Other storages
+	// ignore it.
+	MaxSessions int
 }
+
+// DefaultMaxRecordSize is the largest record a server-side storage writes
+// when Options.MaxRecordSize is 0: 1 MiB, the item limit of memcached.
+const DefaultMaxRecordSize = 1 << 20
+
+// DefaultMaxSessions is how many sessions memory storage keeps at most when
+// Options.MaxSessions is 0.
+const DefaultMaxSessions = 100_000
 
 func (o *Options) now() time.Time {
 	if o.Now != nil {
@@ -132,6 +156,12 @@ func (o *Options) validate() error {
 func (o Options) withDefaults() Options {
 	if o.Lifetime == 0 {
 		o.Lifetime = DefaultLifetime
+	}
+	if o.MaxRecordSize == 0 {
+		o.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if o.MaxSessions == 0 {
+		o.MaxSessions = DefaultMaxSessions
 	}
 	return o
 }

@@ -3,7 +3,9 @@ package sessiontest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +42,7 @@ var scenarios = []scenario{
 	{name: "reads records written by Remix", serverSide: true, run: readsRemixRecord},
 	{name: "writes records Remix can read", serverSide: true, run: writesRemixRecord},
 	{name: "a corrupt record is logged and treated as absent", serverSide: true, run: corruptRecord},
+	{name: "a record over MaxRecordSize fails Save and leaves the stored session intact", serverSide: true, run: recordTooLarge},
 	{name: "lifetime ends a session however active", run: lifetimeAbsolute},
 	{name: "lifetime is kept across id regeneration", run: lifetimeAcrossRegenerate},
 	{name: "lifetime restarts for a new session after destroy", run: lifetimeAfterDestroy},
@@ -925,6 +928,38 @@ func lifetimeAfterDestroy(t *testing.T, c Config) {
 			t.Error("the new session outlived its own lifetime")
 		}
 	})
+}
+
+// A 20 MB value must not reach the store: Save fails with ErrTooLarge
+// naming the limit (the default DefaultMaxRecordSize), nothing is written.
+func recordTooLarge(t *testing.T, c Config) {
+	e := newEnv(t, c, nil)
+	c1, _ := e.countReq("", nil)
+	var before []byte
+	if c.Get != nil {
+		before, _ = c.Get(t, e.st, c1)
+	}
+	s := e.read(c1)
+	s.Set("blob", strings.Repeat("x", 20<<20))
+	_, set, err := e.st.Save(context.Background(), s)
+	if !errors.Is(err, session.ErrTooLarge) || set {
+		t.Fatalf("Save of a 20 MB session = (set %v, %v), want an error wrapping ErrTooLarge", set, err)
+	}
+	if limit := strconv.Itoa(session.DefaultMaxRecordSize); !strings.Contains(err.Error(), limit) {
+		t.Errorf("the error does not name the %s-byte limit: %v", limit, err)
+	}
+	if c.Get != nil {
+		if after, ok := c.Get(t, e.st, c1); !ok || string(after) != string(before) {
+			t.Errorf("the stored record changed: %.80q, was %.80q", after, before)
+		}
+	}
+	if _, n := e.countReq(c1, func(s *session.Session) {
+		if s.Has("blob") {
+			t.Error("the oversized value was stored")
+		}
+	}); n != 2 {
+		t.Errorf("after the failed save: count %d, want 2 (the stored session intact)", n)
+	}
 }
 
 // The zero Options must not mean "never expires": a cookie captured once
