@@ -87,10 +87,14 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 		}
 		return New(), nil
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrCorruptRecord) {
 		return nil, fmt.Errorf("session: read %s: %w", logID(cookieValue), err)
 	}
-	values, flash, m, err := parseRecord(rec)
+	var values, flash map[string]any
+	var m meta
+	if err == nil {
+		values, flash, m, err = parseRecord(rec)
+	}
 	if err != nil {
 		st.o.logger().WarnContext(ctx, "session: corrupt record treated as absent",
 			"session", logID(cookieValue), "error", err)

@@ -171,9 +171,12 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 		return "", false, nil
 	}
 	buf := make([]byte, 0, 256)
-	buf = append(buf, `{"i":"`...)
-	buf = append(buf, s.id...) // ids are [A-Za-z0-9_-]: no escaping needed
-	buf = append(buf, `","d":`...)
+	buf = append(buf, `{"i":`...)
+	// Ids are ValidID ([A-Za-z0-9_-], as Restore and Read ensure), which
+	// JSON needs no escapes for; escaping anyway means no id can ever add
+	// a second "i" to the payload.
+	buf = appendJSONString(buf, s.id)
+	buf = append(buf, `,"d":`...)
 	buf, err := appendRecord(buf, s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
 	if err != nil {
 		return "", false, err

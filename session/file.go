@@ -168,8 +168,9 @@ func (b *fileBackend) Get(_ context.Context, id string) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		// A directory or symlink where a record belongs is not ours to follow.
-		return nil, fmt.Errorf("session file %s is not a regular file", b.rel(p))
+		// A directory, symlink or FIFO where a record belongs is not ours
+		// to follow (nor to block on).
+		return nil, fmt.Errorf("%w: session file %s is not a regular file", ErrCorruptRecord, b.rel(p))
 	}
 	if b.dead(fi, b.o.now()) {
 		return nil, ErrNotFound

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"reflect"
 	"testing"
 	"time"
@@ -102,5 +103,32 @@ func TestSavePlanEncodes(t *testing.T) {
 		if got := (&savePlan{write: op}).encodes(); got != want {
 			t.Errorf("write %d: encodes() = %v, want %v", op, got, want)
 		}
+	}
+}
+
+// Issue 8.5: the cookie payload writer escapes the id, so even an id that
+// bypassed Restore's check cannot add a second "i" to the payload and read
+// back as another session's id.
+func TestCookiePayloadEscapesTheID(t *testing.T) {
+	st, err := NewCookieStorage(CookieStorageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile := `x","i":"victimvictimvictimvictimvictimvictimvic`
+	s := &Session{id: hostile, originalID: hostile, dirty: true, values: map[string]any{"a": 1.0}}
+	value, set, err := st.Save(context.Background(), s)
+	if err != nil || !set {
+		t.Fatalf("Save = (%q, %v, %v)", value, set, err)
+	}
+	id, values, _, _, err := parsePayload(value)
+	if err != nil || id != hostile || values["a"] != 1.0 {
+		t.Errorf("payload %s reads back as id %q (err %v), want the escaped id itself", value, id, err)
+	}
+	r, err := st.Read(context.Background(), value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.ID(); got == hostile || got == "victimvictimvictimvictimvictimvictimvic" || !ValidID(got) {
+		t.Errorf("Read gave id %q, want a fresh valid one", got)
 	}
 }

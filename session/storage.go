@@ -11,6 +11,14 @@ import (
 // expired.
 var ErrNotFound = errors.New("session: record not found")
 
+// ErrCorruptRecord is what a Backend's Get returns (wrapped) for a record it
+// holds but cannot return as bytes: a file storage path that is a
+// directory, symlink or FIFO, a Redis key of the wrong type. The storage
+// logs it and treats the record as absent (a fresh session), as it does a
+// record that does not parse, instead of failing every request of that
+// user.
+var ErrCorruptRecord = errors.New("session: corrupt record")
+
 // ErrTooLarge is returned (wrapped, with the size and the limit) by Save when
 // the session is too large to store: for cookie storage, a cookie over
 // CookieStorageOptions.MaxSize, which a browser would drop silently; for
@@ -41,7 +49,9 @@ type Storage interface {
 // regeneration and expiry logic live in NewBackendStorage, once.
 type Backend interface {
 	// Get returns the record stored under id, or ErrNotFound when it is
-	// absent or expired. The caller does not modify the returned slice.
+	// absent or expired, or an error wrapping ErrCorruptRecord when what is
+	// stored there is not a record. The caller does not modify the
+	// returned slice.
 	Get(ctx context.Context, id string) ([]byte, error)
 	// Set stores record under id; after ttl it may be dropped (0: never).
 	// The caller does not modify record after the call, so a backend may
