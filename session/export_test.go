@@ -28,7 +28,17 @@ func MemoryRecordCount(m *MemoryBackendForTest) int {
 
 // MemoryStorageLen counts the records of a storage NewMemoryStorage made.
 func MemoryStorageLen(st Storage) int {
-	return MemoryRecordCount(st.(*backendStorage).b.(*memoryBackend))
+	return MemoryRecordCount(MemoryStorageBackend(st))
+}
+
+// MemoryStorageBackend is the backend of a storage NewMemoryStorage made.
+func MemoryStorageBackend(st Storage) *MemoryBackendForTest {
+	return st.(*backendStorage).b.(*memoryBackend)
+}
+
+// FileStorageBackend is the backend of a storage NewFileStorage made.
+func FileStorageBackend(st Storage) *FileBackendForTest {
+	return st.(*backendStorage).b.(*fileBackend)
 }
 
 // FileBackendForTest is the file storage's backend.

@@ -2,6 +2,8 @@ package session_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -63,17 +65,45 @@ func recordFiles(t *testing.T, root string) []string {
 
 func TestFileStorageConformance(t *testing.T) { sessiontest.Run(t, fileConfig()) }
 
+// The exported constructor itself; the hooks read and write record files
+// where Remix would (dir/<sha256[0:2]>/<sha256[2:]>), so that every scenario
+// runs.
 func TestNewFileStorageConformance(t *testing.T) {
+	var mu sync.Mutex
+	dirs := map[session.Storage]string{}
+	path := func(st session.Storage, id string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		sum := sha256.Sum256([]byte(id))
+		h := hex.EncodeToString(sum[:])
+		return filepath.Join(dirs[st], h[:2], h[2:])
+	}
 	sessiontest.Run(t, sessiontest.Config{
 		New: func(t *testing.T, o session.Options) session.Storage {
-			st, err := session.NewFileStorage(t.TempDir(), o)
+			dir := t.TempDir()
+			st, err := session.NewFileStorage(dir, o)
 			if err != nil {
 				t.Fatal(err)
 			}
+			mu.Lock()
+			dirs[st] = dir
+			mu.Unlock()
 			return st
 		},
 		ServerSide:          true,
 		ClockControlsExpiry: true,
+		Count: func(t *testing.T, st session.Storage) int {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(recordFiles(t, dirs[st]))
+		},
+		Put: func(t *testing.T, st session.Storage, id string, rec []byte) {
+			writeRecordFile(t, path(st, id), rec, time.Now())
+		},
+		Get: func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
+			rec, err := os.ReadFile(path(st, id))
+			return rec, err == nil
+		},
 	})
 }
 
