@@ -354,3 +354,14 @@ func TestBackendStorageSaveAfterLifetimeRegenerated(t *testing.T) {
 		t.Error("the original record outlived its lifetime")
 	}
 }
+
+// The custom Backend of ExampleNewBackendStorage passes the conformance
+// suite, every scenario included.
+func TestMapBackendConformance(t *testing.T) {
+	sessiontest.Run(t, sessiontest.Config{
+		Backend: func(t *testing.T, o session.Options) session.Backend {
+			return newMapBackend(o.Now)
+		},
+		ClockControlsExpiry: true,
+	})
+}

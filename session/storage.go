@@ -29,6 +29,12 @@ var ErrTooLarge = errors.New("session: session data too large")
 // Storage loads and saves sessions by cookie value. The session middleware
 // calls Read with the verified value of the session cookie ("" when there is
 // none) and Save before the response headers go out.
+//
+// The storages of this package (memory, file, cookie, and NewBackendStorage
+// over any Backend) are the implementations; a custom store implements
+// Backend. A Storage outside this package may wrap one of them, but cannot
+// save a Session by itself: marking a session saved is not exported, so that
+// the save rules live in one place (see the package documentation).
 type Storage interface {
 	// Read returns the session that cookieValue names, or a new session when
 	// the value is empty, malformed, unknown to the store or expired. It
