@@ -365,3 +365,53 @@ func TestMapBackendConformance(t *testing.T) {
 		ClockControlsExpiry: true,
 	})
 }
+
+// Issue 8.4: a 20 MB value fails Save with ErrTooLarge naming the limit, and
+// the stored session is unchanged, in memory and file storage; the limit
+// follows Options.MaxRecordSize (negative: none).
+func TestServerSideStoragesRefuseOversizedRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		new  func(o session.Options) session.Storage
+	}{
+		{"memory", session.NewMemoryStorage},
+		{"file", func(o session.Options) session.Storage {
+			st, err := session.NewFileStorage(t.TempDir(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.new(session.Options{})
+			id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "ada") })
+			s, _ := st.Read(ctx, id)
+			s.Set("blob", strings.Repeat("x", 20<<20))
+			_, set, err := st.Save(ctx, s)
+			if !errors.Is(err, session.ErrTooLarge) || set || !strings.Contains(err.Error(), "1048576") {
+				t.Fatalf("Save of 20 MB = (set %v, %v), want ErrTooLarge naming the 1048576-byte limit", set, err)
+			}
+			sessiontest.Request(t, st, id, func(s *session.Session) {
+				if s.ID() != id || s.Get("user") != "ada" || s.Has("blob") {
+					t.Errorf("the stored session changed: id kept %v, user %v, blob %v", s.ID() == id, s.Get("user"), s.Has("blob"))
+				}
+			})
+
+			small := tc.new(session.Options{MaxRecordSize: 64})
+			if _, _, err := small.Save(ctx, withValue(small, strings.Repeat("x", 64))); !errors.Is(err, session.ErrTooLarge) || !strings.Contains(err.Error(), "64-byte limit") {
+				t.Errorf("MaxRecordSize 64: %v", err)
+			}
+			unlimited := tc.new(session.Options{MaxRecordSize: -1})
+			if _, _, err := unlimited.Save(ctx, withValue(unlimited, strings.Repeat("x", 2<<20))); err != nil {
+				t.Errorf("MaxRecordSize -1, 2 MiB: %v", err)
+			}
+		})
+	}
+}
+
+func withValue(st session.Storage, v string) *session.Session {
+	s, _ := st.Read(ctx, "")
+	s.Set("v", v)
+	return s
+}

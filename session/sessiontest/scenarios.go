@@ -930,8 +930,9 @@ func lifetimeAfterDestroy(t *testing.T, c Config) {
 	})
 }
 
-// A 20 MB value must not reach the store: Save fails with ErrTooLarge
-// naming the limit (the default DefaultMaxRecordSize), nothing is written.
+// A value as large as the whole default limit must not reach the store:
+// Save fails with ErrTooLarge naming the limit (DefaultMaxRecordSize),
+// nothing is written.
 func recordTooLarge(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	c1, _ := e.countReq("", nil)
@@ -940,10 +941,10 @@ func recordTooLarge(t *testing.T, c Config) {
 		before, _ = c.Get(t, e.st, c1)
 	}
 	s := e.read(c1)
-	s.Set("blob", strings.Repeat("x", 20<<20))
+	s.Set("blob", strings.Repeat("x", session.DefaultMaxRecordSize))
 	_, set, err := e.st.Save(context.Background(), s)
 	if !errors.Is(err, session.ErrTooLarge) || set {
-		t.Fatalf("Save of a 20 MB session = (set %v, %v), want an error wrapping ErrTooLarge", set, err)
+		t.Fatalf("Save of a session over the default limit = (set %v, %v), want an error wrapping ErrTooLarge", set, err)
 	}
 	if limit := strconv.Itoa(session.DefaultMaxRecordSize); !strings.Contains(err.Error(), limit) {
 		t.Errorf("the error does not name the %s-byte limit: %v", limit, err)
