@@ -1,6 +1,7 @@
 // Package sessiontest is the conformance suite that every session.Storage
-// runs: the memory, file and cookie storages in package session, and the
-// Redis and Memcache storage modules. It also offers the pieces their unit
+// runs: the memory, file and cookie storages in package session, and every
+// Backend written elsewhere (a storage module runs it over its backend). It
+// also offers the pieces their unit
 // tests need: a FakeClock, a log capture (Logs), a recording, fault-injecting
 // Backend, and Request, which plays one request the way the session
 // middleware does.
