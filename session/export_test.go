@@ -41,6 +41,10 @@ func FileStorageBackend(st Storage) *FileBackendForTest {
 	return st.(*backendStorage).b.(*fileBackend)
 }
 
+// FileCrossProcessLocking reports whether file storage locks records across
+// processes on this system (flock).
+const FileCrossProcessLocking = crossProcessLocking
+
 // FileBackendForTest is the file storage's backend.
 type FileBackendForTest = fileBackend
 

@@ -98,8 +98,10 @@ type Replacer interface {
 // say) does not stay valid forever.
 const DefaultLifetime = 14 * 24 * time.Hour
 
-// Options configure every storage. The zero value is valid: sessions live
-// DefaultLifetime (14 days) from creation, with no idle limit, strict ids and
+// Options configure every storage. The zero value is valid and safe:
+// sessions live DefaultLifetime (14 days) from creation with no idle limit,
+// records are at most DefaultMaxRecordSize (1 MiB), memory storage holds at
+// most DefaultMaxSessions (100,000), ids are strict, logs go to
 // slog.Default().
 type Options struct {
 	// IdleTimeout ends a session that has not been saved or refreshed for
