@@ -17,7 +17,7 @@ import (
 // and treats corrupt records as absent (logged). Records are the Remix JSON
 // [values, flash] with a third element of metadata that Remix ignores.
 //
-// It panics on negative durations in o: that is a programming error.
+// It panics on a negative IdleTimeout in o: that is a programming error.
 func NewBackendStorage(b Backend, o Options) Storage {
 	if b == nil {
 		panic("session: NewBackendStorage with a nil Backend")
@@ -25,13 +25,13 @@ func NewBackendStorage(b Backend, o Options) Storage {
 	if err := o.validate(); err != nil {
 		panic(err.Error())
 	}
-	st := &backendStorage{b: b, o: o}
-	st.t, _ = b.(Toucher)
+	st := &backendStorage{b: b, o: o.withDefaults()}
+	st.t, st.caps.touch = b.(Toucher)
 	if st.t != nil {
 		st.touches.m = make(map[string]time.Time)
 	}
-	st.r, _ = b.(Replacer)
-	st.u, _ = b.(Updater)
+	st.r, st.caps.replace = b.(Replacer)
+	st.u, st.caps.update = b.(Updater)
 	return st
 }
 
@@ -41,6 +41,8 @@ type backendStorage struct {
 	r Replacer
 	u Updater
 	o Options
+	// caps is what b can do, for decideSave.
+	caps storeCaps
 	// touches remembers this process's recent touches. A touch extends the
 	// backend's TTL but not the record's save time, so without it every
 	// read-only request after IdleTimeout/10 would touch again.
@@ -85,10 +87,14 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 		}
 		return New(), nil
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrCorruptRecord) {
 		return nil, fmt.Errorf("session: read %s: %w", logID(cookieValue), err)
 	}
-	values, flash, m, err := parseRecord(rec)
+	var values, flash map[string]any
+	var m meta
+	if err == nil {
+		values, flash, m, err = parseRecord(rec)
+	}
 	if err != nil {
 		st.o.logger().WarnContext(ctx, "session: corrupt record treated as absent",
 			"session", logID(cookieValue), "error", err)
@@ -103,103 +109,87 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	return loaded(cookieValue, values, flash, m, now), nil
 }
 
-// Save implements Storage.
+// Save implements Storage: snapshot, decide (decideSave), execute.
 func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, error) {
 	now := st.o.now()
 	s.mu.Lock()
-	id, deletes := s.id, s.idsToDeleteLocked()
-	destroyed, dirty, stored, originalID := s.destroyed, s.dirty, s.stored, s.originalID
-	created := s.created
-	if created.IsZero() {
-		created = now
-	}
-	ttl, alive := st.o.ttl(created, now)
-	refresh := !dirty && stored && st.o.refreshDue(s.saved, now)
+	snap := s.snapshotLocked()
+	plan := decideSave(snap, now, &st.o, st.caps)
 	var rec []byte
 	var err error
-	if !destroyed && alive && (dirty || refresh && st.t == nil) {
-		rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
+	if plan.encodes() {
+		rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(plan.created), Saved: timeMS(now)})
 	}
 	s.mu.Unlock()
 	if err != nil {
 		return "", false, err
 	}
+	if limit := st.o.MaxRecordSize; limit > 0 && len(rec) > limit {
+		return "", false, fmt.Errorf("session: save %s: a %d-byte record is over the %d-byte limit (Options.MaxRecordSize): %w",
+			logID(snap.id), len(rec), limit, ErrTooLarge)
+	}
+	return st.execute(ctx, s, snap.id, &plan, rec, now)
+}
 
-	switch {
-	case destroyed || !alive:
-		if !alive && stored {
-			// The record is under the original id; a regenerated id was
-			// never stored.
-			deletes = appendUnique(deletes, originalID)
+// execute carries out plan for the session s as it was under id.
+func (st *backendStorage) execute(ctx context.Context, s *Session, id string, plan *savePlan, rec []byte, now time.Time) (string, bool, error) {
+	var err error
+	switch plan.write {
+	case writeNone:
+	case writeTouch:
+		if st.touches.recent(id, now, st.o.IdleTimeout/refreshFraction) {
+			return "", false, nil
 		}
-		if err := st.deleteAll(ctx, deletes); err != nil {
-			return "", false, err
+		if err = st.t.Touch(ctx, id, plan.ttl); err == nil {
+			st.touches.add(id, now)
 		}
-		st.markSaved(s, id, created, now)
-		return "", true, nil
-	case dirty && stored && id == originalID && len(deletes) == 0 && st.u != nil:
-		// A session this request loaded: rewrite it only if no concurrent
-		// request deleted it meanwhile (logout, login elsewhere).
-		err := st.u.Update(ctx, id, rec, ttl)
-		if errors.Is(err, ErrNotFound) {
+	case writeUpdate:
+		err = st.u.Update(ctx, id, rec, plan.ttl)
+		if errors.Is(err, ErrNotFound) && !plan.refresh {
 			st.o.logger().WarnContext(ctx, "session: deleted (by a concurrent logout or login, or expired) before this request saved it; its changes are dropped",
 				"session", logID(id))
 			s.mu.Lock()
 			if s.id == id {
-				s.savedLocked(created, now)
+				s.savedLocked(plan.created, now)
 				s.stored = false
 			}
 			s.mu.Unlock()
 			return "", false, nil
 		}
-		if err != nil {
-			return "", false, fmt.Errorf("session: save %s: %w", logID(id), err)
-		}
-		st.markSaved(s, id, created, now)
-		return id, true, nil
-	case dirty:
-		if len(deletes) > 0 && st.r != nil {
-			if err := st.r.Replace(ctx, deletes, id, rec, ttl); err != nil {
-				return "", false, fmt.Errorf("session: save %s: %w", logID(id), err)
-			}
+	case writeSet:
+		if plan.replace {
+			err = st.r.Replace(ctx, plan.deletes, id, rec, plan.ttl)
+			plan.deletes = nil
 		} else {
-			// Write the new record before deleting the old one: a failure
-			// in between leaves the user signed in, never signed out.
-			if err := st.b.Set(ctx, id, rec, ttl); err != nil {
-				return "", false, fmt.Errorf("session: save %s: %w", logID(id), err)
-			}
-			if err := st.deleteAll(ctx, deletes); err != nil {
-				return "", false, err
-			}
+			err = st.b.Set(ctx, id, rec, plan.ttl)
 		}
-		st.markSaved(s, id, created, now)
-		return id, true, nil
-	case refresh:
-		if st.t != nil {
-			if st.touches.recent(id, now, st.o.IdleTimeout/refreshFraction) {
-				return "", false, nil
-			}
-			err = st.t.Touch(ctx, id, ttl)
-			if errors.Is(err, ErrNotFound) {
-				err = nil // deleted meanwhile (a logout elsewhere): do not resurrect it
-			}
-			if err == nil {
-				st.touches.add(id, now)
-			}
-		} else if st.u != nil {
-			err = st.u.Update(ctx, id, rec, ttl)
-			if errors.Is(err, ErrNotFound) {
-				err = nil // deleted meanwhile: do not resurrect it
-			}
-		} else {
-			err = st.b.Set(ctx, id, rec, ttl)
+	}
+	if plan.refresh && errors.Is(err, ErrNotFound) {
+		err = nil // deleted meanwhile (a logout elsewhere): do not resurrect it
+	}
+	if err != nil {
+		verb := "save"
+		if plan.refresh {
+			verb = "refresh"
 		}
-		if err != nil {
-			return "", false, fmt.Errorf("session: refresh %s: %w", logID(id), err)
-		}
+		return "", false, fmt.Errorf("session: %s %s: %w", verb, logID(id), err)
+	}
+	if err := st.deleteAll(ctx, plan.deletes); err != nil {
+		return "", false, err
+	}
+	switch plan.mark {
+	case markSaved:
+		st.markSaved(s, id, plan.created, now)
+	case markRefresh:
 		s.mu.Lock()
 		s.saved = now
 		s.mu.Unlock()
+	}
+	switch plan.cookie {
+	case cookieSet:
+		return id, true, nil
+	case cookieExpire:
+		return "", true, nil
 	}
 	return "", false, nil
 }

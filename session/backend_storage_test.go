@@ -139,7 +139,9 @@ func TestBackendStorageTTL(t *testing.T) {
 	for _, tc := range []struct {
 		idle, life, after, want time.Duration
 	}{
-		{0, 0, time.Hour, 0},
+		{0, -1, time.Hour, 0},
+		{0, 0, time.Hour, session.DefaultLifetime - time.Hour},
+		{10 * time.Minute, -1, time.Hour, 10 * time.Minute},
 		{10 * time.Minute, 0, time.Hour, 10 * time.Minute},
 		{0, time.Hour, 20 * time.Minute, 40 * time.Minute},
 		{10 * time.Minute, time.Hour, 5 * time.Minute, 10 * time.Minute},
@@ -318,7 +320,6 @@ func TestNewBackendStoragePanics(t *testing.T) {
 	for name, f := range map[string]func(){
 		"nil backend":   func() { session.NewBackendStorage(nil, session.Options{}) },
 		"negative idle": func() { session.NewBackendStorage(sessiontest.NewBackend(nil), session.Options{IdleTimeout: -1}) },
-		"negative life": func() { session.NewBackendStorage(sessiontest.NewBackend(nil), session.Options{Lifetime: -1}) },
 	} {
 		func() {
 			defer func() {
@@ -352,4 +353,65 @@ func TestBackendStorageSaveAfterLifetimeRegenerated(t *testing.T) {
 	if _, ok := b.Record(id); ok {
 		t.Error("the original record outlived its lifetime")
 	}
+}
+
+// The custom Backend of ExampleNewBackendStorage passes the conformance
+// suite, every scenario included.
+func TestMapBackendConformance(t *testing.T) {
+	sessiontest.Run(t, sessiontest.Config{
+		Backend: func(t *testing.T, o session.Options) session.Backend {
+			return newMapBackend(o.Now)
+		},
+		ClockControlsExpiry: true,
+	})
+}
+
+// Issue 8.4: a 20 MB value fails Save with ErrTooLarge naming the limit, and
+// the stored session is unchanged, in memory and file storage; the limit
+// follows Options.MaxRecordSize (negative: none).
+func TestServerSideStoragesRefuseOversizedRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		new  func(o session.Options) session.Storage
+	}{
+		{"memory", session.NewMemoryStorage},
+		{"file", func(o session.Options) session.Storage {
+			st, err := session.NewFileStorage(t.TempDir(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.new(session.Options{})
+			id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "ada") })
+			s, _ := st.Read(ctx, id)
+			s.Set("blob", strings.Repeat("x", 20<<20))
+			_, set, err := st.Save(ctx, s)
+			if !errors.Is(err, session.ErrTooLarge) || set || !strings.Contains(err.Error(), "1048576") {
+				t.Fatalf("Save of 20 MB = (set %v, %v), want ErrTooLarge naming the 1048576-byte limit", set, err)
+			}
+			sessiontest.Request(t, st, id, func(s *session.Session) {
+				if s.ID() != id || s.Get("user") != "ada" || s.Has("blob") {
+					t.Errorf("the stored session changed: id kept %v, user %v, blob %v", s.ID() == id, s.Get("user"), s.Has("blob"))
+				}
+			})
+
+			small := tc.new(session.Options{MaxRecordSize: 64})
+			if _, _, err := small.Save(ctx, withValue(small, strings.Repeat("x", 64))); !errors.Is(err, session.ErrTooLarge) || !strings.Contains(err.Error(), "64-byte limit") {
+				t.Errorf("MaxRecordSize 64: %v", err)
+			}
+			unlimited := tc.new(session.Options{MaxRecordSize: -1})
+			if _, _, err := unlimited.Save(ctx, withValue(unlimited, strings.Repeat("x", 2<<20))); err != nil {
+				t.Errorf("MaxRecordSize -1, 2 MiB: %v", err)
+			}
+		})
+	}
+}
+
+func withValue(st session.Storage, v string) *session.Session {
+	s, _ := st.Read(ctx, "")
+	s.Set("v", v)
+	return s
 }

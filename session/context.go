@@ -16,7 +16,12 @@ func NewContext(ctx context.Context, s *Session) context.Context {
 }
 
 // FromContext returns the session that NewContext put in ctx (the session
-// middleware does so for every request), or nil when there is none.
+// middleware does so for every request), or nil when there is none: a
+// handler that the middleware does not wrap. Every method of a nil *Session
+// panics with a message that names the missing middleware, so the mistake
+// shows on the first request with its cause, not as a nil dereference. (It
+// returns nil rather than panicking itself so that a middleware can ask
+// whether a session is already there.)
 func FromContext(ctx context.Context) *Session {
 	s, _ := ctx.Value(contextKey{}).(*Session)
 	return s

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/session"
@@ -33,5 +34,38 @@ func TestContext(t *testing.T) {
 	defer cancel()
 	if session.FromContext(child) != s {
 		t.Error("a derived context lost the session")
+	}
+}
+
+// Issue 8.11: a handler that the session middleware does not wrap gets nil
+// from FromContext, and its first use of the session panics with a message
+// that names the missing middleware, not a nil dereference.
+func TestNilSessionPanicNamesTheMiddleware(t *testing.T) {
+	s := session.FromContext(context.Background())
+	for name, use := range map[string]func(){
+		"ID":           func() { s.ID() },
+		"Get":          func() { s.Get("user") },
+		"Has":          func() { s.Has("user") },
+		"Set":          func() { s.Set("user", "ada") },
+		"Unset":        func() { s.Unset("user") },
+		"Flash":        func() { s.Flash("msg", "hi") },
+		"RegenerateID": func() { s.RegenerateID(true) },
+		"Destroy":      func() { s.Destroy() },
+		"Destroyed":    func() { s.Destroyed() },
+		"Dirty":        func() { s.Dirty() },
+		"Len":          func() { s.Len() },
+		"DeleteID":     func() { s.DeleteID() },
+		"Data":         func() { s.Data() },
+		"Value":        func() { session.Value[int](s, "n") },
+	} {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, "sessionmiddleware.New") || !strings.Contains(msg, "FromContext") {
+					t.Errorf("%s on the nil session of a request without the middleware: panic %q, want one naming the session middleware", name, msg)
+				}
+			}()
+			use()
+		}()
 	}
 }

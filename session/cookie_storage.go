@@ -52,6 +52,7 @@ func NewCookieStorage(o CookieStorageOptions) (Storage, error) {
 	if err := o.Options.validate(); err != nil {
 		return nil, err
 	}
+	o.Options = o.Options.withDefaults()
 	if o.MaxSize < 0 {
 		return nil, errors.New("session: CookieStorageOptions.MaxSize is negative")
 	}
@@ -150,32 +151,32 @@ func (st *cookieStorage) Read(ctx context.Context, cookieValue string) (*Session
 	return loaded(id, values, flash, m, now), nil
 }
 
-// Save implements Storage.
+// Save implements Storage: the decision is decideSave's, as for server-side
+// storages; the record is the cookie.
 func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, error) {
 	now := st.o.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.deleteID != "" {
+	plan := decideSave(s.snapshotLocked(), now, &st.o.Options, storeCaps{clientSide: true})
+	if plan.warnUndeletable {
 		st.o.logger().WarnContext(ctx, "session: id regenerated, but cookie storage cannot delete the old session; it stays valid until it expires",
 			"session", logID(s.deleteID))
 	}
-	created := s.created
-	if created.IsZero() {
-		created = now
-	}
-	_, alive := st.o.ttl(created, now)
-	switch {
-	case s.destroyed || !alive:
+	created := plan.created
+	switch plan.cookie {
+	case cookieExpire:
 		s.savedLocked(created, now)
 		return "", true, nil
-	case s.dirty, s.stored && st.o.refreshDue(s.saved, now):
-	default:
+	case cookieKeep:
 		return "", false, nil
 	}
 	buf := make([]byte, 0, 256)
-	buf = append(buf, `{"i":"`...)
-	buf = append(buf, s.id...) // ids are [A-Za-z0-9_-]: no escaping needed
-	buf = append(buf, `","d":`...)
+	buf = append(buf, `{"i":`...)
+	// Ids are ValidID ([A-Za-z0-9_-], as Restore and Read ensure), which
+	// JSON needs no escapes for; escaping anyway means no id can ever add
+	// a second "i" to the payload.
+	buf = appendJSONString(buf, s.id)
+	buf = append(buf, `,"d":`...)
 	buf, err := appendRecord(buf, s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
 	if err != nil {
 		return "", false, err

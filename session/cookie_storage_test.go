@@ -118,8 +118,8 @@ func TestCookieStorageKeys(t *testing.T) {
 	if _, err := session.NewCookieStorage(session.CookieStorageOptions{MaxSize: -1}); err == nil {
 		t.Error("negative MaxSize accepted")
 	}
-	if _, err := session.NewCookieStorage(session.CookieStorageOptions{Options: session.Options{Lifetime: -1}}); err == nil {
-		t.Error("negative Lifetime accepted")
+	if _, err := session.NewCookieStorage(session.CookieStorageOptions{Options: session.Options{IdleTimeout: -1}}); err == nil {
+		t.Error("negative IdleTimeout accepted")
 	}
 }
 

@@ -1,8 +1,7 @@
 // Package session holds web sessions for net/http: a Session with values and
 // flash messages, and the Storage that loads and saves it, with memory, file
-// and cookie storages here and Redis and Memcache storages in their own
-// modules. It is the Go counterpart of @remix-run/session and reads and writes
-// the same records.
+// and cookie storages built in. It is the Go counterpart of
+// @remix-run/session and reads and writes the same records.
 //
 // Most programs use it through the session middleware, which loads the
 // session before the handler runs and saves it before the response headers
@@ -40,18 +39,52 @@
 //
 // # Storages
 //
-// NewMemoryStorage, NewFileStorage and the Redis and Memcache storages keep
-// the data on the server and only the id in the cookie; they share one
-// implementation, NewBackendStorage, over a small Backend interface. Ids from
-// cookies are validated before any backend sees them, ids the store does not
-// know are never adopted (Options.UseUnknownIDs opts in, as Remix's
-// useUnknownIds), unchanged sessions are not written, a backend error is
-// returned rather than turned into a new session (which would sign users
-// out), and a corrupt record is logged and treated as absent.
+// NewMemoryStorage and NewFileStorage keep the data on the server and only
+// the id in the cookie; they share one implementation, NewBackendStorage,
+// over a small Backend interface (Get, Set, Delete; optionally Toucher,
+// Updater, Replacer). Ids from cookies are validated before any backend sees
+// them, ids the store does not know are never adopted (Options.UseUnknownIDs
+// opts in, as Remix's useUnknownIds), unchanged sessions are not written, a
+// backend error is returned rather than turned into a new session (which
+// would sign users out), and a corrupt record is logged and treated as
+// absent.
 //
 // NewCookieStorage keeps the whole session in the cookie, as plain JSON that
 // the cookie's signature protects (readable by @remix-run/session) or sealed
 // with AES-256-GCM.
+//
+// Every storage saves the same way: it takes a snapshot of the session under
+// its lock, one pure function decides what to delete, write or touch and
+// which cookie to send, and the storage carries that out.
+//
+// # Writing a storage
+//
+// A custom store (a database, Redis, Memcache) implements Backend and is
+// wrapped with NewBackendStorage; the conformance suite in sessiontest
+// proves it (see ExampleNewBackendStorage). The Storage interface is what
+// the session middleware consumes, not a second way to write a store: a
+// Storage written outside this package can wrap one of this package's (to
+// count or trace calls, say), but cannot save a Session itself, because
+// marking a session saved is deliberately not exported. The rules a save
+// must follow (fixation-safe ids, flash that lives one request, deletes
+// after RegenerateID(true) and Destroy, expiry, size limits, no resurrection
+// of a logged-out session) live once, in NewBackendStorage and cookie
+// storage; a Storage that repeated them would drift, and one that got them
+// wrong would fail silently (the middleware trusts Session.Dirty to tell a
+// change made after the response headers went out).
+//
+// # Defaults and limits
+//
+// The zero Options are safe: a session ends DefaultLifetime (14 days) after
+// it was created (Options.Lifetime; negative: never), with no idle timeout
+// unless Options.IdleTimeout is set. A server-side record is at most
+// DefaultMaxRecordSize (1 MiB, Options.MaxRecordSize): a larger session is a
+// Save error wrapping ErrTooLarge, and the stored session stays as it was.
+// Memory storage keeps at most DefaultMaxSessions (100,000,
+// Options.MaxSessions) sessions, evicting those closest to expiry first.
+// Cookie storage refuses a cookie over 4096 bytes
+// (CookieStorageOptions.MaxSize) with ErrTooLarge. Ids are at most 128
+// characters of [A-Za-z0-9_-].
 //
 // # Expiry
 //
@@ -68,5 +101,8 @@
 // that loaded the session before it: the memory and file storages (and any
 // Backend that is an Updater) rewrite a loaded session only while its record
 // exists, so a deleted session is never brought back; that request's changes
-// are dropped and logged instead.
+// are dropped and logged instead. File storage makes the check and the write
+// one step with a lock per shard directory, which also holds between
+// processes sharing the directory on systems with flock (Linux, macOS, the
+// BSDs).
 package session

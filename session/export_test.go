@@ -15,11 +15,8 @@ import (
 type MemoryBackendForTest = memoryBackend
 
 // NewMemoryBackendForTest returns the backend NewMemoryStorage uses.
-func NewMemoryBackendForTest(now func() time.Time) *MemoryBackendForTest {
-	if now == nil {
-		now = time.Now
-	}
-	return newMemoryBackend(now)
+func NewMemoryBackendForTest(o Options) *MemoryBackendForTest {
+	return newMemoryBackend(o)
 }
 
 // MemoryRecordCount returns how many records m holds, expired or not.
@@ -29,8 +26,24 @@ func MemoryRecordCount(m *MemoryBackendForTest) int {
 	return len(m.records)
 }
 
-// MemorySweep removes every expired record and returns how many remain.
-func MemorySweep(m *MemoryBackendForTest) int { return m.sweep() }
+// MemoryStorageLen counts the records of a storage NewMemoryStorage made.
+func MemoryStorageLen(st Storage) int {
+	return MemoryRecordCount(MemoryStorageBackend(st))
+}
+
+// MemoryStorageBackend is the backend of a storage NewMemoryStorage made.
+func MemoryStorageBackend(st Storage) *MemoryBackendForTest {
+	return st.(*backendStorage).b.(*memoryBackend)
+}
+
+// FileStorageBackend is the backend of a storage NewFileStorage made.
+func FileStorageBackend(st Storage) *FileBackendForTest {
+	return st.(*backendStorage).b.(*fileBackend)
+}
+
+// FileCrossProcessLocking reports whether file storage locks records across
+// processes on this system (flock).
+const FileCrossProcessLocking = crossProcessLocking
 
 // FileBackendForTest is the file storage's backend.
 type FileBackendForTest = fileBackend
@@ -46,18 +59,22 @@ func FilePath(b *FileBackendForTest, id string) string { return b.path(id) }
 // FileRoot returns the absolute directory b stores in.
 func FileRoot(b *FileBackendForTest) string { return b.root }
 
-// FileSweep runs a sweep as of now and returns how many files it removed.
-func FileSweep(b *FileBackendForTest, now time.Time) (int, error) { return b.sweep(now) }
+// FileSweep sweeps every shard as of now and returns how many files it
+// removed.
+func FileSweep(b *FileBackendForTest, now time.Time) (int, error) {
+	removed := 0
+	for shard := range 256 {
+		n, err := b.sweepShard(shard, now)
+		if err != nil {
+			return removed, err
+		}
+		removed += n
+	}
+	return removed, nil
+}
 
 // LogID is how logs and errors name a session.
 func LogID(id string) string { return logID(id) }
-
-// FileSweepWait waits until no background sweep is running.
-func FileSweepWait(b *FileBackendForTest) {
-	for b.sweeping.Load() {
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // Len counts the records, expired or not (sessiontest.Config.Count).
 func (m *memoryBackend) Len() int { return MemoryRecordCount(m) }

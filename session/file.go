@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -24,9 +23,18 @@ import (
 // Files are written atomically (a temporary file renamed into place), so a
 // reader never sees half a record, with mode 0600 in directories of mode
 // 0700. A file's modification time is when it was last saved or refreshed;
-// with an IdleTimeout or Lifetime, files past it are ignored and swept in the
-// background from time to time. A missing dir is created; a dir that is a
-// file or cannot be written is an error.
+// files past the IdleTimeout (else the Lifetime) are ignored, and swept by
+// the writes themselves: one shard directory (of 256) at a time, so that a
+// whole pass takes half the max age (between a minute and an hour). No
+// goroutine is started and nothing needs closing. A missing dir is created;
+// a dir that is a file or cannot be written is an error.
+//
+// Writes of one record (save, delete, refresh, sweep) are mutually
+// exclusive, within the process and, on systems with flock (Linux, macOS,
+// the BSDs), across processes sharing dir: each takes an advisory lock on
+// its shard's ".lock" file. So a save cannot bring back a record that a
+// concurrent logout or RegenerateID(true) deleted. On other systems only the
+// in-process exclusion holds.
 func NewFileStorage(dir string, o Options) (Storage, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -45,10 +53,22 @@ type fileBackend struct {
 	// else the lifetime, else 0 (never).
 	maxAge time.Duration
 
+	// shards serialise the writes (Set, Update, Delete, Touch, sweep) of
+	// the records in one shard directory within this process; lockShard
+	// adds an flock on the shard's lock file for other processes.
+	shards [256]sync.Mutex
+
+	// The sweep: each write past sweepStep after the last step sweeps the
+	// next shard, so a whole pass takes sweepInterval and no write ever
+	// scans more than one shard. No goroutine.
 	sweepMu   sync.Mutex
 	lastSweep time.Time
-	sweeping  atomic.Bool
+	nextShard int
 }
+
+// lockName is the lock file in each shard directory. Like temporary files it
+// starts with a dot, which no record name (hex digits) does.
+const lockName = ".lock"
 
 func newFileBackend(dir string, o Options) (*fileBackend, error) {
 	if dir == "" {
@@ -77,9 +97,10 @@ func newFileBackend(dir string, o Options) (*fileBackend, error) {
 	probe.Close()
 	os.Remove(probe.Name())
 
+	o = o.withDefaults()
 	b := &fileBackend{root: root, o: o, maxAge: o.IdleTimeout}
 	if b.maxAge == 0 {
-		b.maxAge = o.Lifetime
+		b.maxAge = max(o.Lifetime, 0)
 	}
 	b.lastSweep = o.now()
 	return b, nil
@@ -88,9 +109,49 @@ func newFileBackend(dir string, o Options) (*fileBackend, error) {
 // path returns the file of id: the Remix layout, a 2-hex-digit shard then the
 // other 62 hex digits of SHA-256(id).
 func (b *fileBackend) path(id string) string {
+	p, _ := b.locate(id)
+	return p
+}
+
+// locate returns the file of id and the number of its shard.
+func (b *fileBackend) locate(id string) (string, int) {
 	sum := sha256.Sum256([]byte(id))
 	h := hex.EncodeToString(sum[:])
-	return filepath.Join(b.root, h[:2], h[2:])
+	return filepath.Join(b.root, h[:2], h[2:]), int(sum[0])
+}
+
+func (b *fileBackend) shardDir(shard int) string {
+	return filepath.Join(b.root, hex.EncodeToString([]byte{byte(shard)}))
+}
+
+// lockShard makes this caller the only writer of the shard's records, in
+// this process (a mutex) and in every process sharing the directory (flock
+// on the shard's lock file, see lockFile). With create, a missing shard
+// directory is created; without, it gives fs.ErrNotExist (so there is
+// nothing to delete or touch). The caller must call the returned unlock.
+func (b *fileBackend) lockShard(shard int, create bool) (unlock func(), err error) {
+	dir := b.shardDir(shard)
+	if create {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	mu := &b.shards[shard]
+	mu.Lock()
+	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err == nil {
+		if err = lockFile(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		mu.Unlock()
+		return nil, err
+	}
+	return func() {
+		f.Close() // releases the flock
+		mu.Unlock()
+	}, nil
 }
 
 func (b *fileBackend) dead(fi fs.FileInfo, now time.Time) bool {
@@ -107,8 +168,9 @@ func (b *fileBackend) Get(_ context.Context, id string) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		// A directory or symlink where a record belongs is not ours to follow.
-		return nil, fmt.Errorf("session file %s is not a regular file", b.rel(p))
+		// A directory, symlink or FIFO where a record belongs is not ours
+		// to follow (nor to block on).
+		return nil, fmt.Errorf("%w: session file %s is not a regular file", ErrCorruptRecord, b.rel(p))
 	}
 	if b.dead(fi, b.o.now()) {
 		return nil, ErrNotFound
@@ -133,17 +195,31 @@ func (b *fileBackend) Set(_ context.Context, id string, record []byte, _ time.Du
 }
 
 // Update rewrites a live record; it is how a save avoids bringing back a
-// record a concurrent request deleted. (A delete between its check and its
-// rename can still lose to it: the window is one rename long.)
+// record a concurrent request deleted. The shard lock makes its check and
+// its rename one step for every writer, in this process and in others.
 func (b *fileBackend) Update(_ context.Context, id string, record []byte, _ time.Duration) error {
 	return b.write(id, record, true)
 }
 
-// write stores record atomically: a temporary file renamed over the record.
-// With mustExist, a missing or expired record is ErrNotFound.
+// write stores record atomically: a temporary file renamed over the record,
+// under the shard lock. With mustExist, a missing or expired record is
+// ErrNotFound.
 func (b *fileBackend) write(id string, record []byte, mustExist bool) error {
 	now := b.o.now()
-	p := b.path(id)
+	p, shard := b.locate(id)
+	unlock, err := b.lockShard(shard, true)
+	if err != nil {
+		return err
+	}
+	err = b.writeLocked(p, record, now, mustExist)
+	unlock()
+	if err == nil {
+		b.maybeSweep(now)
+	}
+	return err
+}
+
+func (b *fileBackend) writeLocked(p string, record []byte, now time.Time, mustExist bool) error {
 	if mustExist {
 		fi, err := os.Lstat(p)
 		if errors.Is(err, fs.ErrNotExist) || err == nil && b.dead(fi, now) {
@@ -153,11 +229,7 @@ func (b *fileBackend) write(id string, record []byte, mustExist bool) error {
 			return err
 		}
 	}
-	dir := filepath.Dir(p)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -174,14 +246,21 @@ func (b *fileBackend) write(id string, record []byte, mustExist bool) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
 	}
-	b.maybeSweep(now)
-	return nil
+	return err
 }
 
 func (b *fileBackend) Delete(_ context.Context, id string) error {
-	err := os.Remove(b.path(id))
+	p, shard := b.locate(id)
+	unlock, err := b.lockShard(shard, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no shard directory: no record
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	err = os.Remove(p)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -191,35 +270,44 @@ func (b *fileBackend) Delete(_ context.Context, id string) error {
 // Touch sets the file's mtime to now, which restarts its idle timeout.
 func (b *fileBackend) Touch(_ context.Context, id string, _ time.Duration) error {
 	now := b.o.now()
-	err := os.Chtimes(b.path(id), now, now)
+	p, shard := b.locate(id)
+	unlock, err := b.lockShard(shard, false)
+	if err == nil {
+		defer unlock()
+		err = os.Chtimes(p, now, now)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return ErrNotFound
 	}
 	return err
 }
 
-// sweepInterval is how often a write starts a background sweep.
+// sweepInterval is how long a whole sweep pass (every shard) takes: half the
+// max age, between a minute and an hour.
 func (b *fileBackend) sweepInterval() time.Duration {
 	return min(max(b.maxAge/2, time.Minute), time.Hour)
 }
 
+// maybeSweep sweeps the next shard when a step is due: one shard every
+// sweepInterval/256, run by the write that finds it due, after that write
+// released its own shard (a writer never holds two shard locks).
 func (b *fileBackend) maybeSweep(now time.Time) {
 	if b.maxAge == 0 {
 		return
 	}
 	b.sweepMu.Lock()
-	due := now.Sub(b.lastSweep) >= b.sweepInterval()
+	due := now.Sub(b.lastSweep) >= b.sweepInterval()/256
+	shard := b.nextShard
 	if due {
 		b.lastSweep = now
+		b.nextShard = (shard + 1) % 256
 	}
 	b.sweepMu.Unlock()
-	if due && b.sweeping.CompareAndSwap(false, true) {
-		go func() {
-			defer b.sweeping.Store(false)
-			if _, err := b.sweep(now); err != nil {
-				b.o.logger().Warn("session: file storage sweep", "error", err)
-			}
-		}()
+	if !due {
+		return
+	}
+	if _, err := b.sweepShard(shard, now); err != nil {
+		b.o.logger().Warn("session: file storage sweep", "shard", filepath.Base(b.shardDir(shard)), "error", err)
 	}
 }
 
@@ -227,38 +315,38 @@ func (b *fileBackend) maybeSweep(now time.Time) {
 // between write and rename) is removed.
 const staleTemp = time.Hour
 
-// sweep removes the records that are past their idle timeout or lifetime and
-// temporary files left by crashes; it returns how many files it removed.
-// Only regular files in the shard directories are considered; symlinks are
-// never followed.
-func (b *fileBackend) sweep(now time.Time) (int, error) {
-	shards, err := os.ReadDir(b.root)
+// sweepShard removes the records of one shard that are past their idle
+// timeout or lifetime, and temporary files left by crashes; it returns how
+// many files it removed. It holds the shard lock, so no write of that shard
+// can land between its check and its remove. Only regular files are
+// considered; symlinks are never followed.
+func (b *fileBackend) sweepShard(shard int, now time.Time) (int, error) {
+	unlock, err := b.lockShard(shard, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	dir := b.shardDir(shard)
+	files, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err
 	}
 	removed := 0
-	for _, sh := range shards {
-		if !sh.IsDir() || len(sh.Name()) != 2 {
+	for _, f := range files {
+		if !f.Type().IsRegular() || f.Name() == lockName {
 			continue
 		}
-		dir := filepath.Join(b.root, sh.Name())
-		files, err := os.ReadDir(dir)
+		fi, err := f.Info()
 		if err != nil {
 			continue
 		}
-		for _, f := range files {
-			if !f.Type().IsRegular() {
-				continue
-			}
-			fi, err := f.Info()
-			if err != nil {
-				continue
-			}
-			isTemp := strings.HasPrefix(f.Name(), ".tmp-")
-			if isTemp && now.Sub(fi.ModTime()) >= staleTemp || !isTemp && b.dead(fi, now) {
-				if os.Remove(filepath.Join(dir, f.Name())) == nil {
-					removed++
-				}
+		isTemp := strings.HasPrefix(f.Name(), ".tmp-")
+		if isTemp && now.Sub(fi.ModTime()) >= staleTemp || !isTemp && b.dead(fi, now) {
+			if os.Remove(filepath.Join(dir, f.Name())) == nil {
+				removed++
 			}
 		}
 	}

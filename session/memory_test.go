@@ -15,7 +15,7 @@ import (
 func memoryConfig() sessiontest.Config {
 	return sessiontest.Config{
 		Backend: func(t *testing.T, o session.Options) session.Backend {
-			return session.NewMemoryBackendForTest(o.Now)
+			return session.NewMemoryBackendForTest(o)
 		},
 		ClockControlsExpiry: true,
 	}
@@ -23,7 +23,8 @@ func memoryConfig() sessiontest.Config {
 
 func TestMemoryStorageConformance(t *testing.T) { sessiontest.Run(t, memoryConfig()) }
 
-// The exported constructor itself, without hooks.
+// The exported constructor itself; the hooks reach its records through its
+// backend, so that every scenario runs.
 func TestNewMemoryStorageConformance(t *testing.T) {
 	sessiontest.Run(t, sessiontest.Config{
 		New: func(t *testing.T, o session.Options) session.Storage {
@@ -31,11 +32,21 @@ func TestNewMemoryStorageConformance(t *testing.T) {
 		},
 		ServerSide:          true,
 		ClockControlsExpiry: true,
+		Count: func(t *testing.T, st session.Storage) int {
+			return session.MemoryStorageLen(st)
+		},
+		Put: func(t *testing.T, st session.Storage, id string, rec []byte) {
+			session.MemoryStorageBackend(st).Set(context.Background(), id, rec, 0)
+		},
+		Get: func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
+			rec, err := session.MemoryStorageBackend(st).Get(context.Background(), id)
+			return rec, err == nil
+		},
 	})
 }
 
-func TestMemoryStorageRejectsNegativeDurations(t *testing.T) {
-	for _, o := range []session.Options{{IdleTimeout: -1}, {Lifetime: -time.Second}} {
+func TestMemoryStorageRejectsNegativeIdleTimeout(t *testing.T) {
+	for _, o := range []session.Options{{IdleTimeout: -1}, {IdleTimeout: -time.Second, Lifetime: -1}} {
 		func() {
 			defer func() {
 				if recover() == nil {
@@ -50,7 +61,7 @@ func TestMemoryStorageRejectsNegativeDurations(t *testing.T) {
 func TestMemoryBackendTTL(t *testing.T) {
 	ctx := context.Background()
 	clock := sessiontest.NewFakeClock(time.Time{})
-	b := session.NewMemoryBackendForTest(clock.Now)
+	b := session.NewMemoryBackendForTest(session.Options{Now: clock.Now})
 	b.Set(ctx, "a", []byte("1"), time.Minute)
 	b.Set(ctx, "forever", []byte("2"), 0)
 	clock.Advance(59 * time.Second)
@@ -84,38 +95,99 @@ func TestMemoryBackendTTL(t *testing.T) {
 	if err := b.Delete(ctx, "nothing"); err != nil {
 		t.Errorf("Delete of a missing record: %v", err)
 	}
-	if n := session.MemorySweep(b); n != 1 {
-		t.Errorf("sweep left %d records, want 1", n)
+	b.Set(ctx, "new", []byte("3"), time.Minute) // sweeps the expired "a"
+	if n := session.MemoryRecordCount(b); n != 2 {
+		t.Errorf("%d records after a write, want 2 (the expired one swept)", n)
 	}
 }
 
-// Each write examines at most 16 entries, so expired ones are swept as new
-// sessions arrive without a write ever scanning the whole table.
+// Each write of a new record removes at most 16 expired ones, soonest
+// expired first, so expired records go as new sessions arrive without a
+// write ever paying for all of them.
 func TestMemoryBackendSweepBound(t *testing.T) {
 	ctx := context.Background()
 	clock := sessiontest.NewFakeClock(time.Time{})
-	b := session.NewMemoryBackendForTest(clock.Now)
+	b := session.NewMemoryBackendForTest(session.Options{Now: clock.Now})
 	const old = 1000
 	for i := 0; i < old; i++ {
 		b.Set(ctx, fmt.Sprint("old", i), []byte("x"), time.Minute)
 	}
-	if n := session.MemoryRecordCount(b); n < old-16 {
+	if n := session.MemoryRecordCount(b); n != old {
 		t.Fatalf("live records were swept: %d left", n)
 	}
 	clock.Advance(time.Hour)
-	prev := session.MemoryRecordCount(b)
-	for i := 0; i < 500; i++ {
+	expiredLeft := old
+	for i := 0; i < 100; i++ {
 		b.Set(ctx, fmt.Sprint("new", i), []byte("x"), time.Hour)
-		n := session.MemoryRecordCount(b)
-		if removed := prev + 1 - n; removed > 16 {
-			t.Fatalf("one write removed %d records, want at most 16", removed)
+		expiredLeft -= min(expiredLeft, 16)
+		if n := session.MemoryRecordCount(b); n != expiredLeft+i+1 {
+			t.Fatalf("after write %d: %d records, want %d expired + %d live (16 expired removed per write)", i, n, expiredLeft, i+1)
 		}
-		prev = n
 	}
-	if n := session.MemoryRecordCount(b); n >= old+500-100 {
-		t.Errorf("%d records after 500 writes over %d expired ones: the writes barely swept", n, old)
+}
+
+// Issue 8.4: a flood of anonymous requests that each store a session (a
+// failed-login flash) stays within Options.MaxSessions, whose default is
+// DefaultMaxSessions; the newest sessions survive.
+func TestMemoryStorageBoundedByDefault(t *testing.T) {
+	logs := sessiontest.NewLogs()
+	st := session.NewMemoryStorage(session.Options{Logger: logs.Logger()})
+	const requests = 2 * session.DefaultMaxSessions
+	var last string
+	for i := 0; i < requests; i++ {
+		last, _ = sessiontest.Request(t, st, "", func(s *session.Session) { s.Flash("error", "Wrong password") })
 	}
-	if n := session.MemorySweep(b); n != 500 {
-		t.Errorf("sweep left %d records, want the 500 live ones", n)
+	if n := session.MemoryStorageLen(st); n != session.DefaultMaxSessions {
+		t.Errorf("%d sessions after %d anonymous writes, want the cap %d", n, requests, session.DefaultMaxSessions)
+	}
+	sessiontest.Request(t, st, last, func(s *session.Session) {
+		if s.ID() != last || s.Get("error") != "Wrong password" {
+			t.Error("the newest session was evicted")
+		}
+	})
+	if logs.Warnings() != 1 || !logs.Contains("memory storage is full") {
+		t.Errorf("want one warning about the cap, got:\n%s", logs)
+	}
+}
+
+// At the cap, the records closest to expiry go first; records that never
+// expire go last.
+func TestMemoryBackendEvictsClosestToExpiry(t *testing.T) {
+	ctx := context.Background()
+	clock := sessiontest.NewFakeClock(time.Time{})
+	logs := sessiontest.NewLogs()
+	b := session.NewMemoryBackendForTest(session.Options{Now: clock.Now, MaxSessions: 3, Logger: logs.Logger()})
+	b.Set(ctx, "forever", []byte("1"), 0)
+	b.Set(ctx, "hour", []byte("1"), time.Hour)
+	b.Set(ctx, "minute", []byte("1"), time.Minute)
+	b.Touch(ctx, "minute", 2*time.Hour) // now the furthest from expiry but "forever"
+	b.Set(ctx, "new0", []byte("1"), 30*time.Minute)
+	want := map[string]bool{"forever": true, "minute": true, "new0": true, "hour": false}
+	for id, live := range want {
+		if _, err := b.Get(ctx, id); (err == nil) != live {
+			t.Errorf("%s: live %v, want %v", id, err == nil, live)
+		}
+	}
+	b.Set(ctx, "new1", []byte("1"), 3*time.Hour) // evicts new0 (30 min)
+	b.Set(ctx, "new2", []byte("1"), 4*time.Hour) // evicts minute (2 h)
+	want = map[string]bool{"forever": true, "minute": false, "new0": false, "new1": true, "new2": true}
+	for id, live := range want {
+		if _, err := b.Get(ctx, id); (err == nil) != live {
+			t.Errorf("%s: live %v, want %v", id, err == nil, live)
+		}
+	}
+	if n := session.MemoryRecordCount(b); n != 3 {
+		t.Errorf("%d records, want the cap 3", n)
+	}
+	if logs.Warnings() != 1 || logs.Contains("forever") {
+		t.Errorf("want one warning naming no id, got:\n%s", logs)
+	}
+	// A negative MaxSessions is no limit.
+	u := session.NewMemoryBackendForTest(session.Options{MaxSessions: -1})
+	for i := 0; i < 10; i++ {
+		u.Set(ctx, fmt.Sprint(i), []byte("1"), 0)
+	}
+	if n := session.MemoryRecordCount(u); n != 10 {
+		t.Errorf("no limit: %d records, want 10", n)
 	}
 }

@@ -45,10 +45,14 @@ func New() *Session {
 	return &Session{id: id, originalID: id}
 }
 
-// Restore returns the session id with the data d, as a Storage
-// implementation loads it. The maps in d are copied. A session restored with
-// flash values is dirty from the start, so that saving it clears the flash:
-// flash lives for one request whether or not it is read.
+// Restore returns the session id with the data d, as if a storage had loaded
+// it: for tests of handlers and for tools. The maps in d are copied. A
+// session restored with flash values is dirty from the start, so that saving
+// it clears the flash: flash lives for one request whether or not it is read.
+//
+// An id that is not ValidID is replaced by a fresh one (and the session
+// counts as never stored), so no Backend, path or cookie payload ever sees a
+// hostile id through Restore.
 func Restore(id string, d Data) *Session {
 	var values, flash map[string]any
 	if len(d.Values) > 0 {
@@ -56,6 +60,11 @@ func Restore(id string, d Data) *Session {
 	}
 	if len(d.Flash) > 0 {
 		flash = maps.Clone(d.Flash)
+	}
+	if !ValidID(id) {
+		s := loaded(newID(), values, flash, meta{}, time.Time{})
+		s.stored = false
+		return s
 	}
 	return loaded(id, values, flash, meta{}, time.Time{})
 }
@@ -78,9 +87,21 @@ func loaded(id string, values, flash map[string]any, m meta, now time.Time) *Ses
 	return s
 }
 
+// noSession is the panic of every method called on a nil *Session, which is
+// what FromContext returns for a request the session middleware did not see.
+const noSession = "session: no session in the request context: FromContext returned nil; install the session middleware (sessionmiddleware.New) in front of this handler"
+
+// lock locks s, panicking with noSession when s is nil.
+func (s *Session) lock() {
+	if s == nil {
+		panic(noSession)
+	}
+	s.mu.Lock()
+}
+
 // ID returns the session's current id.
 func (s *Session) ID() string {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.id
 }
@@ -91,7 +112,7 @@ func (s *Session) ID() string {
 // types (float64, string, bool, []any, map[string]any); use Value for a
 // typed read.
 func (s *Session) Get(key string) any {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.destroyed {
 		return nil
@@ -105,7 +126,7 @@ func (s *Session) Get(key string) any {
 // Has reports whether Get would find key (a value or a flash value from the
 // previous request).
 func (s *Session) Has(key string) bool {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.destroyed {
 		return false
@@ -121,7 +142,7 @@ func (s *Session) Has(key string) bool {
 // starts a new, empty session with a new id (the destroyed one is still
 // deleted on save), so a "signed out" page can keep data.
 func (s *Session) Set(key string, v any) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if v == nil {
 		if !s.destroyed {
@@ -141,7 +162,7 @@ func (s *Session) Set(key string, v any) {
 // Unset removes key, both as a value and as a flash value readable in this
 // request.
 func (s *Session) Unset(key string) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.destroyed {
 		return
@@ -156,7 +177,7 @@ func (s *Session) Unset(key string) {
 // a destroyed session starts a new session, as Set does, so that "you have
 // been signed out" can be shown after a logout.
 func (s *Session) Flash(key string, v any) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.reviveLocked()
 	if s.next == nil {
@@ -172,7 +193,7 @@ func (s *Session) Flash(key string, v any) {
 // however many times the id was regenerated. RegenerateID on a destroyed
 // session does nothing: it gets a new id anyway.
 func (s *Session) RegenerateID(deleteOld bool) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.destroyed {
 		return
@@ -188,7 +209,7 @@ func (s *Session) RegenerateID(deleteOld bool) {
 // deleted (also the original id's record when the id was regenerated) and the
 // cookie is expired. A later Set or Flash starts a new session.
 func (s *Session) Destroy() {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	s.destroyed = true
 	s.values, s.flash, s.next = nil, nil, nil
@@ -221,7 +242,7 @@ func appendUnique(list []string, id string) []string {
 // Destroyed reports whether Destroy was called (and no Set or Flash started a
 // new session since).
 func (s *Session) Destroyed() bool {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.destroyed
 }
@@ -230,7 +251,7 @@ func (s *Session) Destroyed() bool {
 // or RegenerateID, or flash values loaded from storage that must be cleared.
 // A clean session is not written and gets no Set-Cookie.
 func (s *Session) Dirty() bool {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.dirty
 }
@@ -238,7 +259,7 @@ func (s *Session) Dirty() bool {
 // Len returns the number of keys Get can see: values plus the flash values
 // loaded from the previous request.
 func (s *Session) Len() int {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.destroyed {
 		return 0
@@ -255,7 +276,7 @@ func (s *Session) Len() int {
 // DeleteID returns the original id when RegenerateID(true) was called, whose
 // record the save deletes; otherwise "".
 func (s *Session) DeleteID() string {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.deleteID
 }
@@ -264,7 +285,7 @@ func (s *Session) DeleteID() string {
 // values set in this request (those loaded from the previous request are
 // consumed). A destroyed session has no data.
 func (s *Session) Data() Data {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if s.destroyed {
 		return Data{Values: map[string]any{}, Flash: map[string]any{}}

@@ -1,11 +1,14 @@
 package session_test
 
 import (
+	"context"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/sessiontest"
 )
 
 // The Remix Session tests (remix-behaviour.md §4.1) in Go, adapted where our
@@ -262,6 +265,40 @@ func TestRestoreCopiesMaps(t *testing.T) {
 	d.Values["x"] = 1
 	if s.Has("x") {
 		t.Error("Data returned the session's own map")
+	}
+}
+
+// Issue 8.5: Restore never hands on an id that ValidID refuses (one with a
+// quote could add a second "i" to a cookie payload, or reach a Backend): it
+// keeps the data under a fresh id.
+func TestRestoreValidatesTheID(t *testing.T) {
+	for _, id := range append([]string{`x","i":"victim`, strings.Repeat("a", 129), ""}, sessiontest.MalformedCookieValues...) {
+		s := session.Restore(id, session.Data{Values: map[string]any{"a": 1}})
+		if got := s.ID(); got == id || !session.ValidID(got) {
+			t.Errorf("Restore(%.40q).ID() = %.40q, want a fresh valid id", id, got)
+		}
+		if s.Get("a") != 1 {
+			t.Errorf("Restore(%.40q) lost the data", id)
+		}
+		// Saved, then destroyed: the backend sees only the fresh id.
+		b := sessiontest.NewBackend(nil)
+		st := session.NewBackendStorage(b, session.Options{})
+		s.Set("b", 2)
+		if _, _, err := st.Save(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		s.Destroy()
+		if _, _, err := st.Save(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range b.Calls() {
+			if !session.ValidID(c.ID) {
+				t.Errorf("Restore(%.40q): the backend saw %s(%.40q)", id, c.Op, c.ID)
+			}
+		}
+	}
+	if s := session.Restore("abc-DEF_123", session.Data{}); s.ID() != "abc-DEF_123" {
+		t.Errorf("a valid id was replaced: %q", s.ID())
 	}
 }
 

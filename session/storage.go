@@ -11,13 +11,30 @@ import (
 // expired.
 var ErrNotFound = errors.New("session: record not found")
 
-// ErrTooLarge is returned (wrapped) by a cookie storage's Save when the
-// session would not fit in a cookie, which a browser would drop silently.
-var ErrTooLarge = errors.New("session: session data too large for a cookie")
+// ErrCorruptRecord is what a Backend's Get returns (wrapped) for a record it
+// holds but cannot return as bytes: a file storage path that is a
+// directory, symlink or FIFO, a Redis key of the wrong type. The storage
+// logs it and treats the record as absent (a fresh session), as it does a
+// record that does not parse, instead of failing every request of that
+// user.
+var ErrCorruptRecord = errors.New("session: corrupt record")
+
+// ErrTooLarge is returned (wrapped, with the size and the limit) by Save when
+// the session is too large to store: for cookie storage, a cookie over
+// CookieStorageOptions.MaxSize, which a browser would drop silently; for
+// server-side storages, a record over Options.MaxRecordSize. Nothing is
+// written, so the stored session stays as it was.
+var ErrTooLarge = errors.New("session: session data too large")
 
 // Storage loads and saves sessions by cookie value. The session middleware
 // calls Read with the verified value of the session cookie ("" when there is
 // none) and Save before the response headers go out.
+//
+// The storages of this package (memory, file, cookie, and NewBackendStorage
+// over any Backend) are the implementations; a custom store implements
+// Backend. A Storage outside this package may wrap one of them, but cannot
+// save a Session by itself: marking a session saved is not exported, so that
+// the save rules live in one place (see the package documentation).
 type Storage interface {
 	// Read returns the session that cookieValue names, or a new session when
 	// the value is empty, malformed, unknown to the store or expired. It
@@ -38,7 +55,9 @@ type Storage interface {
 // regeneration and expiry logic live in NewBackendStorage, once.
 type Backend interface {
 	// Get returns the record stored under id, or ErrNotFound when it is
-	// absent or expired. The caller does not modify the returned slice.
+	// absent or expired, or an error wrapping ErrCorruptRecord when what is
+	// stored there is not a record. The caller does not modify the
+	// returned slice.
 	Get(ctx context.Context, id string) ([]byte, error)
 	// Set stores record under id; after ttl it may be dropped (0: never).
 	// The caller does not modify record after the call, so a backend may
@@ -73,8 +92,17 @@ type Replacer interface {
 	Replace(ctx context.Context, deleteIDs []string, id string, record []byte, ttl time.Duration) error
 }
 
-// Options configure every storage. The zero value is valid: no expiry, strict
-// ids, slog.Default().
+// DefaultLifetime is the Lifetime of sessions when Options.Lifetime is 0: a
+// session ends two weeks after it was created however active it is, so that
+// a cookie captured once (before a logout that cookie storage cannot revoke,
+// say) does not stay valid forever.
+const DefaultLifetime = 14 * 24 * time.Hour
+
+// Options configure every storage. The zero value is valid and safe:
+// sessions live DefaultLifetime (14 days) from creation with no idle limit,
+// records are at most DefaultMaxRecordSize (1 MiB), memory storage holds at
+// most DefaultMaxSessions (100,000), ids are strict, logs go to
+// slog.Default().
 type Options struct {
 	// IdleTimeout ends a session that has not been saved or refreshed for
 	// this long (sliding expiry, enforced on the server). 0: no idle limit.
@@ -84,7 +112,8 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Lifetime ends a session this long after it was created, however
 	// active (absolute expiry, enforced on the server, kept across
-	// RegenerateID). 0: no absolute limit.
+	// RegenerateID). 0: DefaultLifetime (14 days). Negative: no absolute
+	// limit (with no IdleTimeout either, a session then never expires).
 	Lifetime time.Duration
 	// UseUnknownIDs adopts an id from a cookie that the store does not know,
 	// instead of minting a new one (Remix's useUnknownIds). Off by default:
@@ -96,7 +125,28 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock, for tests. nil: time.Now.
 	Now func() time.Time
+	// MaxRecordSize bounds the encoded record of a server-side storage
+	// (memory, file, NewBackendStorage), so that one request cannot store
+	// megabytes per session: Save of a larger session returns an error
+	// wrapping ErrTooLarge that names the limit, and writes nothing. 0:
+	// DefaultMaxRecordSize (1 MiB, memcached's item limit). Negative: no
+	// limit. Cookie storage has CookieStorageOptions.MaxSize instead.
+	MaxRecordSize int
+	// MaxSessions bounds how many sessions NewMemoryStorage keeps: at the
+	// cap, the sessions closest to expiry are evicted first (and a warning
+	// is logged, once), so a flood of new sessions cannot exhaust memory.
+	// 0: DefaultMaxSessions (100,000). Negative: no limit. Other storages
+	// ignore it.
+	MaxSessions int
 }
+
+// DefaultMaxRecordSize is the largest record a server-side storage writes
+// when Options.MaxRecordSize is 0: 1 MiB, the item limit of memcached.
+const DefaultMaxRecordSize = 1 << 20
+
+// DefaultMaxSessions is how many sessions memory storage keeps at most when
+// Options.MaxSessions is 0.
+const DefaultMaxSessions = 100_000
 
 func (o *Options) now() time.Time {
 	if o.Now != nil {
@@ -116,8 +166,20 @@ func (o *Options) validate() error {
 	if o.IdleTimeout < 0 {
 		return errors.New("session: Options.IdleTimeout is negative")
 	}
-	if o.Lifetime < 0 {
-		return errors.New("session: Options.Lifetime is negative")
-	}
 	return nil
+}
+
+// withDefaults returns o with its zero fields set to their defaults. Every
+// storage constructor applies it once.
+func (o Options) withDefaults() Options {
+	if o.Lifetime == 0 {
+		o.Lifetime = DefaultLifetime
+	}
+	if o.MaxRecordSize == 0 {
+		o.MaxRecordSize = DefaultMaxRecordSize
+	}
+	if o.MaxSessions == 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	return o
 }

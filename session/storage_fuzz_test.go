@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzCookieStorageRead feeds any cookie value to cookie storage, plain and
@@ -52,6 +53,33 @@ func FuzzCookieStorageRead(f *testing.F) {
 		}
 		if got := s.Data().Values; s.Len() > 0 && !equalJSON(any(got), any(p.D[0])) {
 			t.Fatalf("Read(%q) values %v, encoding/json %v", value, got, p.D[0])
+		}
+	})
+}
+
+// FuzzCookiePayloadID: whatever the id (even one that bypassed Restore's
+// check), the payload cookie storage writes reads back as that same id, never
+// as another one smuggled into it.
+func FuzzCookiePayloadID(f *testing.F) {
+	for _, id := range []string{"abc", `x","i":"victim`, `\`, "\x00", "\u2028", "é", `"}`, ""} {
+		f.Add(id)
+	}
+	st, err := NewCookieStorage(CookieStorageOptions{MaxSize: 1 << 20})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		if !utf8.ValidString(id) {
+			return // JSON strings are UTF-8; invalid bytes become U+FFFD
+		}
+		s := &Session{id: id, originalID: id, dirty: true}
+		value, _, err := st.Save(context.Background(), s)
+		if err != nil {
+			t.Fatalf("Save with id %q: %v", id, err)
+		}
+		got, _, _, _, err := parsePayload(value)
+		if err != nil || got != id {
+			t.Fatalf("id %q: payload %s reads back as %q (%v)", id, value, got, err)
 		}
 	})
 }

@@ -3,7 +3,9 @@ package sessiontest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -40,9 +42,12 @@ var scenarios = []scenario{
 	{name: "reads records written by Remix", serverSide: true, run: readsRemixRecord},
 	{name: "writes records Remix can read", serverSide: true, run: writesRemixRecord},
 	{name: "a corrupt record is logged and treated as absent", serverSide: true, run: corruptRecord},
+	{name: "a record over MaxRecordSize fails Save and leaves the stored session intact", serverSide: true, run: recordTooLarge},
 	{name: "lifetime ends a session however active", run: lifetimeAbsolute},
 	{name: "lifetime is kept across id regeneration", run: lifetimeAcrossRegenerate},
 	{name: "lifetime restarts for a new session after destroy", run: lifetimeAfterDestroy},
+	{name: "zero options: a session ends DefaultLifetime (14 days) after creation", run: lifetimeDefault},
+	{name: "a negative lifetime means none", run: lifetimeNone},
 	{name: "idle timeout ends an inactive session", clock: true, run: idleExpires},
 	{name: "idle timeout slides with read-only requests", clock: true, run: idleSlides},
 	{name: "sliding refresh is throttled to a tenth of the idle timeout", clock: true, run: idleThrottled},
@@ -101,7 +106,7 @@ func clearsOnDestroy(t *testing.T, c Config) {
 		if s.Has("count") {
 			t.Errorf("the destroyed session's data came back: count=%v", s.Get("count"))
 		}
-		if c.Count != nil {
+		if e.canCount() {
 			if n := e.count(); n != 1 {
 				t.Errorf("%d records in the store, want 1 (the new session only)", n)
 			}
@@ -132,7 +137,7 @@ func noCookieWhenUnchanged(t *testing.T, c Config) {
 			t.Fatal("an anonymous read-only request sent a Set-Cookie")
 		}
 	}
-	if c.Count != nil {
+	if e.canCount() {
 		if n := e.count(); n != 0 {
 			t.Errorf("T-MEM1: %d records stored after read-only anonymous requests, want 0", n)
 		}
@@ -246,7 +251,7 @@ func regenerateDeletesOld(t *testing.T, c Config) {
 			t.Error("the old record is still stored")
 		}
 	}
-	if c.Count != nil {
+	if e.canCount() {
 		if n := e.count(); n != 1 {
 			t.Errorf("%d records stored, want 1", n)
 		}
@@ -300,7 +305,7 @@ func unknownIDsRefused(t *testing.T, c Config) {
 			}
 		}
 	}
-	if c.Count != nil {
+	if e.canCount() {
 		if n := e.count(); n != 3 {
 			t.Errorf("%d records, want 3", n)
 		}
@@ -319,7 +324,7 @@ func unknownIDsAdopted(t *testing.T, c Config) {
 	if _, set := e.save(s); set {
 		t.Error("saving the clean adopted session set a cookie")
 	}
-	if c.Count != nil {
+	if e.canCount() {
 		if n := e.count(); n != 0 {
 			t.Errorf("T-FX1: %d records after reading an unknown id, want 0", n)
 		}
@@ -404,7 +409,7 @@ func destroyThenSet(t *testing.T, c Config) {
 		if s := e.read(c1); s.Has("user") {
 			t.Error("the destroyed record was not deleted")
 		}
-		if c.Count != nil {
+		if e.canCount() {
 			if n := e.count(); n != 1 {
 				t.Errorf("%d records, want 1", n)
 			}
@@ -432,7 +437,7 @@ func regenerateTwice(t *testing.T, c Config) {
 	if _, n := e.countReq(cC, nil); n != 2 {
 		t.Errorf("count under the final id %d, want 2", n)
 	}
-	if c.Count != nil {
+	if e.canCount() {
 		if n := e.count(); n != 1 {
 			t.Errorf("%d records, want 1", n)
 		}
@@ -452,7 +457,7 @@ func destroyAfterRegenerate(t *testing.T, c Config) {
 	if s := e.read(cA); s.Has("count") {
 		t.Error("the original record survived RegenerateID(false) then Destroy")
 	}
-	if c.Count != nil {
+	if e.canCount() {
 		if n := e.count(); n != 0 {
 			t.Errorf("%d records, want 0", n)
 		}
@@ -498,7 +503,7 @@ func destroyNew(t *testing.T, c Config) {
 	if v, set := e.save(s); !set || v != "" {
 		t.Errorf("save = (%q, %v), want (\"\", true)", v, set)
 	}
-	if c.Count != nil {
+	if e.canCount() {
 		if n := e.count(); n != 0 {
 			t.Errorf("%d records, want 0", n)
 		}
@@ -541,7 +546,7 @@ func malformedIDs(t *testing.T, c Config) {
 				t.Errorf("read(%.30q): the clean session set a cookie", bad)
 			}
 		}
-		if c.Count != nil {
+		if e.canCount() {
 			if n := e.count(); n != 0 {
 				t.Errorf("%d records after malformed reads, want 0", n)
 			}
@@ -923,6 +928,64 @@ func lifetimeAfterDestroy(t *testing.T, c Config) {
 			t.Error("the new session outlived its own lifetime")
 		}
 	})
+}
+
+// A value as large as the whole default limit must not reach the store:
+// Save fails with ErrTooLarge naming the limit (DefaultMaxRecordSize),
+// nothing is written.
+func recordTooLarge(t *testing.T, c Config) {
+	e := newEnv(t, c, nil)
+	c1, _ := e.countReq("", nil)
+	var before []byte
+	if c.Get != nil {
+		before, _ = c.Get(t, e.st, c1)
+	}
+	s := e.read(c1)
+	s.Set("blob", strings.Repeat("x", session.DefaultMaxRecordSize))
+	_, set, err := e.st.Save(context.Background(), s)
+	if !errors.Is(err, session.ErrTooLarge) || set {
+		t.Fatalf("Save of a session over the default limit = (set %v, %v), want an error wrapping ErrTooLarge", set, err)
+	}
+	if limit := strconv.Itoa(session.DefaultMaxRecordSize); !strings.Contains(err.Error(), limit) {
+		t.Errorf("the error does not name the %s-byte limit: %v", limit, err)
+	}
+	if c.Get != nil {
+		if after, ok := c.Get(t, e.st, c1); !ok || string(after) != string(before) {
+			t.Errorf("the stored record changed: %.80q, was %.80q", after, before)
+		}
+	}
+	if _, n := e.countReq(c1, func(s *session.Session) {
+		if s.Has("blob") {
+			t.Error("the oversized value was stored")
+		}
+	}); n != 2 {
+		t.Errorf("after the failed save: count %d, want 2 (the stored session intact)", n)
+	}
+}
+
+// The zero Options must not mean "never expires": a cookie captured once
+// would stay valid forever.
+func lifetimeDefault(t *testing.T, c Config) {
+	e := newEnv(t, c, nil)
+	c1, _ := e.countReq("", nil)
+	e.clock.Advance(session.DefaultLifetime - time.Hour)
+	c2, n := e.countReq(c1, nil)
+	if n != 2 {
+		t.Fatalf("an hour before the default lifetime ends: count %d, want 2", n)
+	}
+	e.clock.Advance(time.Hour)
+	if _, n := e.countReq(c2, nil); n != 1 {
+		t.Errorf("%v after creation with zero Options: count %d, want 1 (a new session)", session.DefaultLifetime, n)
+	}
+}
+
+func lifetimeNone(t *testing.T, c Config) {
+	e := newEnv(t, c, func(o *session.Options) { o.Lifetime = -1 })
+	c1, _ := e.countReq("", nil)
+	e.clock.Advance(10 * 365 * 24 * time.Hour)
+	if _, n := e.countReq(c1, nil); n != 2 {
+		t.Errorf("ten years later with a negative Lifetime: count %d, want 2", n)
+	}
 }
 
 func idleExpires(t *testing.T, c Config) {

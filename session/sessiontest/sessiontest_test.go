@@ -3,6 +3,7 @@ package sessiontest_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,5 +144,28 @@ func TestRequest(t *testing.T) {
 	}
 	if c3, set := sessiontest.Request(t, st, c, func(s *session.Session) { s.Destroy() }); !set || c3 != "" {
 		t.Errorf("destroy request = (%q, %v)", c3, set)
+	}
+}
+
+// Issue 9.9: the suite builds a backend only for a scenario's storage, never
+// an extra one (outside any scenario) to probe for Len.
+func TestRunBuildsNoSpareBackend(t *testing.T) {
+	var mu sync.Mutex
+	var outside []string
+	t.Run("suite", func(suite *testing.T) {
+		sessiontest.Run(suite, sessiontest.Config{
+			Backend: func(t *testing.T, o session.Options) session.Backend {
+				if t == suite {
+					mu.Lock()
+					outside = append(outside, t.Name())
+					mu.Unlock()
+				}
+				return sessiontest.NewBackend(o.Now).Updating()
+			},
+			ClockControlsExpiry: true,
+		})
+	})
+	if len(outside) > 0 {
+		t.Errorf("the suite built %d backends outside its scenarios", len(outside))
 	}
 }
