@@ -82,43 +82,6 @@ type cookieStorage struct {
 	aad   []byte
 }
 
-// parsePayload reads the Remix cookie-storage value {"i":id,"d":record}.
-// A missing "i" or one that is not a valid id gives id ""; a missing or null
-// "d" gives no data. Other keys are ignored.
-// Decoded strings share payload's memory.
-func parsePayload(payload string) (id string, values, flash map[string]any, m meta, err error) {
-	d := jsonDecoder{data: payload}
-	d.skipSpace()
-	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
-		return "", nil, nil, meta{}, errors.New("session: cookie storage payload is not a JSON object")
-	}
-	err = d.members(func(k string) error {
-		if k == "d" && d.pos < len(d.data) && d.data[d.pos] == '[' {
-			var err error
-			values, flash, m, err = d.record()
-			return err
-		}
-		v, err := d.value()
-		switch {
-		case err != nil:
-		case k == "i":
-			id, _ = v.(string)
-		case k == "d" && v != nil:
-			err = fmt.Errorf("%w: \"d\" is not an array", errBadRecord)
-		case k == "d":
-			values, flash, m = nil, nil, meta{}
-		}
-		return err
-	})
-	if err == nil {
-		err = d.finish()
-	}
-	if err != nil {
-		return "", nil, nil, meta{}, err
-	}
-	return id, values, flash, m, nil
-}
-
 // Read implements Storage. A value that cannot be opened or parsed, or whose
 // session has expired, gives a new session; a forged or corrupt one is also
 // logged.
@@ -172,15 +135,10 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	default:
 		return "", false, nil
 	}
-	buf := make([]byte, 0, 256)
-	buf = append(buf, `{"i":"`...)
-	buf = append(buf, s.id...) // ids are [A-Za-z0-9_-]: no escaping needed
-	buf = append(buf, `","d":`...)
-	buf, err := appendRecord(buf, s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
+	buf, err := appendPayload(make([]byte, 0, 256), s.id, s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
 	if err != nil {
 		return "", false, err
 	}
-	buf = append(buf, '}')
 	value := string(buf)
 	if len(st.aeads) > 0 {
 		if value, err = st.seal(buf); err != nil {
