@@ -178,18 +178,23 @@ func (d *decoder) emptyObject() bool {
 }
 
 // meta reads the metadata object {"c":ms,"s":ms}, ignoring other keys and
-// values that are not plain numbers.
+// values that are not numbers. Numbers are read without boxing them in an
+// interface: that would cost two allocations a record.
 func (d *decoder) meta() (Meta, error) {
 	var m Meta
 	err := d.members(func(k string) error {
-		v, err := d.value()
-		var ms int64
-		switch v := v.(type) {
-		case float64:
-			ms = metaInt(v)
-		case int64, uint64: // past 2^53: out of range
-		default:
+		if c := d.peek(); c != '-' && (c < '0' || c > '9') {
+			_, err := d.value()
 			return err
+		}
+		start := d.pos
+		lit, integer, err := d.scanNumber()
+		if err != nil {
+			return err
+		}
+		ms, ok := metaMS(lit, integer)
+		if !ok {
+			return &syntaxError{msg: "number " + lit + " out of range", offset: start}
 		}
 		switch k {
 		case "c":
@@ -197,16 +202,34 @@ func (d *decoder) meta() (Meta, error) {
 		case "s":
 			m.Saved = ms
 		}
-		return err
+		return nil
 	})
 	return m, err
 }
 
-// metaInt returns a time in milliseconds, 0 (unknown) when it is negative,
-// not a number or past 2^53.
-func metaInt(f float64) int64 {
-	if f < 0 || f > maxExactInt || f != f {
-		return 0
+// metaMS returns the time in milliseconds that a number literal gives: 0
+// (unknown) when it is negative or past 2^53, a fraction truncated. It is
+// false only for a number that is out of float64's range, which makes the
+// whole record invalid JSON, as in encoding/json.
+func metaMS(lit string, integer bool) (int64, bool) {
+	if integer && len(lit) <= 15 {
+		if n, ok := smallInt(lit); ok {
+			return max(n, 0), true
+		}
 	}
-	return int64(f)
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil {
+		return 0, false
+	}
+	if integer && len(lit) > 15 {
+		// Whole numbers past 2^53 are exact integers, never the float
+		// nearest them: 2^53+1 is out of range, not 2^53.
+		if n, err := strconv.ParseInt(lit, 10, 64); err != nil || n > maxExactInt {
+			return 0, true
+		}
+	}
+	if f < 0 || f > maxExactInt || f != f {
+		return 0, true
+	}
+	return int64(f), true
 }
