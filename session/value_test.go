@@ -209,8 +209,8 @@ func TestValueNumbers(t *testing.T) {
 	check("Value[[]int64](missing)", v23, ok, []int64(nil), false)
 }
 
-// storages returns one of each storage in this package.
-func storages(t *testing.T) map[string]Storage {
+// everyStorage returns one of each storage in this package.
+func everyStorage(t *testing.T) map[string]Storage {
 	t.Helper()
 	file, err := NewFileStorage(t.TempDir(), Options{})
 	if err != nil {
@@ -228,8 +228,8 @@ func storages(t *testing.T) map[string]Storage {
 	return map[string]Storage{"memory": NewMemoryStorage(Options{}), "file": file, "cookie": plain, "sealed cookie": sealed}
 }
 
-// saveAndLoad saves s to st and reads it back as the next request would.
-func saveAndLoad(t *testing.T, st Storage, s *Session) *Session {
+// saveAndReload saves s to st and reads it back as the next request would.
+func saveAndReload(t *testing.T, st Storage, s *Session) *Session {
 	t.Helper()
 	ctx := context.Background()
 	v, set, err := st.Save(ctx, s)
@@ -258,7 +258,7 @@ func TestValueExactIntegersThroughStorages(t *testing.T) {
 		uints = append(uints, u)
 		ints = append(ints, int64(u), -int64(u>>1))
 	}
-	for name, st := range storages(t) {
+	for name, st := range everyStorage(t) {
 		t.Run(name, func(t *testing.T) {
 			s, _ := st.Read(context.Background(), "")
 			s.Set("uid", int64(1234567890123456789))
@@ -269,7 +269,7 @@ func TestValueExactIntegersThroughStorages(t *testing.T) {
 			for i, n := range uints {
 				s.Set("u"+strconv.Itoa(i), n)
 			}
-			s = saveAndLoad(t, st, s)
+			s = saveAndReload(t, st, s)
 			if n, ok := Value[int64](s, "uid"); !ok || n != 1234567890123456789 {
 				t.Errorf("Value[int64](uid) = %d, %v; want 1234567890123456789", n, ok)
 			}
@@ -305,8 +305,8 @@ func TestValueExactIntegersThroughStorages(t *testing.T) {
 	}
 }
 
-// nested returns leaf inside n levels of slices.
-func nested(n int, leaf any) any {
+// nestedSlices returns leaf inside n levels of slices.
+func nestedSlices(n int, leaf any) any {
 	v := leaf
 	for range n {
 		v = []any{v}
@@ -314,9 +314,9 @@ func nested(n int, leaf any) any {
 	return v
 }
 
-func depthOf(v any) int {
+func sliceDepth(v any) int {
 	if l, ok := v.([]any); ok && len(l) == 1 {
-		return 1 + depthOf(l[0])
+		return 1 + sliceDepth(l[0])
 	}
 	return 0
 }
@@ -327,23 +327,23 @@ func depthOf(v any) int {
 // itself is an error too.
 func TestSaveDepthLimit(t *testing.T) {
 	ctx := context.Background()
-	for name, st := range storages(t) {
+	for name, st := range everyStorage(t) {
 		t.Run(name, func(t *testing.T) {
 			s, _ := st.Read(ctx, "")
-			s.Set("deepest", nested(MaxDepth-1, "leaf")) // the values map is the first level
+			s.Set("deepest", nestedSlices(MaxDepth-1, "leaf")) // the values map is the first level
 			s.Set("user", "alice")
 			v, _, err := st.Save(ctx, s)
 			if err != nil {
 				t.Fatalf("saving a value %d levels deep: %v", MaxDepth-1, err)
 			}
 			s, _ = st.Read(ctx, v)
-			if got := depthOf(s.Get("deepest")); got != MaxDepth-1 || s.Get("user") != "alice" {
+			if got := sliceDepth(s.Get("deepest")); got != MaxDepth-1 || s.Get("user") != "alice" {
 				t.Fatalf("loaded a value %d levels deep and user %v, want %d and alice", got, s.Get("user"), MaxDepth-1)
 			}
 
 			for what, change := range map[string]func(*Session){
-				"Set":   func(s *Session) { s.Set("deep", nested(MaxDepth, "leaf")) },
-				"Flash": func(s *Session) { s.Flash("deep", nested(MaxDepth, "leaf")) },
+				"Set":   func(s *Session) { s.Set("deep", nestedSlices(MaxDepth, "leaf")) },
+				"Flash": func(s *Session) { s.Flash("deep", nestedSlices(MaxDepth, "leaf")) },
 				"cycle": func(s *Session) {
 					m := map[string]any{}
 					m["self"] = m
