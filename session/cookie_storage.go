@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"unsafe"
+	"slices"
 )
 
 // CookieStorageOptions configure NewCookieStorage.
@@ -83,43 +83,6 @@ type cookieStorage struct {
 	aad   []byte
 }
 
-// parsePayload reads the Remix cookie-storage value {"i":id,"d":record}.
-// A missing "i" or one that is not a valid id gives id ""; a missing or null
-// "d" gives no data. Other keys are ignored.
-// Decoded strings share payload's memory.
-func parsePayload(payload string) (id string, values, flash map[string]any, m meta, err error) {
-	d := jsonDecoder{data: payload}
-	d.skipSpace()
-	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
-		return "", nil, nil, meta{}, errors.New("session: cookie storage payload is not a JSON object")
-	}
-	err = d.members(func(k string) error {
-		if k == "d" && d.pos < len(d.data) && d.data[d.pos] == '[' {
-			var err error
-			values, flash, m, err = d.record()
-			return err
-		}
-		v, err := d.value()
-		switch {
-		case err != nil:
-		case k == "i":
-			id, _ = v.(string)
-		case k == "d" && v != nil:
-			err = fmt.Errorf("%w: \"d\" is not an array", errBadRecord)
-		case k == "d":
-			values, flash, m = nil, nil, meta{}
-		}
-		return err
-	})
-	if err == nil {
-		err = d.finish()
-	}
-	if err != nil {
-		return "", nil, nil, meta{}, err
-	}
-	return id, values, flash, m, nil
-}
-
 // Read implements Storage. A value that cannot be opened or parsed, or whose
 // session has expired, gives a new session; a forged or corrupt one is also
 // logged.
@@ -170,23 +133,9 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	case cookieKeep:
 		return "", false, nil
 	}
-	buf := make([]byte, 0, 256)
-	buf = append(buf, `{"i":`...)
-	// Ids are ValidID ([A-Za-z0-9_-], as Restore and Read ensure), which
-	// JSON needs no escapes for; escaping anyway means no id can ever add
-	// a second "i" to the payload.
-	buf = appendJSONString(buf, s.id)
-	buf = append(buf, `,"d":`...)
-	buf, err := appendRecord(buf, s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
+	value, err := st.encode(s.id, s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
 	if err != nil {
 		return "", false, err
-	}
-	buf = append(buf, '}')
-	value := string(buf)
-	if len(st.aeads) > 0 {
-		if value, err = st.seal(buf); err != nil {
-			return "", false, err
-		}
 	}
 	if size := len(st.o.CookieName) + 1 + base64.StdEncoding.EncodedLen(len(value)) + signatureOverhead; size > st.o.MaxSize {
 		return "", false, fmt.Errorf("session: cookie storage: a %d-byte cookie is over the %d-byte limit: %w", size, st.o.MaxSize, ErrTooLarge)
@@ -195,32 +144,55 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	return value, true, nil
 }
 
-// seal encrypts plain with Keys[0]: nonce || ciphertext || tag, as bytes in
-// a string. The cookie's own encoding makes it header-safe; encoding it here
-// too would make the cookie a third larger.
-func (st *cookieStorage) seal(plain []byte) (string, error) {
+// encode returns the cookie value of a session: the payload, sealed with
+// Keys[0] when there are keys, as nonce || ciphertext || tag in a string.
+// The cookie's own encoding makes it header-safe; encoding it here too would
+// make the cookie a third larger.
+//
+// The payload is written after room for the nonce and sealed in place, so
+// sealing allocates only that buffer and the string, a copy. This took
+// 0.79-1.01 µs where sealing a separate buffer and handing it over with
+// unsafe.String took 0.93-1.02 µs (median CPU time of two same-run
+// comparisons on the benchmark session): unsafe did not pay.
+func (st *cookieStorage) encode(id string, values, flash map[string]any, m meta) (string, error) {
+	if len(st.aeads) == 0 {
+		buf, err := appendPayload(make([]byte, 0, 256), id, values, flash, m)
+		return string(buf), err
+	}
 	aead := st.aeads[0]
-	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	if _, err := io.ReadFull(rand.Reader, out); err != nil {
+	ns := aead.NonceSize()
+	buf := make([]byte, ns, 256)
+	if _, err := io.ReadFull(rand.Reader, buf); err != nil {
 		return "", fmt.Errorf("session: cookie storage nonce: %w", err)
 	}
-	out = aead.Seal(out, out, plain, st.aad)
-	return unsafe.String(unsafe.SliceData(out), len(out)), nil // out is not written again
+	buf, err := appendPayload(buf, id, values, flash, m)
+	if err != nil {
+		return "", err
+	}
+	buf = slices.Grow(buf, aead.Overhead())
+	// buf[ns:ns] is the plaintext's own start: Seal encrypts in place.
+	sealed := aead.Seal(buf[:ns], buf[:ns], buf[ns:], st.aad)
+	return string(sealed), nil
 }
 
-// open decrypts a sealed value with each key in turn.
+// open decrypts a sealed value with each key in turn, in place in a copy of
+// value, and copies the plaintext into a string. Opening from an unsafe
+// read-only view of value and handing the plaintext over with unsafe.String
+// was faster on its own (0.21-0.26 µs against 0.33-0.36 µs) but saved under
+// 4% of a sealed load+save (2.8-4.7 µs; median CPU time, same-run
+// comparisons), short of the 10% that would pay for unsafe.
 func (st *cookieStorage) open(value string) (string, bool) {
-	// Read-only view of value: Open writes only to its own new buffer (a
-	// failed Open zeroes its destination, so decrypting in place would
-	// spoil the ciphertext for the next key).
-	raw := unsafe.Slice(unsafe.StringData(value), len(value))
+	var buf []byte
 	for _, aead := range st.aeads {
 		ns := aead.NonceSize()
-		if len(raw) < ns+aead.Overhead() {
+		if len(value) < ns+aead.Overhead() {
 			return "", false
 		}
-		if plain, err := aead.Open(nil, raw[:ns], raw[ns:], st.aad); err == nil {
-			return unsafe.String(unsafe.SliceData(plain), len(plain)), true // not written again
+		// A fresh copy for each key: a failed Open may overwrite its
+		// destination, here the ciphertext.
+		buf = append(buf[:0], value...)
+		if plain, err := aead.Open(buf[ns:ns], buf[:ns], buf[ns:], st.aad); err == nil {
+			return string(plain), true
 		}
 	}
 	return "", false

@@ -1,165 +1,56 @@
 package session
 
-import (
-	"errors"
-	"fmt"
-	"strconv"
-)
+import "github.com/sessionkit/sessionkit/session/internal/wire"
 
 // A record is what a storage keeps for a session: the Remix JSON array
 // [values, flash], and, as a third element that Remix ignores, the metadata
-// that expiry needs.
+// that expiry needs. Package wire encodes and decodes it.
 
-// errBadRecord reports a record that is not a [values, flash] array.
-var errBadRecord = errors.New("session: record is not a JSON array [values, flash]")
+// MaxDepth is how deeply maps and slices may nest in a session: the
+// session's values are the first level, so a value stored with Set may nest
+// MaxDepth-1 levels of maps and slices, itself included. The record decoder
+// accepts no more, so Save refuses what could not be read back.
+const MaxDepth = wire.MaxDepth
 
-// meta is the optional third element of a record: when the session was
-// created (for Options.Lifetime) and last saved (for Options.IdleTimeout),
-// in Unix milliseconds.
+// ErrTooDeep is wrapped by the error of a Save whose values (or flash
+// values) nest more than MaxDepth levels, or hold themselves (a map that
+// contains itself nests without end). The stored session is left as it was.
+var ErrTooDeep = wire.ErrTooDeep
+
+// meta is a record's metadata (wire.Meta): when the session was created
+// (for Options.Lifetime) and last saved (for Options.IdleTimeout), in Unix
+// milliseconds.
 type meta struct {
 	Created int64 // "c"
 	Saved   int64 // "s"
 }
 
-func (m meta) isZero() bool { return m == meta{} }
-
 // appendRecord appends the JSON record [values, flash] (and the metadata as a
 // third element when it is not zero) to dst. Nil maps are written as {}.
 func appendRecord(dst []byte, values, flash map[string]any, m meta) ([]byte, error) {
-	var err error
-	dst = append(dst, '[')
-	if dst, err = appendJSONObject(dst, nonNil(values)); err != nil {
-		return nil, fmt.Errorf("session: encoding values: %w", err)
-	}
-	dst = append(dst, ',')
-	if dst, err = appendJSONObject(dst, nonNil(flash)); err != nil {
-		return nil, fmt.Errorf("session: encoding flash: %w", err)
-	}
-	if !m.isZero() {
-		dst = append(dst, `,{`...)
-		sep := false
-		if m.Created != 0 {
-			dst = append(dst, `"c":`...)
-			dst = strconv.AppendInt(dst, m.Created, 10)
-			sep = true
-		}
-		if m.Saved != 0 {
-			if sep {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `"s":`...)
-			dst = strconv.AppendInt(dst, m.Saved, 10)
-		}
-		dst = append(dst, '}')
-	}
-	return append(dst, ']'), nil
-}
-
-var emptyMap = map[string]any{}
-
-func nonNil(m map[string]any) map[string]any {
-	if m == nil {
-		return emptyMap
-	}
-	return m
+	return wire.AppendRecord(dst, values, flash, wire.Meta(m))
 }
 
 // parseRecord reads a JSON record [values, flash, meta?], as Remix or
 // sessionkit wrote it. Missing or null elements are empty; the first two must
 // otherwise be objects; later elements are ignored unless the third is the
-// metadata object. Values have encoding/json's types (float64 for numbers).
+// metadata object. Numbers are float64, except whole numbers beyond ±2^53,
+// which are int64 or uint64 so that they stay exact (see Value).
 func parseRecord(b []byte) (values, flash map[string]any, m meta, err error) {
-	d := jsonDecoder{data: string(b)}
-	d.skipSpace()
-	if d.pos >= len(d.data) || d.data[d.pos] != '[' {
-		if _, err := decodeJSON(b); err != nil {
-			return nil, nil, meta{}, fmt.Errorf("%w: %v", errBadRecord, err)
-		}
-		return nil, nil, meta{}, errBadRecord
-	}
-	if values, flash, m, err = d.record(); err != nil {
-		return nil, nil, meta{}, err
-	}
-	if err := d.finish(); err != nil {
-		return nil, nil, meta{}, fmt.Errorf("%w: %v", errBadRecord, err)
-	}
-	return values, flash, m, nil
+	values, flash, wm, err := wire.ParseRecord(b)
+	return values, flash, meta(wm), err
 }
 
-// record reads a record array starting at '['. Empty objects in the first
-// two places allocate nothing; the third element, when it is an object, is
-// read as metadata.
-func (d *jsonDecoder) record() (values, flash map[string]any, m meta, err error) {
-	err = d.elements(func(i int) error {
-		switch {
-		case i < 2 && d.emptyObject():
-			return nil
-		case i == 2 && d.pos < len(d.data) && d.data[d.pos] == '{':
-			var err error
-			m, err = d.meta()
-			return err
-		}
-		v, err := d.value()
-		if err != nil || i >= 2 || v == nil {
-			return err
-		}
-		o, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("element %d is not an object", i)
-		}
-		if i == 0 {
-			values = o
-		} else {
-			flash = o
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, meta{}, fmt.Errorf("%w: %v", errBadRecord, err)
-	}
-	return values, flash, m, nil
+// appendPayload appends cookie storage's value, the Remix payload
+// {"i":id,"d":[values,flash,meta]}, to dst.
+func appendPayload(dst []byte, id string, values, flash map[string]any, m meta) ([]byte, error) {
+	return wire.AppendPayload(dst, id, values, flash, wire.Meta(m))
 }
 
-// emptyObject consumes "{}" (with optional space inside) if it comes next.
-func (d *jsonDecoder) emptyObject() bool {
-	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
-		return false
-	}
-	p := d.pos + 1
-	for p < len(d.data) && (d.data[p] == ' ' || d.data[p] == '\t' || d.data[p] == '\n' || d.data[p] == '\r') {
-		p++
-	}
-	if p < len(d.data) && d.data[p] == '}' {
-		d.pos = p + 1
-		return true
-	}
-	return false
-}
-
-// meta reads the metadata object {"c":ms,"s":ms}, ignoring other keys and
-// values that are not plain numbers.
-func (d *jsonDecoder) meta() (meta, error) {
-	var m meta
-	err := d.members(func(k string) error {
-		if d.pos >= len(d.data) || d.data[d.pos] != '-' && (d.data[d.pos] < '0' || d.data[d.pos] > '9') {
-			_, err := d.value()
-			return err
-		}
-		f, err := d.number()
-		switch k {
-		case "c":
-			m.Created = metaInt(f)
-		case "s":
-			m.Saved = metaInt(f)
-		}
-		return err
-	})
-	return m, err
-}
-
-func metaInt(f float64) int64 {
-	if f < 0 || f > 1<<53 || f != f {
-		return 0
-	}
-	return int64(f)
+// parsePayload reads the Remix cookie-storage value {"i":id,"d":record}.
+// A missing "i" or one that is not a string gives id ""; a missing or null
+// "d" gives no data. Other keys are ignored.
+func parsePayload(payload string) (id string, values, flash map[string]any, m meta, err error) {
+	id, values, flash, wm, err := wire.ParsePayload(payload)
+	return id, values, flash, meta(wm), err
 }

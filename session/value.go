@@ -4,14 +4,24 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"strconv"
 )
 
 // Value returns the session value under key as a T, and whether there is one
 // of that type. Values loaded from a storage have JSON types, so Value
-// converts: an int stored and read back through JSON (as a float64) comes back
-// as an int, a map comes back as a struct. A missing key, a value that does
-// not fit T (a fraction for an int, an overflow, a string for a number) gives
-// the zero T and false; Value never panics.
+// converts: a number comes back as any integer or float type it fits, a map
+// as a struct. A missing key, or a value that does not fit T (a fraction or
+// an overflow for an integer type, a negative number for an unsigned one, a
+// string for a number) gives the zero T and false, never a different number;
+// Value never panics.
+//
+// Integers are exact across the whole int64 and uint64 range. Get returns a
+// loaded number as a float64, except a whole number beyond ±2^53 (where
+// float64 stops counting in ones, e.g. a snowflake id), which is an int64,
+// or a uint64 above math.MaxInt64, holding the exact value. Value[float64]
+// (or float32) gives the nearest float, as encoding/json does, except for
+// such an integer that the float type cannot hold: 1234567890123456789 gives
+// false, while 1e18 (as a float64 is written) gives 1e18.
 func Value[T any](s *Session, key string) (T, bool) {
 	var zero T
 	v := s.Get(key)
@@ -21,13 +31,8 @@ func Value[T any](s *Session, key string) (T, bool) {
 	if t, ok := v.(T); ok {
 		return t, true
 	}
-	if f, ok := v.(float64); ok {
-		if t, ok := convertNumber[T](f); ok {
-			return t, true
-		}
-		if isNumberKind(reflect.TypeFor[T]()) {
-			return zero, false
-		}
+	if t, ok, decided := convertNumber[T](v); decided {
+		return t, ok
 	}
 	// Slow path: JSON round trip, for structs, typed slices and maps.
 	b, err := json.Marshal(v)
@@ -41,48 +46,156 @@ func Value[T any](s *Session, key string) (T, bool) {
 	return t, true
 }
 
-func isNumberKind(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64:
-		return true
-	}
-	return false
+// number is a Go number of any type: an int64, a uint64 or a float64, as
+// kind says.
+type number struct {
+	kind reflect.Kind // reflect.Int64, reflect.Uint64 or reflect.Float64
+	i    int64
+	u    uint64
+	f    float64
 }
 
-// convertNumber converts a JSON number to T when T is a numeric kind and the
-// value fits exactly.
-func convertNumber[T any](f float64) (T, bool) {
-	var t T
-	rv := reflect.ValueOf(&t).Elem()
+// numberOf returns v as a number, false when it is not one.
+func numberOf(v any) (number, bool) {
+	switch v := v.(type) {
+	case float64:
+		return number{kind: reflect.Float64, f: v}, true
+	case int64:
+		return number{kind: reflect.Int64, i: v}, true
+	case uint64:
+		return number{kind: reflect.Uint64, u: v}, true
+	case int:
+		return number{kind: reflect.Int64, i: int64(v)}, true
+	}
+	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
-			return t, false
+		return number{kind: reflect.Int64, i: rv.Int()}, true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return number{kind: reflect.Uint64, u: rv.Uint()}, true
+	case reflect.Float32, reflect.Float64:
+		return number{kind: reflect.Float64, f: rv.Float()}, true
+	}
+	return number{}, false
+}
+
+// int64 returns n as an int64 if it is one exactly.
+func (n number) int64() (int64, bool) {
+	switch n.kind {
+	case reflect.Int64:
+		return n.i, true
+	case reflect.Uint64:
+		return int64(n.u), n.u <= math.MaxInt64
+	}
+	// Not NaN (NaN != its Trunc), and within [-2^63, 2^63).
+	if n.f != math.Trunc(n.f) || n.f < -(1<<63) || n.f >= 1<<63 {
+		return 0, false
+	}
+	return int64(n.f), true
+}
+
+// uint64 returns n as a uint64 if it is one exactly.
+func (n number) uint64() (uint64, bool) {
+	switch n.kind {
+	case reflect.Int64:
+		return uint64(n.i), n.i >= 0
+	case reflect.Uint64:
+		return n.u, true
+	}
+	if n.f != math.Trunc(n.f) || n.f < 0 || n.f >= 1<<64 {
+		return 0, false
+	}
+	return uint64(n.f), true
+}
+
+// float returns n as a float of the given bits: a float is rounded to the
+// nearest; an integer must be one the float holds exactly, or the shortest
+// decimal form of the float (as JSON writes a float64 past 2^53), so that an
+// integer id never reads as a different number.
+func (n number) float(bits int) (float64, bool) {
+	var f float64
+	var digits string
+	switch n.kind {
+	case reflect.Float64:
+		return n.f, true
+	case reflect.Int64:
+		f = float64(n.i)
+		if bits == 32 {
+			f = float64(float32(n.i))
 		}
-		i := int64(f)
-		if rv.OverflowInt(i) {
-			return t, false
+		if n.i >= -(1<<53) && n.i <= 1<<53 && int64(f) == n.i {
+			return f, true
+		}
+		digits = strconv.FormatInt(n.i, 10)
+	case reflect.Uint64:
+		f = float64(n.u)
+		if bits == 32 {
+			f = float64(float32(n.u))
+		}
+		if n.u <= 1<<53 && uint64(f) == n.u {
+			return f, true
+		}
+		digits = strconv.FormatUint(n.u, 10)
+	}
+	return f, strconv.FormatFloat(f, 'f', -1, bits) == digits
+}
+
+// convertNumber converts v to T when both are numbers (decided is true),
+// with ok false when v does not fit T. When either is not a number, decided
+// is false and the caller converts some other way.
+func convertNumber[T any](v any) (t T, ok, decided bool) {
+	n, isNumber := numberOf(v)
+	if !isNumber {
+		return t, false, false
+	}
+	// The common types without reflection.
+	switch p := any(&t).(type) {
+	case *int:
+		i, ok := n.int64()
+		if !ok || i != int64(int(i)) {
+			return t, false, true
+		}
+		*p = int(i)
+		return t, true, true
+	case *int64:
+		if *p, ok = n.int64(); !ok {
+			*p = 0
+		}
+		return t, ok, true
+	case *uint64:
+		if *p, ok = n.uint64(); !ok {
+			*p = 0
+		}
+		return t, ok, true
+	case *float64:
+		if *p, ok = n.float(64); !ok {
+			*p = 0
+		}
+		return t, ok, true
+	}
+	var r T
+	rv := reflect.ValueOf(&r).Elem()
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		i, ok := n.int64()
+		if !ok || rv.OverflowInt(i) {
+			return t, false, true
 		}
 		rv.SetInt(i)
-		return t, true
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		if f != math.Trunc(f) || f < 0 || f >= 1<<64 {
-			return t, false
-		}
-		u := uint64(f)
-		if rv.OverflowUint(u) {
-			return t, false
+		u, ok := n.uint64()
+		if !ok || rv.OverflowUint(u) {
+			return t, false, true
 		}
 		rv.SetUint(u)
-		return t, true
 	case reflect.Float32, reflect.Float64:
-		if rv.OverflowFloat(f) {
-			return t, false
+		f, ok := n.float(rv.Type().Bits())
+		if !ok || rv.OverflowFloat(f) {
+			return t, false, true
 		}
 		rv.SetFloat(f)
-		return t, true
+	default:
+		return t, false, false
 	}
-	return t, false
+	return r, true, true
 }

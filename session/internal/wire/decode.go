@@ -1,0 +1,493 @@
+package wire
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+type decoder struct {
+	// data is the input as one string, so that strings without escapes
+	// can be substrings of it rather than allocations of their own (see
+	// shareLimit).
+	data string
+	pos  int
+	// depth counts the open objects and arrays; maxDepth bounds it.
+	depth, maxDepth int
+	// copyStrings makes every decoded string its own allocation instead of
+	// a substring of data.
+	copyStrings bool
+	// stack collects array elements; each array then gets one exact-size
+	// allocation.
+	stack []any
+}
+
+// shareLimit is the largest input whose decoded strings share its memory.
+// A substring keeps the whole input alive for as long as any caller keeps
+// it (a user name copied into a cache keeps the record with it), so past
+// this size every string is copied and a retained string pins at most
+// 4 KiB, the size of a cookie. Below it, copying is not worth its cost, one
+// allocation per key and string. BenchmarkParseRecord, same-run medians of
+// CPU time: the storage benchmarks' session (3 keys, 3 strings) took
+// 0.79-0.89 µs and 11 allocations sharing, 0.90-0.97 µs and 19 copying
+// (+12%); a 6 KB record of 200 strings 32-56 µs and 214, 41-72 µs and 614
+// (+27%), a price worth paying only where a retained string could pin a
+// large record.
+const shareLimit = 4096
+
+func newDecoder(data string, maxDepth int) decoder {
+	return decoder{data: data, maxDepth: maxDepth, copyStrings: len(data) > shareLimit}
+}
+
+// decode parses data as one JSON value nested at most MaxDepth levels.
+func decode(data []byte) (any, error) {
+	d := newDecoder(string(data), MaxDepth)
+	v, err := d.value()
+	if err != nil {
+		return nil, err
+	}
+	return v, d.finish()
+}
+
+// finish checks that nothing but white space follows the top-level value.
+func (d *decoder) finish() error {
+	d.skipSpace()
+	if d.pos != len(d.data) {
+		return d.syntaxError("after top-level value")
+	}
+	return nil
+}
+
+func (d *decoder) syntaxError(what string) error {
+	return &syntaxError{msg: what, offset: d.pos}
+}
+
+type syntaxError struct {
+	msg     string
+	offset  int
+	tooDeep bool
+}
+
+func (e *syntaxError) Error() string {
+	return "invalid JSON at offset " + strconv.Itoa(e.offset) + ": " + e.msg
+}
+
+// Is makes errors.Is(err, ErrTooDeep) true for a nesting error.
+func (e *syntaxError) Is(target error) bool { return e.tooDeep && target == ErrTooDeep }
+
+func (e *syntaxError) Unwrap() error { return ErrSyntax }
+
+func (d *decoder) skipSpace() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next byte without consuming it (0 at the end). It does
+// not skip white space.
+func (d *decoder) peek() byte {
+	if d.pos < len(d.data) {
+		return d.data[d.pos]
+	}
+	return 0
+}
+
+func (d *decoder) value() (any, error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return nil, d.syntaxError("unexpected end of input")
+	}
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		return d.object()
+	case c == '[':
+		return d.array()
+	case c == '"':
+		s, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case c == 't':
+		return d.literal("true", true)
+	case c == 'f':
+		return d.literal("false", false)
+	case c == 'n':
+		return d.literal("null", nil)
+	case c == '-' || '0' <= c && c <= '9':
+		return d.number()
+	}
+	return nil, d.syntaxError("unexpected character")
+}
+
+func (d *decoder) literal(word string, v any) (any, error) {
+	if len(d.data)-d.pos < len(word) || d.data[d.pos:d.pos+len(word)] != word {
+		return nil, d.syntaxError("invalid literal")
+	}
+	d.pos += len(word)
+	return v, nil
+}
+
+func (d *decoder) object() (any, error) {
+	m := make(map[string]any, 4)
+	err := d.members(func(k string) error {
+		v, err := d.value()
+		m[k] = v
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// members reads an object from its '{' to its '}', calling value for each
+// member with the decoder just past the key's ':' and any space after it;
+// value must read the member's value. Every object reader (maps, record
+// metadata, the cookie payload) goes through it.
+func (d *decoder) members(value func(key string) error) error {
+	more, err := d.open('}')
+	for more && err == nil {
+		d.skipSpace()
+		if d.peek() != '"' {
+			return d.syntaxError("expected a string key")
+		}
+		k, kerr := d.string()
+		if kerr != nil {
+			return kerr
+		}
+		d.skipSpace()
+		if d.peek() != ':' {
+			return d.syntaxError("expected ':'")
+		}
+		d.pos++
+		d.skipSpace()
+		if verr := value(k); verr != nil {
+			return verr
+		}
+		more, err = d.next('}')
+	}
+	return err
+}
+
+func (d *decoder) array() (any, error) {
+	base := len(d.stack)
+	err := d.elements(func(int) error {
+		v, err := d.value()
+		d.stack = append(d.stack, v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := make([]any, len(d.stack)-base)
+	copy(a, d.stack[base:])
+	clear(d.stack[base:])
+	d.stack = d.stack[:base]
+	return a, nil
+}
+
+// elements reads an array from its '[' to its ']', calling value with each
+// element's index and the decoder at the element; value must read it.
+func (d *decoder) elements(value func(i int) error) error {
+	more, err := d.open(']')
+	for i := 0; more && err == nil; i++ {
+		d.skipSpace()
+		if verr := value(i); verr != nil {
+			return verr
+		}
+		more, err = d.next(']')
+	}
+	return err
+}
+
+// open enters the object or array at d.pos and reports whether a member or
+// element follows (false for {} or []).
+func (d *decoder) open(closing byte) (more bool, err error) {
+	if d.depth++; d.depth > d.maxDepth {
+		return false, &syntaxError{msg: "nested too deeply", offset: d.pos, tooDeep: true}
+	}
+	d.pos++ // '{' or '['
+	d.skipSpace()
+	if d.peek() == closing {
+		d.pos++
+		d.depth--
+		return false, nil
+	}
+	return true, nil
+}
+
+// next reads what follows a member or element: ',' (another follows) or the
+// closing bracket (the object or array ends).
+func (d *decoder) next(closing byte) (more bool, err error) {
+	d.skipSpace()
+	switch {
+	case d.pos >= len(d.data):
+		return false, d.syntaxError("unexpected end of input")
+	case d.data[d.pos] == ',':
+		d.pos++
+		return true, nil
+	case d.data[d.pos] == closing:
+		d.pos++
+		d.depth--
+		return false, nil
+	}
+	return false, d.syntaxError("expected ',' or '" + string(closing) + "'")
+}
+
+// maxExactInt is 2^53: float64 represents every integer up to it exactly,
+// and not every one past it.
+const maxExactInt = 1 << 53
+
+// number reads a JSON number: a float64, except a whole number written
+// without fraction or exponent beyond ±2^53, which is an int64 (a uint64
+// above math.MaxInt64) so that it stays exact. Integers outside both
+// ranges are the nearest float64, as in encoding/json.
+func (d *decoder) number() (any, error) {
+	start := d.pos
+	lit, integer, err := d.scanNumber()
+	if err != nil {
+		return nil, err
+	}
+	if integer {
+		// Up to 15 digits, the common case: exact in float64, no strconv.
+		if len(lit) <= 15 {
+			if n, ok := smallInt(lit); ok {
+				return float64(n), nil
+			}
+		} else if v, ok := bigInt(lit); ok {
+			return v, nil
+		}
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil {
+		return nil, &syntaxError{msg: "number " + lit + " out of range", offset: start}
+	}
+	return f, nil
+}
+
+// scanNumber reads the literal of a JSON number and reports whether it is
+// an integer (no fraction, no exponent).
+func (d *decoder) scanNumber() (lit string, integer bool, err error) {
+	start := d.pos
+	p := d.pos
+	data := d.data
+	if p < len(data) && data[p] == '-' {
+		p++
+	}
+	switch {
+	case p < len(data) && data[p] == '0':
+		p++
+	case p < len(data) && '1' <= data[p] && data[p] <= '9':
+		for p < len(data) && '0' <= data[p] && data[p] <= '9' {
+			p++
+		}
+	default:
+		d.pos = p
+		return "", false, d.syntaxError("invalid number")
+	}
+	integer = true
+	if p < len(data) && data[p] == '.' {
+		integer = false
+		p++
+		if p >= len(data) || data[p] < '0' || data[p] > '9' {
+			d.pos = p
+			return "", false, d.syntaxError("invalid number")
+		}
+		for p < len(data) && '0' <= data[p] && data[p] <= '9' {
+			p++
+		}
+	}
+	if p < len(data) && (data[p] == 'e' || data[p] == 'E') {
+		integer = false
+		p++
+		if p < len(data) && (data[p] == '+' || data[p] == '-') {
+			p++
+		}
+		if p >= len(data) || data[p] < '0' || data[p] > '9' {
+			d.pos = p
+			return "", false, d.syntaxError("invalid number")
+		}
+		for p < len(data) && '0' <= data[p] && data[p] <= '9' {
+			p++
+		}
+	}
+	d.pos = p
+	return data[start:p], integer, nil
+}
+
+// smallInt parses an integer literal of at most 15 digits; -0 is left to
+// ParseFloat, which keeps its sign.
+func smallInt(b string) (int64, bool) {
+	neg := false
+	if b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	var n int64
+	for i := 0; i < len(b); i++ {
+		n = n*10 + int64(b[i]-'0')
+	}
+	if neg {
+		if n == 0 {
+			return 0, false // -0 is a float64 negative zero
+		}
+		n = -n
+	}
+	return n, true
+}
+
+// bigInt parses an integer literal of 16 or more digits: a float64 within
+// ±2^53, an int64 or uint64 past it; false when it fits neither.
+func bigInt(lit string) (any, bool) {
+	if n, err := strconv.ParseInt(lit, 10, 64); err == nil {
+		if -maxExactInt <= n && n <= maxExactInt {
+			return float64(n), true
+		}
+		return n, true
+	}
+	if lit[0] != '-' {
+		if u, err := strconv.ParseUint(lit, 10, 64); err == nil {
+			return u, true // > math.MaxInt64
+		}
+	}
+	return nil, false
+}
+
+// string decodes a JSON string as encoding/json does: escapes resolved,
+// invalid UTF-8 and unpaired surrogates replaced by U+FFFD, control
+// characters refused.
+func (d *decoder) string() (string, error) {
+	d.pos++ // opening quote
+	start := d.pos
+	data := d.data
+	// Fast path: no escapes, ASCII or valid UTF-8.
+	for p := start; p < len(data); p++ {
+		c := data[p]
+		switch {
+		case c == '"':
+			d.pos = p + 1
+			if d.copyStrings {
+				return strings.Clone(data[start:p]), nil
+			}
+			return data[start:p], nil
+		case c == '\\':
+			return d.slowString(start)
+		case c < 0x20:
+			d.pos = p
+			return "", d.syntaxError("control character in string")
+		case c >= utf8.RuneSelf:
+			return d.slowString(start)
+		}
+	}
+	d.pos = len(data)
+	return "", d.syntaxError("unterminated string")
+}
+
+// slowString decodes the string from start (past its opening quote) into a
+// new allocation.
+func (d *decoder) slowString(start int) (string, error) {
+	data := d.data
+	b := make([]byte, 0, 32)
+	p := start
+	for p < len(data) {
+		c := data[p]
+		switch {
+		case c == '"':
+			d.pos = p + 1
+			return string(b), nil
+		case c < 0x20:
+			d.pos = p
+			return "", d.syntaxError("control character in string")
+		case c == '\\':
+			p++
+			if p >= len(data) {
+				d.pos = p
+				return "", d.syntaxError("unterminated string")
+			}
+			switch data[p] {
+			case '"', '\\', '/':
+				b = append(b, data[p])
+				p++
+			case 'b':
+				b = append(b, '\b')
+				p++
+			case 'f':
+				b = append(b, '\f')
+				p++
+			case 'n':
+				b = append(b, '\n')
+				p++
+			case 'r':
+				b = append(b, '\r')
+				p++
+			case 't':
+				b = append(b, '\t')
+				p++
+			case 'u':
+				r, ok := hex4(data, p+1)
+				if !ok {
+					d.pos = p
+					return "", d.syntaxError("invalid \\u escape")
+				}
+				p += 5
+				if utf16.IsSurrogate(r) {
+					if p+1 < len(data) && data[p] == '\\' && data[p+1] == 'u' {
+						if r2, ok := hex4(data, p+2); ok {
+							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+								b = utf8.AppendRune(b, dec)
+								p += 6
+								continue
+							}
+						}
+					}
+					r = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				d.pos = p
+				return "", d.syntaxError("invalid escape")
+			}
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			p++
+		default:
+			r, size := utf8.DecodeRuneInString(data[p:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, data[p:p+size]...)
+			}
+			p += size
+		}
+	}
+	d.pos = len(data)
+	return "", d.syntaxError("unterminated string")
+}
+
+func hex4(data string, p int) (rune, bool) {
+	if p+4 > len(data) {
+		return 0, false
+	}
+	var r rune
+	for i := p; i < p+4; i++ {
+		c := data[i]
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r*16 + rune(c)
+	}
+	return r, true
+}

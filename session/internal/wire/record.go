@@ -1,0 +1,235 @@
+package wire
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// AppendRecord appends the record [values, flash] to dst, with m as a third
+// element when it is not zero. Nil maps are written as {}. It fails on a
+// value that json.Marshal refuses or that nests more than MaxDepth levels
+// (ErrTooDeep); the error names the top-level key.
+func AppendRecord(dst []byte, values, flash map[string]any, m Meta) ([]byte, error) {
+	var err error
+	dst = append(dst, '[')
+	if dst, err = AppendValues(dst, values); err != nil {
+		return nil, fmt.Errorf("session: encoding values: %w", err)
+	}
+	dst = append(dst, ',')
+	if dst, err = AppendValues(dst, flash); err != nil {
+		return nil, fmt.Errorf("session: encoding flash: %w", err)
+	}
+	if !m.IsZero() {
+		dst = append(dst, `,{`...)
+		sep := false
+		if m.Created != 0 {
+			dst = append(dst, `"c":`...)
+			dst = strconv.AppendInt(dst, m.Created, 10)
+			sep = true
+		}
+		if m.Saved != 0 {
+			if sep {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"s":`...)
+			dst = strconv.AppendInt(dst, m.Saved, 10)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']'), nil
+}
+
+// AppendValues appends a session's value map as a JSON object, keys sorted
+// as json.Marshal sorts them; nil is {}. The map is the first of MaxDepth
+// levels.
+func AppendValues(dst []byte, values map[string]any) ([]byte, error) {
+	if values == nil {
+		return append(dst, "{}"...), nil
+	}
+	return appendObject(dst, values, 0)
+}
+
+// AppendPayload appends the Remix cookie-storage payload
+// {"i":id,"d":record}, the record as AppendRecord writes it.
+func AppendPayload(dst []byte, id string, values, flash map[string]any, m Meta) ([]byte, error) {
+	dst = append(dst, `{"i":`...)
+	dst = appendString(dst, id)
+	dst = append(dst, `,"d":`...)
+	dst, err := AppendRecord(dst, values, flash, m)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, '}'), nil
+}
+
+// ParseRecord reads a record [values, flash, meta?], as Remix or sessionkit
+// wrote it. Missing or null elements are empty; the first two must
+// otherwise be objects; later elements are ignored unless the third is the
+// metadata object {"c":ms,"s":ms}. Errors wrap ErrBadRecord. Numbers are
+// float64, or int64 and uint64 for whole numbers past ±2^53 (see the
+// package doc).
+func ParseRecord(b []byte) (values, flash map[string]any, m Meta, err error) {
+	return parseRecord(newDecoder(string(b), MaxDepth+1)) // +1: the array around the values
+}
+
+func parseRecord(d decoder) (values, flash map[string]any, m Meta, err error) {
+	d.skipSpace()
+	if d.peek() != '[' {
+		if _, err := decode([]byte(d.data)); err != nil {
+			return nil, nil, Meta{}, fmt.Errorf("%w: %v", ErrBadRecord, err)
+		}
+		return nil, nil, Meta{}, ErrBadRecord
+	}
+	if values, flash, m, err = d.record(); err != nil {
+		return nil, nil, Meta{}, err
+	}
+	if err := d.finish(); err != nil {
+		return nil, nil, Meta{}, fmt.Errorf("%w: %v", ErrBadRecord, err)
+	}
+	return values, flash, m, nil
+}
+
+// ParsePayload reads the Remix cookie-storage payload {"i":id,"d":record}.
+// A missing "i" or one that is not a string gives id "" (the caller
+// validates ids); a missing or null "d" gives no data. Other keys are
+// ignored. Decoded strings share payload's memory when it is small (see
+// shareLimit).
+func ParsePayload(payload string) (id string, values, flash map[string]any, m Meta, err error) {
+	d := newDecoder(payload, MaxDepth+2) // the object and the array around the values
+	d.skipSpace()
+	if d.peek() != '{' {
+		return "", nil, nil, Meta{}, fmt.Errorf("%w: cookie storage payload is not a JSON object", ErrBadRecord)
+	}
+	err = d.members(func(k string) error {
+		if k == "d" && d.peek() == '[' {
+			var err error
+			values, flash, m, err = d.record()
+			return err
+		}
+		v, err := d.value()
+		switch {
+		case err != nil:
+		case k == "i":
+			id, _ = v.(string)
+		case k == "d" && v != nil:
+			err = fmt.Errorf("%w: \"d\" is not an array", ErrBadRecord)
+		case k == "d":
+			values, flash, m = nil, nil, Meta{}
+		}
+		return err
+	})
+	if err == nil {
+		err = d.finish()
+	}
+	if err != nil {
+		return "", nil, nil, Meta{}, err
+	}
+	return id, values, flash, m, nil
+}
+
+// record reads a record array starting at '['. Empty objects in the first
+// two places allocate nothing; the third element, when it is an object, is
+// read as metadata.
+func (d *decoder) record() (values, flash map[string]any, m Meta, err error) {
+	err = d.elements(func(i int) error {
+		switch {
+		case i < 2 && d.emptyObject():
+			return nil
+		case i == 2 && d.peek() == '{':
+			var err error
+			m, err = d.meta()
+			return err
+		}
+		v, err := d.value()
+		if err != nil || i >= 2 || v == nil {
+			return err
+		}
+		o, ok := v.(map[string]any)
+		if !ok {
+			return fmt.Errorf("element %d is not an object", i)
+		}
+		if i == 0 {
+			values = o
+		} else {
+			flash = o
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, Meta{}, fmt.Errorf("%w: %w", ErrBadRecord, err)
+	}
+	return values, flash, m, nil
+}
+
+// emptyObject consumes "{}" (with optional space inside) if it comes next.
+func (d *decoder) emptyObject() bool {
+	if d.peek() != '{' {
+		return false
+	}
+	p := d.pos + 1
+	for p < len(d.data) && (d.data[p] == ' ' || d.data[p] == '\t' || d.data[p] == '\n' || d.data[p] == '\r') {
+		p++
+	}
+	if p < len(d.data) && d.data[p] == '}' {
+		d.pos = p + 1
+		return true
+	}
+	return false
+}
+
+// meta reads the metadata object {"c":ms,"s":ms}, ignoring other keys and
+// values that are not numbers. Numbers are read without boxing them in an
+// interface: that would cost two allocations a record.
+func (d *decoder) meta() (Meta, error) {
+	var m Meta
+	err := d.members(func(k string) error {
+		if c := d.peek(); c != '-' && (c < '0' || c > '9') {
+			_, err := d.value()
+			return err
+		}
+		start := d.pos
+		lit, integer, err := d.scanNumber()
+		if err != nil {
+			return err
+		}
+		ms, ok := metaMS(lit, integer)
+		if !ok {
+			return &syntaxError{msg: "number " + lit + " out of range", offset: start}
+		}
+		switch k {
+		case "c":
+			m.Created = ms
+		case "s":
+			m.Saved = ms
+		}
+		return nil
+	})
+	return m, err
+}
+
+// metaMS returns the time in milliseconds that a number literal gives: 0
+// (unknown) when it is negative or past 2^53, a fraction truncated. It is
+// false only for a number that is out of float64's range, which makes the
+// whole record invalid JSON, as in encoding/json.
+func metaMS(lit string, integer bool) (int64, bool) {
+	if integer && len(lit) <= 15 {
+		if n, ok := smallInt(lit); ok {
+			return max(n, 0), true
+		}
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil {
+		return 0, false
+	}
+	if integer && len(lit) > 15 {
+		// Whole numbers past 2^53 are exact integers, never the float
+		// nearest them: 2^53+1 is out of range, not 2^53.
+		if n, err := strconv.ParseInt(lit, 10, 64); err != nil || n > maxExactInt {
+			return 0, true
+		}
+	}
+	if f < 0 || f > maxExactInt || f != f {
+		return 0, true
+	}
+	return int64(f), true
+}
