@@ -109,8 +109,10 @@ func (s *Session) ID() string {
 // Get returns the value stored under key or, when there is none, the flash
 // value set under key by the previous request; nil when neither exists or
 // the session is destroyed. Values loaded from a storage have their JSON
-// types (float64, string, bool, []any, map[string]any); use Value for a
-// typed read.
+// types (float64, string, bool, []any, map[string]any), except that a whole
+// number beyond ±2^53, which a float64 cannot hold exactly, is an int64 (a
+// uint64 above math.MaxInt64) with its exact value; use Value for a typed
+// read.
 func (s *Session) Get(key string) any {
 	s.lock()
 	defer s.mu.Unlock()
