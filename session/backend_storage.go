@@ -32,6 +32,11 @@ func NewBackendStorage(b Backend, o Options) Storage {
 	}
 	st.r, st.caps.replace = b.(Replacer)
 	st.u, st.caps.update = b.(Updater)
+	if st.o.UserKey != "" {
+		if st.ix, st.caps.index = b.(UserIndexBackend); st.caps.index {
+			return &indexedStorage{st}
+		}
+	}
 	return st
 }
 
@@ -40,7 +45,10 @@ type backendStorage struct {
 	t Toucher
 	r Replacer
 	u Updater
-	o Options
+	// ix keeps the per-user index when Options.UserKey is set; nil
+	// otherwise.
+	ix UserIndexBackend
+	o  Options
 	// caps is what b can do, for decideSave.
 	caps storeCaps
 	// touches remembers this process's recent touches. A touch extends the
@@ -106,7 +114,11 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	if st.o.expired(m, now, st.t == nil) {
 		return New(), nil
 	}
-	return loaded(cookieValue, values, flash, m, now), nil
+	s := loaded(cookieValue, values, flash, m, now)
+	if st.ix != nil {
+		s.indexed = userOf(values, st.o.UserKey)
+	}
+	return s, nil
 }
 
 // Save implements Storage: snapshot, decide (decideSave), execute.
@@ -114,6 +126,9 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 	now := st.o.now()
 	s.mu.Lock()
 	snap := s.snapshotLocked()
+	if st.ix != nil {
+		snap.user, snap.indexed = userOf(s.values, st.o.UserKey), s.indexed
+	}
 	plan := decideSave(snap, now, &st.o, st.caps)
 	var rec []byte
 	var err error
@@ -127,6 +142,9 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 	if limit := st.o.MaxRecordSize; limit > 0 && len(rec) > limit {
 		return "", false, fmt.Errorf("session: save %s: a %d-byte record is over the %d-byte limit (Options.MaxRecordSize): %w",
 			logID(snap.id), len(rec), limit, ErrTooLarge)
+	}
+	if plan.index.needed {
+		return st.executeIndexed(ctx, s, snap.id, &plan, rec, now)
 	}
 	return st.execute(ctx, s, snap.id, &plan, rec, now)
 }
@@ -146,15 +164,7 @@ func (st *backendStorage) execute(ctx context.Context, s *Session, id string, pl
 	case writeUpdate:
 		err = st.u.Update(ctx, id, rec, plan.ttl)
 		if errors.Is(err, ErrNotFound) && !plan.refresh {
-			st.o.logger().WarnContext(ctx, "session: deleted (by a concurrent logout or login, or expired) before this request saved it; its changes are dropped",
-				"session", logID(id))
-			s.mu.Lock()
-			if s.id == id {
-				s.savedLocked(plan.created, now)
-				s.stored = false
-			}
-			s.mu.Unlock()
-			return "", false, nil
+			return st.dropped(ctx, s, id, plan, now)
 		}
 	case writeSet:
 		if plan.replace {
@@ -191,6 +201,22 @@ func (st *backendStorage) execute(ctx context.Context, s *Session, id string, pl
 	case cookieExpire:
 		return "", true, nil
 	}
+	return "", false, nil
+}
+
+// dropped ends a save whose loaded record was deleted meanwhile (a logout, a
+// login elsewhere, a revoke, expiry): the changes are dropped and logged, and
+// no cookie is sent, so the next request with the old cookie is anonymous.
+func (st *backendStorage) dropped(ctx context.Context, s *Session, id string, plan *savePlan, now time.Time) (string, bool, error) {
+	st.o.logger().WarnContext(ctx, "session: deleted (by a concurrent logout, login or revoke, or expired) before this request saved it; its changes are dropped",
+		"session", logID(id))
+	s.mu.Lock()
+	if s.id == id {
+		s.savedLocked(plan.created, now)
+		s.stored = false
+		s.indexed = ""
+	}
+	s.mu.Unlock()
 	return "", false, nil
 }
 

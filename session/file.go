@@ -317,7 +317,8 @@ const staleTemp = time.Hour
 
 // sweepShard removes the records of one shard that are past their idle
 // timeout or lifetime, and temporary files left by crashes; it returns how
-// many files it removed. It holds the shard lock, so no write of that shard
+// many files it removed. Users' index files (Options.UserKey) lose their
+// dead members, and go when none is left. It holds the shard lock, so no write of that shard
 // can land between its check and its remove. Only regular files are
 // considered; symlinks are never followed.
 func (b *fileBackend) sweepShard(shard int, now time.Time) (int, error) {
@@ -337,6 +338,21 @@ func (b *fileBackend) sweepShard(shard int, now time.Time) (int, error) {
 	removed := 0
 	for _, f := range files {
 		if !f.Type().IsRegular() || f.Name() == lockName {
+			continue
+		}
+		if strings.HasPrefix(f.Name(), userIndexPrefix) {
+			// A user's index: rewritten without the members whose records
+			// are gone or dead, removed when none is left. (A record that
+			// is gone or dead never comes back: only a save holding this
+			// lock can add a member.)
+			p := filepath.Join(dir, f.Name())
+			if list, err := readIndex(p); err == nil {
+				if err := b.writeIndexLocked(p, list, now); err == nil && len(list) > 0 {
+					if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+						removed++
+					}
+				}
+			}
 			continue
 		}
 		fi, err := f.Info()

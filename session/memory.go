@@ -37,7 +37,11 @@ type memoryBackend struct {
 	mu       sync.RWMutex
 	records  map[string]*memoryRecord
 	byExpiry expiryHeap
-	warned   bool // the cap was reached and logged
+	// users is the per-user index (Options.UserKey): user, then handle.
+	// A record knows its user, so removing it (delete, revoke, eviction,
+	// expiry sweep) removes it from the index too.
+	users  map[string]map[string]*memoryRecord
+	warned bool // the cap was reached and logged
 }
 
 type memoryRecord struct {
@@ -45,6 +49,9 @@ type memoryRecord struct {
 	data    []byte
 	expires time.Time // zero: never
 	index   int       // in byExpiry
+	seen    time.Time // last write or touch
+	user    string    // the index that lists it (Options.UserKey); "" for none
+	handle  string    // its handle in that index
 }
 
 func newMemoryBackend(o Options) *memoryBackend {
@@ -54,6 +61,7 @@ func newMemoryBackend(o Options) *memoryBackend {
 		max:     max(o.MaxSessions, 0),
 		logger:  o.logger(),
 		records: make(map[string]*memoryRecord),
+		users:   make(map[string]map[string]*memoryRecord),
 	}
 }
 
@@ -87,9 +95,14 @@ func (m *memoryBackend) Set(_ context.Context, id string, record []byte, ttl tim
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.setLocked(id, record, ttl, now)
+	return nil
+}
+
+func (m *memoryBackend) setLocked(id string, record []byte, ttl time.Duration, now time.Time) *memoryRecord {
 	if r, ok := m.records[id]; ok {
-		m.rewriteLocked(r, record, expiry(now, ttl))
-		return nil
+		m.rewriteLocked(r, record, expiry(now, ttl), now)
+		return r
 	}
 	for i := 0; i < sweepPerWrite && len(m.byExpiry) > 0 && expired(m.byExpiry[0].expires, now); i++ {
 		m.removeLocked(m.byExpiry[0])
@@ -104,14 +117,15 @@ func (m *memoryBackend) Set(_ context.Context, id string, record []byte, ttl tim
 			m.removeLocked(m.byExpiry[0])
 		}
 	}
-	r := &memoryRecord{id: id, data: record, expires: expiry(now, ttl)}
+	r := &memoryRecord{id: id, data: record, expires: expiry(now, ttl), seen: now}
 	m.records[id] = r
 	heap.Push(&m.byExpiry, r)
-	return nil
+	return r
 }
 
-func (m *memoryBackend) rewriteLocked(r *memoryRecord, record []byte, expires time.Time) {
+func (m *memoryBackend) rewriteLocked(r *memoryRecord, record []byte, expires, now time.Time) {
 	r.data = record
+	r.seen = now
 	if !r.expires.Equal(expires) {
 		r.expires = expires
 		heap.Fix(&m.byExpiry, r.index)
@@ -121,6 +135,7 @@ func (m *memoryBackend) rewriteLocked(r *memoryRecord, record []byte, expires ti
 func (m *memoryBackend) removeLocked(r *memoryRecord) {
 	heap.Remove(&m.byExpiry, r.index)
 	delete(m.records, r.id)
+	m.unindexLocked(r)
 }
 
 // Update rewrites a live record; it is how a save avoids bringing back a
@@ -133,7 +148,7 @@ func (m *memoryBackend) Update(_ context.Context, id string, record []byte, ttl 
 	if !ok || expired(r.expires, now) {
 		return ErrNotFound
 	}
-	m.rewriteLocked(r, record, expiry(now, ttl))
+	m.rewriteLocked(r, record, expiry(now, ttl), now)
 	return nil
 }
 
@@ -154,8 +169,88 @@ func (m *memoryBackend) Touch(_ context.Context, id string, ttl time.Duration) e
 	if !ok || expired(r.expires, now) {
 		return ErrNotFound
 	}
-	m.rewriteLocked(r, r.data, expiry(now, ttl))
+	m.rewriteLocked(r, r.data, expiry(now, ttl), now)
 	return nil
+}
+
+// SaveIndexed implements UserIndexBackend: all of it under the one lock.
+func (m *memoryBackend) SaveIndexed(_ context.Context, c *IndexedSave) error {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c.Require != "" {
+		if r, ok := m.records[c.Require]; !ok || expired(r.expires, now) {
+			return ErrNotFound
+		}
+	}
+	var r *memoryRecord
+	if c.ID != "" {
+		r = m.setLocked(c.ID, c.Record, c.TTL, now)
+	}
+	for _, d := range c.Delete {
+		if dr, ok := m.records[d.ID]; ok && dr != r {
+			m.removeLocked(dr)
+		}
+	}
+	if r != nil && r.user != c.To {
+		m.unindexLocked(r)
+		if c.To != "" {
+			r.user, r.handle = c.To, c.Handle
+			idx := m.users[c.To]
+			if idx == nil {
+				idx = make(map[string]*memoryRecord, 2)
+				m.users[c.To] = idx
+			}
+			idx[c.Handle] = r
+		}
+	}
+	return nil
+}
+
+// unindexLocked removes r from its user's index.
+func (m *memoryBackend) unindexLocked(r *memoryRecord) {
+	if r.user == "" {
+		return
+	}
+	if idx := m.users[r.user]; idx[r.handle] == r {
+		delete(idx, r.handle)
+		if len(idx) == 0 {
+			delete(m.users, r.user)
+		}
+	}
+	r.user, r.handle = "", ""
+}
+
+// UserRecords implements UserIndexBackend.
+func (m *memoryBackend) UserRecords(_ context.Context, user string) ([]UserRecord, error) {
+	now := m.now()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	idx := m.users[user]
+	list := make([]UserRecord, 0, len(idx))
+	for h, r := range idx {
+		if !expired(r.expires, now) {
+			list = append(list, UserRecord{Handle: h, Record: r.data, Seen: r.seen})
+		}
+	}
+	return list, nil
+}
+
+// DeleteUserRecords implements UserIndexBackend.
+func (m *memoryBackend) DeleteUserRecords(_ context.Context, user string, revoke func(string) bool) (int, error) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for h, r := range m.users[user] {
+		if revoke(h) {
+			if !expired(r.expires, now) {
+				n++
+			}
+			m.removeLocked(r)
+		}
+	}
+	return n, nil
 }
 
 // expiryHeap orders records by expiry, soonest first; records that never

@@ -22,6 +22,10 @@ type saveSnapshot struct {
 	stored     bool      // loaded from, or saved to, a record
 	created    time.Time // zero: never saved
 	saved      time.Time // last save or refresh; zero: never
+
+	// The per-user index (Options.UserKey; set by a storage that keeps one).
+	user    string // the user the session names now
+	indexed string // the user whose index lists its stored records
 }
 
 // snapshotLocked copies the save state of s. s.mu must be held.
@@ -45,6 +49,7 @@ type storeCaps struct {
 	touch      bool // Toucher: extend a TTL without rewriting
 	update     bool // Updater: rewrite only while the record exists
 	replace    bool // Replacer: delete old records and write in one call
+	index      bool // UserIndexBackend with Options.UserKey: a per-user index
 }
 
 // writeOp is how the plan writes the session's record.
@@ -96,6 +101,10 @@ type savePlan struct {
 	// warnUndeletable: RegenerateID(true) asked to delete the old session,
 	// which a client-side store cannot do; the storage logs it.
 	warnUndeletable bool
+
+	// index is the per-user index work (decideIndex), done with the write
+	// and the deletes in one backend call when needed.
+	index indexPlan
 }
 
 // encodes reports whether the plan writes the session's data, so that the
@@ -157,6 +166,10 @@ func decideSave(s saveSnapshot, now time.Time, o *Options, c storeCaps) savePlan
 		default:
 			p.write = writeSet
 		}
+	}
+	if c.index {
+		// The per-user index: see decideIndex (userindex.go).
+		p.index = decideIndex(s, &p)
 	}
 	return p
 }

@@ -36,6 +36,11 @@ type Session struct {
 	// stored is true when the session was loaded from a record, so a sliding
 	// refresh (touch) makes sense.
 	stored bool
+
+	// indexed is the user whose index (Options.UserKey) lists the stored
+	// records of this session (originalID, discarded): set when it is
+	// loaded and by each indexed save.
+	indexed string
 }
 
 // New returns an empty session with a fresh id: 256 bits from crypto/rand,

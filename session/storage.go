@@ -138,6 +138,17 @@ type Options struct {
 	// 0: DefaultMaxSessions (100,000). Negative: no limit. Other storages
 	// ignore it.
 	MaxSessions int
+	// UserKey names the session value that holds the signed-in user (a
+	// string; "" or another type: no user). When set, the memory and file
+	// storages (and NewBackendStorage over a UserIndexBackend) keep an
+	// index of each user's sessions and implement UserIndex: list them,
+	// revoke one, or all but the current one. The index follows the value
+	// in the same save that changes it (login, switch, logout, Destroy,
+	// RegenerateID); a save that changes neither the user nor the id does
+	// no index work. A session saved before UserKey was set is indexed at
+	// its next change of user or id. "": no index. Cookie storage ignores
+	// it (it cannot revoke a session).
+	UserKey string
 }
 
 // DefaultMaxRecordSize is the largest record a server-side storage writes
