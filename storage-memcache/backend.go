@@ -49,7 +49,7 @@ func (b *backend) Get(ctx context.Context, id string) ([]byte, error) {
 	}
 	key := b.key(id)
 	var it *memcache.Item
-	err := retryStale(func() (err error) {
+	err := b.retryStale(func() (err error) {
 		it, err = b.client.Get(key)
 		return err
 	})
@@ -68,7 +68,7 @@ func (b *backend) Set(ctx context.Context, id string, record []byte, ttl time.Du
 	if err != nil {
 		return err
 	}
-	if err := retryStale(func() error { return b.client.Set(it) }); err != nil {
+	if err := b.retryStale(func() error { return b.client.Set(it) }); err != nil {
 		return fmt.Errorf("memcachestorage: set: %w", err)
 	}
 	return nil
@@ -82,7 +82,7 @@ func (b *backend) Update(ctx context.Context, id string, record []byte, ttl time
 	if err != nil {
 		return err
 	}
-	err = retryStale(func() error { return b.client.Replace(it) })
+	err = b.retryStale(func() error { return b.client.Replace(it) })
 	if errors.Is(err, memcache.ErrNotStored) {
 		return session.ErrNotFound
 	}
@@ -98,7 +98,7 @@ func (b *backend) Touch(ctx context.Context, id string, ttl time.Duration) error
 		return err
 	}
 	key, exp := b.key(id), expiration(ttl, b.now())
-	err := retryStale(func() error { return b.client.Touch(key, exp) })
+	err := b.retryStale(func() error { return b.client.Touch(key, exp) })
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return session.ErrNotFound
 	}
@@ -114,7 +114,7 @@ func (b *backend) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	key := b.key(id)
-	err := retryStale(func() error { return b.client.Delete(key) })
+	err := b.retryStale(func() error { return b.client.Delete(key) })
 	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
 		return fmt.Errorf("memcachestorage: delete: %w", err)
 	}
@@ -172,14 +172,21 @@ func expiration(ttl time.Duration, now time.Time) int32 {
 	return int32(at)
 }
 
-// retryStale runs op, and once more when it failed on a connection the
-// server had closed: gomemcache keeps idle connections, and after a memcached
-// restart the first command on each of them fails although the server is
-// back. Every command the backend sends is idempotent (get, set, replace of
-// the same bytes, touch, delete), so sending it again is safe.
-func retryStale(op func() error) error {
+// retryStale runs op, and again while it fails on a connection the server
+// had closed: gomemcache keeps up to MaxIdleConns idle connections per
+// server, and after a memcached restart the first command on each of them
+// fails although the server is back. Each failure discards that connection,
+// so MaxIdleConns+1 attempts reach a new one. Every command the backend
+// sends is idempotent (get, set, replace of the same bytes, touch, delete),
+// so sending it again is safe. A server that is down refuses the new
+// connection, which ends the retries.
+func (b *backend) retryStale(op func() error) error {
+	idle := b.client.MaxIdleConns
+	if idle < 1 {
+		idle = memcache.DefaultMaxIdleConns
+	}
 	err := op()
-	if err != nil && staleConn(err) {
+	for i := 0; i < idle && err != nil && staleConn(err); i++ {
 		err = op()
 	}
 	return err
