@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/sessionkit/sessionkit/session"
@@ -219,5 +220,39 @@ func TestNoResurrection(t *testing.T) {
 	}
 	if logs.Warnings() == 0 {
 		t.Error("no save was dropped in 1500 races: the race was not exercised")
+	}
+}
+
+// TestServerDown: with the server gone, every kind of save of a session
+// loaded before fails with an error (a change, a sliding refresh, a
+// destroy), and so does a read: nothing is silently dropped or turned into
+// a new session.
+func TestServerDown(t *testing.T) {
+	srv, client := startMemcached(t)
+	clock := sessiontest.NewFakeClock(time.Time{})
+	st, _ := newStorage(t, client, Options{Session: session.Options{IdleTimeout: time.Hour, Now: clock.Now}})
+	ctx := context.Background()
+	id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+	clock.Advance(10 * time.Minute) // a refresh is due
+	changed, _ := st.Read(ctx, id)
+	refresh, _ := st.Read(ctx, id)
+	destroy, _ := st.Read(ctx, id)
+	if changed.ID() != id || refresh.ID() != id || destroy.ID() != id {
+		t.Fatal("the session did not load")
+	}
+	if err := srv.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	changed.Set("cart", 1)
+	destroy.Destroy()
+	for name, s := range map[string]*session.Session{"change": changed, "refresh": refresh, "destroy": destroy} {
+		if v, set, err := st.Save(ctx, s); err == nil {
+			t.Errorf("%s with the server down: Save = (%q, %v, nil), want an error", name, v, set)
+		} else if strings.Contains(err.Error(), id) {
+			t.Errorf("%s: the error carries the id: %v", name, err)
+		}
+	}
+	if s, err := st.Read(ctx, id); err == nil {
+		t.Errorf("Read with the server down: session %q, no error", s.ID())
 	}
 }
