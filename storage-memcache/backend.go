@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,10 +37,13 @@ var (
 // key is the memcache key of id: prefix + hex(SHA-256(id)), as Remix.
 func (b *backend) key(id string) string {
 	sum := sha256.Sum256([]byte(id))
-	k := make([]byte, len(b.prefix)+hashLength)
-	copy(k, b.prefix)
-	hex.Encode(k[len(b.prefix):], sum[:])
-	return string(k)
+	var digits [hashLength]byte
+	hex.Encode(digits[:], sum[:])
+	var k strings.Builder
+	k.Grow(len(b.prefix) + hashLength)
+	k.WriteString(b.prefix)
+	k.Write(digits[:])
+	return k.String()
 }
 
 // Get implements session.Backend.
