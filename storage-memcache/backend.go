@@ -17,8 +17,8 @@ import (
 )
 
 // backend is the session.Backend (with session.Toucher and session.Updater)
-// that New wraps in session.NewBackendStorage. It never sees a raw id in
-// anything it sends or returns but the key, which holds the id's SHA-256.
+// that New wraps in session.NewBackendStorage. Nothing it sends or returns
+// holds a raw id: keys hold the id's SHA-256, and errors no key.
 type backend struct {
 	client      *memcache.Client
 	prefix      string

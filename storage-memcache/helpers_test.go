@@ -180,5 +180,13 @@ func serverOf(t testing.TB, singles []*memcache.Client, key string) int {
 func startMemcached(t testing.TB, extra ...string) (*testserver.Server, *memcache.Client) {
 	t.Helper()
 	srv := testserver.Memcached(t, extra...)
-	return srv, memcache.New(srv.Addr())
+	return srv, newClient(srv.Addr())
+}
+
+// newClient is a client whose timeout leaves room for a loaded test
+// machine (gomemcache's default is 500 ms).
+func newClient(addrs ...string) *memcache.Client {
+	c := memcache.New(addrs...)
+	c.Timeout = 5 * time.Second
+	return c
 }

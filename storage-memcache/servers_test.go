@@ -27,9 +27,9 @@ func TestThreeServers(t *testing.T) {
 		srv := testserver.Memcached(t)
 		srvs = append(srvs, srv)
 		addrs = append(addrs, srv.Addr())
-		singles = append(singles, memcache.New(srv.Addr()))
+		singles = append(singles, newClient(srv.Addr()))
 	}
-	client := memcache.New(addrs...)
+	client := newClient(addrs...)
 	logs := sessiontest.NewLogs()
 	st, b := newStorage(t, client, Options{Session: session.Options{Logger: logs.Logger()}})
 	ctx := context.Background()
@@ -100,7 +100,7 @@ func TestThreeServers(t *testing.T) {
 	if err := srvs[dead].Restart(); err != nil {
 		t.Fatal(err)
 	}
-	singles[dead] = memcache.New(addrs[dead]) // its idle connections died with the server
+	singles[dead] = newClient(addrs[dead]) // its idle connections died with the server
 	// The restarted server is empty: its sessions are gone (a cache lost
 	// them), the others are untouched, and new sessions work everywhere.
 	for i, id := range ids {
