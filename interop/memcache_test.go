@@ -53,7 +53,9 @@ func newMcEnv(t *testing.T, r *remix, srv *testserver.Server, prefix string, o s
 	t.Helper()
 	logs := sessiontest.NewLogs()
 	o.Logger = logs.Logger()
-	st, err := memcachestorage.New(memcache.New(srv.Addr()), memcachestorage.Options{KeyPrefix: prefix, Session: o})
+	client := memcache.New(srv.Addr())
+	client.Timeout = 5 * time.Second // room for a loaded test machine
+	st, err := memcachestorage.New(client, memcachestorage.Options{KeyPrefix: prefix, Session: o})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +69,7 @@ func newMcEnv(t *testing.T, r *remix, srv *testserver.Server, prefix string, o s
 	if prefix == "" {
 		prefix = "remix:session:"
 	}
-	return &mcEnv{sessEnv: newSessEnv(t, r, st, spec), addr: srv.Addr(), raw: memcache.New(srv.Addr()), prefix: prefix, logs: logs}
+	return &mcEnv{sessEnv: newSessEnv(t, r, st, spec), addr: srv.Addr(), raw: client, prefix: prefix, logs: logs}
 }
 
 // key is where both storages keep id's item, computed here independently:

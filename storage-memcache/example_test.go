@@ -45,6 +45,7 @@ func TestMain(m *testing.M) {
 // the session back by the cookie value the first one set.
 func Example() {
 	client := memcache.New(memcachedAddr) // or several: memcache.New("10.0.0.1:11211", "10.0.0.2:11211")
+	client.Timeout = time.Second          // per command; gomemcache's default is 500 ms
 	st, err := memcachestorage.New(client, memcachestorage.Options{
 		Session: session.Options{IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour},
 	})
