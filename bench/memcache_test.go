@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +32,7 @@ import (
 // benchmarks.
 const parallelClients = 16
 
-func memcacheStorage(b *testing.B) (session.Storage, string) {
+func memcacheStorage(b testing.TB) (session.Storage, string) {
 	b.Helper()
 	srv := testserver.Memcached(b)
 	client := memcache.New(srv.Addr())
@@ -152,60 +153,78 @@ func BenchmarkMemcacheStorageRead(b *testing.B)            { benchMemcacheStorag
 func BenchmarkMemcacheStorageWriteParallel16(b *testing.B) { benchMemcacheStorageParallel(b, true) }
 func BenchmarkMemcacheStorageReadParallel16(b *testing.B)  { benchMemcacheStorageParallel(b, false) }
 
+// remixMemcache is the Node script, started against addr and warmed up.
+type remixMemcache struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  *bufio.Scanner
+	stderr *strings.Builder
+}
+
+func startRemixMemcache(tb testing.TB, addr, mode string, clients int) *remixMemcache {
+	tb.Helper()
+	script, err := filepath.Abs(filepath.Join("..", "interop", "node", "bench-memcache.mjs"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		tb.Skip("node is not on PATH")
+	}
+	pkg := filepath.Join(filepath.Dir(script), "node_modules", "@remix-run", "session-storage-memcache")
+	if _, err := os.Stat(pkg); err != nil {
+		tb.Skipf("%s is missing (run: cd interop/node && npm ci)", pkg)
+	}
+	r := &remixMemcache{cmd: exec.Command("node", script, addr, mode, fmt.Sprint(clients)), stderr: &strings.Builder{}}
+	r.cmd.Stderr = r.stderr
+	if r.stdin, err = r.cmd.StdinPipe(); err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := r.cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := r.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		r.stdin.Close() // the script ends with its input
+		if err := r.cmd.Wait(); err != nil {
+			tb.Errorf("node: %v\n%s", err, r.stderr.String())
+		}
+	})
+	r.lines = bufio.NewScanner(stdout)
+	if !r.lines.Scan() || r.lines.Text() != "ready" {
+		tb.Fatalf("node did not start: %q\n%s", r.lines.Text(), r.stderr.String())
+	}
+	return r
+}
+
+// run makes the script do n requests and returns the nanoseconds they took.
+func (r *remixMemcache) run(tb testing.TB, n int) float64 {
+	tb.Helper()
+	fmt.Fprintf(r.stdin, "%d\n", n)
+	if !r.lines.Scan() {
+		tb.Fatalf("node gave no result\n%s", r.stderr.String())
+	}
+	var res struct{ NS, Ops float64 }
+	if err := json.Unmarshal(r.lines.Bytes(), &res); err != nil || res.Ops != float64(n) {
+		tb.Fatalf("node answered %q: %v", r.lines.Text(), err)
+	}
+	return res.NS
+}
+
 // The same workload through @remix-run/session-storage-memcache on Node,
 // against a memcached started the same way. Node starts and warms up with
 // the timer stopped; the script times its own loop of b.N requests, which
 // the benchmark reports as ns/op.
-
 func benchRemixMemcache(b *testing.B, mode string, clients int) {
 	b.StopTimer()
-	script, err := filepath.Abs(filepath.Join("..", "interop", "node", "bench-memcache.mjs"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		b.Skip("node is not on PATH")
-	}
-	pkg := filepath.Join(filepath.Dir(script), "node_modules", "@remix-run", "session-storage-memcache")
-	if _, err := os.Stat(pkg); err != nil {
-		b.Skipf("%s is missing (run: cd interop/node && npm ci)", pkg)
-	}
 	_, addr := memcacheStorage(b)
-	cmd := exec.Command("node", script, addr, mode, fmt.Sprint(clients))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		stdin.Close() // the script ends with its input
-		if err := cmd.Wait(); err != nil {
-			b.Errorf("node: %v\n%s", err, stderr.String())
-		}
-	}()
-	lines := bufio.NewScanner(stdout)
-	if !lines.Scan() || lines.Text() != "ready" {
-		b.Fatalf("node did not start: %q\n%s", lines.Text(), stderr.String())
-	}
+	r := startRemixMemcache(b, addr, mode, clients)
 	b.StartTimer()
-	fmt.Fprintf(stdin, "%d\n", b.N)
-	if !lines.Scan() {
-		b.Fatalf("node gave no result\n%s", stderr.String())
-	}
+	ns := r.run(b, b.N)
 	b.StopTimer()
-	var res struct{ NS, Ops float64 }
-	if err := json.Unmarshal(lines.Bytes(), &res); err != nil || res.Ops != float64(b.N) {
-		b.Fatalf("node answered %q: %v", lines.Text(), err)
-	}
-	b.ReportMetric(res.NS/res.Ops, "ns/op")
+	b.ReportMetric(ns/float64(b.N), "ns/op")
 }
 
 func BenchmarkRemixMemcacheWrite(b *testing.B) { benchRemixMemcache(b, "write", 1) }
@@ -215,4 +234,30 @@ func BenchmarkRemixMemcacheWriteParallel16(b *testing.B) {
 }
 func BenchmarkRemixMemcacheReadParallel16(b *testing.B) {
 	benchRemixMemcache(b, "read", parallelClients)
+}
+
+// TestMemcacheBenchmarksWork runs every Memcache workload a few times, so
+// that a broken benchmark fails in `make test` rather than in a benchmark
+// run.
+func TestMemcacheBenchmarksWork(t *testing.T) {
+	st, addr := memcacheStorage(t)
+	for _, write := range []bool{true, false} {
+		h := sessionkitHandler(t, st, write)
+		cookie := firstCookie(t, h)
+		r := newStorageRequest(t, st, write)
+		for i := 0; i < 3; i++ {
+			serve(t, h, cookie, write)
+			if err := r.do(context.Background()); err != nil {
+				t.Fatalf("write=%v: %v", write, err)
+			}
+		}
+	}
+	for _, mode := range []string{"write", "read"} {
+		t.Run("remix "+mode, func(t *testing.T) {
+			r := startRemixMemcache(t, addr, mode, 2)
+			if ns := r.run(t, 5); ns <= 0 {
+				t.Errorf("node timed %v ns", ns)
+			}
+		})
+	}
 }
