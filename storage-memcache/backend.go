@@ -68,7 +68,7 @@ func (b *backend) Get(ctx context.Context, id string) ([]byte, error) {
 
 // Set implements session.Backend with a memcache set.
 func (b *backend) Set(ctx context.Context, id string, record []byte, ttl time.Duration) error {
-	it, err := b.item(ctx, id, record, ttl)
+	it, err := b.item(ctx, b.key(id), record, ttl)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (b *backend) Set(ctx context.Context, id string, record []byte, ttl time.Du
 // only over a live item: a save never brings back a session that a
 // concurrent logout deleted.
 func (b *backend) Update(ctx context.Context, id string, record []byte, ttl time.Duration) error {
-	it, err := b.item(ctx, id, record, ttl)
+	it, err := b.item(ctx, b.key(id), record, ttl)
 	if err != nil {
 		return err
 	}
@@ -125,14 +125,13 @@ func (b *backend) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// item builds the item for a set or replace, refusing one the server would
-// refuse. The check must come first: memcached answers an oversized set by
-// deleting what the key held.
-func (b *backend) item(ctx context.Context, id string, record []byte, ttl time.Duration) (*memcache.Item, error) {
+// item builds the item for a set, replace or compare-and-swap of any item
+// of the storage, refusing one the server would refuse. The check must come
+// first: memcached answers an oversized set by deleting what the key held.
+func (b *backend) item(ctx context.Context, key string, record []byte, ttl time.Duration) (*memcache.Item, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	key := b.key(id)
 	if n := itemSize(len(key), len(record)); n > b.maxItemSize {
 		return nil, fmt.Errorf("%w: %d bytes of session data make a %d-byte item, over the %d-byte limit (Options.MaxItemSize, memcached -I); the stored session is unchanged",
 			ErrTooLarge, len(record), n, b.maxItemSize)

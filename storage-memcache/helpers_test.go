@@ -156,6 +156,20 @@ func expirations(t testing.TB, addr string) map[string]int64 {
 	return m
 }
 
+// expirationOf is the expiration of the item under key, which must exist.
+// The LRU crawler can miss an item that moves between LRU segments while it
+// walks them (a touch bumps it), so a miss is asked again.
+func expirationOf(t testing.TB, addr, key string) int64 {
+	t.Helper()
+	for try := 0; try < 20; try++ {
+		if exp, ok := expirations(t, addr)[key]; ok {
+			return exp
+		}
+	}
+	t.Fatalf("lru_crawler metadump does not list %s", key)
+	return 0
+}
+
 // serverOf reports which of the servers holds key (-1: none); each client
 // in singles talks to one server.
 func serverOf(t testing.TB, singles []*memcache.Client, key string) int {
