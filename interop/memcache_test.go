@@ -93,8 +93,21 @@ func (e *mcEnv) item(id string) *memcache.Item {
 }
 
 // expiresAt is the absolute expiration memcached holds for id's item, in
-// Unix seconds (-1: never; 0: no such item), from lru_crawler metadump.
+// Unix seconds (-1: never), from lru_crawler metadump; the item must exist.
+// The crawler can miss an item that moves between LRU segments while it
+// walks them, so a miss is asked again.
 func (e *mcEnv) expiresAt(id string) int64 {
+	e.t.Helper()
+	for try := 0; try < 20; try++ {
+		if exp := e.metadump(id); exp != 0 {
+			return exp
+		}
+	}
+	e.t.Fatalf("lru_crawler metadump does not list %s", e.key(id))
+	return 0
+}
+
+func (e *mcEnv) metadump(id string) int64 {
 	e.t.Helper()
 	c, err := net.DialTimeout("tcp", e.addr, time.Second)
 	if err != nil {
