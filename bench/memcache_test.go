@@ -148,10 +148,14 @@ func benchMemcacheStorageParallel(b *testing.B, write bool) {
 	})
 }
 
-func BenchmarkMemcacheStorageWrite(b *testing.B)           { benchMemcacheStorage(b, true) }
-func BenchmarkMemcacheStorageRead(b *testing.B)            { benchMemcacheStorage(b, false) }
-func BenchmarkMemcacheStorageWriteParallel16(b *testing.B) { benchMemcacheStorageParallel(b, true) }
-func BenchmarkMemcacheStorageReadParallel16(b *testing.B)  { benchMemcacheStorageParallel(b, false) }
+func BenchmarkStorageSessionkitMemcacheWrite(b *testing.B) { benchMemcacheStorage(b, true) }
+func BenchmarkStorageSessionkitMemcacheRead(b *testing.B)  { benchMemcacheStorage(b, false) }
+func BenchmarkStorageSessionkitMemcacheWriteParallel16(b *testing.B) {
+	benchMemcacheStorageParallel(b, true)
+}
+func BenchmarkStorageSessionkitMemcacheReadParallel16(b *testing.B) {
+	benchMemcacheStorageParallel(b, false)
+}
 
 // remixMemcache is the Node script, started against addr and warmed up.
 type remixMemcache struct {
@@ -227,12 +231,12 @@ func benchRemixMemcache(b *testing.B, mode string, clients int) {
 	b.ReportMetric(ns/float64(b.N), "ns/op")
 }
 
-func BenchmarkRemixMemcacheWrite(b *testing.B) { benchRemixMemcache(b, "write", 1) }
-func BenchmarkRemixMemcacheRead(b *testing.B)  { benchRemixMemcache(b, "read", 1) }
-func BenchmarkRemixMemcacheWriteParallel16(b *testing.B) {
+func BenchmarkStorageRemixMemcacheWrite(b *testing.B) { benchRemixMemcache(b, "write", 1) }
+func BenchmarkStorageRemixMemcacheRead(b *testing.B)  { benchRemixMemcache(b, "read", 1) }
+func BenchmarkStorageRemixMemcacheWriteParallel16(b *testing.B) {
 	benchRemixMemcache(b, "write", parallelClients)
 }
-func BenchmarkRemixMemcacheReadParallel16(b *testing.B) {
+func BenchmarkStorageRemixMemcacheReadParallel16(b *testing.B) {
 	benchRemixMemcache(b, "read", parallelClients)
 }
 

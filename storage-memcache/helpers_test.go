@@ -77,7 +77,7 @@ func newTestBackend(t testing.TB, client *memcache.Client, o Options) *backend {
 func newStorage(t testing.TB, client *memcache.Client, o Options) (session.Storage, *backend) {
 	t.Helper()
 	b := newTestBackend(t, client, o)
-	return session.NewBackendStorage(b, o.Session), b
+	return session.NewBackendStorage(b, sessionOptions(o)), b
 }
 
 // command sends one raw memcached command and returns the answer's lines up

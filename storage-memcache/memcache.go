@@ -33,11 +33,13 @@ const minItemSize = 1024
 // ErrTooLarge is returned (wrapped) by Save when a session's record would not
 // fit in a memcache item. The message names the size and the limit. Nothing
 // is sent to the server then, so the record already stored stays as it was.
-var ErrTooLarge = errors.New("memcachestorage: session too large for a memcache item")
+// It wraps session.ErrTooLarge, so errors.Is(err, session.ErrTooLarge) holds
+// too, whichever limit refused the session.
+var ErrTooLarge = fmt.Errorf("memcachestorage: session too large for a memcache item: %w", session.ErrTooLarge)
 
 // Options configure New. The zero value is valid: the Remix key prefix, a
-// 1 MB item limit, and the zero session.Options (no expiry, strict ids,
-// slog.Default()).
+// 1 MB item limit, and the zero session.Options (the 14-day default
+// lifetime, strict ids, slog.Default()).
 type Options struct {
 	// KeyPrefix is prepended to the hex SHA-256 of the session id to form
 	// the memcache key. "": DefaultKeyPrefix ("remix:session:", as Remix).
@@ -80,7 +82,21 @@ func New(client *memcache.Client, o Options) (session.Storage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return session.NewBackendStorage(b, o.Session), nil
+	return session.NewBackendStorage(b, sessionOptions(o)), nil
+}
+
+// sessionOptions are the options the backend storage gets: o.Session, with
+// no record size limit of the session package's own unless one was set. The
+// item limit, checked exactly (key and item header included) by the backend
+// before anything is sent, is the one that matters: the session package's
+// 1 MiB default would refuse records that a larger -I accepts, and name the
+// wrong limit.
+func sessionOptions(o Options) session.Options {
+	so := o.Session
+	if so.MaxRecordSize == 0 {
+		so.MaxRecordSize = -1
+	}
+	return so
 }
 
 func newBackend(client *memcache.Client, o Options) (*backend, error) {
@@ -103,9 +119,6 @@ func newBackend(client *memcache.Client, o Options) (*backend, error) {
 	}
 	if o.Session.IdleTimeout < 0 {
 		return nil, errors.New("memcachestorage: Options.Session.IdleTimeout is negative")
-	}
-	if o.Session.Lifetime < 0 {
-		return nil, errors.New("memcachestorage: Options.Session.Lifetime is negative")
 	}
 	return &backend{client: client, prefix: prefix, maxItemSize: size, now: time.Now}, nil
 }

@@ -46,7 +46,6 @@ func TestNewOptions(t *testing.T) {
 		{"item size negative", Options{MaxItemSize: -1}, "MaxItemSize -1"},
 		{"smallest item size", Options{MaxItemSize: 1024}, ""},
 		{"negative idle", Options{Session: session.Options{IdleTimeout: -1}}, "IdleTimeout is negative"},
-		{"negative lifetime", Options{Session: session.Options{Lifetime: -1}}, "Lifetime is negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, err := New(client, tc.o)
@@ -117,13 +116,14 @@ func TestExpiryOnServer(t *testing.T) {
 		o         session.Options
 		wantAfter time.Duration // -1: never expires
 	}{
-		{"no expiry", session.Options{}, -1},
+		{"no expiry", session.Options{Lifetime: -1}, -1},
+		{"default lifetime", session.Options{}, session.DefaultLifetime},
 		{"idle timeout", session.Options{IdleTimeout: time.Hour}, time.Hour},
 		{"lifetime", session.Options{Lifetime: 2 * time.Hour}, 2 * time.Hour},
 		{"idle shorter than lifetime", session.Options{IdleTimeout: time.Hour, Lifetime: 60 * day}, time.Hour},
 		{"30 days", session.Options{Lifetime: 30 * day}, 30 * day},
 		{"31 days", session.Options{Lifetime: 31 * day}, 31 * day},
-		{"60 days", session.Options{IdleTimeout: 60 * day}, 60 * day},
+		{"60 days", session.Options{IdleTimeout: 60 * day, Lifetime: -1}, 60 * day},
 		{"400 days", session.Options{Lifetime: 400 * day}, 400 * day},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
