@@ -33,12 +33,20 @@ func MemoryStorageLen(st Storage) int {
 
 // MemoryStorageBackend is the backend of a storage NewMemoryStorage made.
 func MemoryStorageBackend(st Storage) *MemoryBackendForTest {
-	return st.(*backendStorage).b.(*memoryBackend)
+	return backendOf(st).(*memoryBackend)
 }
 
 // FileStorageBackend is the backend of a storage NewFileStorage made.
 func FileStorageBackend(st Storage) *FileBackendForTest {
-	return st.(*backendStorage).b.(*fileBackend)
+	return backendOf(st).(*fileBackend)
+}
+
+// backendOf is the Backend of a storage NewBackendStorage made.
+func backendOf(st Storage) Backend {
+	if ix, ok := st.(*indexedStorage); ok {
+		return ix.b
+	}
+	return st.(*backendStorage).b
 }
 
 // FileCrossProcessLocking reports whether file storage locks records across
@@ -79,14 +87,14 @@ func LogID(id string) string { return logID(id) }
 // Len counts the records, expired or not (sessiontest.Config.Count).
 func (m *memoryBackend) Len() int { return MemoryRecordCount(m) }
 
-// Len counts the record files, not temporary ones (sessiontest.Config.Count).
+// Len counts the record files, not temporary ones nor users' indexes (sessiontest.Config.Count).
 func (b *fileBackend) Len() int {
 	n := 0
 	shards, _ := os.ReadDir(b.root)
 	for _, sh := range shards {
 		files, _ := os.ReadDir(filepath.Join(b.root, sh.Name()))
 		for _, f := range files {
-			if f.Type().IsRegular() && !strings.HasPrefix(f.Name(), ".") {
+			if f.Type().IsRegular() && !strings.HasPrefix(f.Name(), ".") && !strings.HasPrefix(f.Name(), userIndexPrefix) {
 				n++
 			}
 		}

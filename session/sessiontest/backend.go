@@ -19,24 +19,31 @@ const (
 	OpDelete Op = "Delete"
 	OpTouch  Op = "Touch"
 	OpUpdate Op = "Update"
+
+	// The session.UserIndexBackend operations.
+	OpSaveIndexed       Op = "SaveIndexed"
+	OpUserRecords       Op = "UserRecords"
+	OpDeleteUserRecords Op = "DeleteUserRecords"
 )
 
 // Call is one call a Backend received.
 type Call struct {
 	Op     Op
-	ID     string
-	Record []byte        // Set only
-	TTL    time.Duration // Set and Touch
+	ID     string        // the user for UserRecords and DeleteUserRecords
+	Record []byte        // Set, Update and SaveIndexed
+	TTL    time.Duration // Set, Touch, Update and SaveIndexed
 }
 
-// Backend is an in-memory session.Backend and session.Toucher that records
-// every call and can be told to fail, for unit tests of
-// session.NewBackendStorage and of code built on it. Records expire after
-// their TTL by the clock given to NewBackend. It is safe for concurrent use.
+// Backend is an in-memory session.Backend, session.Toucher and
+// session.UserIndexBackend that records every call and can be told to fail,
+// for unit tests of session.NewBackendStorage and of code built on it.
+// Records expire after their TTL by the clock given to NewBackend. It is safe
+// for concurrent use.
 type Backend struct {
 	mu      sync.Mutex
 	now     func() time.Time
 	records map[string]backendRecord
+	users   map[string]map[string]string // user, handle: id
 	calls   []Call
 	fail    map[Op]error
 }
@@ -51,7 +58,7 @@ func NewBackend(now func() time.Time) *Backend {
 	if now == nil {
 		now = time.Now
 	}
-	return &Backend{now: now, records: map[string]backendRecord{}, fail: map[Op]error{}}
+	return &Backend{now: now, records: map[string]backendRecord{}, users: map[string]map[string]string{}, fail: map[Op]error{}}
 }
 
 // Fail makes every later call of op return err (nil: succeed again). The
@@ -237,4 +244,87 @@ func (u updatingBackend) Update(_ context.Context, id string, record []byte, ttl
 	}
 	b.records[id] = r
 	return nil
+}
+
+// SaveIndexed implements session.UserIndexBackend, in the order that
+// session.IndexedSave describes, as one step under the Backend's lock.
+func (b *Backend) SaveIndexed(_ context.Context, c *session.IndexedSave) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record(Call{Op: OpSaveIndexed, ID: c.ID, Record: slices.Clone(c.Record), TTL: c.TTL}); err != nil {
+		return err
+	}
+	if c.Require != "" {
+		if r, ok := b.records[c.Require]; !ok || r.expired(b.now()) {
+			return session.ErrNotFound
+		}
+	}
+	if c.ID != "" {
+		r := backendRecord{data: slices.Clone(c.Record)}
+		if c.TTL > 0 {
+			r.expires = b.now().Add(c.TTL)
+		}
+		b.records[c.ID] = r
+	}
+	for _, d := range c.Delete {
+		delete(b.records, d.ID)
+		b.unindex(c.From, d.Handle)
+	}
+	if c.From != c.To {
+		b.unindex(c.From, c.Handle)
+	}
+	if c.To != "" && c.ID != "" {
+		if b.users[c.To] == nil {
+			b.users[c.To] = map[string]string{}
+		}
+		b.users[c.To][c.Handle] = c.ID
+	}
+	return nil
+}
+
+func (b *Backend) unindex(user, handle string) {
+	if idx := b.users[user]; idx != nil {
+		delete(idx, handle)
+		if len(idx) == 0 {
+			delete(b.users, user)
+		}
+	}
+}
+
+// UserRecords implements session.UserIndexBackend. Seen is left zero: the
+// record's save time is LastSeen.
+func (b *Backend) UserRecords(_ context.Context, user string) ([]session.UserRecord, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record(Call{Op: OpUserRecords, ID: user}); err != nil {
+		return nil, err
+	}
+	var list []session.UserRecord
+	for h, id := range b.users[user] {
+		if r, ok := b.records[id]; ok && !r.expired(b.now()) {
+			list = append(list, session.UserRecord{Handle: h, Record: slices.Clone(r.data)})
+		}
+	}
+	return list, nil
+}
+
+// DeleteUserRecords implements session.UserIndexBackend.
+func (b *Backend) DeleteUserRecords(_ context.Context, user string, revoke func(string) bool) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.record(Call{Op: OpDeleteUserRecords, ID: user}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for h, id := range b.users[user] {
+		if !revoke(h) {
+			continue
+		}
+		if r, ok := b.records[id]; ok && !r.expired(b.now()) {
+			n++
+		}
+		delete(b.records, id)
+		b.unindex(user, h)
+	}
+	return n, nil
 }
