@@ -44,10 +44,7 @@ func (c *Cookie) Serialize(value string) (string, error) {
 		enc = nativeEncoding
 	}
 	encLen := enc.EncodedLen(len(value))
-	size := len(c.name) + encLen
-	if c.Signed() {
-		size += 1 + sigLen
-	}
+	size := c.EncodedSize(len(value))
 	if size > MaxSize {
 		return "", fmt.Errorf("cookie %q: %d bytes: %w", c.name, size, ErrTooLarge)
 	}
@@ -78,6 +75,29 @@ func (c *Cookie) Serialize(value string) (string, error) {
 	return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
 }
 
+// EncodedSize returns the size that Serialize compares with MaxSize for a
+// value of n bytes: the name plus the encoded value and, when the Cookie is
+// signed, the "." and signature that follow it (n == 0 gives the name's
+// length: an empty value is not signed). A caller that builds values, such
+// as the session package's cookie storage, uses it to refuse an oversized
+// value before Serialize would, whatever the format. It does not check that
+// a Remix-format value is UTF-8.
+func (c *Cookie) EncodedSize(n int) int {
+	if n <= 0 {
+		return len(c.name)
+	}
+	size := len(c.name)
+	if c.opts.Format == Remix {
+		size += remixEncoding.EncodedLen(n)
+	} else {
+		size += nativeEncoding.EncodedLen(n)
+	}
+	if c.Signed() {
+		size += 1 + sigLen
+	}
+	return size
+}
+
 // Expire returns the Set-Cookie header value that deletes the cookie: an
 // empty value, Max-Age=0 and an Expires in the past, with the cookie's own
 // Domain, Path, Secure, Partitioned, SameSite and HttpOnly so that the
@@ -96,45 +116,59 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return 
 // without "=" counts as absent. When the name appears more than once, the
 // first occurrence wins. Surrounding double quotes are removed.
 func (c *Cookie) Parse(cookieHeader string) (value string, ok bool) {
+	value, _, ok = c.ParseSecret(cookieHeader)
+	return value, ok
+}
+
+// ParseSecret is Parse that also reports which secret verified the cookie:
+// its index in Options.Secrets, or -1 when no secret did (the Cookie is
+// unsigned, the value is empty, or ok is false).
+//
+// An index above 0 means the cookie was signed with an older secret during
+// a rotation. Serialize the value again to re-sign it with Secrets[0], so
+// that the old secret can later be retired without invalidating the
+// cookie; the session middleware does this on every response, read-only
+// ones too.
+func (c *Cookie) ParseSecret(cookieHeader string) (value string, secret int, ok bool) {
 	raw, found := findCookie(cookieHeader, c.name)
 	if !found || len(c.name)+len(raw) > MaxSize {
-		return "", false
+		return "", -1, false
 	}
 	raw = unquote(raw)
 	if raw == "" {
-		return "", true
+		return "", -1, true
 	}
 	bp := scratchPool.Get().(*[]byte)
 	defer scratchPool.Put(bp)
+	secret = -1
 	if c.Signed() {
 		dot := strings.LastIndexByte(raw, '.')
 		if dot < 0 {
-			return "", false
+			return "", -1, false
 		}
 		var sig, want [sha256.Size]byte
 		if !c.decodeSig(&sig, raw[dot+1:], bp) {
-			return "", false
+			return "", -1, false
 		}
 		raw = raw[:dot]
-		verified := false
-		for _, s := range c.secrets {
+		for i, s := range c.secrets {
 			s.mac(&want, c.macPrefix, raw)
 			if hmac.Equal(want[:], sig[:]) {
-				verified = true
+				secret = i
 				break
 			}
 		}
-		if !verified {
-			return "", false
+		if secret < 0 {
+			return "", -1, false
 		}
 	}
 	if c.opts.Format == Remix {
 		b, ok := forgivingDecode((*bp)[:0], raw)
 		*bp = b[:0]
 		if !ok || !utf8.Valid(b) {
-			return "", false
+			return "", -1, false
 		}
-		return string(b), true
+		return string(b), secret, true
 	}
 	b := (*bp)[:0]
 	if n := nativeEncoding.DecodedLen(len(raw)); cap(b) < n {
@@ -147,9 +181,9 @@ func (c *Cookie) Parse(cookieHeader string) (value string, ok bool) {
 	// Even a Strict encoding skips CR and LF; the length check refuses
 	// them, so that only the canonical string decodes.
 	if err != nil || n == 0 || nativeEncoding.EncodedLen(n) != len(raw) {
-		return "", false
+		return "", -1, false
 	}
-	return string(b[:n]), true
+	return string(b[:n]), secret, true
 }
 
 // decodeSig decodes a 43-character signature into sig. The Native format
