@@ -95,6 +95,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/sessionkit/sessionkit/cookie"
@@ -186,6 +187,16 @@ func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) htt
 		// c was valid with the same options, so this cannot happen.
 		return nil, fmt.Errorf("sessionmiddleware: %w", err)
 	}
+	if b, ok := s.(session.CookieBinder); ok {
+		err := b.BindCookie(session.CookieInfo{
+			Name:     derived.Name(),
+			Size:     derived.EncodedSize,
+			TextOnly: opts.Format == cookie.Remix,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sessionmiddleware: %w", err)
+		}
+	}
 	m := &middleware{
 		cookie:       derived,
 		storage:      s,
@@ -213,7 +224,7 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.fail(w, r, errNested)
 		return
 	}
-	value, _ := m.cookie.Parse(cookieHeader(r.Header))
+	value, secret, _ := m.cookie.ParseSecret(cookieHeader(r.Header))
 	s, err := m.storage.Read(ctx, value)
 	if err != nil {
 		m.logger.ErrorContext(ctx, "sessionmiddleware: reading the session failed", "cookie", m.name, "error", err)
@@ -227,7 +238,14 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	r = r.WithContext(session.NewContext(ctx, s))
-	rw := &responseWriter{w: w, m: m, r: r, s: s, hadCookie: value != ""}
+	rw := &responseWriter{w: w, m: m, r: r, s: s, hadCookie: value != "",
+		outerCookies: slices.Clip(w.Header()["Set-Cookie"])}
+	if secret > 0 {
+		// Signed with an older secret: re-sign it with Secrets[0] even if
+		// the session does not change, so that retiring the old secret
+		// later logs nobody out.
+		rw.resign = value
+	}
 	next.ServeHTTP(rw, r)
 	// Reached only when the handler returned: a panic skips the save.
 	if rw.state == statePending {
@@ -243,8 +261,13 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	}
 }
 
-// fail writes the error response.
+// fail writes the error response. No cache may keep it: it is sent with
+// "Cache-Control: no-store" and without Expires (an ErrorHandler may still
+// set its own).
 func (m *middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h := w.Header()
+	h["Cache-Control"] = []string{"no-store"} // a new slice: the old one may be shared
+	delete(h, "Expires")
 	if m.errorHandler != nil {
 		m.errorHandler(w, r, err)
 		return
@@ -266,19 +289,40 @@ func cookieHeader(h http.Header) string {
 }
 
 // saveSession runs storage.Save and turns its answer into a Set-Cookie line:
-// "" when no cookie is to be sent.
-func (m *middleware) saveSession(ctx context.Context, s *session.Session) (string, error) {
+// "" when no cookie is to be sent. resign is the request's cookie value when
+// an older secret signed it: it is sent again, signed with Secrets[0], when
+// the storage sends no cookie of its own.
+func (m *middleware) saveSession(ctx context.Context, s *session.Session, resign string) (string, error) {
 	value, set, err := m.storage.Save(ctx, s)
-	if err != nil || !set {
+	if err != nil {
 		return "", err
+	}
+	if !set {
+		if resign == "" {
+			return "", nil
+		}
+		line, err := m.cookie.Serialize(resign)
+		if err != nil {
+			// The value was read from this cookie, so only a lenient
+			// Remix encoding, shorter than the canonical one, gets here.
+			// The cookie stays valid until its secret is retired.
+			m.logger.WarnContext(ctx, "sessionmiddleware: the session cookie, signed with an older secret, cannot be re-signed", "cookie", m.name, "error", err)
+			return "", nil
+		}
+		return line, nil
 	}
 	if value == "" {
 		return m.cookie.Expire(), nil
 	}
 	line, err := m.cookie.Serialize(value)
-	if errors.Is(err, cookie.ErrInvalidUTF8) {
-		// Only a binary value gets here: sealed cookie storage.
-		return "", fmt.Errorf("sessionmiddleware: the cookie's Remix format carries only text, and the storage's value is binary (sealed cookie storage needs the Native format): %w", err)
+	switch {
+	case errors.Is(err, cookie.ErrTooLarge):
+		// One error for callers to check, whichever layer measured.
+		return "", fmt.Errorf("sessionmiddleware: %w: %w", session.ErrTooLarge, err)
+	case errors.Is(err, cookie.ErrInvalidUTF8):
+		// Only a binary value from a Storage other than NewCookieStorage
+		// gets here: New refuses sealed cookie storage with this format.
+		return "", fmt.Errorf("sessionmiddleware: the cookie's Remix format carries only text, and the storage's value is binary (use the Native format): %w", err)
 	}
 	return line, err
 }
