@@ -264,12 +264,29 @@ func privateCacheControl(cc []string) []string {
 		out[0] = "private, " + out[0]
 	}
 	if !hasToken(out, noCacheSetCookie) {
-		if len(out) == 0 {
+		if len(out) == 0 || openQuote(out[len(out)-1]) {
+			// An unterminated quoted string would swallow the directive.
 			return append(out, noCacheSetCookie)
 		}
 		out[len(out)-1] += ", " + noCacheSetCookie
 	}
 	return out
+}
+
+// openQuote reports whether v ends inside a quoted string.
+func openQuote(v string) bool {
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			if quoted {
+				i++
+			}
+		case '"':
+			quoted = !quoted
+		}
+	}
+	return quoted
 }
 
 // varyCookie adds "Cookie" to the Vary header unless it is listed (or "*").
