@@ -8,7 +8,7 @@ FUZZTIME ?= 10s
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all test deps lint fmt tidy bench fuzz interop run release help
+.PHONY: all test deps lint fmt tidy bench fuzz interop run release help demo-remix e2e
 
 all: lint test
 
@@ -19,6 +19,8 @@ help:
 	@echo "make fuzz      every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make bench     every benchmark (BENCHTIME=$(BENCHTIME), BENCHCOUNT=$(BENCHCOUNT))"
 	@echo "make interop   Go against the real @remix-run packages from npm"
+	@echo "make demo-remix  a Go app and a Remix app sharing one login (ARGS=\"-storage cookie\")"
+	@echo "make e2e       browser tests in headless Chromium"
 	@echo "make release VERSION=v0.x.y   tag every library module (see release/README.md)"
 
 # deps installs what the tests need and the machine lacks: redis-server and
@@ -63,6 +65,19 @@ interop: deps
 run:
 	@if [ -d examples/app ]; then cd examples && go run ./app $(ARGS); \
 	else echo "The example app (examples/app) is not written yet; see the module READMEs for runnable examples."; exit 1; fi
+
+# demo-remix runs examples/remix-shared: the Go app and the Remix app (and the
+# Redis it starts itself) until Ctrl-C. ARGS: -storage, -go-addr, -node-port.
+# Built first, then run: `go run` exits 1 after Ctrl-C even when the program
+# shuts down cleanly.
+demo-remix: deps
+	@cd examples && go build -o ../.tmp/remix-shared-demo ./remix-shared/demo
+	@cd examples && ../.tmp/remix-shared-demo $(ARGS)
+
+# e2e runs the browser tests (headless Chromium through chromedp); a plain
+# go test skips them unless SESSIONKIT_E2E=1.
+e2e: deps
+	cd examples && SESSIONKIT_E2E=1 go test -race -count=1 -run TestBrowserSharedLogin -v ./remix-shared/
 
 # release rewrites sibling requires to VERSION, commits and tags each library
 # module as folder/VERSION. It pushes nothing.

@@ -132,6 +132,9 @@ func StartNode(cfg NodeConfig) (*NodeApp, error) {
 	}
 }
 
+// Done is closed when the Node process has exited.
+func (n *NodeApp) Done() <-chan struct{} { return n.done }
+
 // PID is the Node process's id.
 func (n *NodeApp) PID() int { return n.cmd.Process.Pid }
 
