@@ -77,7 +77,8 @@ func mustBackend(t testing.TB, c redis.UniversalClient, o Options) *backend {
 }
 
 // roundTrips is a redis.Hook that counts round trips: a command sent alone
-// is one, a pipeline is one. It records each command's arguments too.
+// is one, a pipeline is one. A new connection's handshake (HELLO, CLIENT
+// SETINFO) is not counted. It records each command's arguments too.
 type roundTrips struct {
 	mu     sync.Mutex
 	rounds int
@@ -88,6 +89,9 @@ func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next 
 
 func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if handshake(cmd) {
+			return next(ctx, cmd)
+		}
 		h.mu.Lock()
 		h.rounds++
 		h.cmds = append(h.cmds, cmd.Args())
@@ -98,6 +102,9 @@ func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) > 0 && handshake(cmds[0]) {
+			return next(ctx, cmds)
+		}
 		h.mu.Lock()
 		h.rounds++
 		for _, c := range cmds {
@@ -106,6 +113,16 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 		h.mu.Unlock()
 		return next(ctx, cmds)
 	}
+}
+
+// handshake reports whether cmd is part of a new connection's setup (HELLO,
+// CLIENT SETINFO), which go-redis sends through the hooks too.
+func handshake(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	if cmd.Name() == "hello" {
+		return true
+	}
+	return cmd.Name() == "client" && len(args) > 1 && strings.EqualFold(fmt.Sprint(args[1]), "setinfo")
 }
 
 func (h *roundTrips) reset() {
