@@ -20,10 +20,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/router"
 	"github.com/sessionkit/sessionkit/session"
 	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
+	redisstorage "github.com/sessionkit/sessionkit/storage-redis"
 )
 
 // The settings both apps must share. The Node app has the same defaults
@@ -55,6 +57,18 @@ func NewCookieStorage(logger *slog.Logger) (session.Storage, error) {
 		Options:    SessionOptions(logger),
 		CookieName: CookieName,
 	})
+}
+
+// NewRedisClient returns a go-redis client for addr ("127.0.0.1:6379") that
+// honours request deadlines, as redisstorage asks.
+func NewRedisClient(addr string) *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+}
+
+// NewRedisStorage returns the Go side's Redis storage: the same key prefix
+// as the Node app's createRedisSessionStorage, records it reads and writes.
+func NewRedisStorage(client redis.UniversalClient, logger *slog.Logger) (session.Storage, error) {
+	return redisstorage.New(client, redisstorage.Options{KeyPrefix: RedisPrefix, Session: SessionOptions(logger)})
 }
 
 // NewCookie returns the session cookie both apps use: the Remix format,

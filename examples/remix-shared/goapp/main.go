@@ -3,6 +3,7 @@
 // started separately with the same SESSION_SECRET.
 //
 //	SESSION_SECRET=… go run ./remix-shared/goapp -addr 127.0.0.1:8080 -peer http://127.0.0.1:3000
+//	SESSION_SECRET=… go run ./remix-shared/goapp -storage redis -redis 127.0.0.1:6379
 //
 // SESSION_SECRET may list several secrets, comma separated; the first signs.
 // `make demo-remix` (../demo) starts Redis and both apps together.
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	remixshared "github.com/sessionkit/sessionkit/examples/remix-shared"
+	"github.com/sessionkit/sessionkit/session"
 )
 
 func main() {
@@ -35,7 +37,8 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("goapp", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on (use the Node app's host: cookies are shared per host, across ports)")
 	peer := fs.String("peer", "http://127.0.0.1:3000", "the Node app's URL")
-	storage := fs.String("storage", "cookie", "session storage: cookie (unsealed, Remix format)")
+	storage := fs.String("storage", "cookie", "session storage: cookie (unsealed, Remix format) or redis")
+	redisAddr := fs.String("redis", "127.0.0.1:6379", "Redis address for -storage redis (keys "+remixshared.RedisPrefix+"<id>, as the Node app's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,10 +48,18 @@ func run(args []string) error {
 	if len(secrets) == 0 {
 		return errors.New("set SESSION_SECRET to the secret the Node app uses")
 	}
-	if *storage != "cookie" {
-		return fmt.Errorf("-storage %q: only cookie is available", *storage)
+	var st session.Storage
+	var err error
+	switch *storage {
+	case "cookie":
+		st, err = remixshared.NewCookieStorage(logger)
+	case "redis":
+		client := remixshared.NewRedisClient(*redisAddr)
+		defer client.Close()
+		st, err = remixshared.NewRedisStorage(client, logger)
+	default:
+		err = fmt.Errorf("-storage %q: want cookie or redis", *storage)
 	}
-	st, err := remixshared.NewCookieStorage(logger)
 	if err != nil {
 		return err
 	}
