@@ -182,6 +182,7 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 		ShortID: ShortID(s.ID()),
 		Storage: a.storage,
 		Peer:    a.peer,
+		Host:    r.Host,
 		Notice:  s.Get("notice"),
 		Error:   s.Get("error"),
 	}
@@ -259,8 +260,8 @@ func (a *app) regenerate(w http.ResponseWriter, r *http.Request) {
 }
 
 type pageData struct {
-	User, ShortID, Storage, Peer string
-	Notice, Error                any
+	User, ShortID, Storage, Peer, Host string
+	Notice, Error                      any
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -269,10 +270,12 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 body{font:16px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:40rem;padding:0 1rem;color:#222}
 header{background:#0f766e;color:#fff;padding:.6rem 1rem;border-radius:.4rem}
 .flash{padding:.5rem 1rem;border-radius:.4rem;background:#dcfce7}.error{background:#fee2e2}
-form{margin:.8rem 0}code{background:#f3f4f6;padding:0 .3rem}small{color:#555}
+form{margin:.8rem 0}code{background:#f3f4f6;padding:0 .3rem}small,.hint{color:#555}
 </style></head>
 <body>
-<header><b>Go app</b> — sessionkit session-middleware, {{.Storage}} storage</header>
+<header><b>Go app</b> on {{.Host}} — sessionkit session-middleware, {{.Storage}} storage</header>
+<p class="hint">This app shares one session cookie with the <a href="{{.Peer}}">Node app</a>:
+sign in or set a flash here, then open the other; regenerate the id or sign out on either side.</p>
 {{with .Notice}}<p id="notice" class="flash">{{.}}</p>{{end}}
 {{with .Error}}<p id="error" class="flash error">{{.}}</p>{{end}}
 {{if .User}}<p id="who" data-user="{{.User}}">Signed in as <b>{{.User}}</b></p>

@@ -112,8 +112,8 @@ function redirect(to) {
 
 router.map(routes, {
   actions: {
-    home({ get }) {
-      return page(get(Session))
+    home({ get, url }) {
+      return page(get(Session), url.host)
     },
     whoami({ get }) {
       const s = get(Session)
@@ -163,7 +163,7 @@ function escapeHTML(v) {
   return String(v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c])
 }
 
-function page(s) {
+function page(s, host) {
   const user = s.get('user')
   const notice = s.get('notice')
   const error = s.get('error')
@@ -183,10 +183,12 @@ function page(s) {
 body{font:16px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:40rem;padding:0 1rem;color:#222}
 header{background:#1d4ed8;color:#fff;padding:.6rem 1rem;border-radius:.4rem}
 .flash{padding:.5rem 1rem;border-radius:.4rem;background:#dcfce7}.error{background:#fee2e2}
-form{margin:.8rem 0}code{background:#f3f4f6;padding:0 .3rem}small{color:#555}
+form{margin:.8rem 0}code{background:#f3f4f6;padding:0 .3rem}small,.hint{color:#555}
 </style></head>
 <body>
-<header><b>Node app</b> — @remix-run/session-middleware, ${escapeHTML(args.storage)} storage</header>
+<header><b>Node app</b> on ${escapeHTML(host)} — @remix-run/session-middleware, ${escapeHTML(args.storage)} storage</header>
+<p class="hint">This app shares one session cookie with the <a href="${escapeHTML(args.peer)}/">Go app</a>:
+sign in or set a flash here, then open the other; regenerate the id or sign out on either side.</p>
 ${notice != null ? `<p id="notice" class="flash">${escapeHTML(notice)}</p>` : ''}
 ${error != null ? `<p id="error" class="flash error">${escapeHTML(error)}</p>` : ''}
 ${who}
