@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,6 +96,7 @@ func TestBrowserSharedLogin(t *testing.T) {
 // not shared). It is stopped when the test ends.
 func startBrowser(t *testing.T, chromium string) context.Context {
 	start := time.Now()
+	log := newTestLog(t)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	t.Cleanup(cancel)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -112,7 +114,7 @@ func startBrowser(t *testing.T, chromium string) context.Context {
 	)
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithErrorf(log.Logf))
 	t.Cleanup(bcancel)
 	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("starting %s: %v", chromium, err)
@@ -188,15 +190,42 @@ func chromiumPath() (string, error) {
 }
 
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return slog.New(slog.NewTextHandler(newTestLog(t), &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
 
-// tWriter sends a process's output to the test log.
-type tWriter struct{ t *testing.T }
+// testLog sends output from other goroutines and processes (the Node app,
+// Chromium, the Go app's warnings) to the test log until the test's
+// cleanups have run, and drops what comes later: testing panics on a log
+// after the test has ended.
+type testLog struct {
+	mu   sync.Mutex
+	t    *testing.T
+	done bool
+}
 
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+// newTestLog must be called before the cleanups of whatever writes to it
+// are registered, so that it closes last.
+func newTestLog(t *testing.T) *testLog {
+	l := &testLog{t: t}
+	t.Cleanup(func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.done = true
+	})
+	return l
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.Logf("%s", strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+func (l *testLog) Logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.t.Logf(format, args...)
+	}
 }
 
 type flow struct {
@@ -211,6 +240,7 @@ type flow struct {
 }
 
 func startFlow(t *testing.T, browser context.Context, mode storageMode, shots string) *flow {
+	log := newTestLog(t)
 	var b [32]byte
 	rand.Read(b[:])
 	secrets := []string{base64.RawURLEncoding.EncodeToString(b[:])}
@@ -223,7 +253,7 @@ func startFlow(t *testing.T, browser context.Context, mode storageMode, shots st
 	goURL := "http://" + ln.Addr().String()
 	node, err := StartNode(NodeConfig{
 		Dir: "node", Secrets: secrets, PeerURL: goURL,
-		Storage: mode.name, RedisAddr: redisAddr, Log: tWriter{t},
+		Storage: mode.name, RedisAddr: redisAddr, Log: log,
 	})
 	if err != nil {
 		ln.Close()
