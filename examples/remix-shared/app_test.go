@@ -189,6 +189,23 @@ func TestSplitSecrets(t *testing.T) {
 	}
 }
 
+func TestStartNodeRefusesBadConfig(t *testing.T) {
+	ok := NodeConfig{Dir: "node", Secrets: []string{testSecret}, PeerURL: "http://127.0.0.1:1", Storage: "redis", RedisAddr: "127.0.0.1:1"}
+	for name, change := range map[string]func(*NodeConfig){
+		"no storage":       func(c *NodeConfig) { c.Storage = "" },
+		"unknown storage":  func(c *NodeConfig) { c.Storage = "memcache" },
+		"redis, no server": func(c *NodeConfig) { c.RedisAddr = "" },
+		"no secrets":       func(c *NodeConfig) { c.Secrets = nil },
+	} {
+		cfg := ok
+		change(&cfg)
+		if n, err := StartNode(cfg); err == nil {
+			n.Stop()
+			t.Errorf("%s: StartNode accepted it", name)
+		}
+	}
+}
+
 func TestStartNodeWithoutPackages(t *testing.T) {
 	_, err := StartNode(NodeConfig{Dir: t.TempDir(), Secrets: []string{testSecret}, PeerURL: "http://127.0.0.1:1", Storage: "cookie"})
 	if !errors.Is(err, ErrNodeMissing) {

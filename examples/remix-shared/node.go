@@ -54,6 +54,14 @@ const nodeStartTimeout = 30 * time.Second
 // StartNode starts the Node app and waits until it listens. The caller must
 // call Stop.
 func StartNode(cfg NodeConfig) (*NodeApp, error) {
+	switch {
+	case cfg.Storage != "cookie" && cfg.Storage != "redis":
+		return nil, fmt.Errorf("remixshared: NodeConfig.Storage is %q, want cookie or redis", cfg.Storage)
+	case cfg.Storage == "redis" && cfg.RedisAddr == "":
+		return nil, errors.New("remixshared: NodeConfig.RedisAddr is empty")
+	case len(cfg.Secrets) == 0:
+		return nil, errors.New("remixshared: NodeConfig.Secrets is empty; both apps need the same secret")
+	}
 	node, err := exec.LookPath("node")
 	if err != nil {
 		return nil, fmt.Errorf("%w: node is not on PATH (Debian: apt-get install nodejs npm)", ErrNodeMissing)
