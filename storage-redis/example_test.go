@@ -61,7 +61,6 @@ func ExampleNew() {
 	// expire cookie: true ""
 }
 
-
 // exampleRedis starts a redis-server on a free loopback port for the
 // example, or an in-process miniredis when redis-server is not installed
 // (and SESSIONKIT_REQUIRE_SERVERS is not set), so the example runs
