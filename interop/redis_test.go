@@ -24,10 +24,16 @@ type redisSide struct {
 
 func startRedisSide(t *testing.T) *redisSide {
 	t.Helper()
-	r := startRemix(t, "session.mjs", "redis.mjs")
-	srv := testserver.Redis(t)
-	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
-	t.Cleanup(func() { c.Close() })
+	return startRedisSideTB(t, startRemix(t, "session.mjs", "redis.mjs"))
+}
+
+// startRedisSideTB starts a redis-server for tb and pairs it with the
+// helper r (started with redis.mjs).
+func startRedisSideTB(tb testing.TB, r *remix) *redisSide {
+	tb.Helper()
+	srv := testserver.Redis(tb)
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true, PoolSize: 16})
+	tb.Cleanup(func() { c.Close() })
 	return &redisSide{r: r, c: c, url: "redis://" + srv.Addr()}
 }
 

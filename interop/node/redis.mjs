@@ -152,12 +152,12 @@ export const handlers = {
   }),
 
   // redisBench runs the workload of bench/redis_test.go through the Remix
-  // storage, without HTTP: read the session by id, check user_id, (write:
+  // storage (ttl 24 hours, as the Go side's Lifetime), without HTTP: read the session by id, check user_id, (write:
   // increment a counter), save; n requests in all, spread over
   // "concurrency" (default 1) async workers, each on its own session, on
   // one client connection (node-redis pipelines concurrent commands).
   redisBench: tracked(async (req) => {
-    const storage = await redisStorage({ url: req.url, keyPrefix: req.keyPrefix ?? 'bench:remix:' })
+    const storage = await redisStorage({ url: req.url, keyPrefix: req.keyPrefix ?? 'bench:remix:', ttl: 24 * 60 * 60 })
     const n = req.n ?? 1000
     const workers = Math.max(1, req.concurrency ?? 1)
     const ids = []
