@@ -165,6 +165,16 @@ type app struct {
 	peer    string
 }
 
+// RegeneratedNotice is the flash both apps show after regenerating the id:
+// the old id's record is deleted, except with cookie storage, which has no
+// record to delete.
+func RegeneratedNotice(storage string) string {
+	if storage == "cookie" {
+		return "New session id. A copy of the old cookie still works: cookie storage cannot delete it."
+	}
+	return "New session id; the old one is deleted."
+}
+
 // ShortID is the part of a session id the pages show: enough to tell two
 // sessions apart, too little to use.
 func ShortID(id string) string {
@@ -255,7 +265,7 @@ func (a *app) flash(w http.ResponseWriter, r *http.Request) {
 func (a *app) regenerate(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
 	s.RegenerateID(true)
-	s.Flash("notice", "New session id; the old one is deleted.")
+	s.Flash("notice", RegeneratedNotice(a.storage))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

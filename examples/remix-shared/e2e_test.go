@@ -489,7 +489,7 @@ func (f *flow) checkOldCookie(what, old, oldID string) {
 func (f *flow) run() {
 	t := f.t
 	welcome := "Welcome, demo! Signed in on the Node app."
-	renewed := "New session id; the old one is deleted."
+	renewed := RegeneratedNotice(f.mode.name)
 
 	// Sign in on the Node app.
 	st := f.open(f.nodeURL+"/", "node-visitor")

@@ -149,7 +149,10 @@ router.map(routes, {
     regenerate({ get }) {
       const s = get(Session)
       s.regenerateId(true)
-      s.flash('notice', 'New session id; the old one is deleted.')
+      // The same text as the Go app's RegeneratedNotice.
+      s.flash('notice', args.storage === 'cookie'
+        ? 'New session id. A copy of the old cookie still works: cookie storage cannot delete it.'
+        : 'New session id; the old one is deleted.')
       return redirect('/')
     },
   },
