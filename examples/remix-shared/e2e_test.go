@@ -571,6 +571,29 @@ func (f *flow) run() {
 		t.Fatalf("Go still shows the signed-out session %s", st.SID)
 	}
 	f.checkOldCookie("after signing out on Node", old, oldID)
+
+	// And the other way round: sign in on the Go app, seen on Node; sign
+	// out on Go (whose flash starts a fresh session), seen on Node.
+	st = f.submit("login", map[string]string{"username": "demo", "password": "password"}, "go-signed-in")
+	f.wantUser("Go, after sign-in", st, "demo")
+	f.wantNotice("Go, after sign-in", st, "Welcome, demo! Signed in on the Go app.")
+	goSID := st.SID
+	f.checkRecord("written by Go")
+	st = f.open(f.nodeURL+"/", "node-sees-go-user")
+	f.wantUser("Node, after sign-in on Go", st, "demo")
+	if st.SID != goSID {
+		t.Fatalf("Node shows session %s, Go showed %s", st.SID, goSID)
+	}
+	old = f.cookie()
+	oldID = f.sessionID(old)
+	f.open(f.goURL+"/", "go-before-sign-out")
+	st = f.submit("logout", nil, "go-signed-out")
+	f.wantUser("Go, signed out", st, "")
+	f.wantNotice("Go, signed out", st, "Signed out on the Go app.")
+	st = f.open(f.nodeURL+"/", "node-sees-signed-out")
+	f.wantUser("Node, after sign-out on Go", st, "")
+	f.wantNotice("Node, after sign-out on Go", st, "(none)")
+	f.checkOldCookie("after signing out on Go", old, oldID)
 }
 
 // crossOriginRefused posts to target's /logout as a browser would from a
