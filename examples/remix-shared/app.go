@@ -245,11 +245,15 @@ func (a *app) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// maxFlashRunes caps a flash message (both apps), keeping a session in
+// cookie storage well under the 4096-byte cookie limit.
+const maxFlashRunes = 200
+
 func (a *app) flash(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
 	msg := r.PostFormValue("message")
-	if len(msg) > 200 {
-		msg = msg[:200]
+	if r := []rune(msg); len(r) > maxFlashRunes {
+		msg = string(r[:maxFlashRunes]) // whole characters, so the text stays valid UTF-8
 	}
 	if msg == "" {
 		msg = "(an empty flash)"

@@ -111,6 +111,17 @@ func TestGoAppFlow(t *testing.T) {
 	}
 	wantRedirect(t, post(t, c, srv.URL+"/flash", url.Values{"message": {"hi"}, "show": {"peer"}}), "http://127.0.0.1:3000/")
 
+	// A long message is cut to 200 whole characters; an empty one still shows.
+	long := strings.Repeat("é", 150) + strings.Repeat("日", 100)
+	wantRedirect(t, post(t, c, srv.URL+"/flash", url.Values{"message": {long}, "show": {"self"}}), "/")
+	if page := get(t, c, srv.URL+"/"); !strings.Contains(page, `class="flash">`+strings.Repeat("é", 150)+strings.Repeat("日", 50)+`</p>`) {
+		t.Fatalf("long flash:\n%s", page)
+	}
+	wantRedirect(t, post(t, c, srv.URL+"/flash", url.Values{"message": {""}, "show": {"self"}}), "/")
+	if page := get(t, c, srv.URL+"/"); !strings.Contains(page, `class="flash">(an empty flash)</p>`) {
+		t.Fatalf("empty flash:\n%s", page)
+	}
+
 	id := whoami(t, c, srv.URL).Session
 	wantRedirect(t, post(t, c, srv.URL+"/regenerate", nil), "/")
 	if w := whoami(t, c, srv.URL); w.User != "demo" || w.Session == id {

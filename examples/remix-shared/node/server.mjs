@@ -142,7 +142,8 @@ router.map(routes, {
     },
     async flash({ get, request }) {
       const form = await request.formData()
-      const message = String(form.get('message') ?? '').slice(0, 200)
+      // At most 200 characters (code points, as the Go app counts them).
+      const message = Array.from(String(form.get('message') ?? '')).slice(0, 200).join('')
       get(Session).flash('notice', message === '' ? '(an empty flash)' : message)
       return redirect(form.get('show') === 'peer' ? args.peer + '/' : '/')
     },
