@@ -57,11 +57,7 @@ func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 		return nil, err
 	}
 	if !contextTimeoutEnabled(client) {
-		logger := o.Session.Logger
-		if logger == nil {
-			logger = slog.Default()
-		}
-		logger.Warn("redisstorage: the Redis client does not stop a command at its context's deadline (ContextTimeoutEnabled is false, or an AutoPipeliner); a request's deadline will not cut a slow command short, only the client's ReadTimeout and WriteTimeout will")
+		b.logger.Warn("redisstorage: the Redis client does not stop a command at its context's deadline (ContextTimeoutEnabled is false, or an AutoPipeliner); a request's deadline will not cut a slow command short, only the client's ReadTimeout and WriteTimeout will")
 	}
 	return session.NewBackendStorage(b, o.Session), nil
 }
