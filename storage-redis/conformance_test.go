@@ -91,3 +91,52 @@ func TestClusterSpreadsSessions(t *testing.T) {
 		t.Errorf("%d keys after regenerating 60 sessions, want 60 (old ids deleted)", n)
 	}
 }
+
+// TestConformanceRing runs the suite through a *redis.Ring over two
+// servers (client-side sharding), and checks that a regeneration's
+// pipeline works when the old and new keys live on different shards.
+func TestConformanceRing(t *testing.T) {
+	a, b := testserver.Redis(t), testserver.Redis(t)
+	ring := redis.NewRing(&redis.RingOptions{
+		Addrs:                 map[string]string{"a": a.Addr(), "b": b.Addr()},
+		ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { ring.Close() })
+	conformance(t, ring)
+
+	prefix := freshPrefix()
+	st, err := New(ring, Options{KeyPrefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		ck := request(t, st, "", func(s *session.Session) { s.Set("n", i) })
+		request(t, st, ck, func(s *session.Session) { s.RegenerateID(true); s.Set("m", i) })
+	}
+	ctx := context.Background()
+	na, _ := newClient(t, a.Addr()).DBSize(ctx).Result()
+	nb, _ := newClient(t, b.Addr()).DBSize(ctx).Result()
+	if na+nb < 20 || na == 0 || nb == 0 {
+		t.Errorf("shards hold %d and %d keys; want 20 sessions over both (and more from the suite)", na, nb)
+	}
+	if n := countKeys(ring, prefix+"*"); n != 20 {
+		t.Errorf("%d keys after regenerating 20 sessions, want 20", n)
+	}
+}
+
+// TestConformanceSentinel runs the suite through a failover client that
+// finds the master through a real Redis Sentinel.
+func TestConformanceSentinel(t *testing.T) {
+	master := testserver.Redis(t)
+	sentinel := testserver.RedisSentinel(t, "sessions", master.Addr())
+	c := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:            "sessions",
+		SentinelAddrs:         []string{sentinel.Addr()},
+		ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { c.Close() })
+	conformance(t, c)
+	if n := countKeys(newClient(t, master.Addr()), "*"); n == 0 {
+		t.Error("the master the Sentinel names holds no keys")
+	}
+}

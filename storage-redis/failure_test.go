@@ -305,6 +305,18 @@ func TestNew(t *testing.T) {
 		t.Errorf("no warning for a client without ContextTimeoutEnabled: %q", buf.String())
 	}
 	buf.Reset()
+	ap, err := c.AutoPipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ap.Close() })
+	if _, err := New(ap, Options{Session: session.Options{Logger: logger}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "AutoPipeliner") {
+		t.Errorf("no warning for an AutoPipeliner: %q", buf.String())
+	}
+	buf.Reset()
 	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { cluster.Close() })
 	for _, cl := range []redis.UniversalClient{c, cluster} {

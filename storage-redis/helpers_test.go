@@ -43,7 +43,8 @@ type countedBackend struct{ *backend }
 
 func (b countedBackend) Len() int { return countKeys(b.c, b.prefix+"*") }
 
-// countKeys counts the keys matching pattern with SCAN, on every master.
+// countKeys counts the keys matching pattern with SCAN, on every master of
+// a cluster or shard of a ring.
 func countKeys(c redis.UniversalClient, pattern string) int {
 	ctx := context.Background()
 	var n atomic.Int64
@@ -55,9 +56,12 @@ func countKeys(c redis.UniversalClient, pattern string) int {
 		return iter.Err()
 	}
 	var err error
-	if cc, ok := c.(*redis.ClusterClient); ok {
+	switch cc := c.(type) {
+	case *redis.ClusterClient:
 		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return scan(ctx, node) })
-	} else {
+	case *redis.Ring:
+		err = cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error { return scan(ctx, node) })
+	default:
 		err = scan(ctx, c)
 	}
 	if err != nil {

@@ -43,7 +43,8 @@ type Options struct {
 // request's context deadline also cuts short a command already sent;
 // otherwise the client's ReadTimeout and WriteTimeout bound it, a canceled
 // or expired context still fails before a command is sent, and New logs a
-// warning (for the clients whose options it can see).
+// warning (for the clients whose options it can see, and for a
+// *redis.AutoPipeliner, which never honours per-command deadlines).
 //
 // A read costs one command (GET), a save at most one round trip (SET … PX,
 // SET … XX PX, or after RegenerateID(true) a pipeline of the SET and the old
@@ -56,11 +57,7 @@ func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 		return nil, err
 	}
 	if !contextTimeoutEnabled(client) {
-		logger := o.Session.Logger
-		if logger == nil {
-			logger = slog.Default()
-		}
-		logger.Warn("redisstorage: the Redis client ignores context deadlines (ContextTimeoutEnabled is false); a request's deadline will not cut a slow command short, only the client's ReadTimeout and WriteTimeout will")
+		b.logger.Warn("redisstorage: the Redis client does not stop a command at its context's deadline (ContextTimeoutEnabled is false, or an AutoPipeliner); a request's deadline will not cut a slow command short, only the client's ReadTimeout and WriteTimeout will")
 	}
 	return session.NewBackendStorage(b, o.Session), nil
 }
@@ -129,6 +126,8 @@ func isNil(client redis.UniversalClient) bool {
 // commands in flight; true when it cannot tell.
 func contextTimeoutEnabled(client redis.UniversalClient) bool {
 	switch c := client.(type) {
+	case *redis.AutoPipeliner:
+		return false // batches run on its own context (see its doc)
 	case *redis.Client:
 		return c.Options().ContextTimeoutEnabled
 	case *redis.ClusterClient:
