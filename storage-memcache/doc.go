@@ -24,8 +24,9 @@
 // Items expire with the session: the expiration sent is the smaller of
 // Options.Session.IdleTimeout and the Lifetime left, in whole seconds,
 // rounded up; beyond 30 days memcached reads numbers as Unix times, so longer
-// TTLs are sent as absolute times. 0 (never expire) is sent only when neither
-// IdleTimeout nor Lifetime is set. A read-only request refreshes an idle
+// TTLs are sent as absolute times. 0 (never expire) is sent only when there
+// is no IdleTimeout and Lifetime is negative (zero means the 14-day
+// session.DefaultLifetime). A read-only request refreshes an idle
 // timeout with a single touch, at most once a tenth of the timeout, without
 // rewriting the data; an unchanged session costs no command at all.
 //
