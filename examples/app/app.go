@@ -67,6 +67,8 @@ func newApp(c *cookie.Cookie, st session.Storage, cfg appConfig) (http.Handler, 
 	r.Handle(routes.Login.Action, http.HandlerFunc(a.login))
 	r.Handle(routes.Account, http.HandlerFunc(a.account), requireUser)
 	r.Handle(routes.Logout, http.HandlerFunc(a.logout))
+	r.Handle(deviceRoutes.SignOut, http.HandlerFunc(a.signOutDevice), requireUser)
+	r.Handle(deviceRoutes.SignOutOthers, http.HandlerFunc(a.signOutOthers), requireUser)
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(a.refused))
@@ -126,7 +128,7 @@ func requireUser(next http.Handler) http.Handler {
 func (a *app) account(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
 	user, _ := session.Value[string](s, "user")
-	a.render(w, r, http.StatusOK, page{Title: "Account", Body: "account", User: user})
+	a.render(w, r, http.StatusOK, page{Title: "Account", Body: "account", User: user, Devices: a.devices(r, s, user)})
 }
 
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {

@@ -113,6 +113,9 @@ func TestBrowser(t *testing.T) {
 			defer cancelTab()
 			b := &tab{t: t, ctx: tabCtx, dir: dir, started: time.Now()}
 			browseFlow(b, p.URL, other.URL)
+			if !strings.HasPrefix(row.name, "cookie") {
+				devicesFlow(t, browserCtx, dir, p.URL)
+			}
 			if code := p.stop(t, syscall.SIGTERM); code != 0 {
 				t.Fatalf("the app exited %d after SIGTERM", code)
 			}
@@ -294,4 +297,60 @@ var otherOriginPage = template.Must(template.New("other").Parse(`<!doctype html>
 func serveOtherOrigin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	otherOriginPage.Execute(w, r.URL.Query().Get("app"))
+}
+
+// devicesFlow signs in from two browsers (two browser contexts, two cookie
+// jars): each sees two active sessions, one of them "this device". The first
+// signs the second out from its row, and the second is anonymous on its
+// next request; then "sign out everywhere else" does the same.
+func devicesFlow(t *testing.T, browserCtx context.Context, dir, app string) {
+	newTab := func(shots int) *tab {
+		ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
+		t.Cleanup(cancel)
+		return &tab{t: t, ctx: ctx, dir: dir, started: time.Now(), shots: shots}
+	}
+	a, b := newTab(20), newTab(30) // screenshots 21-… and 31-…
+	signIn := func(x *tab) {
+		t.Helper()
+		x.open(app + "/login")
+		x.do(chromedp.SendKeys(chromedp.ID("username"), "demo"), chromedp.SendKeys(chromedp.ID("password"), "password"))
+		page := x.follow(chromedp.Submit(chromedp.ID("login")))
+		x.want(page, pageState{Status: 200, Path: "/account", H1: "Account", Notice: "Welcome, demo!", User: "demo"})
+	}
+	rows := func(x *tab) (all, this int) {
+		t.Helper()
+		n, err := chromedp.Run(x.ctx, chromedp.Evaluate[[]int](`[document.querySelectorAll("tr.device").length, document.querySelectorAll("tr.device.this").length]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n[0], n[1]
+	}
+	signIn(a)
+	signIn(b)
+	for name, x := range map[string]*tab{"A": a, "B": b} {
+		x.open(app + "/account")
+		if all, this := rows(x); all != 2 || this != 1 {
+			t.Fatalf("browser %s lists %d sessions (%d this device), want 2 (1)", name, all, this)
+		}
+		x.contains("#devices", "this device")
+	}
+	a.contains("tr.device", "this device") // the first row
+	a.shot("active-sessions-two-browsers")
+
+	out := a.follow(chromedp.Click(chromedp.CSS(`tr.device:not(.this) button.sign-out-device`)))
+	a.want(out, pageState{Status: 200, Path: "/account", H1: "Account", Notice: "That device has been signed out.", User: "demo"})
+	if all, this := rows(a); all != 1 || this != 1 {
+		t.Fatalf("after signing the other out, A lists %d sessions (%d this device)", all, this)
+	}
+	a.shot("active-sessions-other-signed-out")
+	denied := b.open(app + "/account")
+	b.want(denied, pageState{Status: 200, Path: "/login", H1: "Sign in", Error: "Please sign in to see your account."})
+	b.shot("signed-out-by-other-device")
+
+	signIn(b)
+	a.open(app + "/account")
+	out = a.follow(chromedp.Click(chromedp.ID("sign-out-others")))
+	a.want(out, pageState{Status: 200, Path: "/account", H1: "Account", Notice: "Signed out 1 other session.", User: "demo"})
+	denied = b.open(app + "/account")
+	b.want(denied, pageState{Status: 200, Path: "/login", H1: "Sign in", Error: "Please sign in to see your account."})
 }

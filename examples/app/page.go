@@ -23,6 +23,8 @@ type page struct {
 	Visits int    // home
 	User   string // account
 
+	Devices *devicesView // account: the user's active sessions (devices.go)
+
 	// Filled by render.
 	R       routeMap
 	Notice  string
@@ -241,6 +243,7 @@ tr:first-child th,tr:first-child td{border-top:0}
 label{display:block;margin:.5rem 0}
 input{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radius:6px;width:16rem;display:block}
 button.primary{font:inherit;background:var(--accent);color:#fff;border:0;border-radius:6px;padding:.45rem 1rem;cursor:pointer}
+.devices th{width:auto}.devices form{margin:0}.devices td:first-child,.devices button{white-space:nowrap}.device.this{background:var(--soft)}.this-device{color:#1a7f37}
 pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5rem;border-radius:6px;margin:.25rem 0}
 </style>
 </head>
@@ -280,8 +283,10 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 {{end -}}
 {{- define "account"}}
 <p>Signed in as <strong id="user">{{.User}}</strong>. Only signed-in visitors see this page; others are sent to the sign-in form with a flash.</p>
+{{template "devices" .}}
 <div class="card next"><h2>Try next</h2>
 <p>Reload: the welcome message was flash, so it is gone. Then sign out: the session is destroyed (its record deleted) and a new, anonymous one carries the “signed out” message.</p>
+{{if and .Devices .Devices.Available}}<p>Sign in from a second browser (or a private window) too: both appear under <em>Active sessions</em>. Sign the other one out from here, then reload it: it is anonymous.</p>{{end}}
 </div>
 {{end -}}
 {{- define "refused"}}

@@ -18,13 +18,18 @@ type storageInfo struct {
 	Where      string // where the session data lives, in a few words
 	ClientSide bool   // the whole session travels in the cookie
 	Sealed     bool   // cookie storage with keys: the payload is encrypted
+	// Users lists and revokes a user's sessions (the account page's
+	// "Active sessions"); nil for cookie storage, which cannot revoke.
+	Users session.UserIndex
 }
 
 // newStorage returns the storage -storage names: every storage choice of the
 // app is made here, so a new storage module adds one case. The secret derives
 // the key that -seal encrypts cookie payloads with.
 func newStorage(cfg config, cookieName, secret string) (session.Storage, storageInfo, error) {
-	o := session.Options{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime}
+	// UserKey: the storages index each user's sessions under the "user"
+	// value, so the account page can list them and sign them out.
+	o := session.Options{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime, UserKey: userKey}
 	info := storageInfo{Name: cfg.storage}
 	if cfg.seal && cfg.storage != "cookie" {
 		return nil, info, fmt.Errorf("-seal applies to -storage cookie only (not %q)", cfg.storage)
@@ -32,10 +37,13 @@ func newStorage(cfg config, cookieName, secret string) (session.Storage, storage
 	switch cfg.storage {
 	case "memory":
 		info.Where = "in this process's memory; gone when the app stops"
-		return session.NewMemoryStorage(o), info, nil
+		st := session.NewMemoryStorage(o)
+		info.Users, _ = st.(session.UserIndex)
+		return st, info, nil
 	case "file":
 		info.Where = fmt.Sprintf("one file per session under %s/", cfg.dir)
 		st, err := session.NewFileStorage(cfg.dir, o)
+		info.Users, _ = st.(session.UserIndex)
 		return st, info, err
 	case "cookie":
 		info.ClientSide = true
