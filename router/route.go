@@ -108,6 +108,22 @@ func (rt Route) Href(params Params) (string, error) {
 	return b.String(), nil
 }
 
+// HrefWith is [Route.Href] followed by a query string: "?" and
+// query.Encode(), which escapes keys and values and sorts by key, keeping the
+// order of a key's values ("/posts?page=2&tag=go&tag=web"). A nil or empty
+// query, or one whose keys all have no values, adds nothing. It returns the
+// errors Href returns.
+func (rt Route) HrefWith(params Params, query url.Values) (string, error) {
+	href, err := rt.Href(params)
+	if err != nil {
+		return "", err
+	}
+	if q := query.Encode(); q != "" {
+		href += "?" + q
+	}
+	return href, nil
+}
+
 // MustHref is like [Route.Href] but panics on error. Use it where the params are
 // known to be complete, such as in templates fed by the route's own handler.
 func (rt Route) MustHref(params Params) string {

@@ -407,6 +407,7 @@ type mapField struct {
 	kind     fieldKind
 	typ      reflect.Type
 	exported bool
+	note     string // why a badField is bad, when not its type
 }
 
 // mapFields lists the fields of struct type t as Map sees them: embedded
@@ -424,6 +425,14 @@ func mapFields(t reflect.Type, leaf func(reflect.Type) bool) []mapField {
 			if k == leafField {
 				leafEmbeds = append(leafEmbeds, f.Index)
 			} else if k == nestedField {
+				st := f.Type
+				if st.Kind() == reflect.Pointer {
+					st = st.Elem()
+				}
+				if _, shadowed := st.FieldByName(f.Name); shadowed {
+					out = append(out, mapField{name: f.Name, index: f.Index, kind: badField, typ: f.Type, exported: true,
+						note: fmt.Sprintf("embedded struct %s hides its own field %s (Go promotes neither); rename one", f.Name, f.Name)})
+				}
 				continue // flattened: its fields follow in VisibleFields
 			}
 		}
@@ -571,6 +580,10 @@ func (m *mapper) walk(prefix string, rv, hv reflect.Value, depth int) {
 func (m *mapper) bad(path, side string, f mapField, want string) bool {
 	if f.kind != badField {
 		return false
+	}
+	if f.note != "" {
+		m.problems = append(m.problems, fmt.Sprintf("%s: %s", path, f.note))
+		return true
 	}
 	if !f.exported {
 		m.problems = append(m.problems, fmt.Sprintf("%s: unexported field in the %s; Map reads exported fields only", path, side))

@@ -243,7 +243,7 @@ func TestSetupWhileServingDoesNotRace(t *testing.T) {
 					return
 				default:
 				}
-				serve(r, "PUT", "/posts")    // 405: reads the method table
+				serve(r, "PUT", "/posts")   // 405: reads the method table
 				serve(r, "GET", "/nowhere") // 404: reads the 404 handler
 			}
 		}()
