@@ -35,13 +35,20 @@ const maxOverrideScan = 1 << 20
 // Only POST is overridden, only from the form body (never from the query
 // string or a header, so a link or a cross-site image cannot turn into a
 // DELETE), only to PUT, PATCH or DELETE; any other value is ignored and the
-// request stays a POST. The first _method field counts. The handler can still
+// request stays a POST. The first _method field counts, the one that
+// r.PostFormValue("_method") returns. The handler can still
 // read the whole body (r.Body, r.ParseForm, r.FormValue, r.MultipartReader)
 // exactly as the client sent it: MethodOverride reads at most the first
 // 1 MiB while looking for the field (a _method field later in the body is
 // ignored, so put the hidden input first in the form) and puts what it read
 // back in front of the rest. A body that fails to read fails the same way for
 // the handler.
+//
+// Since net/http parses urlencoded form bodies for POST, PUT and PATCH only,
+// an overridden urlencoded request of at most 1 MiB also arrives with
+// r.PostForm filled in, so that r.FormValue and r.PostFormValue work in a
+// DELETE handler too (r.Body still holds the body). Multipart forms need no
+// help: r.FormValue and r.ParseMultipartForm read them whatever the method.
 //
 // The handler gets a shallow copy of the request (new Method and Body), as
 // with http.StripPrefix; requests that are not form POSTs pass through
@@ -57,9 +64,16 @@ func MethodOverride(next http.Handler) http.Handler {
 		mt = strings.TrimSpace(mt)
 		var method string
 		var read []byte
+		var form url.Values
 		switch {
 		case strings.EqualFold(mt, "application/x-www-form-urlencoded"):
-			method, read = overrideFromURLEncoded(req.Body)
+			var complete bool
+			method, read, complete = overrideFromURLEncoded(req.Body)
+			if method != "" && complete {
+				// net/http parses a form body for POST, PUT and PATCH only:
+				// give a DELETE handler its form too.
+				form, _ = url.ParseQuery(string(read))
+			}
 		case strings.EqualFold(mt, "multipart/form-data"):
 			method, read = overrideFromMultipart(req.Body, ct)
 		default:
@@ -71,6 +85,9 @@ func MethodOverride(next http.Handler) http.Handler {
 		r2.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(read), req.Body), Closer: req.Body}
 		if method != "" {
 			r2.Method = method
+			if form != nil {
+				r2.PostForm = form
+			}
 		}
 		next.ServeHTTP(w, r2)
 	})
@@ -94,11 +111,12 @@ func overrideMethod(v string) string {
 }
 
 // overrideFromURLEncoded reads up to maxOverrideScan bytes of body and looks
-// for the first complete _method pair. It returns the method ("" for none)
-// and the bytes it read.
-func overrideFromURLEncoded(body io.Reader) (string, []byte) {
+// for the first complete _method pair that url.ParseQuery would accept, so
+// that the override agrees with r.PostFormValue("_method"). It returns the
+// method ("" for none), the bytes it read, and whether that is the whole body.
+func overrideFromURLEncoded(body io.Reader) (method string, read []byte, complete bool) {
 	read, err := io.ReadAll(io.LimitReader(body, maxOverrideScan))
-	complete := err == nil && len(read) < maxOverrideScan
+	complete = err == nil && len(read) < maxOverrideScan
 	rest := string(read)
 	for rest != "" {
 		pair, after, found := strings.Cut(rest, "&")
@@ -106,6 +124,9 @@ func overrideFromURLEncoded(body io.Reader) (string, []byte) {
 			break // the last pair may continue past what was read
 		}
 		rest = after
+		if strings.Contains(pair, ";") {
+			continue // as url.ParseQuery, which skips such pairs
+		}
 		k, v, _ := strings.Cut(pair, "=")
 		key, err := url.QueryUnescape(k)
 		if err != nil || key != methodOverrideField {
@@ -113,11 +134,11 @@ func overrideFromURLEncoded(body io.Reader) (string, []byte) {
 		}
 		value, err := url.QueryUnescape(v)
 		if err != nil {
-			return "", read
+			continue
 		}
-		return overrideMethod(value), read
+		return overrideMethod(value), read, complete
 	}
-	return "", read
+	return "", read, complete
 }
 
 // overrideFromMultipart reads the body's parts, up to maxOverrideScan bytes in

@@ -483,7 +483,9 @@ func TestMapErrors(t *testing.T) {
 		want             []string
 	}{
 		{"missing handler", struct{ Posts router.Resources }{posts},
-			struct{ Posts struct{ Index, Show http.HandlerFunc } }{struct{ Index, Show http.HandlerFunc }{h, h}},
+			struct {
+				Posts struct{ Index, Show http.HandlerFunc }
+			}{struct{ Index, Show http.HandlerFunc }{h, h}},
 			[]string{"missing handler for Posts.Destroy (DELETE /posts/{id})"}},
 		{"missing nested map", struct {
 			Home  router.Route
@@ -500,14 +502,18 @@ func TestMapErrors(t *testing.T) {
 			}{Home: h, Admin: struct{ Users http.HandlerFunc }{h}},
 			[]string{"unknown handler Admin.Users"}},
 		{"handler for a left-out route", struct{ Posts router.Resources }{router.NewResources("/posts", router.ResourceOptions{Except: []string{"destroy"}})},
-			struct{ Posts struct{ Index, New, Show, Create, Edit, Update, Destroy http.HandlerFunc } }{struct{ Index, New, Show, Create, Edit, Update, Destroy http.HandlerFunc }{h, h, h, h, h, h, h}},
+			struct {
+				Posts struct{ Index, New, Show, Create, Edit, Update, Destroy http.HandlerFunc }
+			}{struct{ Index, New, Show, Create, Edit, Update, Destroy http.HandlerFunc }{h, h, h, h, h, h, h}},
 			[]string{"handler Posts.Destroy for a left-out route (Posts.Destroy is a zero Route)"}},
 		{"nil handler", struct{ Posts router.Resources }{posts}, struct{ Posts crud }{crud{h, nil, h}},
 			[]string{"nil handler for Posts.Show (GET /posts/{id})"}},
 		{"nil interface handler", struct{ Home router.Route }{route("GET", "/")}, struct{ Home http.Handler }{},
 			[]string{"nil handler for Home (GET /)"}},
 		{"wrong handler type", struct{ Home router.Route }{route("GET", "/")},
-			struct{ Home func(http.ResponseWriter, *http.Request) error }{},
+			struct {
+				Home func(http.ResponseWriter, *http.Request) error
+			}{},
 			[]string{"Home: field of type func(http.ResponseWriter, *http.Request) error in the handler struct"}},
 		{"wrong route type", struct{ Home string }{"/"}, struct{ Home http.HandlerFunc }{h},
 			[]string{"Home: field of type string in the route map, which holds only router.Route values"}},
@@ -580,7 +586,9 @@ func TestMapConflictWithTable(t *testing.T) {
 	r.Get("/posts/{slug}", text("slug"))
 	routes := struct{ Posts router.Resources }{router.NewResources("/posts", router.ResourceOptions{Only: []string{"index", "show"}})}
 	msg := mustPanic(t, func() {
-		r.Map(routes, struct{ Posts struct{ Index, Show http.HandlerFunc } }{struct{ Index, Show http.HandlerFunc }{text("index"), text("show")}})
+		r.Map(routes, struct {
+			Posts struct{ Index, Show http.HandlerFunc }
+		}{struct{ Index, Show http.HandlerFunc }{text("index"), text("show")}})
 	})
 	if !strings.Contains(msg, "Posts.Show (GET /posts/{id}) at ") || !strings.Contains(msg, "is already registered as GET /posts/{slug} at ") {
 		t.Errorf("got %q", msg)
