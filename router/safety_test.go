@@ -1,6 +1,7 @@
 package router_test
 
 import (
+	"bufio"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -280,4 +281,53 @@ func TestSetupConcurrentWithFirstRequest(t *testing.T) {
 		}()
 		wg.Wait()
 	}
+}
+
+// FuzzNoDotSegments: whatever the request target, a handler that runs sees no
+// "." or ".." segment (between slashes or backslashes) in its path values or
+// in the path, directly or below a mount; and a target whose decoded path has
+// none is never refused for one (ServeMux's own 400 for "*" aside).
+func FuzzNoDotSegments(f *testing.F) {
+	for _, s := range []string{
+		"/files/%2E%2E", "/files/..%2F..%2Fetc%2Fpasswd", "/raw/a/%2E%2E/b", "/sub/x/%2e", "/files/a..b",
+		"/files/.well-known", "/raw/v1.2/x", "/files/..%5Cx", "/files/%2E%2E%2E", "/raw/a%5C.%5Cb", "/a/../b", "/%2E",
+	} {
+		f.Add(s)
+	}
+	var bad string
+	check := func(w http.ResponseWriter, r *http.Request) {
+		for _, v := range []string{r.PathValue("name"), r.PathValue("rest"), r.URL.Path} {
+			for _, seg := range strings.FieldsFunc(v, func(c rune) bool { return c == '/' || c == '\\' }) {
+				if seg == "." || seg == ".." {
+					bad = v
+				}
+			}
+		}
+	}
+	sub := router.New()
+	sub.Get("/x/{rest...}", check)
+	r := router.New()
+	r.Get("/files/{name}", check)
+	r.Get("/raw/{rest...}", check)
+	r.Mount("/sub", sub)
+	r.Mount("/plain", http.HandlerFunc(check))
+	f.Fuzz(func(t *testing.T, target string) {
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n")))
+		if err != nil {
+			return
+		}
+		bad = ""
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		if bad != "" {
+			t.Fatalf("%q: a handler saw %q", target, bad)
+		}
+		hasDots := false
+		for _, seg := range strings.FieldsFunc(req.URL.Path, func(c rune) bool { return c == '/' || c == '\\' }) {
+			hasDots = hasDots || seg == "." || seg == ".."
+		}
+		if rec.Code == http.StatusBadRequest && strings.Contains(rec.Body.String(), "dot segment") && !hasDots {
+			t.Fatalf("%q (path %q): 400 without a dot segment", target, req.URL.Path)
+		}
+	})
 }
