@@ -31,7 +31,7 @@ func overrideRouter() *router.Router {
 	return r
 }
 
-func post(r http.Handler, contentType string, body io.Reader) string {
+func postForm(r http.Handler, contentType string, body io.Reader) string {
 	req := httptest.NewRequest("POST", "/posts/7", body)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -77,7 +77,7 @@ func TestMethodOverrideURLEncoded(t *testing.T) {
 		{"", "_method=DELETE", "POST"},
 	}
 	for _, tc := range tests {
-		got := post(r, tc.contentType, strings.NewReader(tc.body))
+		got := postForm(r, tc.contentType, strings.NewReader(tc.body))
 		want := fmt.Sprintf("%s body=%q err=<nil>", tc.want, tc.body)
 		if got != want {
 			t.Errorf("%s %q: got %s, want %s", tc.contentType, tc.body, got, want)
@@ -120,7 +120,7 @@ func TestMethodOverrideHandlerReadsForm(t *testing.T) {
 		fmt.Fprintf(w, "DELETE token=%q q=%q body=%q", token, q, b)
 	})
 	body := "_method=PUT&title=Hello+world"
-	if got := post(r, "application/x-www-form-urlencoded", strings.NewReader(body)); got != `PUT title="Hello world" method="PUT"` {
+	if got := postForm(r, "application/x-www-form-urlencoded", strings.NewReader(body)); got != `PUT title="Hello world" method="PUT"` {
 		t.Errorf("urlencoded: got %s", got)
 	}
 
@@ -134,7 +134,7 @@ func TestMethodOverrideHandlerReadsForm(t *testing.T) {
 		t.Errorf("urlencoded DELETE: got %s", got)
 	}
 	ct, mbody := multipartBody(t, [2]string{"_method", "delete"}, [2]string{"token", "xyz"})
-	if got := post(r, ct, bytes.NewReader(mbody)); !strings.HasPrefix(got, `DELETE token="xyz" q="" body=""`) {
+	if got := postForm(r, ct, bytes.NewReader(mbody)); !strings.HasPrefix(got, `DELETE token="xyz" q="" body=""`) {
 		t.Errorf("multipart DELETE: got %.80s", got)
 	}
 
@@ -145,7 +145,7 @@ func TestMethodOverrideHandlerReadsForm(t *testing.T) {
 	fw.Write([]byte("file contents"))
 	mw.WriteField("title", "Multi")
 	mw.Close()
-	if got := post(r, mw.FormDataContentType(), bytes.NewReader(buf.Bytes())); got != `PUT title="Multi" method="put"` {
+	if got := postForm(r, mw.FormDataContentType(), bytes.NewReader(buf.Bytes())); got != `PUT title="Multi" method="put"` {
 		t.Errorf("multipart: got %s", got)
 	}
 }
@@ -189,14 +189,14 @@ func TestMethodOverrideMultipart(t *testing.T) {
 	}
 	for _, tc := range tests {
 		ct, body := multipartBody(t, tc.fields...)
-		got := post(r, ct, bytes.NewReader(body))
+		got := postForm(r, ct, bytes.NewReader(body))
 		want := fmt.Sprintf("%s body=%q err=<nil>", tc.want, body)
 		if got != want {
 			t.Errorf("%s: got %.80s…, want %.80s…", tc.name, got, want)
 		}
 	}
 	// A multipart content type without a boundary is left alone.
-	if got := post(r, "multipart/form-data", strings.NewReader("_method=DELETE")); got != `POST body="_method=DELETE" err=<nil>` {
+	if got := postForm(r, "multipart/form-data", strings.NewReader("_method=DELETE")); got != `POST body="_method=DELETE" err=<nil>` {
 		t.Errorf("no boundary: got %s", got)
 	}
 }
@@ -214,7 +214,7 @@ func TestMethodOverrideLargeBodies(t *testing.T) {
 		{"field past the limit", "blob=" + huge + "&_method=DELETE", "POST"},
 		{"pair cut at the limit", strings.Repeat("b", 1<<20-len("&_method=DEL")) + "&_method=DELETE", "POST"},
 	} {
-		got := post(r, form, strings.NewReader(tc.body))
+		got := postForm(r, form, strings.NewReader(tc.body))
 		want := fmt.Sprintf("%s body=%q err=<nil>", tc.want, tc.body)
 		if got != want {
 			t.Errorf("%s: got %.60s… (%d bytes), want %.60s… (%d bytes)", tc.name, got, len(got), want, len(want))
@@ -222,7 +222,7 @@ func TestMethodOverrideLargeBodies(t *testing.T) {
 	}
 	// Multipart: a _method after more than 1 MiB of file is ignored.
 	ct, body := multipartBody(t, [2]string{"file:doc", strings.Repeat("z", 2<<20)}, [2]string{"_method", "DELETE"})
-	if got := post(r, ct, bytes.NewReader(body)); !strings.HasPrefix(got, "POST ") || len(got) < len(body) {
+	if got := postForm(r, ct, bytes.NewReader(body)); !strings.HasPrefix(got, "POST ") || len(got) < len(body) {
 		t.Errorf("multipart past the limit: got %.60s…", got)
 	}
 }
@@ -233,12 +233,12 @@ func TestMethodOverrideBodyError(t *testing.T) {
 	r := overrideRouter()
 	boom := errors.New("connection reset")
 	body := io.MultiReader(strings.NewReader("_method=DELETE&title="), iotest.ErrReader(boom))
-	got := post(r, "application/x-www-form-urlencoded", body)
+	got := postForm(r, "application/x-www-form-urlencoded", body)
 	if want := `DELETE body="_method=DELETE&title=" err=connection reset`; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 	body = io.MultiReader(strings.NewReader("title=x&_method=DELE"), iotest.ErrReader(boom))
-	got = post(r, "application/x-www-form-urlencoded", body)
+	got = postForm(r, "application/x-www-form-urlencoded", body)
 	if want := `POST body="title=x&_method=DELE" err=connection reset`; got != want {
 		t.Errorf("cut pair: got %s, want %s", got, want)
 	}
@@ -251,7 +251,7 @@ func TestMethodOverrideRouting(t *testing.T) {
 	r := router.New()
 	r.Use(router.MethodOverride)
 	r.Map(posts, struct{ Show, Update, Destroy http.HandlerFunc }{text("show"), text("update"), text("destroy")})
-	if got := post(r, "application/x-www-form-urlencoded", strings.NewReader("_method=delete")); got != "destroy" {
+	if got := postForm(r, "application/x-www-form-urlencoded", strings.NewReader("_method=delete")); got != "destroy" {
 		t.Errorf("got %q", got)
 	}
 	req := httptest.NewRequest("POST", "/posts/7", strings.NewReader("_method=PATCH"))

@@ -2,9 +2,12 @@
 // matching, the precedence rules and the r.PathValue parameters are ServeMux's
 // own, and the router adds what ServeMux leaves out: middleware (router-wide,
 // per group and per route), groups, mounting of sub-handlers, custom 404 and
-// 405 handlers, named routes that build their own links, and registration-time
-// panics with clear messages. Only standard types cross its boundary:
-// http.Handler, http.HandlerFunc and func(http.Handler) http.Handler.
+// 405 handlers, named routes that build their own links, route maps in the
+// shape of Remix's fetch-router (forms and resources, paired with their
+// handlers by field name), HTML-form method override, opt-in OPTIONS
+// answering, rejection of encoded dot segments, and setup-time panics with
+// clear messages. Only standard types cross its boundary: http.Handler,
+// http.HandlerFunc and func(http.Handler) http.Handler.
 //
 // # Tutorial
 //
@@ -90,8 +93,9 @@
 // a segment does not split it.
 //
 // A GET route also answers HEAD (as ServeMux does; net/http drops the body).
-// OPTIONS is not answered automatically: register an Options route, or handle
-// preflight requests in a router-wide middleware, which runs before routing.
+// OPTIONS is not answered automatically unless [Router.AutoOptions] is on
+// (204 with Allow): otherwise register an Options route, or handle preflight
+// requests in a router-wide middleware, which runs before routing.
 // A request whose path matches a route but not its method gets 405 Method Not
 // Allowed with an Allow header listing the methods that would match
 // ("GET, HEAD, POST"); anything else that matches nothing gets 404. Both can be
@@ -108,6 +112,11 @@
 // r.PathValue are not set yet. Group and route middleware run after routing
 // and see them. All middleware must be added before the routes it should wrap:
 // Use after a route is registered panics.
+//
+// Set the router up completely before it serves: once it has served a
+// request, every setup method (Use, Handle, Get and the other method
+// helpers, Map, Group, Mount, NotFound, MethodNotAllowed, AutoOptions,
+// AllowDotSegments) panics instead of racing with the requests in flight.
 //
 // # Sessions
 //
@@ -135,7 +144,50 @@
 //
 // A [Route] value names a method and pattern; [Router.Handle] registers it and
 // [Route.Href] builds a path to it, escaping each parameter, so links cannot
-// drift from the routes they point at.
+// drift from the routes they point at. [Route.HrefWith] adds a query string.
+//
+// # Route maps
+//
+// A route map is a plain Go struct of Route values, nested structs allowed:
+// the Go form of a Remix routes.ts. Links go through the compiler
+// (Routes.Posts.Show.Href), and [Router.Map] registers the whole map at once,
+// pairing each route with the handler of the same field name in a struct of
+// handlers and panicking, naming the field ("Posts.Destroy"), when a route has
+// no handler or a handler has no route. The helpers build fetch-router's maps
+// with its methods and patterns, in ServeMux syntax: [NewForm] (Index GET,
+// Action POST), [NewResources] (Index, New, Show, Create, Edit, Update,
+// Destroy on /posts and /posts/{id}) and [NewResource] for a singular
+// resource; [ResourceOptions] picks the id wildcard's name and the routes to
+// keep (Only) or leave out (Except).
+//
+//	var Routes = struct {
+//		Home  router.Route
+//		Login router.Form
+//		Posts router.Resources
+//	}{
+//		Home:  router.Route{Method: "GET", Pattern: "/{$}"},
+//		Login: router.NewForm("/login"),
+//		Posts: router.NewResources("/posts", router.ResourceOptions{Only: []string{"index", "show"}}),
+//	}
+//
+//	r.Map(Routes, struct {
+//		Home  http.HandlerFunc
+//		Login struct{ Index, Action http.HandlerFunc }
+//		Posts struct{ Index, Show http.HandlerFunc }
+//	}{…})
+//
+// HTML forms can only GET and POST; [MethodOverride], added with Use, routes
+// a POST whose form has _method=PUT, PATCH or DELETE as that method, so forms
+// reach Update and Destroy.
+//
+// # Dot segments
+//
+// A path segment that is "." or ".." after decoding (/files/%2E%2E,
+// /files/..%2F..%2Fetc%2Fpasswd) gets 400 Bad Request before routing, so no
+// handler and no r.PathValue value ever holds one (a handler that joins a
+// path value to a directory cannot be walked out of it). Plain dot segments
+// are cleaned by a redirect first; names such as ".well-known", "a..b" or
+// "v1.2" pass. [Router.AllowDotSegments] turns the check off.
 //
 // # Redirects
 //
@@ -149,7 +201,7 @@
 //
 // The router adds no allocations per request to ServeMux's own and does not
 // call r.WithContext; mounted handlers pay for a shallow copy of the request,
-// as with http.StripPrefix.
+// as with http.StripPrefix, and so do requests that [MethodOverride] reads.
 package router
 
 import (
@@ -166,7 +218,8 @@ import (
 // Router is an http.Handler that dispatches requests to the handlers registered
 // for their method and path. Create one with [New]; the zero value is not usable.
 // Configure it completely (routes, middleware, 404/405 handlers) before it serves
-// its first request; after that it is safe for concurrent use.
+// its first request; after that it is safe for concurrent use, and every setup
+// method panics.
 type Router struct {
 	t      *table
 	group  bool         // created by Group: Use is scoped, NotFound belongs to the root
