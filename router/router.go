@@ -604,9 +604,13 @@ func tryRegister(m *http.ServeMux, pattern string, h http.Handler) (msg string) 
 // customised. The catch-all is registered late so that a user's catch-all
 // ("/", "/{path...}" or Mount("/")) does not conflict with it.
 func (t *table) prepare() {
+	// From here on every setup call panics, so the table is frozen; the lock
+	// only waits for a setup call in progress. It is released before the
+	// middleware constructors run, so that one calling a setup method panics
+	// rather than deadlocks.
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.serving.Store(true)
+	t.mu.Unlock()
 	if len(t.mws) > 0 {
 		t.handler = chain(t.mws, http.HandlerFunc(t.dispatch))
 	}
