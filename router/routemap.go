@@ -332,7 +332,11 @@ type mapPair struct {
 // with every problem it finds.
 func mapPairs(routes, handlers any, where string) []mapPair {
 	if rt, ok := routes.(Route); ok {
-		h := asHandler(reflect.ValueOf(handlers))
+		hv := reflect.ValueOf(handlers)
+		h := asHandler(hv)
+		if h == nil && hv.IsValid() && isHandlerType(hv.Type()) {
+			panic(fmt.Sprintf("router: Map at %s: %s: nil handler", where, rt))
+		}
 		if h == nil {
 			panic(fmt.Sprintf("router: Map at %s: %s: the handler is %T; want an http.Handler or an http.HandlerFunc", where, rt, handlers))
 		}

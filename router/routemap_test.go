@@ -539,6 +539,8 @@ func TestMapErrors(t *testing.T) {
 		{"single route without a handler", route("GET", "/"), nil,
 			[]string{"GET /: the handler is <nil>; want an http.Handler"}},
 		{"single left-out route", router.Route{}, h, []string{"a handler for a left-out route"}},
+		{"single route, nil handler", route("GET", "/"), http.HandlerFunc(nil), []string{"GET /: nil handler"}},
+		{"single route, not a handler", route("GET", "/"), "home", []string{"GET /: the handler is string"}},
 		{"invalid pattern", struct{ Home router.Route }{route("GET", "home")}, struct{ Home http.HandlerFunc }{h},
 			[]string{`router: Home (GET home) at `, `"home" does not start with "/"`}},
 		{"invalid method", struct{ Home router.Route }{route("get", "/")}, struct{ Home http.HandlerFunc }{h},
