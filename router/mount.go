@@ -20,9 +20,10 @@ import (
 // own pattern uses the same name, the inner (right-most) value wins.
 //
 // When h is a *Router, it inherits this router's custom 404 and 405 handlers
-// unless it has its own, and AutoOptions when this router has it, and the redirects its ServeMux makes (/tree to /tree/)
-// keep the prefix. Group middleware of the group Mount is called on runs before
-// the prefix is stripped.
+// unless it has its own, and AutoOptions when this router has it; the
+// redirects its ServeMux makes (/tree to /tree/) keep the prefix. Group
+// middleware of the group Mount is called on runs before the prefix is
+// stripped.
 //
 // Mount panics if h is nil, if prefix does not start with "/" or ends in a
 // {name...} or {$} wildcard, if the prefix is already mounted or conflicts with
