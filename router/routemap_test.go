@@ -672,3 +672,18 @@ func TestHrefWithTable(t *testing.T) {
 		t.Errorf("unknown param: %v", err)
 	}
 }
+
+// A nil middleware given to Map panics before anything is registered.
+func TestMapNilMiddleware(t *testing.T) {
+	r := router.New()
+	msg := mustPanic(t, func() {
+		r.Map(struct{ Home router.Route }{route("GET", "/")}, struct{ Home http.HandlerFunc }{text("home")},
+			func(next http.Handler) http.Handler { return next }, nil)
+	})
+	if !strings.HasPrefix(msg, "router: Map at ") || !strings.Contains(msg, "middleware 1 is nil") {
+		t.Errorf("got %q", msg)
+	}
+	if rec := serve(r, "GET", "/"); rec.Code != 404 {
+		t.Errorf("Home registered: %d", rec.Code)
+	}
+}
