@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"strings"
 	"syscall"
@@ -26,6 +27,11 @@ type backend struct {
 	// now is the wall clock for absolute expiration times, which memcached
 	// compares with its own clock: never session.Options.Now.
 	now func() time.Time
+	// For the per-user index (userindex.go): how long an index item lives
+	// after a change (Options.Session.Lifetime), and where evictions are
+	// logged.
+	lifetime time.Duration
+	logger   *slog.Logger
 }
 
 var (

@@ -3,6 +3,7 @@ package memcachestorage
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -120,7 +121,11 @@ func newBackend(client *memcache.Client, o Options) (*backend, error) {
 	if o.Session.IdleTimeout < 0 {
 		return nil, errors.New("memcachestorage: Options.Session.IdleTimeout is negative")
 	}
-	return &backend{client: client, prefix: prefix, maxItemSize: size, now: time.Now}, nil
+	logger := o.Session.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &backend{client: client, prefix: prefix, maxItemSize: size, now: time.Now, lifetime: o.Session.Lifetime, logger: logger}, nil
 }
 
 // checkKeyPrefix accepts what memcached accepts in a key (printable ASCII,

@@ -68,6 +68,9 @@ type backend struct {
 	c      redis.UniversalClient
 	prefix string
 	logger *slog.Logger
+	// lifetime is Options.Session.Lifetime: how long a user's index lives
+	// after its last new member (userindex.go).
+	lifetime time.Duration
 }
 
 var (
@@ -103,7 +106,7 @@ func newBackend(client redis.UniversalClient, o Options) (*backend, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &backend{c: client, prefix: prefix, logger: logger}, nil
+	return &backend{c: client, prefix: prefix, logger: logger, lifetime: o.Session.Lifetime}, nil
 }
 
 // isNil reports whether client is nil or a nil pointer of a go-redis client

@@ -1,0 +1,271 @@
+package redisstorage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessionkit/session"
+)
+
+// The per-user index (session.Options.UserKey): one Redis hash per user,
+// KeyPrefix + "user:" + the user name, whose fields are the handles of the
+// user's sessions and whose values are "<added, Unix ms> <id>". Its TTL is
+// the session lifetime, restarted (never shortened: PEXPIRE GT) by every
+// write that adds a member, so it outlives every member: no session can live
+// longer than a lifetime from its last index write. Index commands ride in
+// the same pipeline as the record's write, so a login, logout or Destroy
+// costs no extra round trip, and a save that changes neither the user nor
+// the id sends none at all. Pipelines, never MULTI/EXEC: the index and the
+// records hash to different slots, which a transaction in a Redis Cluster
+// refuses; a ClusterClient sends each node its part at once.
+//
+// A save that writes a session under a new id (RegenerateID) races a revoke
+// for the old record. The save writes and indexes the new id in one round
+// trip, then deletes the old record (DEL, or EXISTS for RegenerateID(false))
+// in the next; if it was already gone (a revoke came first) the save removes
+// what it wrote and reports session.ErrNotFound. A revoke reads the index
+// again after its deletes, until it finds nothing new to revoke, so a new id
+// indexed before the old record was deleted is revoked too. Either way the
+// session does not survive the revoke. These extra round trips are paid by
+// logins (a save with a new id) and revokes only.
+
+var _ session.UserIndexBackend = (*backend)(nil)
+
+// userKey is the Redis key of user's index. The ':' after "user" cannot
+// occur in a session id, so no record key is ever an index key.
+func (b *backend) userKey(user string) string { return b.prefix + "user:" + user }
+
+// indexValue is a member's value: when it was added, and the id.
+func indexValue(id string, now time.Time) string {
+	return strconv.FormatInt(now.UnixMilli(), 10) + " " + id
+}
+
+func parseIndexValue(v string) (id string, added time.Time, ok bool) {
+	ms, id, ok := strings.Cut(v, " ")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || !session.ValidID(id) {
+		return "", time.Time{}, false
+	}
+	return id, time.UnixMilli(n), true
+}
+
+// indexTTL is how long an index lives after a member is added: the
+// session lifetime (the longest any member can live); 0 for no expiry.
+func (b *backend) indexTTL() time.Duration {
+	switch {
+	case b.lifetime > 0:
+		return b.lifetime
+	case b.lifetime < 0:
+		return 0
+	}
+	return session.DefaultLifetime
+}
+
+// SaveIndexed implements session.UserIndexBackend.
+func (b *backend) SaveIndexed(ctx context.Context, c *session.IndexedSave) error {
+	if err := ready(ctx, "save"); err != nil {
+		return err
+	}
+	now := time.Now()
+	inPlace := c.Require != "" && c.Require == c.ID
+	// The old record to take over (RegenerateID), deleted in a second round
+	// trip once the new id is indexed.
+	takeOver := c.Require != "" && !inPlace
+	var set *redis.StatusCmd
+	_, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		if c.ID != "" {
+			set = setCmd(ctx, b.key(c.ID), c.Record, c.TTL, inPlace)
+			_ = p.Process(ctx, set)
+		}
+		if !takeOver {
+			for _, d := range c.Delete {
+				p.Del(ctx, b.key(d.ID))
+			}
+		}
+		b.indexCommands(ctx, p, c, now)
+		return nil
+	})
+	if inPlace && errors.Is(set.Err(), redis.Nil) {
+		// The record was deleted meanwhile: undo the index entry.
+		if c.To != "" {
+			b.c.HDel(ctx, b.userKey(c.To), c.Handle)
+		}
+		return session.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("redisstorage: save: %w", err)
+	}
+	if !takeOver {
+		return nil
+	}
+	// The old record: deleted (RegenerateID(true)) or kept
+	// (RegenerateID(false)), but in either case it must still be there.
+	var held *redis.IntCmd
+	_, err = b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, d := range c.Delete {
+			del := p.Del(ctx, b.key(d.ID))
+			if d.ID == c.Require {
+				held = del
+			}
+		}
+		if held == nil {
+			held = p.Exists(ctx, b.key(c.Require))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redisstorage: save: %w", err)
+	}
+	{
+		if held.Val() == 0 {
+			// A revoke (or expiry) took the old record first: the session
+			// must not live on under the new id.
+			_, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+				p.Del(ctx, b.key(c.ID))
+				if c.To != "" {
+					p.HDel(ctx, b.userKey(c.To), c.Handle)
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("redisstorage: save: %w", err)
+			}
+			return session.ErrNotFound
+		}
+	}
+	return nil
+}
+
+// indexCommands queues the index changes of c.
+func (b *backend) indexCommands(ctx context.Context, p redis.Pipeliner, c *session.IndexedSave, now time.Time) {
+	if c.From != "" {
+		var gone []string
+		for _, d := range c.Delete {
+			gone = append(gone, d.Handle)
+		}
+		if c.From != c.To && c.Handle != "" {
+			gone = append(gone, c.Handle)
+		}
+		if len(gone) > 0 {
+			p.HDel(ctx, b.userKey(c.From), gone...)
+		}
+	}
+	if c.To != "" && c.ID != "" {
+		key := b.userKey(c.To)
+		p.HSet(ctx, key, c.Handle, indexValue(c.ID, now))
+		if ttl := b.indexTTL(); ttl > 0 {
+			ms := millis(ttl)
+			p.Do(ctx, "pexpire", key, ms, "nx") // a new index: no TTL yet
+			p.Do(ctx, "pexpire", key, ms, "gt") // never shortened
+		}
+	}
+}
+
+// UserRecords implements session.UserIndexBackend: HGETALL, then the
+// members' records in one pipeline. Members whose records are gone are
+// dropped from the index, once they are older than a minute (a younger one
+// may belong to a save still in flight).
+func (b *backend) UserRecords(ctx context.Context, user string) ([]session.UserRecord, error) {
+	if err := ready(ctx, "list"); err != nil {
+		return nil, err
+	}
+	key := b.userKey(user)
+	members, err := b.c.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstorage: list: %w", err)
+	}
+	if len(members) == 0 {
+		return nil, nil
+	}
+	type member struct {
+		handle string
+		added  time.Time
+		get    *redis.StringCmd
+	}
+	list := make([]member, 0, len(members))
+	var stale []string
+	_, err = b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for h, v := range members {
+			id, added, ok := parseIndexValue(v)
+			if !ok {
+				stale = append(stale, h)
+				continue
+			}
+			list = append(list, member{h, added, p.Get(ctx, b.key(id))})
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redisstorage: list: %w", err)
+	}
+	recs := make([]session.UserRecord, 0, len(list))
+	now := time.Now()
+	for _, m := range list {
+		rec, err := m.get.Bytes()
+		switch {
+		case err == nil:
+			recs = append(recs, session.UserRecord{Handle: m.handle, Record: rec})
+		case errors.Is(err, redis.Nil) && now.Sub(m.added) > time.Minute:
+			stale = append(stale, m.handle)
+		}
+	}
+	if len(stale) > 0 {
+		if err := b.c.HDel(ctx, key, stale...).Err(); err != nil {
+			b.logger.WarnContext(ctx, "redisstorage: dropping ended sessions from a user's index", "error", err)
+		}
+	}
+	return recs, nil
+}
+
+// DeleteUserRecords implements session.UserIndexBackend: HGETALL, then the
+// records' DELs and the members' HDEL in one pipeline, then HGETALL again
+// until it shows no member to revoke that was not seen before (a save that
+// moved a session to a new id meanwhile; see the comment at the top). So a
+// revoke costs three round trips when nothing races it.
+func (b *backend) DeleteUserRecords(ctx context.Context, user string, revoke func(string) bool) (int, error) {
+	if err := ready(ctx, "revoke"); err != nil {
+		return 0, err
+	}
+	key := b.userKey(user)
+	seen := map[string]bool{}
+	n := 0
+	for range 8 {
+		members, err := b.c.HGetAll(ctx, key).Result()
+		if err != nil {
+			return n, fmt.Errorf("redisstorage: revoke: %w", err)
+		}
+		var handles []string
+		var dels []*redis.IntCmd
+		_, err = b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for h, v := range members {
+				if seen[h] || !revoke(h) {
+					continue
+				}
+				seen[h] = true
+				handles = append(handles, h)
+				if id, _, ok := parseIndexValue(v); ok {
+					dels = append(dels, p.Del(ctx, b.key(id)))
+				}
+			}
+			if len(handles) > 0 {
+				p.HDel(ctx, key, handles...)
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("redisstorage: revoke: %w", err)
+		}
+		for _, d := range dels {
+			n += int(d.Val())
+		}
+		if len(handles) == 0 {
+			return n, nil
+		}
+	}
+	return n, nil
+}
