@@ -1,0 +1,72 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// BenchmarkSaveUserKey is a signed-in request that changes a value but not
+// the user (Read, Set, Save), with and without Options.UserKey: the index
+// costs such a save nothing.
+func BenchmarkSaveUserKey(b *testing.B) {
+	for _, kind := range []string{"memory", "file"} {
+		for _, key := range []string{"", "user"} {
+			name := kind + "/without"
+			if key != "" {
+				name = kind + "/with"
+			}
+			b.Run(name, func(b *testing.B) {
+				benchStorage(b, benchUserStorage(b, kind, key), true)
+			})
+		}
+	}
+}
+
+// BenchmarkSessions lists a user's sessions (UserIndex.Sessions) with 3 and
+// 30 of them, among sessions of 100 other users.
+func BenchmarkSessions(b *testing.B) {
+	ctx := context.Background()
+	for _, kind := range []string{"memory", "file"} {
+		for _, n := range []int{3, 30} {
+			b.Run(fmt.Sprintf("%s/%d", kind, n), func(b *testing.B) {
+				st := benchUserStorage(b, kind, "user")
+				ix := st.(UserIndex)
+				login := func(user string) {
+					s, _ := st.Read(ctx, "")
+					s.Set("user", user)
+					s.Set("count", 1)
+					if _, _, err := st.Save(ctx, s); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for i := range 100 {
+					login(fmt.Sprint("other", i))
+				}
+				for range n {
+					login("alice@example.com")
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					list, err := ix.Sessions(ctx, "alice@example.com")
+					if err != nil || len(list) != n {
+						b.Fatal(len(list), err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func benchUserStorage(b *testing.B, kind, key string) Storage {
+	o := Options{UserKey: key}
+	if kind == "memory" {
+		return NewMemoryStorage(o)
+	}
+	st, err := NewFileStorage(b.TempDir(), o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
