@@ -82,9 +82,11 @@ const signatureOverhead = 44
 // NewCookieStorage returns a Storage that keeps the whole session in the
 // cookie: no server state, nothing to clean up, but every byte travels with
 // every request and a cookie cannot be revoked before it expires (set a
-// Lifetime or IdleTimeout). The cookie value is the Remix payload
-// {"i":id,"d":[values,flash]}, sealed with AES-256-GCM when Keys are given.
-// Keys that are not 32 bytes are an error.
+// Lifetime or IdleTimeout). For the same reason it does not implement
+// UserIndex and ignores Options.UserKey: a session that lives in the cookie
+// cannot be listed or signed out on the server. The cookie value is the
+// Remix payload {"i":id,"d":[values,flash]}, sealed with AES-256-GCM when
+// Keys are given. Keys that are not 32 bytes are an error.
 func NewCookieStorage(o CookieStorageOptions) (Storage, error) {
 	if err := o.Options.validate(); err != nil {
 		return nil, err

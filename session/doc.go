@@ -57,6 +57,20 @@
 // its lock, one pure function decides what to delete, write or touch and
 // which cookie to send, and the storage carries that out.
 //
+// # Sessions per user
+//
+// With Options.UserKey naming the session value that holds the signed-in
+// user, the memory and file storages (and NewBackendStorage over a
+// UserIndexBackend, such as the Redis and Memcache storages) keep an index of
+// each user's sessions, and their Storage implements UserIndex: Sessions
+// lists a user's live sessions newest first, Revoke signs one out by its
+// handle (Session.Handle, derived one-way from the id), RevokeAll signs out
+// all but some. The index follows the value in the save that changes it,
+// in the same backend call; a save that keeps the user does no index work. A
+// revoked session's next request is anonymous, and a save racing with the
+// revoke cannot bring it back, even under a new id. Cookie storage does not
+// implement UserIndex.
+//
 // # Writing a storage
 //
 // A custom store (a database, Redis, Memcache) implements Backend and is
