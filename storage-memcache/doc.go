@@ -43,4 +43,20 @@
 // request that loaded a session before a concurrent logout cannot bring it
 // back. A record larger than Options.MaxItemSize (1 MB) fails Save with
 // ErrTooLarge before anything is sent, and the stored session stays intact.
+//
+// # Sessions per user
+//
+// With Options.Session.UserKey set, the Storage implements
+// session.UserIndex. Each user's sessions are listed in one index item
+// (KeyPrefix + "u" + a hash of the user name; its lines hold handles and the
+// hashes in the records' keys, never an id), changed only with
+// compare-and-swap so concurrent logins never lose a member, living a
+// session lifetime from its last change. It holds at most MaxUserSessions
+// sessions: beyond that, members whose records are gone are dropped and then
+// the oldest sessions are signed out (logged), so no live session is ever
+// missing from the index. A save that keeps the user sends no index command.
+// A login that changes the id deletes the old record only after the new id
+// is indexed, and a revoke reads the index again after its deletes, so a
+// save racing with a revoke cannot bring the session back. Listing is one
+// get and one multi-get.
 package memcachestorage

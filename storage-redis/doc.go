@@ -25,6 +25,18 @@
 //     makes Read or Save fail (the middleware's error response), and the
 //     same Storage works again when the server is back. A key that does not
 //     hold a valid record is logged and read as absent.
+//   - Sessions per user: with Options.Session.UserKey set, the Storage
+//     implements session.UserIndex. Each user's sessions are a Redis hash,
+//     KeyPrefix + "user:" + the user name (handle → id), whose TTL is the
+//     session lifetime from its last new member, so it outlives them all.
+//     Its commands ride in the same pipeline as the record's write (login,
+//     logout, Destroy); a save that keeps the user sends none. A login that
+//     changes the id costs a second round trip, which deletes the old record
+//     only after the new one is indexed, and a revoke reads the index again
+//     after its deletes, so a save racing with a revoke cannot bring the
+//     session back. Listing is two round trips (HGETALL, then the records'
+//     GETs in one pipeline); a revoke three. Pipelines only, never
+//     MULTI/EXEC, so it works on a Cluster.
 //
 // Errors and logs never carry a session id or a key.
 package redisstorage
