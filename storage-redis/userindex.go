@@ -15,9 +15,9 @@ import (
 // The per-user index (session.Options.UserKey): one Redis hash per user,
 // KeyPrefix + "user:" + the user name, whose fields are the handles of the
 // user's sessions and whose values are "<added, Unix ms> <id>". Its TTL is
-// the session lifetime, restarted (never shortened: PEXPIRE GT) by every
-// write that adds a member, so it outlives every member: no session can live
-// longer than a lifetime from its last index write. Index commands ride in
+// the session lifetime, restarted by every write that adds a member, so it
+// outlives every member: no session can live longer than a lifetime from its
+// last index write. Index commands ride in
 // the same pipeline as the record's write, so a login, logout or Destroy
 // costs no extra round trip, and a save that changes neither the user nor
 // the id sends none at all. Pipelines, never MULTI/EXEC: the index and the
@@ -159,9 +159,10 @@ func (b *backend) indexCommands(ctx context.Context, p redis.Pipeliner, c *sessi
 		key := b.userKey(c.To)
 		p.HSet(ctx, key, c.Handle, indexValue(c.ID, now))
 		if ttl := b.indexTTL(); ttl > 0 {
-			ms := millis(ttl)
-			p.Do(ctx, "pexpire", key, ms, "nx") // a new index: no TTL yet
-			p.Do(ctx, "pexpire", key, ms, "gt") // never shortened
+			// A lifetime from now: later than the end of every member
+			// (each ends at most a lifetime after its creation), and
+			// later than the TTL it replaces.
+			p.PExpire(ctx, key, ttl)
 		}
 	}
 }
