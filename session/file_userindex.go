@@ -265,7 +265,7 @@ func (b *fileBackend) DeleteUserRecords(_ context.Context, user string, revoke f
 	if err != nil {
 		return 0, err
 	}
-	for {
+	for range maxRevokePasses {
 		for _, m := range list {
 			if _, s, ok := b.namePath(m.name); ok && revoke(m.handle) {
 				shards = append(shards, s)
@@ -284,7 +284,13 @@ func (b *fileBackend) DeleteUserRecords(_ context.Context, user string, revoke f
 			return 0, err
 		}
 	}
+	return 0, errors.New("session: file storage: a user's index kept moving to other shards during a revoke; try again")
 }
+
+// maxRevokePasses bounds DeleteUserRecords's passes: each one that starts
+// over has found a member in a shard it had not locked, which only a save
+// racing with it adds.
+const maxRevokePasses = 16
 
 // deleteUserRecordsLocked is DeleteUserRecords with the locks of shards held;
 // retry: a revoked member is in a shard not locked (nothing was changed).

@@ -122,7 +122,10 @@ func Request(t testing.TB, st session.Storage, cookieValue string, fn func(*sess
 }
 
 // Run runs every scenario of the suite against the storage c describes, each
-// as a subtest.
+// as a subtest. The scenarios named "per user: …" set Options.UserKey and
+// check session.UserIndex; they skip (saying so) for a storage that does not
+// implement it then, as cookie storage and a Backend that is not a
+// session.UserIndexBackend do.
 func Run(t *testing.T, c Config) {
 	t.Helper()
 	if c.Backend != nil {
