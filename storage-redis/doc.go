@@ -34,9 +34,10 @@
 //     changes the id costs a second round trip, which deletes the old record
 //     only after the new one is indexed, and a revoke reads the index again
 //     after its deletes, so a save racing with a revoke cannot bring the
-//     session back. Listing is two round trips (HGETALL, then the records'
-//     GETs in one pipeline); a revoke three. Pipelines only, never
-//     MULTI/EXEC, so it works on a Cluster.
+//     session back. Listing is one round trip on a single node (a script
+//     that reads the index and its records) and two on a Cluster or Ring
+//     (HGETALL, then the records' GETs in one pipeline); a revoke three.
+//     Pipelines only, never MULTI/EXEC, so it works on a Cluster.
 //
 // Errors and logs never carry a session id or a key.
 package redisstorage

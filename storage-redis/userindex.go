@@ -167,51 +167,108 @@ func (b *backend) indexCommands(ctx context.Context, p redis.Pipeliner, c *sessi
 	}
 }
 
-// UserRecords implements session.UserIndexBackend: HGETALL, then the
-// members' records in one pipeline. Members whose records are gone are
-// dropped from the index, once they are older than a minute (a younger one
-// may belong to a save still in flight).
+// listScript reads a user's index and the records of its members in one
+// round trip, on a single Redis node (a *redis.Client: one server, or
+// Sentinel), where a script may read keys it was not given. It returns
+// handle, value, record (nil when absent or not a string) for each member.
+var listScript = redis.NewScript(`
+local m = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #m, 2 do
+  local v = m[i + 1]
+  local sp = string.find(v, ' ', 1, true)
+  local rec = false
+  if sp then
+    local ok, r = pcall(redis.call, 'GET', ARGV[1] .. string.sub(v, sp + 1))
+    if ok and r then rec = r end
+  end
+  out[#out + 1] = m[i]
+  out[#out + 1] = v
+  out[#out + 1] = rec
+end
+return out
+`)
+
+// indexEntry is one member of a user's index with its record, as listed.
+type indexEntry struct {
+	handle, value string
+	record        []byte
+	found         bool
+}
+
+// listIndex returns the members of the index at key with their records: one
+// round trip on a single node (listScript), two on a Cluster or Ring
+// (HGETALL, then the GETs in one pipeline, which a ClusterClient sends to
+// every node at once).
+func (b *backend) listIndex(ctx context.Context, key string) ([]indexEntry, error) {
+	if _, single := b.c.(*redis.Client); single {
+		res, err := listScript.Run(ctx, b.c, []string{key}, b.prefix).Slice()
+		if err != nil {
+			return nil, err
+		}
+		list := make([]indexEntry, 0, len(res)/3)
+		for i := 0; i+2 < len(res); i += 3 {
+			h, _ := res[i].(string)
+			v, _ := res[i+1].(string)
+			rec, found := res[i+2].(string)
+			list = append(list, indexEntry{h, v, []byte(rec), found})
+		}
+		return list, nil
+	}
+	members, err := b.c.HGetAll(ctx, key).Result()
+	if err != nil || len(members) == 0 {
+		return nil, err
+	}
+	list := make([]indexEntry, 0, len(members))
+	gets := make([]*redis.StringCmd, 0, len(members))
+	_, err = b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for h, v := range members {
+			list = append(list, indexEntry{handle: h, value: v})
+			var get *redis.StringCmd
+			if id, _, ok := parseIndexValue(v); ok {
+				get = p.Get(ctx, b.key(id))
+			}
+			gets = append(gets, get)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) && !redis.HasErrorPrefix(err, "WRONGTYPE") {
+		return nil, err
+	}
+	for i, get := range gets {
+		if get != nil {
+			if rec, err := get.Bytes(); err == nil {
+				list[i].record, list[i].found = rec, true
+			}
+		}
+	}
+	return list, nil
+}
+
+// UserRecords implements session.UserIndexBackend, in one round trip on a
+// single node and two on a Cluster or Ring (listIndex). Members whose
+// records are gone are dropped from the index, once they are older than a
+// minute (a younger one may belong to a save still in flight).
 func (b *backend) UserRecords(ctx context.Context, user string) ([]session.UserRecord, error) {
 	if err := ready(ctx, "list"); err != nil {
 		return nil, err
 	}
 	key := b.userKey(user)
-	members, err := b.c.HGetAll(ctx, key).Result()
+	list, err := b.listIndex(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("redisstorage: list: %w", err)
 	}
-	if len(members) == 0 {
-		return nil, nil
-	}
-	type member struct {
-		handle string
-		added  time.Time
-		get    *redis.StringCmd
-	}
-	list := make([]member, 0, len(members))
-	var stale []string
-	_, err = b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for h, v := range members {
-			id, added, ok := parseIndexValue(v)
-			if !ok {
-				stale = append(stale, h)
-				continue
-			}
-			list = append(list, member{h, added, p.Get(ctx, b.key(id))})
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("redisstorage: list: %w", err)
-	}
 	recs := make([]session.UserRecord, 0, len(list))
+	var stale []string
 	now := time.Now()
 	for _, m := range list {
-		rec, err := m.get.Bytes()
+		_, added, ok := parseIndexValue(m.value)
 		switch {
-		case err == nil:
-			recs = append(recs, session.UserRecord{Handle: m.handle, Record: rec})
-		case errors.Is(err, redis.Nil) && now.Sub(m.added) > time.Minute:
+		case !ok:
+			stale = append(stale, m.handle)
+		case m.found:
+			recs = append(recs, session.UserRecord{Handle: m.handle, Record: m.record})
+		case now.Sub(added) > time.Minute:
 			stale = append(stale, m.handle)
 		}
 	}
