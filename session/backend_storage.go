@@ -183,8 +183,10 @@ func (st *backendStorage) execute(ctx context.Context, s *Session, id string, pl
 		}
 	}
 	if plan.refresh && errors.Is(err, ErrNotFound) {
-		err = nil                // deleted meanwhile (a logout elsewhere): do not resurrect it
-		plan.cookie = cookieKeep // nor send a persistent cookie for it
+		// Deleted meanwhile (a logout elsewhere): do not resurrect it,
+		// nor send a persistent session's cookie for it.
+		err = nil
+		plan.cookie = cookieKeep
 	}
 	if err != nil {
 		verb := "save"
