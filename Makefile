@@ -11,7 +11,7 @@ LOADTIME ?= 5s
 LOADCLIENTS ?= 32
 BENCH_MACHINE ?= $(shell nproc)-core$(shell grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2), $(shell go env GOVERSION)
 
-.PHONY: all test deps lint fmt tidy bench bench-remix bench-modules load fuzz interop run e2e release help
+.PHONY: all test deps lint fmt tidy bench bench-remix bench-modules load fuzz interop run e2e demo-remix release help
 
 all: lint test
 
@@ -25,7 +25,8 @@ help:
 	@echo "make bench-modules every module's own benchmarks"
 	@echo "make load      the example app and minimal peer apps under concurrent load"
 	@echo "make interop   Go against the real @remix-run packages from npm"
-	@echo "make e2e       the example app in headless Chromium, every storage (screenshots in examples/e2e-output)"
+	@echo "make e2e       browser tests in headless Chromium: the example app, every storage, and the Remix shared login"
+	@echo "make demo-remix  a Go app and a Remix app sharing one login (ARGS=\"-storage cookie\")"
 	@echo "make release VERSION=v0.x.y   tag every library module (see release/README.md)"
 
 # deps installs what the tests need and the machine lacks: redis-server and
@@ -92,21 +93,32 @@ interop: deps
 	@if [ ! -d interop ]; then echo "no interop module yet"; exit 1; fi
 	cd interop && SESSIONKIT_REQUIRE_INTEROP=1 go test -race -count=1 ./...
 
-# e2e drives the example app in headless Chromium (examples/app/browser_test.go),
-# installing Debian's chromium first when it is missing and this is root.
-e2e:
+# e2e runs the browser tests in headless Chromium through chromedp: the
+# example app with every storage (examples/app/browser_test.go) and a Remix
+# app sharing a login with a Go app (examples/remix-shared). It installs
+# Debian's chromium first when it is missing and this is root. A plain go
+# test skips them unless SESSIONKIT_E2E=1.
+e2e: deps
 	@if ! command -v chromium >/dev/null 2>&1 && [ -z "$$SESSIONKIT_CHROMIUM" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "installing chromium"; apt-get update -qq && \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 		else echo "error: chromium is missing and cannot be installed here (need root and apt-get)" >&2; exit 1; fi; \
 	fi
-	cd examples && SESSIONKIT_E2E=1 go test -race -count=1 -timeout 10m -run '^TestBrowser$$' -v ./app
+	cd examples && SESSIONKIT_E2E=1 go test -race -count=1 -timeout 10m -run '^TestBrowser' -v ./app ./remix-shared/
 
 # run builds the app and execs it (not go run, which exits 1 after Ctrl-C even
 # when the app shut down cleanly), so Ctrl-C ends make run with status 0.
 run:
 	@mkdir -p .tmp && cd examples && go build -o ../.tmp/example-app ./app && exec ../.tmp/example-app $(ARGS)
+
+# demo-remix runs examples/remix-shared: the Go app and the Remix app (and the
+# Redis it starts itself) until Ctrl-C. ARGS: -storage, -go-addr, -node-port.
+# Built first, then run: `go run` exits 1 after Ctrl-C even when the program
+# shuts down cleanly.
+demo-remix: deps
+	@cd examples && go build -o ../.tmp/remix-shared-demo ./remix-shared/demo
+	@cd examples && ../.tmp/remix-shared-demo $(ARGS)
 
 # release rewrites sibling requires to VERSION, commits and tags each library
 # module as folder/VERSION. It pushes nothing.

@@ -101,3 +101,21 @@ func BenchmarkParseLarge(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSerializeLarge writes a 1 KB value, the size of a cookie-stored
+// session, where the cost of encoding and copying shows.
+func BenchmarkSerializeLarge(b *testing.B) {
+	value := strings.Repeat(`{"count":1},`, 85)
+	for _, bc := range benchCookies(b) {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var err error
+			for i := 0; i < b.N; i++ {
+				sinkString, err = bc.c.Serialize(value)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}

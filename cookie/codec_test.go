@@ -162,7 +162,45 @@ func TestSize(t *testing.T) {
 			if !strings.Contains(err.Error(), `"n"`) {
 				t.Errorf("error %q does not name the cookie", err)
 			}
+			// EncodedSize is the figure Serialize checks.
+			if got, want := c.EncodedSize(tt.largest), len("n")+tt.encoded; got != want {
+				t.Errorf("EncodedSize(%d) = %d, want %d", tt.largest, got, want)
+			}
+			if got := c.EncodedSize(tt.largest + 1); got <= cookie.MaxSize {
+				t.Errorf("EncodedSize(%d) = %d, want over MaxSize", tt.largest+1, got)
+			}
 		})
+	}
+}
+
+// EncodedSize is len(name) plus the encoded (and signed) value; an empty
+// value is written "name=" with no signature.
+func TestEncodedSize(t *testing.T) {
+	signed := []string{"k"}
+	tests := []struct {
+		opts cookie.Options
+		n    int
+		want int
+	}{
+		{cookie.Options{}, 0, 3},
+		{cookie.Options{Secrets: signed}, 0, 3},
+		{cookie.Options{}, 1, 3 + 2},
+		{cookie.Options{}, 4, 3 + 6},
+		{cookie.Options{Format: cookie.Remix}, 1, 3 + 4},
+		{cookie.Options{Format: cookie.Remix}, 4, 3 + 8},
+		{cookie.Options{Secrets: signed}, 4, 3 + 6 + 44},
+		{cookie.Options{Format: cookie.Remix, Secrets: signed}, 4, 3 + 8 + 44},
+	}
+	for _, tt := range tests {
+		c := mustNew(t, "sid", tt.opts)
+		if got := c.EncodedSize(tt.n); got != tt.want {
+			t.Errorf("%v signed=%v: EncodedSize(%d) = %d, want %d", tt.opts.Format, c.Signed(), tt.n, got, tt.want)
+		}
+		if tt.n > 0 {
+			if got := len(pair(mustSerialize(t, c, strings.Repeat("v", tt.n)))) - 1; got != tt.want {
+				t.Errorf("%v signed=%v: Serialize of %d bytes gives name and value of %d bytes, EncodedSize says %d", tt.opts.Format, c.Signed(), tt.n, got, tt.want)
+			}
+		}
 	}
 }
 
@@ -553,6 +591,45 @@ func TestRotation(t *testing.T) {
 			}
 			if v, ok := old.Parse(pair(newLine)); ok {
 				t.Errorf("K1 alone read the K2 cookie: %q", v)
+			}
+		})
+	}
+}
+
+// ParseSecret tells which secret verified the cookie, so a caller can
+// re-sign cookies that an older secret signed.
+func TestParseSecret(t *testing.T) {
+	for _, format := range []cookie.Format{cookie.Native, cookie.Remix} {
+		t.Run(format.String(), func(t *testing.T) {
+			k1 := mustNew(t, "sid", cookie.Options{Secrets: []string{"K1"}, Format: format})
+			k2 := mustNew(t, "sid", cookie.Options{Secrets: []string{"K2"}, Format: format})
+			k3 := mustNew(t, "sid", cookie.Options{Secrets: []string{"K3"}, Format: format})
+			rotated := mustNew(t, "sid", cookie.Options{Secrets: []string{"K3", "K2", "K1"}, Format: format})
+			unsigned := mustNew(t, "sid", cookie.Options{Format: format})
+			tests := []struct {
+				c      *cookie.Cookie
+				header string
+				value  string
+				secret int
+				ok     bool
+			}{
+				{rotated, pair(mustSerialize(t, k3, "v")), "v", 0, true},
+				{rotated, pair(mustSerialize(t, k2, "v")), "v", 1, true},
+				{rotated, "a=b; " + pair(mustSerialize(t, k1, "v")), "v", 2, true},
+				{rotated, pair(mustSerialize(t, mustNew(t, "sid", cookie.Options{Secrets: []string{"K4"}, Format: format}), "v")), "", -1, false},
+				{rotated, "sid=", "", -1, true},
+				{rotated, "other=1", "", -1, false},
+				{unsigned, pair(mustSerialize(t, unsigned, "v")), "v", -1, true},
+				{unsigned, "sid=", "", -1, true},
+			}
+			for _, tt := range tests {
+				value, secret, ok := tt.c.ParseSecret(tt.header)
+				if value != tt.value || secret != tt.secret || ok != tt.ok {
+					t.Errorf("ParseSecret(%q) = %q, %d, %v; want %q, %d, %v", tt.header, value, secret, ok, tt.value, tt.secret, tt.ok)
+				}
+				if v, ok := tt.c.Parse(tt.header); v != value || ok != tt.ok {
+					t.Errorf("Parse(%q) = %q, %v; ParseSecret says %q, %v", tt.header, v, ok, value, tt.ok)
+				}
 			}
 		})
 	}

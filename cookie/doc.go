@@ -35,7 +35,10 @@
 // # Secrets and rotation
 //
 // Secrets[0] signs; Parse tries every secret in order. To rotate, put the new
-// secret first and keep the old one until the cookies it signed have expired.
+// secret first and keep the old one until the cookies it signed have expired,
+// or until they have been re-signed: ParseSecret reports which secret
+// verified a cookie, and Serialize of the same value signs it with the new
+// one (the session middleware does this on every response).
 // Signing makes a cookie tamper-proof, not secret: anyone holding it can read
 // the value. Encrypt server-side (the session package's cookie storage can
 // seal its payload with AES-GCM) when the value must stay private.

@@ -115,3 +115,23 @@ func Example_rotation() {
 	// user-42 true
 	// user-42 true
 }
+
+// ParseSecret tells which secret verified a cookie; one that an older
+// secret signed is re-signed with Secrets[0] by serializing its value again.
+func ExampleCookie_ParseSecret() {
+	before, _ := cookie.New("sid", cookie.Options{Secrets: []string{"old"}})
+	after, _ := cookie.New("sid", cookie.Options{Secrets: []string{"new", "old"}})
+
+	line, _ := before.Serialize("user-42")
+	sent, _, _ := strings.Cut(line, "; ")
+	value, secret, ok := after.ParseSecret(sent)
+	fmt.Println(value, secret, ok)
+	if ok && secret > 0 {
+		line, _ = after.Serialize(value) // signed with "new"
+	}
+	sent, _, _ = strings.Cut(line, "; ")
+	fmt.Println(after.ParseSecret(sent))
+	// Output:
+	// user-42 1 true
+	// user-42 0 true
+}

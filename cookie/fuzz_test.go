@@ -46,6 +46,13 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, header string) {
 		for _, c := range cs {
 			v, ok := c.Parse(header)
+			v2, secret, ok2 := c.ParseSecret(header)
+			if v2 != v || ok2 != ok {
+				t.Fatalf("ParseSecret(%q) = %q, %v; Parse = %q, %v", header, v2, ok2, v, ok)
+			}
+			if secret < -1 || secret >= len(c.Options().Secrets) || (!ok || !c.Signed()) && secret != -1 {
+				t.Fatalf("signed=%v: ParseSecret(%q) = %q, %d, %v", c.Signed(), header, v2, secret, ok2)
+			}
 			if !ok {
 				if v != "" {
 					t.Fatalf("%v signed=%v: Parse(%q) = %q, false", c.Options().Format, c.Signed(), header, v)
@@ -109,6 +116,9 @@ func FuzzRoundTrip(f *testing.F) {
 			case err != nil:
 				t.Fatalf("%v signed=%v: Serialize(%q): %v", o.Format, c.Signed(), v, err)
 			}
+			if got := c.EncodedSize(len(v)); got != size {
+				t.Fatalf("%v signed=%v: EncodedSize(%d) = %d, want %d", o.Format, c.Signed(), len(v), got, size)
+			}
 			p := pair(line)
 			if len(p) != size+1 || !strings.HasPrefix(p, "sid=") || line != p+"; Path=/; SameSite=Lax" {
 				t.Fatalf("Serialize(%q) = %q", v, line)
@@ -123,6 +133,14 @@ func FuzzRoundTrip(f *testing.F) {
 				if got, ok := c.Parse(h); !ok || got != v {
 					t.Fatalf("%v signed=%v: Parse(%q) = %q, %v; want %q", o.Format, c.Signed(), h, got, ok, v)
 				}
+			}
+			// Serialize signs with Secrets[0].
+			wantSecret := -1
+			if c.Signed() && v != "" {
+				wantSecret = 0
+			}
+			if _, secret, _ := c.ParseSecret(p); secret != wantSecret {
+				t.Fatalf("%v signed=%v: ParseSecret of a fresh cookie: secret %d, want %d", o.Format, c.Signed(), secret, wantSecret)
 			}
 		}
 	})

@@ -1,18 +1,23 @@
 module github.com/sessionkit/sessionkit/examples
 
-go 1.25
+go 1.26.0
 
 require (
+	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/sessionkit/cookie v0.0.0
 	github.com/sessionkit/sessionkit/router v0.0.0
 	github.com/sessionkit/sessionkit/session v0.0.0
 	github.com/sessionkit/sessionkit/session-middleware v0.0.0
+	github.com/sessionkit/sessionkit/storage-redis v0.0.0
 )
 
 require (
-	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 )
 
 replace (
@@ -20,4 +25,5 @@ replace (
 	github.com/sessionkit/sessionkit/router => ../router
 	github.com/sessionkit/sessionkit/session => ../session
 	github.com/sessionkit/sessionkit/session-middleware => ../session-middleware
+	github.com/sessionkit/sessionkit/storage-redis => ../storage-redis
 )

@@ -1,13 +1,25 @@
 module github.com/sessionkit/sessionkit/interop
 
-go 1.23
+go 1.26.0
 
 require (
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/sessionkit/sessionkit/cookie v0.0.0
 	github.com/sessionkit/sessionkit/session v0.0.0
+	github.com/sessionkit/sessionkit/storage-memcache v0.0.0
+	github.com/sessionkit/sessionkit/storage-redis v0.0.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 )
 
 replace (
 	github.com/sessionkit/sessionkit/cookie => ../cookie
 	github.com/sessionkit/sessionkit/session => ../session
+	github.com/sessionkit/sessionkit/storage-memcache => ../storage-memcache
+	github.com/sessionkit/sessionkit/storage-redis => ../storage-redis
 )

@@ -127,3 +127,48 @@ type downStorage struct{ session.Storage }
 func (downStorage) Read(context.Context, string) (*session.Session, error) {
 	return nil, errors.New("connection refused")
 }
+
+// Cookie storage keeps the whole session in the cookie. New tells the
+// storage which cookie carries it, so CookieStorageOptions.CookieName is not
+// needed, and refuses a setup that could never work, such as a sealed
+// payload in the text-only Remix cookie format.
+func Example_cookieStorage() {
+	key := []byte("replace with 32 random bytes!!!!") // AES-256: 32 bytes
+	storage, err := session.NewCookieStorage(session.CookieStorageOptions{Keys: [][]byte{key}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	remixCookie, _ := cookie.New("session", cookie.Options{
+		Secrets: []string{"replace with 32+ random bytes from a secret store"},
+		Format:  cookie.Remix,
+	})
+	_, err = sessionmiddleware.New(remixCookie, storage, sessionmiddleware.Options{})
+	fmt.Println(err != nil)
+
+	nativeCookie, _ := cookie.New("session", cookie.Options{
+		Secrets: []string{"replace with 32+ random bytes from a secret store"},
+	})
+	withSession, err := sessionmiddleware.New(nativeCookie, storage, sessionmiddleware.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := withSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		n, _ := session.Value[int](s, "visits")
+		s.Set("visits", n+1)
+		fmt.Fprintf(w, "visit %d", n+1)
+	}))
+	var cookieHeader string
+	for range 2 {
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Cookie", cookieHeader)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		cookieHeader, _, _ = strings.Cut(rec.Header().Get("Set-Cookie"), ";")
+		fmt.Println(rec.Body.String())
+	}
+	// Output:
+	// true
+	// visit 1
+	// visit 2
+}

@@ -58,13 +58,47 @@
 // client and is lost; the middleware logs a warning when it sees one.
 //
 // A session that was not changed is not written and gets no Set-Cookie, not
-// even on a first visit. When the session is written, the response gets one
-// Set-Cookie for the session cookie, added after any the handler set,
-// "Vary: Cookie", and `Cache-Control: no-cache="Set-Cookie"`, so that no
-// shared cache hands one user's cookie to another. A response to a request
-// that carried a valid session cookie gets "Vary: Cookie" even without a
-// Set-Cookie, since it may show that session (a name, a flash message). A destroyed session gets a
-// Set-Cookie that deletes the cookie (Max-Age=0 and an Expires in the past).
+// even on a first visit. A destroyed session gets a Set-Cookie that deletes
+// the cookie (Max-Age=0 and an Expires in the past).
+//
+// # Caches
+//
+// When the session cookie is set, the response gets one Set-Cookie for it,
+// added after any the handler set, "Vary: Cookie", and
+// `Cache-Control: no-cache="Set-Cookie"` (appended to the handler's
+// Cache-Control), so that no shared cache hands one user's cookie to
+// another. Such a response must not be stored by a shared cache at all, so a
+// "public" in the handler's Cache-Control becomes "private", and "private"
+// is added to one with "s-maxage"; max-age and the other directives stay,
+// for the browser's own cache. A response gets "Vary: Cookie" without a
+// Set-Cookie too when the request carried a valid session cookie or the
+// handler read the session (Get, Has, Value, Len or Data; see
+// session.Session.Accessed), even for a visitor without a cookie: the page
+// may show that session (a name, a flash message, "not signed in"). The
+// middleware never writes into the handler's header slices, which a handler
+// may share between requests: it adds to copies.
+//
+// # Secret rotation
+//
+// A session cookie that verifies with an older secret (cookie.Options.Secrets
+// past the first) is signed again with Secrets[0] on the next response, as a
+// Set-Cookie with the same value, even when the handler only reads the
+// session. Once every active client has made a request, the old secret can be
+// removed without logging anyone out. A secret that leaked must be removed at
+// once instead: while it verifies, a cookie forged with it is accepted, and
+// re-signed.
+//
+// # Cookie storage
+//
+// With session.NewCookieStorage, the whole session travels in the cookie, and
+// the storage must know that cookie. New tells it (session.CookieBinder):
+// sealed payloads are bound to the cookie's name, and the size check counts
+// the cookie's own encoding and signature exactly, so an oversized session is
+// found by the storage. New returns an error, at start-up rather than as a
+// 500 on every request, when sealed cookie storage (CookieStorageOptions.Keys)
+// meets a cookie in the cookie.Remix format, which carries only text; when
+// CookieStorageOptions.CookieName names another cookie; and when the storage
+// already serves another cookie.
 //
 // # Errors
 //
@@ -72,8 +106,17 @@
 // cookie that grew too large) fails the request closed: the middleware logs
 // the error and calls Options.ErrorHandler, by default a plain 500, and sends
 // no session cookie. It never carries on with an empty session, which would
-// log the user out. When saving fails, the handler's response is discarded
-// and replaced by the error response.
+// log the user out. The error response is sent with
+// "Cache-Control: no-store" and without Expires, so that no cache keeps it.
+// When saving fails, the handler's response is discarded and replaced by the
+// error response, without the handler's Set-Cookie lines (a remember-me
+// cookie must not go out with a failed request; cookies set by middleware
+// outside, before the session middleware ran, stay) or its body headers.
+//
+// A session too large for its cookie gives an error for which
+// errors.Is(err, session.ErrTooLarge) holds, whether cookie storage's size
+// check or cookie.Serialize found it; errors.Is(err, cookie.ErrTooLarge)
+// holds too in the second case.
 //
 // A handler that panics propagates its panic (the middleware does not
 // recover); the session is not saved unless the handler had already started
@@ -95,6 +138,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/sessionkit/sessionkit/cookie"
@@ -108,11 +152,14 @@ type Options struct {
 	// is installed twice. The error has already been logged. nil: a plain
 	// "500 Internal Server Error" that reveals nothing about the cause.
 	//
-	// When saving fails, the handler has already run and may have set
-	// headers; the middleware removes those that describe the handler's body
-	// (Content-Type, Content-Length, Location, ETag and the like, but not
-	// Content-Encoding, which a compressing middleware may own) before
-	// calling ErrorHandler, and discards what the handler writes afterwards.
+	// Before ErrorHandler runs, the middleware sets
+	// "Cache-Control: no-store" and removes Expires, so that no cache keeps
+	// the error response; ErrorHandler may set its own. When saving fails,
+	// the handler has already run and may have set headers; the middleware
+	// also removes the Set-Cookie lines the handler added and those that
+	// describe the handler's body (Content-Type, Content-Length, Location,
+	// ETag and the like, but not Content-Encoding, which a compressing
+	// middleware may own), and discards what the handler writes afterwards.
 	ErrorHandler func(http.ResponseWriter, *http.Request, error)
 
 	// Logger receives storage errors, weak-secret and HttpOnly warnings,
@@ -154,6 +201,11 @@ const minSecretLen = 32
 // c's attributes (Domain, Path, Max-Age, Expires, Secure, SameSite,
 // Partitioned) and always HttpOnly unless o.AllowScriptAccess is set. New
 // logs a warning for a secret shorter than 32 bytes.
+//
+// When s is a session.CookieBinder (cookie storage), New binds it to the
+// session cookie and returns its error: sealed cookie storage with the
+// cookie.Remix format, a CookieStorageOptions.CookieName that names another
+// cookie, a storage already bound to another cookie.
 func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) http.Handler, error) {
 	if c == nil {
 		return nil, errors.New("sessionmiddleware: the session cookie is nil")
@@ -186,6 +238,16 @@ func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) htt
 		// c was valid with the same options, so this cannot happen.
 		return nil, fmt.Errorf("sessionmiddleware: %w", err)
 	}
+	if b, ok := s.(session.CookieBinder); ok {
+		err := b.BindCookie(session.CookieInfo{
+			Name:     derived.Name(),
+			Size:     derived.EncodedSize,
+			TextOnly: opts.Format == cookie.Remix,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sessionmiddleware: %w", err)
+		}
+	}
 	m := &middleware{
 		cookie:       derived,
 		storage:      s,
@@ -213,7 +275,7 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.fail(w, r, errNested)
 		return
 	}
-	value, _ := m.cookie.Parse(cookieHeader(r.Header))
+	value, secret, _ := m.cookie.ParseSecret(cookieHeader(r.Header))
 	s, err := m.storage.Read(ctx, value)
 	if err != nil {
 		m.logger.ErrorContext(ctx, "sessionmiddleware: reading the session failed", "cookie", m.name, "error", err)
@@ -227,7 +289,14 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	r = r.WithContext(session.NewContext(ctx, s))
-	rw := &responseWriter{w: w, m: m, r: r, s: s, hadCookie: value != ""}
+	rw := &responseWriter{w: w, m: m, r: r, s: s, hadCookie: value != "",
+		outerCookies: slices.Clip(w.Header()["Set-Cookie"])}
+	if secret > 0 {
+		// Signed with an older secret: re-sign it with Secrets[0] even if
+		// the session does not change, so that retiring the old secret
+		// later logs nobody out.
+		rw.resign = value
+	}
 	next.ServeHTTP(rw, r)
 	// Reached only when the handler returned: a panic skips the save.
 	if rw.state == statePending {
@@ -243,8 +312,13 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	}
 }
 
-// fail writes the error response.
+// fail writes the error response. No cache may keep it: it is sent with
+// "Cache-Control: no-store" and without Expires (an ErrorHandler may still
+// set its own).
 func (m *middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h := w.Header()
+	h["Cache-Control"] = []string{"no-store"} // a new slice: the old one may be shared
+	delete(h, "Expires")
 	if m.errorHandler != nil {
 		m.errorHandler(w, r, err)
 		return
@@ -266,19 +340,40 @@ func cookieHeader(h http.Header) string {
 }
 
 // saveSession runs storage.Save and turns its answer into a Set-Cookie line:
-// "" when no cookie is to be sent.
-func (m *middleware) saveSession(ctx context.Context, s *session.Session) (string, error) {
+// "" when no cookie is to be sent. resign is the request's cookie value when
+// an older secret signed it: it is sent again, signed with Secrets[0], when
+// the storage sends no cookie of its own.
+func (m *middleware) saveSession(ctx context.Context, s *session.Session, resign string) (string, error) {
 	value, set, err := m.storage.Save(ctx, s)
-	if err != nil || !set {
+	if err != nil {
 		return "", err
+	}
+	if !set {
+		if resign == "" {
+			return "", nil
+		}
+		line, err := m.cookie.Serialize(resign)
+		if err != nil {
+			// The value was read from this cookie, so only a lenient
+			// Remix encoding, shorter than the canonical one, gets here.
+			// The cookie stays valid until its secret is retired.
+			m.logger.WarnContext(ctx, "sessionmiddleware: the session cookie, signed with an older secret, cannot be re-signed", "cookie", m.name, "error", err)
+			return "", nil
+		}
+		return line, nil
 	}
 	if value == "" {
 		return m.cookie.Expire(), nil
 	}
 	line, err := m.cookie.Serialize(value)
-	if errors.Is(err, cookie.ErrInvalidUTF8) {
-		// Only a binary value gets here: sealed cookie storage.
-		return "", fmt.Errorf("sessionmiddleware: the cookie's Remix format carries only text, and the storage's value is binary (sealed cookie storage needs the Native format): %w", err)
+	switch {
+	case errors.Is(err, cookie.ErrTooLarge):
+		// One error for callers to check, whichever layer measured.
+		return "", fmt.Errorf("sessionmiddleware: %w: %w", session.ErrTooLarge, err)
+	case errors.Is(err, cookie.ErrInvalidUTF8):
+		// Only a binary value from a Storage other than NewCookieStorage
+		// gets here: New refuses sealed cookie storage with this format.
+		return "", fmt.Errorf("sessionmiddleware: the cookie's Remix format carries only text, and the storage's value is binary (use the Native format): %w", err)
 	}
 	return line, err
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/sessionkit/sessionkit/session"
@@ -44,6 +45,13 @@ type responseWriter struct {
 	destroyedAtSave bool
 	// saveErr is why saving failed, in stateFailed.
 	saveErr error
+	// resign is the request's cookie value when an older secret signed it
+	// (see middleware.saveSession).
+	resign string
+	// outerCookies are the Set-Cookie lines present before the handler ran
+	// (set by middleware outside): a failed save keeps them and drops the
+	// handler's.
+	outerCookies []string
 	// vals backs the Set-Cookie, Vary and Cache-Control values when the
 	// handler set none, saving three allocations.
 	vals [3]string
@@ -155,35 +163,130 @@ func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.w }
 func (rw *responseWriter) save() {
 	m := rw.m
 	rw.destroyedAtSave = rw.s.Destroyed()
-	line, err := m.saveSession(rw.r.Context(), rw.s)
+	// Asked before Save, whose own reads of the session do not count.
+	accessed := rw.s.Accessed()
+	line, err := m.saveSession(rw.r.Context(), rw.s, rw.resign)
 	if err != nil {
 		rw.state = stateFailed
 		rw.saveErr = err
 		m.logger.ErrorContext(rw.r.Context(), "sessionmiddleware: saving the session failed; the response is replaced by the error response",
 			"cookie", m.name, "error", err)
-		clearBodyHeaders(rw.w.Header())
+		h := rw.w.Header()
+		clearBodyHeaders(h)
+		// The handler's cookies (a remember-me cookie, say) must not go
+		// out with a response that says the request failed.
+		if len(rw.outerCookies) > 0 {
+			h["Set-Cookie"] = rw.outerCookies
+		} else {
+			delete(h, "Set-Cookie")
+		}
 		m.fail(rw.w, rw.r, err)
 		return
 	}
 	rw.state = stateSent
 	h := rw.w.Header()
 	if line == "" {
-		// A response to a request with a session may show that session
-		// (a name, a flash message), even when it sends no cookie: shared
-		// caches must key it on the cookie (Flask CVE-2023-30861).
-		if rw.hadCookie {
+		// A response to a request with a session, or whose handler read
+		// the session, may show it (a name, a flash message) even when it
+		// sends no cookie: shared caches must key it on the cookie (Flask
+		// CVE-2023-30861).
+		if rw.hadCookie || accessed {
 			rw.varyCookie(h)
 		}
 		return
 	}
 	rw.add(h, 0, "Set-Cookie", line)
 	rw.varyCookie(h)
-	switch cc := h["Cache-Control"]; {
-	case len(cc) == 0:
+	if cc := h["Cache-Control"]; len(cc) == 0 {
 		rw.add(h, 2, "Cache-Control", noCacheSetCookie)
-	case !hasToken(cc, noCacheSetCookie):
-		cc[len(cc)-1] += ", " + noCacheSetCookie
+	} else {
+		h["Cache-Control"] = privateCacheControl(cc)
 	}
+}
+
+// privateCacheControl returns the handler's Cache-Control values for a
+// response that sets the session cookie, as a new slice (cc may be shared
+// with other requests, so it is never written): "public" becomes "private"
+// and "private" is added when "s-maxage" would let a shared cache store the
+// response, so that no shared cache keeps it (max-age and the rest stay, for
+// the browser's own cache); `no-cache="Set-Cookie"` is appended unless
+// listed.
+func privateCacheControl(cc []string) []string {
+	var public, private, shared bool
+	for _, v := range cc {
+		for rest := v; rest != ""; {
+			var d string
+			d, rest = nextItem(rest)
+			name, _, hasArg := strings.Cut(d, "=")
+			switch {
+			case strings.EqualFold(name, "public"):
+				public = true
+			case strings.EqualFold(name, "s-maxage"):
+				shared = true
+			case strings.EqualFold(name, "private") && !hasArg:
+				// private="Set-Cookie" restricts one field only.
+				private = true
+			}
+		}
+	}
+	out := make([]string, len(cc), len(cc)+1)
+	copy(out, cc)
+	if public {
+		// The first public becomes private (unless private is there);
+		// later ones go.
+		replacement := "private"
+		if private {
+			replacement = ""
+		}
+		for i, v := range out {
+			if !hasToken([]string{v}, "public") {
+				continue
+			}
+			var items []string
+			for rest := v; rest != ""; {
+				var d string
+				d, rest = nextItem(rest)
+				switch {
+				case d == "":
+				case strings.EqualFold(d, "public"):
+					if replacement != "" {
+						items = append(items, replacement)
+						replacement = ""
+					}
+				default:
+					items = append(items, d)
+				}
+			}
+			out[i] = strings.Join(items, ", ")
+		}
+		out = slices.DeleteFunc(out, func(v string) bool { return v == "" })
+	} else if shared && !private {
+		out[0] = "private, " + out[0]
+	}
+	if !hasToken(out, noCacheSetCookie) {
+		if len(out) == 0 || openQuote(out[len(out)-1]) {
+			// An unterminated quoted string would swallow the directive.
+			return append(out, noCacheSetCookie)
+		}
+		out[len(out)-1] += ", " + noCacheSetCookie
+	}
+	return out
+}
+
+// openQuote reports whether v ends inside a quoted string.
+func openQuote(v string) bool {
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			if quoted {
+				i++
+			}
+		case '"':
+			quoted = !quoted
+		}
+	}
+	return quoted
 }
 
 // varyCookie adds "Cookie" to the Vary header unless it is listed (or "*").
@@ -198,10 +301,11 @@ func (rw *responseWriter) varyCookie(h http.Header) {
 const noCacheSetCookie = `no-cache="Set-Cookie"`
 
 // add appends v to h[key] (key in canonical form), using rw.vals[i] as the
-// backing array when h has no value for key yet.
+// backing array when h has no value for key yet. It never writes into the
+// handler's slice, which may be shared with other requests.
 func (rw *responseWriter) add(h http.Header, i int, key, v string) {
 	if old := h[key]; len(old) > 0 {
-		h[key] = append(old, v)
+		h[key] = append(slices.Clip(old), v)
 		return
 	}
 	rw.vals[i] = v
@@ -214,14 +318,31 @@ func hasToken(values []string, token string) bool {
 	for _, v := range values {
 		for v != "" {
 			var item string
-			item, v, _ = strings.Cut(v, ",")
-			item = strings.TrimSpace(item)
+			item, v = nextItem(v)
 			if strings.EqualFold(item, token) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// nextItem splits the first item off a comma-separated header value,
+// trimmed of spaces and tabs. A comma inside a quoted string (no-cache="a,
+// b") does not end an item.
+func nextItem(v string) (item, rest string) {
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			return strings.Trim(v[:i], " \t"), v[i+1:]
+		}
+	}
+	return strings.Trim(v, " \t"), ""
 }
 
 // bodyHeaders describe a handler's response, not the error response that

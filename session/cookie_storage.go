@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync/atomic"
 )
 
 // CookieStorageOptions configure NewCookieStorage.
@@ -31,11 +32,47 @@ type CookieStorageOptions struct {
 	// MaxSize is the largest cookie, name and encoded value, that Save will
 	// produce; past it Save returns an error wrapping ErrTooLarge instead of
 	// a cookie the browser would silently drop. 0: 4096, the browser limit.
+	// The size is exact once the session middleware has bound the cookie
+	// (see CookieBinder); before that Save assumes padded standard base64
+	// and a signature, and counts CookieName.
 	MaxSize int
-	// CookieName is the session cookie's name. Sealed payloads bind it as
-	// associated data, so a payload sealed for one cookie does not open as
-	// another, and the size check counts it. Optional.
+	// CookieName is the session cookie's name. Optional: the session
+	// middleware tells the storage the real cookie (BindCookie), and refuses
+	// a CookieName that differs from it. Set it only to use the storage
+	// without the middleware. Sealed payloads bind the name as associated
+	// data, so a payload sealed for one cookie does not open as another.
 	CookieName string
+}
+
+// CookieInfo describes the cookie that carries a cookie storage's value. The
+// session middleware builds it from its cookie.Cookie and passes it to
+// BindCookie.
+type CookieInfo struct {
+	// Name is the cookie's name.
+	Name string
+	// Size returns the cookie's size, its name plus its encoded (and
+	// signed) value, for a value of n bytes: the figure a browser compares
+	// with its 4096-byte limit (cookie.Cookie.EncodedSize).
+	Size func(n int) int
+	// TextOnly is true when the cookie's format carries only UTF-8 text
+	// (cookie.Remix), so it cannot carry a sealed, binary value.
+	TextOnly bool
+}
+
+// CookieBinder is a Storage that keeps the session in the cookie itself and
+// must know that cookie: its name, which sealed payloads bind, and its
+// encoding, which the size check counts. The Storage of NewCookieStorage
+// implements it. The session middleware calls BindCookie from its New,
+// before any request, and an error fails New: a mistake in the setup is
+// reported at start-up, not as a 500 on every request. The package session
+// cannot import package cookie, so the middleware passes what the storage
+// needs instead of the cookie itself.
+type CookieBinder interface {
+	// BindCookie tells the storage which cookie carries its values. It
+	// returns an error when the storage cannot work with that cookie:
+	// sealed payloads with a TextOnly cookie, a CookieName option that
+	// names another cookie, or a storage already bound to another cookie.
+	BindCookie(CookieInfo) error
 }
 
 // signatureOverhead is the "." and 43-character signature that a signed
@@ -81,6 +118,53 @@ type cookieStorage struct {
 	o     CookieStorageOptions
 	aeads []cipher.AEAD
 	aad   []byte
+	// bound is the cookie BindCookie reported; nil before.
+	bound atomic.Pointer[cookieBinding]
+}
+
+// cookieBinding is what BindCookie learned.
+type cookieBinding struct {
+	CookieInfo
+	aad []byte // sealing's associated data, with the real cookie's name
+}
+
+// BindCookie implements CookieBinder.
+func (st *cookieStorage) BindCookie(c CookieInfo) error {
+	switch {
+	case c.Name == "" || c.Size == nil:
+		return errors.New("session: cookie storage: BindCookie needs the cookie's Name and Size")
+	case st.o.CookieName != "" && st.o.CookieName != c.Name:
+		return fmt.Errorf("session: cookie storage: CookieStorageOptions.CookieName %q is not the session cookie's name %q (leave it empty: the middleware sets it)", st.o.CookieName, c.Name)
+	case len(st.aeads) > 0 && c.TextOnly:
+		return errors.New("session: sealed cookie storage (CookieStorageOptions.Keys) writes binary values, which the cookie's Remix format cannot carry; use the Native format (the default), or no Keys for cookies Remix can read")
+	}
+	b := &cookieBinding{CookieInfo: c, aad: []byte("sessionkit cookie storage v1:" + c.Name)}
+	for {
+		old := st.bound.Load()
+		if old != nil && old.Name != c.Name {
+			return fmt.Errorf("session: cookie storage: already bound to cookie %q, not %q; use one storage per cookie", old.Name, c.Name)
+		}
+		if st.bound.CompareAndSwap(old, b) {
+			return nil
+		}
+	}
+}
+
+// sealAAD is the associated data that seals and opens payloads: the bound
+// cookie's name, else CookieName.
+func (st *cookieStorage) sealAAD() []byte {
+	if b := st.bound.Load(); b != nil {
+		return b.aad
+	}
+	return st.aad
+}
+
+// cookieSize is the size of the cookie that carries a value of n bytes.
+func (st *cookieStorage) cookieSize(n int) int {
+	if b := st.bound.Load(); b != nil {
+		return b.Size(n)
+	}
+	return len(st.o.CookieName) + 1 + base64.StdEncoding.EncodedLen(n) + signatureOverhead
 }
 
 // Read implements Storage. A value that cannot be opened or parsed, or whose
@@ -141,7 +225,7 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	if err != nil {
 		return "", false, err
 	}
-	if size := len(st.o.CookieName) + 1 + base64.StdEncoding.EncodedLen(len(value)) + signatureOverhead; size > st.o.MaxSize {
+	if size := st.cookieSize(len(value)); size > st.o.MaxSize {
 		return "", false, fmt.Errorf("session: cookie storage: a %d-byte cookie is over the %d-byte limit: %w", size, st.o.MaxSize, ErrTooLarge)
 	}
 	s.savedLocked(created, now)
@@ -176,7 +260,7 @@ func (st *cookieStorage) encode(id string, values, flash map[string]any, m meta)
 	}
 	buf = slices.Grow(buf, aead.Overhead())
 	// buf[ns:ns] is the plaintext's own start: Seal encrypts in place.
-	sealed := aead.Seal(buf[:ns], buf[:ns], buf[ns:], st.aad)
+	sealed := aead.Seal(buf[:ns], buf[:ns], buf[ns:], st.sealAAD())
 	return string(sealed), nil
 }
 
@@ -188,6 +272,7 @@ func (st *cookieStorage) encode(id string, values, flash map[string]any, m meta)
 // comparisons), short of the 10% that would pay for unsafe.
 func (st *cookieStorage) open(value string) (string, bool) {
 	var buf []byte
+	aad := st.sealAAD()
 	for _, aead := range st.aeads {
 		ns := aead.NonceSize()
 		if len(value) < ns+aead.Overhead() {
@@ -196,7 +281,7 @@ func (st *cookieStorage) open(value string) (string, bool) {
 		// A fresh copy for each key: a failed Open may overwrite its
 		// destination, here the ciphertext.
 		buf = append(buf[:0], value...)
-		if plain, err := aead.Open(buf[ns:ns], buf[:ns], buf[ns:], st.aad); err == nil {
+		if plain, err := aead.Open(buf[ns:ns], buf[:ns], buf[ns:], aad); err == nil {
 			return string(plain), true
 		}
 	}

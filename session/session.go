@@ -28,6 +28,8 @@ type Session struct {
 
 	dirty     bool
 	destroyed bool
+	// accessed: the content was read (Get, Has, Len, Data), for Accessed.
+	accessed bool
 
 	// Expiry metadata, kept by storages (see record.go). created survives
 	// regeneration; a Session started after Destroy gets a fresh one.
@@ -128,6 +130,7 @@ func (s *Session) ID() string {
 func (s *Session) Get(key string) any {
 	s.lock()
 	defer s.mu.Unlock()
+	s.accessed = true
 	if s.destroyed {
 		return nil
 	}
@@ -142,6 +145,7 @@ func (s *Session) Get(key string) any {
 func (s *Session) Has(key string) bool {
 	s.lock()
 	defer s.mu.Unlock()
+	s.accessed = true
 	if s.destroyed {
 		return false
 	}
@@ -276,6 +280,7 @@ func (s *Session) Dirty() bool {
 func (s *Session) Len() int {
 	s.lock()
 	defer s.mu.Unlock()
+	s.accessed = true
 	if s.destroyed {
 		return 0
 	}
@@ -286,6 +291,18 @@ func (s *Session) Len() int {
 		}
 	}
 	return n
+}
+
+// Accessed reports whether the session's content was read, with Get, Has,
+// Value, Len or Data, since the session was made. A response may then depend
+// on the session even when the request carried no session cookie, so the
+// session middleware adds "Vary: Cookie" to it (Flask's rule); it asks
+// before calling Storage.Save, whose own reads do not count. ID, Dirty,
+// Destroyed and DeleteID do not count either.
+func (s *Session) Accessed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accessed
 }
 
 // DeleteID returns the original id when RegenerateID(true) was called, whose
@@ -302,6 +319,7 @@ func (s *Session) DeleteID() string {
 func (s *Session) Data() Data {
 	s.lock()
 	defer s.mu.Unlock()
+	s.accessed = true
 	if s.destroyed {
 		return Data{Values: map[string]any{}, Flash: map[string]any{}}
 	}

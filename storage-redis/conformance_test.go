@@ -1,0 +1,142 @@
+package redisstorage
+
+import (
+	"context"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/sessiontest"
+	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
+)
+
+// conformance runs the whole session conformance suite through c, each
+// scenario on a fresh key prefix. Redis expires keys by its own clock, so
+// the scenarios that need the store to follow the suite's fake clock are
+// skipped (ClockControlsExpiry false); sliding refresh against the real
+// server is tested in TestSlidingRefreshIsOnePEXPIRE and TestTTL.
+func conformance(t *testing.T, c redis.UniversalClient) {
+	sessiontest.Run(t, sessiontest.Config{
+		Backend: func(t *testing.T, o session.Options) session.Backend {
+			return countedBackend{mustBackend(t, c, Options{KeyPrefix: freshPrefix(), Session: o})}
+		},
+	})
+}
+
+func TestConformance(t *testing.T) {
+	conformance(t, newClient(t, testserver.Redis(t).Addr()))
+}
+
+func TestConformanceCluster(t *testing.T) {
+	cl := testserver.RedisCluster(t, 3)
+	c := newClusterClient(t, cl)
+	conformance(t, c)
+}
+
+// TestClusterSpreadsSessions checks that sessions written through a
+// ClusterClient land on more than one master, and that regenerating an id
+// (old and new key in different slots, usually on different nodes) works.
+func TestClusterSpreadsSessions(t *testing.T) {
+	cl := testserver.RedisCluster(t, 3)
+	c := newClusterClient(t, cl)
+	prefix := freshPrefix()
+	st, err := New(c, Options{KeyPrefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cookies []string
+	for i := 0; i < 60; i++ {
+		cookies = append(cookies, request(t, st, "", func(s *session.Session) { s.Set("n", i) }))
+	}
+	ctx := context.Background()
+	masters := 0
+	total := 0
+	for _, n := range cl.Nodes {
+		nc := newClient(t, n.Addr())
+		var keys int
+		iter := nc.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			keys++
+		}
+		if err := iter.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if keys > 0 {
+			masters++
+		}
+		total += keys
+	}
+	if total != 60 {
+		t.Errorf("%d keys over the masters, want 60", total)
+	}
+	if masters < 2 {
+		t.Errorf("60 sessions landed on %d master(s), want them spread over more than one", masters)
+	}
+	// Regenerate every one: the pipeline of SET new + DEL old crosses
+	// slots and nodes.
+	for i, ck := range cookies {
+		nv := request(t, st, ck, func(s *session.Session) { s.RegenerateID(true); s.Set("m", i) })
+		if nv == ck {
+			t.Fatal("the id did not change")
+		}
+		s, err := st.Read(ctx, nv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := session.Value[int](s, "n"); n != i || s.ID() != nv {
+			t.Fatalf("after regeneration: id %v n %d, want %d", s.ID() == nv, n, i)
+		}
+	}
+	if n := countKeys(c, prefix+"*"); n != 60 {
+		t.Errorf("%d keys after regenerating 60 sessions, want 60 (old ids deleted)", n)
+	}
+}
+
+// TestConformanceRing runs the suite through a *redis.Ring over two
+// servers (client-side sharding), and checks that a regeneration's
+// pipeline works when the old and new keys live on different shards.
+func TestConformanceRing(t *testing.T) {
+	a, b := testserver.Redis(t), testserver.Redis(t)
+	ring := redis.NewRing(&redis.RingOptions{
+		Addrs:                 map[string]string{"a": a.Addr(), "b": b.Addr()},
+		ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { ring.Close() })
+	conformance(t, ring)
+
+	prefix := freshPrefix()
+	st, err := New(ring, Options{KeyPrefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		ck := request(t, st, "", func(s *session.Session) { s.Set("n", i) })
+		request(t, st, ck, func(s *session.Session) { s.RegenerateID(true); s.Set("m", i) })
+	}
+	ctx := context.Background()
+	na, _ := newClient(t, a.Addr()).DBSize(ctx).Result()
+	nb, _ := newClient(t, b.Addr()).DBSize(ctx).Result()
+	if na+nb < 20 || na == 0 || nb == 0 {
+		t.Errorf("shards hold %d and %d keys; want 20 sessions over both (and more from the suite)", na, nb)
+	}
+	if n := countKeys(ring, prefix+"*"); n != 20 {
+		t.Errorf("%d keys after regenerating 20 sessions, want 20", n)
+	}
+}
+
+// TestConformanceSentinel runs the suite through a failover client that
+// finds the master through a real Redis Sentinel.
+func TestConformanceSentinel(t *testing.T) {
+	master := testserver.Redis(t)
+	sentinel := testserver.RedisSentinel(t, "sessions", master.Addr())
+	c := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:            "sessions",
+		SentinelAddrs:         []string{sentinel.Addr()},
+		ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { c.Close() })
+	conformance(t, c)
+	if n := countKeys(newClient(t, master.Addr()), "*"); n == 0 {
+		t.Error("the master the Sentinel names holds no keys")
+	}
+}

@@ -1,0 +1,201 @@
+package redisstorage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
+)
+
+// newClient connects to one real server, honouring context deadlines.
+func newClient(t testing.TB, addr string) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// newClusterClient connects to a real cluster, honouring context deadlines.
+func newClusterClient(t testing.TB, cl *testserver.Cluster) *redis.ClusterClient {
+	t.Helper()
+	c := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), ContextTimeoutEnabled: true})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+var prefixSeq atomic.Int64
+
+// freshPrefix is a key prefix no other backend of this test run uses.
+func freshPrefix() string { return fmt.Sprintf("t%d:session:", prefixSeq.Add(1)) }
+
+// countedBackend is a backend with Len, for sessiontest's Config.Count: the
+// number of keys under its prefix, over every master of a cluster. It keeps
+// every method of backend, so the storage still sees a Toucher, Updater and
+// Replacer.
+type countedBackend struct{ *backend }
+
+func (b countedBackend) Len() int { return countKeys(b.c, b.prefix+"*") }
+
+// countKeys counts the keys matching pattern with SCAN, on every master of
+// a cluster or shard of a ring.
+func countKeys(c redis.UniversalClient, pattern string) int {
+	ctx := context.Background()
+	var n atomic.Int64
+	scan := func(ctx context.Context, node redis.Cmdable) error {
+		iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			n.Add(1)
+		}
+		return iter.Err()
+	}
+	var err error
+	switch cc := c.(type) {
+	case *redis.ClusterClient:
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return scan(ctx, node) })
+	case *redis.Ring:
+		err = cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error { return scan(ctx, node) })
+	default:
+		err = scan(ctx, c)
+	}
+	if err != nil {
+		panic(fmt.Sprintf("counting keys: %v", err))
+	}
+	return int(n.Load())
+}
+
+// mustBackend is newBackend that fails the test on error.
+func mustBackend(t testing.TB, c redis.UniversalClient, o Options) *backend {
+	t.Helper()
+	b, err := newBackend(c, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// roundTrips is a redis.Hook that counts round trips: a command sent alone
+// is one, a pipeline is one. A new connection's handshake (HELLO, CLIENT
+// SETINFO) is not counted. It records each command's arguments too.
+type roundTrips struct {
+	mu     sync.Mutex
+	rounds int
+	cmds   [][]any
+}
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if handshake(cmd) {
+			return next(ctx, cmd)
+		}
+		h.mu.Lock()
+		h.rounds++
+		h.cmds = append(h.cmds, cmd.Args())
+		h.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if len(cmds) > 0 && handshake(cmds[0]) {
+			return next(ctx, cmds)
+		}
+		h.mu.Lock()
+		h.rounds++
+		for _, c := range cmds {
+			h.cmds = append(h.cmds, c.Args())
+		}
+		h.mu.Unlock()
+		return next(ctx, cmds)
+	}
+}
+
+// handshake reports whether cmd is part of a new connection's setup (HELLO,
+// CLIENT SETINFO), which go-redis sends through the hooks too.
+func handshake(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	if cmd.Name() == "hello" {
+		return true
+	}
+	return cmd.Name() == "client" && len(args) > 1 && strings.EqualFold(fmt.Sprint(args[1]), "setinfo")
+}
+
+func (h *roundTrips) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.rounds, h.cmds = 0, nil
+}
+
+// take returns the round trips and the commands (as "name arg…" with record
+// bytes shown as <record>) since the last reset, and resets.
+func (h *roundTrips) take() (int, []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var names []string
+	for _, args := range h.cmds {
+		parts := make([]string, len(args))
+		for i, a := range args {
+			switch v := a.(type) {
+			case []byte:
+				parts[i] = "<record>"
+			default:
+				parts[i] = fmt.Sprint(v)
+			}
+		}
+		names = append(names, strings.Join(parts, " "))
+	}
+	n := h.rounds
+	h.rounds, h.cmds = 0, nil
+	return n, names
+}
+
+// clock is a settable clock for Options.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// request plays one request: Read cookie, fn, Save; it returns the cookie
+// afterwards and fails the test on any error.
+func request(t testing.TB, st session.Storage, cookie string, fn func(*session.Session)) string {
+	t.Helper()
+	ctx := context.Background()
+	s, err := st.Read(ctx, cookie)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	if fn != nil {
+		fn(s)
+	}
+	v, set, err := st.Save(ctx, s)
+	if err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	if !set {
+		return cookie
+	}
+	return v
+}
