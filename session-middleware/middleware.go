@@ -61,6 +61,30 @@
 // even on a first visit. A destroyed session gets a Set-Cookie that deletes
 // the cookie (Max-Age=0 and an Expires in the past).
 //
+// # Remember me
+//
+// With the cookie's MaxAge left at 0, a session's cookie has no Max-Age and
+// no Expires: it lasts for the browser session. A handler makes a session
+// persistent with Session.Persist(true) (a "Remember me" checkbox); its
+// cookie then carries Max-Age = the time the server leaves the session
+// (Session.ExpiresIn: the smaller of the idle timeout and the lifetime left,
+// in whole seconds rounded down, at least 1), and is sent again whenever a
+// sliding refresh extends the session, at the same throttled cadence. For
+// server-side storages a refresh of a persistent session sends a
+// Set-Cookie; a refresh of another session still sends none. With a cookie
+// MaxAge above 0, sessions start persistent (Session.PersistByDefault) and
+// Persist(false) opts one out, and Max-Age is at most MaxAge. With no
+// server-side limit at all, a persistent cookie's Max-Age is the cookie's
+// MaxAge, or 400 days without one.
+//
+// # Tokens
+//
+// NewToken carries the same sessions in headers, for API clients without a
+// cookie jar: "Authorization: Bearer <token>" in, "Session-Token" out (only
+// when the token changes; empty after Destroy). It never reads or sets
+// cookies. A forged, expired or unknown token is a fresh session; ids the
+// store does not know are never adopted. See NewToken and TokenOptions.
+//
 // # Caches
 //
 // When the session cookie is set, the response gets one Set-Cookie for it,
