@@ -3,6 +3,7 @@ module github.com/sessionkit/sessionkit/examples
 go 1.26.0
 
 require (
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/redis/go-redis/v9 v9.23.0
@@ -16,6 +17,7 @@ require (
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/sessionkit/sessionkit/storage-memcache v0.0.0
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
@@ -27,3 +29,5 @@ replace (
 	github.com/sessionkit/sessionkit/session-middleware => ../session-middleware
 	github.com/sessionkit/sessionkit/storage-redis => ../storage-redis
 )
+
+replace github.com/sessionkit/sessionkit/storage-memcache => ../storage-memcache

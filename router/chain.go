@@ -24,12 +24,12 @@ type Middleware = func(http.Handler) http.Handler
 // (the route would silently miss the middleware), if the router has already
 // served a request, or if a middleware is nil.
 func (r *Router) Use(mw ...Middleware) {
-	if r.sealed {
-		panic(fmt.Sprintf("router: Use at %s: all middleware must be added before the routes of this router or group are registered", callerLocation()))
-	}
+	where := callerLocation()
 	checkMiddleware("Use", mw)
-	if !r.group && r.t.serving.Load() {
-		panic(fmt.Sprintf("router: Use at %s: the router has already served a request; add router-wide middleware before", callerLocation()))
+	r.t.begin("Use", where)
+	defer r.t.mu.Unlock()
+	if r.sealed {
+		panic(fmt.Sprintf("router: Use at %s: all middleware must be added before the routes of this router or group are registered", where))
 	}
 	if r.group {
 		r.mws = append(r.mws, mw...)

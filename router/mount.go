@@ -20,13 +20,15 @@ import (
 // own pattern uses the same name, the inner (right-most) value wins.
 //
 // When h is a *Router, it inherits this router's custom 404 and 405 handlers
-// unless it has its own, and the redirects its ServeMux makes (/tree to /tree/)
-// keep the prefix. Group middleware of the group Mount is called on runs before
-// the prefix is stripped.
+// unless it has its own, and AutoOptions when this router has it; the
+// redirects its ServeMux makes (/tree to /tree/) keep the prefix. Group
+// middleware of the group Mount is called on runs before the prefix is
+// stripped.
 //
 // Mount panics if h is nil, if prefix does not start with "/" or ends in a
 // {name...} or {$} wildcard, if the prefix is already mounted or conflicts with
-// a route, or if a router is mounted into itself.
+// a route, if a router is mounted into itself, or if either router has already
+// served a request.
 //
 // The mounted request is a shallow copy with its own URL, as with
 // http.StripPrefix: two allocations per request, four when h is a *Router
@@ -51,6 +53,16 @@ func (r *Router) Mount(prefix string, h http.Handler) {
 	child, isRouter := h.(*Router)
 	if isRouter && child.t == r.t {
 		panic(fmt.Sprintf("router: %s at %s: cannot mount a router into itself", what, where))
+	}
+	r.t.begin(what, where)
+	defer r.t.mu.Unlock()
+	if isRouter {
+		// The child's table is written below (mounted): it must not be serving.
+		child.t.mu.Lock()
+		defer child.t.mu.Unlock()
+		if child.t.serving.Load() {
+			panic(fmt.Sprintf("router: %s at %s: the mounted router has already served a request; mount it before", what, where))
+		}
 	}
 
 	m := &mountHandler{h: h, parent: r.t, segments: len(p.segments)}
@@ -115,9 +127,11 @@ func (m *mountHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		mi := &mountInfo{prefixPath: prefixPath, prefixRaw: prefixRaw}
 		mi.w.info = mi
 		mi.notFound, mi.methodNotAllowed = m.parent.notFound, m.parent.methodNotAllowed
+		mi.autoOptions = m.parent.autoOptions
 		if m.parent.mounted {
 			if outer, ok := req.Context().Value(mountKey{}).(*mountInfo); ok {
 				mi.outer = outer
+				mi.autoOptions = mi.autoOptions || outer.autoOptions
 				if mi.notFound == nil {
 					mi.notFound = outer.notFound
 				}
@@ -185,6 +199,7 @@ type mountInfo struct {
 	outer                      *mountInfo // the parent's own mount, when it is mounted too
 	prefixPath, prefixRaw      string     // what this mount stripped
 	notFound, methodNotAllowed http.Handler
+	autoOptions                bool        // the parent (or a router above it) answers OPTIONS
 	w                          mountWriter // allocated with the info, used by the child's dispatch
 }
 

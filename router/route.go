@@ -19,9 +19,12 @@ var (
 	// silently produce a wrong link.
 	ErrUnknownParam = errors.New("unknown parameter")
 	// ErrInvalidParam: the value cannot be put in the path so that it routes back
-	// to the same value: an empty {name} value, a "." or ".." segment, a {name}
-	// value of just "/" (which ServeMux mistakes for a trailing slash), or an
-	// empty segment inside a {name...} value (path cleaning would rewrite it).
+	// to the same value: an empty {name} value, a "." or ".." segment (also
+	// between backslashes, or inside a {name} value between slashes: the
+	// router answers such paths with 400, see [Router.AllowDotSegments]), a
+	// {name} value of just "/" (which ServeMux mistakes for a trailing slash),
+	// or an empty segment inside a {name...} value (path cleaning would rewrite
+	// it).
 	ErrInvalidParam = errors.New("invalid parameter value")
 	// ErrInvalidPattern: Route.Pattern is not a pattern this package accepts.
 	ErrInvalidPattern = errors.New("invalid pattern")
@@ -105,6 +108,22 @@ func (rt Route) Href(params Params) (string, error) {
 	return b.String(), nil
 }
 
+// HrefWith is [Route.Href] followed by a query string: "?" and
+// query.Encode(), which escapes keys and values and sorts by key, keeping the
+// order of a key's values ("/posts?page=2&tag=go&tag=web"). A nil or empty
+// query, or one whose keys all have no values, adds nothing. It returns the
+// errors Href returns.
+func (rt Route) HrefWith(params Params, query url.Values) (string, error) {
+	href, err := rt.Href(params)
+	if err != nil {
+		return "", err
+	}
+	if q := query.Encode(); q != "" {
+		href += "?" + q
+	}
+	return href, nil
+}
+
 // MustHref is like [Route.Href] but panics on error. Use it where the params are
 // known to be complete, such as in templates fed by the route's own handler.
 func (rt Route) MustHref(params Params) string {
@@ -146,6 +165,22 @@ func writeValue(b *strings.Builder, v string, multi bool) error {
 	}
 }
 
+// dotPiece returns "." or ".." when s, split at slashes and backslashes, has
+// such a piece, and "" otherwise.
+func dotPiece(s string) string {
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && s[i] != '/' && s[i] != '\\' {
+			continue
+		}
+		if p := s[start:i]; p == "." || p == ".." {
+			return p
+		}
+		start = i + 1
+	}
+	return ""
+}
+
 func checkSegment(s string) error {
 	switch s {
 	case "":
@@ -156,6 +191,11 @@ func checkSegment(s string) error {
 		// ServeMux reads a segment that is exactly %2F as a trailing slash,
 		// which no {name} matches.
 		return fmt.Errorf("%w: a segment of just \"/\"", ErrInvalidParam)
+	}
+	if d := dotPiece(s); d != "" {
+		// The router answers 400 to a "." or ".." between slashes or
+		// backslashes in the decoded path (see Router.AllowDotSegments).
+		return fmt.Errorf("%w: %q segment", ErrInvalidParam, d)
 	}
 	return nil
 }
@@ -184,16 +224,6 @@ func (p *pattern) hasWildcard(name string) bool {
 		}
 	}
 	return false
-}
-
-func (p *pattern) wildcards() []string {
-	var names []string
-	for _, s := range p.segments {
-		if s.wild {
-			names = append(names, s.s)
-		}
-	}
-	return names
 }
 
 // multi reports whether the pattern ends in a {name...} wildcard.

@@ -2,9 +2,12 @@
 // matching, the precedence rules and the r.PathValue parameters are ServeMux's
 // own, and the router adds what ServeMux leaves out: middleware (router-wide,
 // per group and per route), groups, mounting of sub-handlers, custom 404 and
-// 405 handlers, named routes that build their own links, and registration-time
-// panics with clear messages. Only standard types cross its boundary:
-// http.Handler, http.HandlerFunc and func(http.Handler) http.Handler.
+// 405 handlers, named routes that build their own links, route maps in the
+// shape of Remix's fetch-router (forms and resources, paired with their
+// handlers by field name), HTML-form method override, opt-in OPTIONS
+// answering, rejection of encoded dot segments, and setup-time panics with
+// clear messages. Only standard types cross its boundary: http.Handler,
+// http.HandlerFunc and func(http.Handler) http.Handler.
 //
 // # Tutorial
 //
@@ -90,8 +93,9 @@
 // a segment does not split it.
 //
 // A GET route also answers HEAD (as ServeMux does; net/http drops the body).
-// OPTIONS is not answered automatically: register an Options route, or handle
-// preflight requests in a router-wide middleware, which runs before routing.
+// OPTIONS is not answered automatically unless [Router.AutoOptions] is on
+// (204 with Allow): otherwise register an Options route, or handle preflight
+// requests in a router-wide middleware, which runs before routing.
 // A request whose path matches a route but not its method gets 405 Method Not
 // Allowed with an Allow header listing the methods that would match
 // ("GET, HEAD, POST"); anything else that matches nothing gets 404. Both can be
@@ -108,6 +112,11 @@
 // r.PathValue are not set yet. Group and route middleware run after routing
 // and see them. All middleware must be added before the routes it should wrap:
 // Use after a route is registered panics.
+//
+// Set the router up completely before it serves: once it has served a
+// request, every setup method (Use, Handle, Get and the other method
+// helpers, Map, Group, Mount, NotFound, MethodNotAllowed, AutoOptions,
+// AllowDotSegments) panics instead of racing with the requests in flight.
 //
 // # Sessions
 //
@@ -135,7 +144,50 @@
 //
 // A [Route] value names a method and pattern; [Router.Handle] registers it and
 // [Route.Href] builds a path to it, escaping each parameter, so links cannot
-// drift from the routes they point at.
+// drift from the routes they point at. [Route.HrefWith] adds a query string.
+//
+// # Route maps
+//
+// A route map is a plain Go struct of Route values, nested structs allowed:
+// the Go form of a Remix routes.ts. Links go through the compiler
+// (Routes.Posts.Show.Href), and [Router.Map] registers the whole map at once,
+// pairing each route with the handler of the same field name in a struct of
+// handlers and panicking, naming the field ("Posts.Destroy"), when a route has
+// no handler or a handler has no route. The helpers build fetch-router's maps
+// with its methods and patterns, in ServeMux syntax: [NewForm] (Index GET,
+// Action POST), [NewResources] (Index, New, Show, Create, Edit, Update,
+// Destroy on /posts and /posts/{id}) and [NewResource] for a singular
+// resource; [ResourceOptions] picks the id wildcard's name and the routes to
+// keep (Only) or leave out (Except).
+//
+//	var Routes = struct {
+//		Home  router.Route
+//		Login router.Form
+//		Posts router.Resources
+//	}{
+//		Home:  router.Route{Method: "GET", Pattern: "/{$}"},
+//		Login: router.NewForm("/login"),
+//		Posts: router.NewResources("/posts", router.ResourceOptions{Only: []string{"index", "show"}}),
+//	}
+//
+//	r.Map(Routes, struct {
+//		Home  http.HandlerFunc
+//		Login struct{ Index, Action http.HandlerFunc }
+//		Posts struct{ Index, Show http.HandlerFunc }
+//	}{…})
+//
+// HTML forms can only GET and POST; [MethodOverride], added with Use, routes
+// a POST whose form has _method=PUT, PATCH or DELETE as that method, so forms
+// reach Update and Destroy.
+//
+// # Dot segments
+//
+// A path segment that is "." or ".." after decoding (/files/%2E%2E,
+// /files/..%2F..%2Fetc%2Fpasswd) gets 400 Bad Request before routing, so no
+// handler and no r.PathValue value ever holds one (a handler that joins a
+// path value to a directory cannot be walked out of it). Plain dot segments
+// are cleaned by a redirect first; names such as ".well-known", "a..b" or
+// "v1.2" pass. [Router.AllowDotSegments] turns the check off.
 //
 // # Redirects
 //
@@ -149,7 +201,7 @@
 //
 // The router adds no allocations per request to ServeMux's own and does not
 // call r.WithContext; mounted handlers pay for a shallow copy of the request,
-// as with http.StripPrefix.
+// as with http.StripPrefix, and so do requests that [MethodOverride] reads.
 package router
 
 import (
@@ -166,7 +218,8 @@ import (
 // Router is an http.Handler that dispatches requests to the handlers registered
 // for their method and path. Create one with [New]; the zero value is not usable.
 // Configure it completely (routes, middleware, 404/405 handlers) before it serves
-// its first request; after that it is safe for concurrent use.
+// its first request; after that it is safe for concurrent use, and every setup
+// method panics.
 type Router struct {
 	t      *table
 	group  bool         // created by Group: Use is scoped, NotFound belongs to the root
@@ -191,6 +244,13 @@ type table struct {
 	once    sync.Once         // registers the fallback before the first request
 	serving atomic.Bool       // prepare has run: setup calls now are mistakes
 	mounted bool              // this router was passed to Mount: look for mount info
+
+	autoOptions bool // AutoOptions: answer OPTIONS with 204 and Allow
+	allowDots   bool // AllowDotSegments: let "." and ".." path segments through
+
+	// mu orders every setup call before prepare: a setup call either finishes
+	// before the first request starts routing or panics.
+	mu sync.Mutex
 }
 
 // entry records one registration, for error messages.
@@ -267,10 +327,14 @@ func (r *Router) Any(pattern string, h http.HandlerFunc, mw ...Middleware) {
 }
 
 func (r *Router) handleFunc(method, pattern string, h http.HandlerFunc, mw []Middleware) {
+	route := Route{Method: method, Pattern: pattern}
+	where := callerLocation()
 	if h == nil {
-		panic(fmt.Sprintf("router: %s at %s: nil handler", Route{method, pattern}, callerLocation()))
+		panic(fmt.Sprintf("router: %s at %s: nil handler", route, where))
 	}
-	r.Handle(Route{Method: method, Pattern: pattern}, h, mw...)
+	r.t.begin(route.String(), where)
+	defer r.t.mu.Unlock()
+	r.handle(route, h, mw, route.String(), where)
 }
 
 // Handle registers h for route, wrapped in the optional route middleware mw
@@ -279,30 +343,49 @@ func (r *Router) handleFunc(method, pattern string, h http.HandlerFunc, mw []Mid
 // Handle panics, at registration and never during a request, if the method is
 // not an upper-case token, the pattern is invalid (no leading "/", a wildcard
 // that is not a whole segment, {name...} or {$} not last, …), the route was
-// already registered, or its pattern conflicts with another one (they overlap
-// and neither is more specific); the message names both routes and where they
-// were registered.
+// already registered, its pattern conflicts with another one (they overlap
+// and neither is more specific), or the router has already served a request;
+// the message names both routes and where they were registered.
 func (r *Router) Handle(route Route, h http.Handler, mw ...Middleware) {
 	where := callerLocation()
 	if h == nil {
 		panic(fmt.Sprintf("router: %s at %s: nil handler", route, where))
 	}
-	checkMiddleware(route.String(), mw)
-	if err := checkMethod(route.Method); err != nil {
-		panic(fmt.Sprintf("router: %s at %s: %v", route, where, err))
-	}
-	p, err := parsePattern(route.Pattern)
-	if err != nil {
-		panic(fmt.Sprintf("router: %s at %s: %v", route, where, err))
-	}
+	r.t.begin(route.String(), where)
+	defer r.t.mu.Unlock()
+	r.handle(route, h, mw, route.String(), where)
+}
+
+// handle registers one route; the caller holds t.mu. what names the route in
+// messages.
+func (r *Router) handle(route Route, h http.Handler, mw []Middleware, what, where string) {
+	p := r.checkRoute(route, mw, what, where)
 	final := chain(concat(r.mws, mw), h)
-	e := &entry{what: route.String(), mux: route.String(), where: where}
+	e := &entry{what: what, mux: route.String(), where: where}
 	r.t.register(e, route.Method+" "+p.shape(), route.String(), &routeHandler{final})
 	if route.Method == "" && p.catchAll() {
 		r.t.catch = true
 	}
 	r.t.addMethod(route.Method)
 	r.seal()
+}
+
+// checkRoute validates a route and its middleware without registering
+// anything, and returns the parsed pattern.
+func (r *Router) checkRoute(route Route, mw []Middleware, what, where string) *pattern {
+	for i, m := range mw {
+		if m == nil {
+			panic(fmt.Sprintf("router: %s at %s: middleware %d is nil", what, where, i))
+		}
+	}
+	if err := checkMethod(route.Method); err != nil {
+		panic(fmt.Sprintf("router: %s at %s: %v", what, where, err))
+	}
+	p, err := parsePattern(route.Pattern)
+	if err != nil {
+		panic(fmt.Sprintf("router: %s at %s: %v", what, where, err))
+	}
+	return p
 }
 
 // routeHandler is what the ServeMux calls for a route. It strips the writer
@@ -323,9 +406,12 @@ func (rh *routeHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // of the enclosing groups. Groups nest. It returns the group, which stays usable
 // after fn returns.
 func (r *Router) Group(fn func(g *Router)) *Router {
+	where := callerLocation()
 	if fn == nil {
-		panic(fmt.Sprintf("router: Group at %s: nil function", callerLocation()))
+		panic(fmt.Sprintf("router: Group at %s: nil function", where))
 	}
+	r.t.begin("Group", where)
+	r.t.mu.Unlock() // fn's own setup calls lock the table
 	g := &Router{t: r.t, group: true, mws: concat(r.mws, nil), parent: r}
 	fn(g)
 	return g
@@ -336,12 +422,15 @@ func (r *Router) Group(fn func(g *Router)) *Router {
 // A mounted *Router without its own NotFound handler uses its parent's. It
 // applies to the whole router: calling it on a group panics.
 func (r *Router) NotFound(h http.HandlerFunc) {
+	where := callerLocation()
 	if r.group {
-		panic(fmt.Sprintf("router: NotFound at %s: the 404 handler is router-wide; set it on the router returned by New", callerLocation()))
+		panic(fmt.Sprintf("router: NotFound at %s: the 404 handler is router-wide; set it on the router returned by New", where))
 	}
 	if h == nil {
-		panic(fmt.Sprintf("router: NotFound at %s: nil handler", callerLocation()))
+		panic(fmt.Sprintf("router: NotFound at %s: nil handler", where))
 	}
+	r.t.begin("NotFound", where)
+	defer r.t.mu.Unlock()
 	r.t.notFound = h
 }
 
@@ -352,13 +441,72 @@ func (r *Router) NotFound(h http.HandlerFunc) {
 // as ServeMux does. A mounted *Router without its own handler uses its
 // parent's. Calling it on a group panics.
 func (r *Router) MethodNotAllowed(h http.HandlerFunc) {
+	where := callerLocation()
 	if r.group {
-		panic(fmt.Sprintf("router: MethodNotAllowed at %s: the 405 handler is router-wide; set it on the router returned by New", callerLocation()))
+		panic(fmt.Sprintf("router: MethodNotAllowed at %s: the 405 handler is router-wide; set it on the router returned by New", where))
 	}
 	if h == nil {
-		panic(fmt.Sprintf("router: MethodNotAllowed at %s: nil handler", callerLocation()))
+		panic(fmt.Sprintf("router: MethodNotAllowed at %s: nil handler", where))
 	}
+	r.t.begin("MethodNotAllowed", where)
+	defer r.t.mu.Unlock()
 	r.t.methodNotAllowed = h
+}
+
+// AutoOptions makes the router answer an OPTIONS request for a path that has
+// routes, but no OPTIONS route of its own, with 204 No Content and an Allow
+// header listing the methods of that path, OPTIONS included
+// ("GET, HEAD, OPTIONS, POST"). The Allow header of 405 responses then lists
+// OPTIONS too. A path without routes still gets 404, and an Options or Any
+// route for the path still takes precedence. Off by default: OPTIONS gets 405
+// like any other method without a route.
+//
+// Router-wide middleware runs before routing, so a CORS middleware added with
+// Use still answers preflight requests itself. A mounted *Router without
+// AutoOptions inherits it from its parent. Calling it on a group panics.
+func (r *Router) AutoOptions() {
+	where := callerLocation()
+	if r.group {
+		panic(fmt.Sprintf("router: AutoOptions at %s: OPTIONS answering is router-wide; set it on the router returned by New", where))
+	}
+	r.t.begin("AutoOptions", where)
+	defer r.t.mu.Unlock()
+	r.t.autoOptions = true
+}
+
+// AllowDotSegments turns off the router's rejection of dot segments. By
+// default a request whose decoded path has a segment that is "." or ".."
+// (reached only through percent-encoding, as in /files/%2E%2E or
+// /files/..%2F..%2Fetc%2Fpasswd, since plain dot segments are cleaned by a
+// redirect first) gets 400 Bad Request before routing, so that no handler and
+// no r.PathValue value ever sees one. Backslashes count as separators for this
+// check ("..\x" and "%2E%2E%5Cx" are rejected too), because Windows file APIs
+// treat them so. Values such as "a..b", ".well-known", "v1.2" and "..." pass.
+//
+// Call it only when every handler treats path values as opaque text and never
+// as file names. Each router checks the paths it routes: a mounted *Router
+// keeps its own setting. Calling it on a group panics.
+func (r *Router) AllowDotSegments() {
+	where := callerLocation()
+	if r.group {
+		panic(fmt.Sprintf("router: AllowDotSegments at %s: the path check is router-wide; set it on the router returned by New", where))
+	}
+	r.t.begin("AllowDotSegments", where)
+	defer r.t.mu.Unlock()
+	r.t.allowDots = true
+}
+
+// begin starts a setup call: it locks the table, so that the first request
+// waits for the call to finish, and panics if the router has already served a
+// request (the call would race with requests, and routes registered late would
+// be missed by the catch-all set up at the first request). The caller unlocks
+// t.mu.
+func (t *table) begin(what, where string) {
+	t.mu.Lock()
+	if t.serving.Load() {
+		t.mu.Unlock()
+		panic(fmt.Sprintf("router: %s at %s: the router has already served a request; set it up completely before the first request", what, where))
+	}
 }
 
 // seal marks r and the routers it was grouped from as having routes.
@@ -408,26 +556,23 @@ func (t *table) register(e *entry, shape, muxPattern string, h http.Handler) {
 		panic(fmt.Sprintf("router: %s at %s is already registered as %s at %s", e.what, e.where, prev.what, prev.where))
 	}
 	if msg := tryRegister(t.mux, muxPattern, h); msg != "" {
-		panic(t.conflictMessage(e, muxPattern, msg))
+		panic(conflictMessage(t.entries, e, msg))
 	}
 	t.shapes[shape] = e
 	t.entries = append(t.entries, e)
 }
 
-// conflictMessage finds which earlier registration the new pattern conflicts
-// with, by registering the two alone in a scratch ServeMux, and keeps ServeMux's
-// explanation (an example path that both match).
-func (t *table) conflictMessage(e *entry, muxPattern, muxMsg string) string {
+// conflictMessage finds which of entries e conflicts with, by registering the
+// two alone in a scratch ServeMux, and keeps ServeMux's explanation (an
+// example path that both match).
+func conflictMessage(entries []*entry, e *entry, muxMsg string) string {
 	nop := http.NotFoundHandler()
-	for _, prev := range t.entries {
+	for _, prev := range entries {
 		m := http.NewServeMux()
 		m.Handle(prev.mux, nop)
 		if msg := tryRegister(m, e.mux, nop); msg != "" {
 			return fmt.Sprintf("router: %s at %s conflicts with %s registered at %s: %s", e.what, e.where, prev.what, prev.where, explanation(msg))
 		}
-	}
-	if t.serving.Load() {
-		return fmt.Sprintf("router: %s at %s: registered after the router started serving, and it conflicts with the router's 404/405 catch-all; register routes before the first request", e.what, e.where)
 	}
 	return fmt.Sprintf("router: %s at %s: %s", e.what, e.where, explanation(muxMsg))
 }
@@ -459,7 +604,13 @@ func tryRegister(m *http.ServeMux, pattern string, h http.Handler) (msg string) 
 // customised. The catch-all is registered late so that a user's catch-all
 // ("/", "/{path...}" or Mount("/")) does not conflict with it.
 func (t *table) prepare() {
+	// From here on every setup call panics, so the table is frozen; the lock
+	// only waits for a setup call in progress. It is released before the
+	// middleware constructors run, so that one calling a setup method panics
+	// rather than deadlocks.
+	t.mu.Lock()
 	t.serving.Store(true)
+	t.mu.Unlock()
 	if len(t.mws) > 0 {
 		t.handler = chain(t.mws, http.HandlerFunc(t.dispatch))
 	}
@@ -470,9 +621,8 @@ func (t *table) prepare() {
 
 // dispatch runs inside the router-wide middleware.
 func (t *table) dispatch(w http.ResponseWriter, req *http.Request) {
-	if mayNeedCleaning(req.URL.Path) && req.Method != "CONNECT" {
-		if loc, ok := cleanedLocation(req); ok {
-			http.Redirect(w, req, loc, http.StatusTemporaryRedirect)
+	if p := req.URL.Path; strings.Contains(p, "//") || strings.IndexByte(p, '.') >= 0 {
+		if !t.checkPath(w, req) {
 			return
 		}
 	}
@@ -486,7 +636,8 @@ func (t *table) dispatch(w http.ResponseWriter, req *http.Request) {
 }
 
 // fallback answers requests that match no route: 405 with Allow when the path
-// matches a route of another method, else 404.
+// matches a route of another method (204 with Allow for OPTIONS when
+// AutoOptions is on), else 404.
 func (t *table) fallback(w http.ResponseWriter, req *http.Request) {
 	if mw, ok := w.(*mountWriter); ok {
 		w = mw.ResponseWriter
@@ -496,6 +647,14 @@ func (t *table) fallback(w http.ResponseWriter, req *http.Request) {
 		parent, _ = req.Context().Value(mountKey{}).(*mountInfo)
 	}
 	if allow := t.allowed(req); allow != "" {
+		if t.autoOptions || parent != nil && parent.autoOptions {
+			allow = withOptions(allow)
+			if req.Method == "OPTIONS" {
+				w.Header().Set("Allow", allow)
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
 		w.Header().Set("Allow", allow)
 		h := t.methodNotAllowed
 		if h == nil && parent != nil {
@@ -518,6 +677,16 @@ func (t *table) fallback(w http.ResponseWriter, req *http.Request) {
 	h.ServeHTTP(w, req)
 }
 
+// withOptions adds OPTIONS to an Allow value, keeping it sorted.
+func withOptions(allow string) string {
+	methods := strings.Split(allow, ", ")
+	i, found := slices.BinarySearch(methods, "OPTIONS")
+	if found {
+		return allow
+	}
+	return strings.Join(slices.Insert(methods, i, "OPTIONS"), ", ")
+}
+
 // allowed lists, as an Allow header value, the methods for which ServeMux would
 // match the request's path (directly or through its trailing-slash redirect),
 // sorted as ServeMux sorts them. It asks the ServeMux itself, one method at a
@@ -533,6 +702,30 @@ func (t *table) allowed(req *http.Request) string {
 	}
 	return strings.Join(allow, ", ")
 }
+
+// checkPath handles a path that may need cleaning or may hold dot segments:
+// it redirects to the cleaned path, or answers 400 for a dot segment, and
+// reports whether routing should go on.
+func (t *table) checkPath(w http.ResponseWriter, req *http.Request) bool {
+	p := req.URL.Path
+	if mayNeedCleaning(p) && req.Method != "CONNECT" {
+		if loc, ok := cleanedLocation(req); ok {
+			http.Redirect(w, req, loc, http.StatusTemporaryRedirect)
+			return false
+		}
+	}
+	if !t.allowDots && hasDotSegment(p) {
+		http.Error(w, "Bad Request: dot segment in path", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+// hasDotSegment reports whether the decoded path p has a segment that is "."
+// or "..", counting both "/" and the backslash as separators. Such a segment
+// survives path cleaning only when it was percent-encoded, and a handler that
+// joins a path value to a directory would climb out of it.
+func hasDotSegment(p string) bool { return dotPiece(p) != "" }
 
 // mayNeedCleaning is a fast check: a path that ServeMux would clean contains
 // "//" or "/." (in its decoded form too, since a '/' or '.' in the escaped path

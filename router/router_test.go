@@ -300,7 +300,7 @@ func TestRegistrationPanics(t *testing.T) {
 		{"catch-all after serving", func(r *router.Router) {
 			serve(r, "GET", "/")
 			r.Any("/", h)
-		}, []string{"/ at ", "after the router started serving"}},
+		}, []string{"/ at ", "already served a request"}},
 		{"no leading slash", func(r *router.Router) { r.Get("posts", h) }, []string{`GET posts at `, `"posts" does not start with "/"`}},
 		{"method in pattern", func(r *router.Router) { r.Get("GET /posts", h) }, []string{`does not start with "/"`}},
 		{"empty pattern", func(r *router.Router) { r.Get("", h) }, []string{`does not start with "/"`}},

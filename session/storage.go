@@ -23,7 +23,9 @@ var ErrCorruptRecord = errors.New("session: corrupt record")
 // the session is too large to store: for cookie storage, a cookie over
 // CookieStorageOptions.MaxSize, which a browser would drop silently; for
 // server-side storages, a record over Options.MaxRecordSize. Nothing is
-// written, so the stored session stays as it was.
+// written, so the stored session stays as it was. The session middleware
+// also wraps cookie.ErrTooLarge in it, so callers check this one error
+// whichever layer found the session too large.
 var ErrTooLarge = errors.New("session: session data too large")
 
 // Storage loads and saves sessions by cookie value. The session middleware

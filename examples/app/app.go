@@ -12,25 +12,30 @@ import (
 	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
 )
 
-// form is a page with a form: Index shows it (GET), Action receives it
-// (POST), as fetch-router's form() routes.
-type form struct{ Index, Action router.Route }
-
-// routeMap is the app's route map: handlers are registered from it and every
-// link and form action in the pages is built from it, so the two cannot
-// drift apart.
+// routeMap is the app's route map: handlers are registered from it with
+// router.Map, which pairs its fields with handlerMap's by name, and every link
+// and form action in the pages is built from it, so the two cannot drift
+// apart.
 type routeMap struct {
 	Home    router.Route
-	Login   form
+	Login   router.Form // GET shows the form, POST signs in
 	Account router.Route
 	Logout  router.Route
 }
 
 var routes = routeMap{
 	Home:    router.Route{Method: http.MethodGet, Pattern: "/{$}"},
-	Login:   form{Index: router.Route{Method: http.MethodGet, Pattern: "/login"}, Action: router.Route{Method: http.MethodPost, Pattern: "/login"}},
+	Login:   router.NewForm("/login"),
 	Account: router.Route{Method: http.MethodGet, Pattern: "/account"},
 	Logout:  router.Route{Method: http.MethodPost, Pattern: "/logout"},
+}
+
+// handlerMap has a handler for each field of routeMap, by the same name.
+type handlerMap struct {
+	Home    http.HandlerFunc
+	Login   struct{ Index, Action http.HandlerFunc }
+	Account http.Handler
+	Logout  http.HandlerFunc
 }
 
 // demoUsers are the accounts the example accepts. A real program checks a
@@ -62,11 +67,9 @@ func newApp(c *cookie.Cookie, st session.Storage, cfg appConfig) (http.Handler, 
 	a := &app{cookie: c, cfg: cfg}
 	r := router.New()
 	r.Use(sessions)
-	r.Handle(routes.Home, http.HandlerFunc(a.home))
-	r.Handle(routes.Login.Index, http.HandlerFunc(a.loginForm))
-	r.Handle(routes.Login.Action, http.HandlerFunc(a.login))
-	r.Handle(routes.Account, http.HandlerFunc(a.account), requireUser)
-	r.Handle(routes.Logout, http.HandlerFunc(a.logout))
+	h := handlerMap{Home: a.home, Account: requireUser(http.HandlerFunc(a.account)), Logout: a.logout}
+	h.Login.Index, h.Login.Action = a.loginForm, a.login
+	r.Map(routes, h)
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(a.refused))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,6 +30,22 @@ var storageRows = []struct {
 	{"file", "file", false},
 	{"cookie-signed", "cookie", false},
 	{"cookie-sealed", "cookie", true},
+	{"redis", "redis", false},
+	{"memcache", "memcache", false},
+}
+
+// withServer points cfg at a redis-server or memcached started for the test
+// (skipped with an install hint when missing, unless
+// SESSIONKIT_REQUIRE_SERVERS=1) when its storage needs one.
+func withServer(t *testing.T, cfg config) config {
+	t.Helper()
+	switch cfg.storage {
+	case "redis":
+		cfg.redis = testserver.Redis(t).Addr()
+	case "memcache":
+		cfg.memcache = testserver.Memcached(t).Addr()
+	}
+	return cfg
 }
 
 // idRecorder remembers every id a save wrote, so tests can check that no
@@ -58,7 +75,7 @@ func newTestServer(t *testing.T, storage string, seal bool) (*httptest.Server, *
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{storage: storage, seal: seal, dir: t.TempDir(), idle: time.Hour, lifetime: 24 * time.Hour}
+	cfg := withServer(t, config{storage: storage, seal: seal, dir: t.TempDir(), idle: time.Hour, lifetime: 24 * time.Hour})
 	st, info, err := newStorage(cfg, "session", testSecret)
 	if err != nil {
 		t.Fatal(err)
@@ -359,9 +376,9 @@ func TestStorageFlag(t *testing.T) {
 		cfg  config
 		want string
 	}{
-		{config{storage: "redis"}, "-storage redis is not available in this build"},
-		{config{storage: "memcache"}, "-storage memcache is not available in this build"},
-		{config{storage: "nope"}, `-storage "nope": want memory, file or cookie`},
+		{config{storage: "redis", redis: "127.0.0.1:1"}, "-storage redis: no Redis answers at 127.0.0.1:1 (-redis)"},
+		{config{storage: "memcache", memcache: "127.0.0.1:1"}, "-storage memcache: a server at 127.0.0.1:1 (-memcache) does not answer"},
+		{config{storage: "nope"}, `-storage "nope": want one of memory, file, cookie, redis, memcache`},
 		{config{storage: "file", seal: true, dir: t.TempDir()}, "-seal applies to -storage cookie only"},
 	} {
 		_, _, err := newStorage(tc.cfg, "session", testSecret)

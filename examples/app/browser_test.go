@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
@@ -39,6 +40,12 @@ var browserRows = []struct {
 	{"file", func(t *testing.T) []string { return []string{"-storage", "file", "-dir", t.TempDir()} }},
 	{"cookie-signed", func(*testing.T) []string { return []string{"-storage", "cookie"} }},
 	{"cookie-sealed", func(*testing.T) []string { return []string{"-storage", "cookie", "-seal"} }},
+	{"redis", func(t *testing.T) []string {
+		return []string{"-storage", "redis", "-redis", testserver.Redis(t).Addr()}
+	}},
+	{"memcache", func(t *testing.T) []string {
+		return []string{"-storage", "memcache", "-memcache", testserver.Memcached(t).Addr()}
+	}},
 }
 
 func TestBrowser(t *testing.T) {

@@ -7,6 +7,8 @@
 //	go run ./examples/app                       # file storage in ./.sessions
 //	go run ./examples/app -storage memory
 //	go run ./examples/app -storage cookie -seal -addr localhost:9000
+//	go run ./examples/app -storage redis -redis 127.0.0.1:6379
+//	go run ./examples/app -storage memcache -memcache 127.0.0.1:11211,127.0.0.1:11212
 //
 // Set SESSION_SECRET (32+ characters) to keep sessions valid across
 // restarts; without it a random secret is made at start. SIGINT (Ctrl-C) and
@@ -54,6 +56,7 @@ func main() {
 
 type config struct {
 	addr, storage, dir string
+	redis, memcache    string // server addresses, comma-separated
 	secure, seal       bool
 	idle, lifetime     time.Duration
 }
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.addr, "addr", "localhost:8080", "address to listen on (port 0: any free port)")
 	fs.StringVar(&cfg.storage, "storage", "file", "session storage: "+strings.Join(storageNames, ", "))
 	fs.StringVar(&cfg.dir, "dir", ".sessions", "directory for -storage file")
+	fs.StringVar(&cfg.redis, "redis", "127.0.0.1:6379", "with -storage redis: the server's address, or several seed nodes of a Redis Cluster, comma-separated")
+	fs.StringVar(&cfg.memcache, "memcache", "127.0.0.1:11211", "with -storage memcache: memcached addresses, comma-separated")
 	fs.BoolVar(&cfg.seal, "seal", false, "with -storage cookie: encrypt the payload (AES-256-GCM) instead of only signing it")
 	fs.BoolVar(&cfg.secure, "secure", false, "send the cookie over HTTPS only (__Host- name); leave off for http://localhost")
 	fs.DurationVar(&cfg.idle, "idle", 30*time.Minute, "idle timeout")

@@ -218,16 +218,17 @@ func TestOneLogFormat(t *testing.T) {
 	}
 }
 
-// TestBadFlagsExit: a storage this build lacks is a clear error and exit 1.
+// TestBadFlagsExit: a storage server that does not answer is a clear error
+// and exit 1, before the app listens.
 func TestBadFlagsExit(t *testing.T) {
-	cmd := exec.Command(appBinary(t), "-storage", "redis", "-addr", "127.0.0.1:0")
+	cmd := exec.Command(appBinary(t), "-storage", "redis", "-redis", "127.0.0.1:1", "-addr", "127.0.0.1:0")
 	cmd.Dir = t.TempDir()
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
 		t.Fatalf("want exit code 1, got %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "app: -storage redis is not available in this build") {
+	if !strings.Contains(string(out), "app: -storage redis: no Redis answers at 127.0.0.1:1 (-redis)") {
 		t.Fatalf("unclear message:\n%s", out)
 	}
 }
@@ -243,7 +244,7 @@ func TestRunArguments(t *testing.T) {
 	}{
 		{[]string{"-h"}, flag.ErrHelp.Error()},
 		{[]string{"-storage", "memory", "extra"}, `unexpected arguments ["extra"]`},
-		{[]string{"-storage", "memcache"}, "-storage memcache is not available in this build"},
+		{[]string{"-storage", "memcache", "-memcache", "127.0.0.1:1"}, "-storage memcache: a server at 127.0.0.1:1 (-memcache) does not answer"},
 		{[]string{"-storage", "memory", "-seal"}, "-seal applies to -storage cookie only"},
 		{[]string{"-storage", "memory", "-addr", "127.0.0.1:-1"}, "invalid port"},
 	} {

@@ -1,16 +1,28 @@
 package main
 
 import (
+	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"fmt"
+	"strings"
+	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/session"
+	memcachestorage "github.com/sessionkit/sessionkit/storage-memcache"
+	redisstorage "github.com/sessionkit/sessionkit/storage-redis"
 )
 
 // storageNames are the values -storage accepts in this build, in the order
 // the usage text lists them.
-var storageNames = []string{"memory", "file", "cookie"}
+var storageNames = []string{"memory", "file", "cookie", "redis", "memcache"}
+
+// serverCheckTimeout bounds the check, at start, that a Redis or Memcache
+// server answers, so a wrong address is a clear error rather than a 500 on
+// the first request.
+const serverCheckTimeout = 3 * time.Second
 
 // storageInfo describes the storage the app runs on, for the pages.
 type storageInfo struct {
@@ -53,10 +65,49 @@ func newStorage(cfg config, cookieName, secret string) (session.Storage, storage
 		}
 		st, err := session.NewCookieStorage(copts)
 		return st, info, err
-	case "redis", "memcache":
-		return nil, info, fmt.Errorf("-storage %s is not available in this build: the %s storage module is not part of this repository yet; use memory, file or cookie", cfg.storage, cfg.storage)
+	case "redis":
+		// One address is a single server; several are the seed nodes of a
+		// Redis Cluster. ContextTimeoutEnabled makes a request's deadline
+		// bound its commands.
+		addrs := splitAddrs(cfg.redis)
+		client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs, ContextTimeoutEnabled: true})
+		ctx, cancel := context.WithTimeout(context.Background(), serverCheckTimeout)
+		defer cancel()
+		if err := client.Ping(ctx).Err(); err != nil {
+			client.Close()
+			return nil, info, fmt.Errorf("-storage redis: no Redis answers at %s (-redis): %w", cfg.redis, err)
+		}
+		if len(addrs) > 1 {
+			info.Where = fmt.Sprintf("in a Redis Cluster (seeds %s), under keys session:<id>", cfg.redis)
+		} else {
+			info.Where = fmt.Sprintf("in Redis at %s, under the key session:<id>", cfg.redis)
+		}
+		st, err := redisstorage.New(client, redisstorage.Options{Session: o})
+		return st, info, err
+	case "memcache":
+		// Several addresses spread sessions over the servers by key.
+		client := memcache.New(splitAddrs(cfg.memcache)...)
+		client.Timeout = serverCheckTimeout
+		if err := client.Ping(); err != nil {
+			client.Close()
+			return nil, info, fmt.Errorf("-storage memcache: a server at %s (-memcache) does not answer: %w", cfg.memcache, err)
+		}
+		info.Where = fmt.Sprintf("in memcached at %s, under the key remix:session:<sha256 of the id>", cfg.memcache)
+		st, err := memcachestorage.New(client, memcachestorage.Options{Session: o})
+		return st, info, err
 	}
-	return nil, info, fmt.Errorf("-storage %q: want memory, file or cookie", cfg.storage)
+	return nil, info, fmt.Errorf("-storage %q: want one of %s", cfg.storage, strings.Join(storageNames, ", "))
+}
+
+// splitAddrs splits a comma-separated address list, dropping blanks.
+func splitAddrs(list string) []string {
+	var addrs []string
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
 }
 
 // sealKey derives the 32-byte AES key for -seal from SESSION_SECRET, so one
