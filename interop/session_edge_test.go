@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -408,6 +409,7 @@ func TestSessionSealedNotRemix(t *testing.T) {
 func TestSessionPayloadShapes(t *testing.T) {
 	r := startRemix(t, "session.mjs")
 	e := cookieEnv(t, r)
+	nowMS := time.Now().UnixMilli()
 	cases := []struct {
 		payload string
 		differs string // "" when both sides load the same session
@@ -423,7 +425,8 @@ func TestSessionPayloadShapes(t *testing.T) {
 		{`{"i":"myid","d":[{"a":1}]}`, ""},
 		{`{"i":"myid","d":[{"a":1},{"f":2}]}`, ""},
 		{`{"i":"myid","d":[null,{"f":2}]}`, ""},
-		{`{"i":"myid","d":[{"a":1},{},{"c":1,"s":2}]}`, ""},
+		{fmt.Sprintf(`{"i":"myid","d":[{"a":1},{},{"c":%d,"s":%d}]}`, nowMS, nowMS), ""},
+		{`{"i":"myid","d":[{"a":1},{},{"c":1,"s":2}]}`, "Remix: loads it (no expiry); Go: fresh session (created in 1970, past the 14-day default Lifetime)"},
 		{`{"i":"myid","d":[{"a":1},{},"anything",4]}`, ""},
 		{`{"i":"myid","d":[{"a":1,"a":2},{}]}`, ""},
 		{`{"i":"x","i":"myid","d":[{"a":1},{}]}`, ""},
