@@ -25,9 +25,12 @@ const redisClients = 16
 // with 16 pooled connections, each request a full HTTP request (httptest)
 // as in the other benchmarks of this module.
 //
-//   - Write: load the session, increment a counter, save (GET + SET).
-//   - Read: load the session, read it, nothing to save (GET).
-//   - Parallel16Write, Parallel16Read: the same with 16 concurrent clients,
+//   - {Sessionkit,SCS}RedisWrite: load the session, increment a counter,
+//     save (GET + SET).
+//   - {Sessionkit,SCS}RedisRead: load the session, read it, nothing to save
+//     (GET).
+//   - …RedisParallel16Write, …RedisParallel16Read: the same with 16
+//     concurrent clients,
 //     each on its own session; req/s is requests (sessions) per second.
 //
 // Both libraries keep a 24-hour lifetime, so each write sets a TTL.
@@ -58,7 +61,7 @@ func BenchmarkRedis(b *testing.B) {
 		sm := scs.New()
 		sm.Store = goredisstore.NewWithPrefix(client, "bench:scs:")
 		sm.Lifetime = 24 * time.Hour
-		return scsHandlerFor(sm, write)
+		return SCSHandler(sm, write)
 	}
 	libs := []struct {
 		name    string
@@ -75,13 +78,13 @@ func BenchmarkRedis(b *testing.B) {
 			mode = "Write"
 		}
 		for _, lib := range libs {
-			b.Run(lib.name+mode, func(b *testing.B) {
+			b.Run(lib.name+"Redis"+mode, func(b *testing.B) {
 				h := lib.handler(b, write)
 				run(b, h, firstCookie(b, h), write)
 			})
 		}
 		for _, lib := range libs {
-			b.Run(lib.name+"Parallel16"+mode, func(b *testing.B) {
+			b.Run(lib.name+"RedisParallel16"+mode, func(b *testing.B) {
 				runParallel(b, lib.handler(b, write), write)
 			})
 		}
@@ -113,22 +116,4 @@ func runParallel(b *testing.B, h http.Handler, write bool) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-}
-
-// scsHandlerFor is scsHandler's workload on a given session manager.
-func scsHandlerFor(sm *scs.SessionManager, write bool) http.Handler {
-	return sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Cookie") == "" {
-			sm.Put(r.Context(), "user_id", 42)
-			sm.Put(r.Context(), "name", "alice")
-			return
-		}
-		if sm.GetInt(r.Context(), "user_id") != 42 {
-			http.Error(w, "lost session", http.StatusInternalServerError)
-			return
-		}
-		if write {
-			sm.Put(r.Context(), "counter", sm.GetInt(r.Context(), "counter")+1)
-		}
-	}))
 }

@@ -274,7 +274,6 @@ func TestNew(t *testing.T) {
 		"nil *ClusterClient":   {nilCluster, Options{}, "client is nil"},
 		"nil *Ring":            {nilRing, Options{}, "client is nil"},
 		"negative idle":        {c, Options{Session: session.Options{IdleTimeout: -1}}, "IdleTimeout is negative"},
-		"negative lifetime":    {c, Options{Session: session.Options{Lifetime: -time.Hour}}, "Lifetime is negative"},
 		"newline in prefix":    {c, Options{KeyPrefix: "session:\n"}, "control character"},
 		"NUL in prefix":        {c, Options{KeyPrefix: "a\x00b"}, "control character"},
 		"C1 control in prefix": {c, Options{KeyPrefix: "a\u0085"}, "control character"},

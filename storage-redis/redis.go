@@ -49,7 +49,7 @@ type Options struct {
 // A read costs one command (GET), a save at most one round trip (SET … PX,
 // SET … XX PX, or after RegenerateID(true) a pipeline of the SET and the old
 // id's DEL), an unchanged session none, and a sliding refresh one PEXPIRE.
-// New returns an error for a nil client, a negative IdleTimeout or Lifetime,
+// New returns an error for a nil client, a negative IdleTimeout,
 // or a KeyPrefix with control characters or invalid UTF-8.
 func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 	b, err := newBackend(client, o)
@@ -83,9 +83,6 @@ func newBackend(client redis.UniversalClient, o Options) (*backend, error) {
 	}
 	if o.Session.IdleTimeout < 0 {
 		return nil, errors.New("redisstorage: Options.Session.IdleTimeout is negative")
-	}
-	if o.Session.Lifetime < 0 {
-		return nil, errors.New("redisstorage: Options.Session.Lifetime is negative")
 	}
 	prefix := o.KeyPrefix
 	if prefix == "" {

@@ -167,9 +167,15 @@ func TestTTL(t *testing.T) {
 		request(t, st, id, func(s *session.Session) { s.Set("a", 2) })
 		near(t, "20 minutes before the end of its lifetime", pttl(t, prefix, id), 20*time.Minute)
 	})
-	t.Run("no expiry", func(t *testing.T) {
+	t.Run("default lifetime", func(t *testing.T) {
 		prefix := freshPrefix()
 		st, _ := New(c, Options{KeyPrefix: prefix})
+		id := request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
+		near(t, "zero options", pttl(t, prefix, id), session.DefaultLifetime)
+	})
+	t.Run("no expiry", func(t *testing.T) {
+		prefix := freshPrefix()
+		st, _ := New(c, Options{KeyPrefix: prefix, Session: session.Options{Lifetime: -1}})
 		id := request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 		if d := pttl(t, prefix, id); d != -1 {
 			t.Errorf("PTTL %v, want -1 (no expiry)", d)

@@ -112,7 +112,11 @@ func Parse(r io.Reader) ([]Result, error) {
 		if m[2] != "" {
 			procs, _ = strconv.Atoi(m[2])
 		}
-		k := key{m[1], procs}
+		name := m[1]
+		if i := strings.LastIndexByte(name, '/'); i >= 0 {
+			name = name[i+1:] // BenchmarkRedis/SessionkitRedisWrite: the sub-benchmark names the workload
+		}
+		k := key{name, procs}
 		v, err := strconv.ParseFloat(m[3], 64)
 		if err != nil {
 			return nil, fmt.Errorf("%q: %w", sc.Text(), err)
