@@ -145,3 +145,19 @@ func BenchmarkGorillaCookieSealedWrite(b *testing.B) {
 	h := gorillaHandler(sessions.NewCookieStore([]byte(secret32), key32), true)
 	run(b, h, firstCookie(b, h), true)
 }
+
+// --- file storage: sessionkit's file storage against gorilla's
+// FilesystemStore (scs has no file store), each in a fresh temporary folder.
+
+func BenchmarkSessionkitFileWrite(b *testing.B) { benchSessionkit(b, fileStorage(b), true) }
+func BenchmarkSessionkitFileRead(b *testing.B)  { benchSessionkit(b, fileStorage(b), false) }
+
+func BenchmarkGorillaFileWrite(b *testing.B) {
+	h := gorillaHandler(sessions.NewFilesystemStore(b.TempDir(), []byte(secret32)), true)
+	run(b, h, firstCookie(b, h), true)
+}
+
+func BenchmarkGorillaFileRead(b *testing.B) {
+	h := gorillaHandler(sessions.NewFilesystemStore(b.TempDir(), []byte(secret32)), false)
+	run(b, h, firstCookie(b, h), false)
+}

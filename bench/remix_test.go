@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 )
 
 // remixSeconds is how long bench/remix/bench.mjs times each workload.
@@ -64,4 +66,13 @@ func BenchmarkStorageRemixFileWrite(b *testing.B) {
 }
 func BenchmarkStorageRemixFileRead(b *testing.B) {
 	benchRemix(b, "FileRead", "FILE_DIR="+b.TempDir())
+}
+
+// The Redis workloads against a redis-server started for the benchmark, as
+// storage_test.go's sessionkit ones.
+func BenchmarkStorageRemixRedisWrite(b *testing.B) {
+	benchRemix(b, "RedisWrite", "REDIS_ADDR="+testserver.Redis(b).Addr())
+}
+func BenchmarkStorageRemixRedisRead(b *testing.B) {
+	benchRemix(b, "RedisRead", "REDIS_ADDR="+testserver.Redis(b).Addr())
 }

@@ -4,6 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
+	redisstorage "github.com/sessionkit/sessionkit/storage-redis"
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
@@ -103,3 +108,25 @@ func BenchmarkStorageSessionkitCookieSealedRead(b *testing.B) {
 }
 func BenchmarkStorageSessionkitFileWrite(b *testing.B) { benchStorage(b, fileStorage(b), true) }
 func BenchmarkStorageSessionkitFileRead(b *testing.B)  { benchStorage(b, fileStorage(b), false) }
+
+// redisStorage is storage-redis on a redis-server started for the benchmark
+// (skipped, or failed under SESSIONKIT_REQUIRE_SERVERS=1, when missing).
+func redisStorage(b *testing.B) (session.Storage, string) {
+	srv := testserver.Redis(b)
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true})
+	b.Cleanup(func() { client.Close() })
+	st, err := redisstorage.New(client, redisstorage.Options{Session: session.Options{IdleTimeout: time.Hour}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st, srv.Addr()
+}
+
+func BenchmarkStorageSessionkitRedisWrite(b *testing.B) {
+	st, _ := redisStorage(b)
+	benchStorage(b, st, true)
+}
+func BenchmarkStorageSessionkitRedisRead(b *testing.B) {
+	st, _ := redisStorage(b)
+	benchStorage(b, st, false)
+}

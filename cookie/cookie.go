@@ -109,6 +109,9 @@ type Cookie struct {
 	attrs string
 	// expire is the whole Set-Cookie line that deletes the cookie.
 	expire string
+	// lifeHead and lifeTail are the attributes before and after Max-Age
+	// when SerializeMaxAge replaces Max-Age and Expires.
+	lifeHead, lifeTail string
 }
 
 // signer computes HMAC-SHA256 with one secret. hmac.New is costly (two hash
@@ -225,6 +228,8 @@ func New(name string, o Options) (*Cookie, error) {
 	}
 	c.attrs = renderAttrs(&o, false)
 	c.expire = name + "=" + renderAttrs(&o, true)
+	domain, httpOnly, tail := attrParts(&o)
+	c.lifeHead, c.lifeTail = domain+httpOnly, tail
 	return c, nil
 }
 
@@ -249,11 +254,9 @@ func hasPrefixFold(s, prefix string) bool {
 // Domain, Expires, HttpOnly, Max-Age, Partitioned, Path, SameSite, Secure.
 // For a deletion it writes Max-Age=0 and the Unix epoch as Expires.
 func renderAttrs(o *Options, deletion bool) string {
+	domain, httpOnly, tail := attrParts(o)
 	var b strings.Builder
-	if o.Domain != "" {
-		b.WriteString("; Domain=")
-		b.WriteString(o.Domain)
-	}
+	b.WriteString(domain)
 	switch {
 	case deletion:
 		b.WriteString("; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
@@ -261,9 +264,7 @@ func renderAttrs(o *Options, deletion bool) string {
 		b.WriteString("; Expires=")
 		b.WriteString(o.Expires.UTC().Format(http.TimeFormat))
 	}
-	if o.HTTPOnly {
-		b.WriteString("; HttpOnly")
-	}
+	b.WriteString(httpOnly)
 	switch {
 	case deletion || o.MaxAge < 0:
 		b.WriteString("; Max-Age=0")
@@ -271,6 +272,21 @@ func renderAttrs(o *Options, deletion bool) string {
 		b.WriteString("; Max-Age=")
 		b.WriteString(strconv.Itoa(o.MaxAge))
 	}
+	b.WriteString(tail)
+	return b.String()
+}
+
+// attrParts renders the attributes that do not depend on the cookie's
+// lifetime, in the three places that Expires and Max-Age leave between
+// them: Domain; HttpOnly; and Partitioned, Path, SameSite, Secure.
+func attrParts(o *Options) (domain, httpOnly, tail string) {
+	if o.Domain != "" {
+		domain = "; Domain=" + o.Domain
+	}
+	if o.HTTPOnly {
+		httpOnly = "; HttpOnly"
+	}
+	var b strings.Builder
 	if o.Partitioned {
 		b.WriteString("; Partitioned")
 	}
@@ -287,5 +303,5 @@ func renderAttrs(o *Options, deletion bool) string {
 	if o.Secure {
 		b.WriteString("; Secure")
 	}
-	return b.String()
+	return domain, httpOnly, b.String()
 }

@@ -43,6 +43,15 @@
 // the value. Encrypt server-side (the session package's cookie storage can
 // seal its payload with AES-GCM) when the value must stay private.
 //
+// # Tokens and per-response lifetimes
+//
+// Encode and Decode handle the signed value alone, without a name or
+// attributes, for transports other than a cookie (a token in an
+// Authorization header): the same secrets, rotation (DecodeSecret) and size
+// limit as a cookie, and Decode fails only as Parse does, with ok=false.
+// SerializeMaxAge writes the cookie with a Max-Age chosen for one response,
+// or none, instead of Options.MaxAge and Options.Expires.
+//
 // # Errors
 //
 // Configuration mistakes are errors from New, naming the field. A cookie a

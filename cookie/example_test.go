@@ -135,3 +135,30 @@ func ExampleCookie_ParseSecret() {
 	// user-42 1 true
 	// user-42 0 true
 }
+
+// Encode and Decode carry the signed value without a cookie, as a token in a
+// request header; a changed token does not decode.
+func ExampleCookie_Encode() {
+	c, _ := cookie.New("sid", cookie.Options{Secrets: []string{"s3cr3t"}})
+	token, _ := c.Encode("user-42")
+	fmt.Println(token)
+	fmt.Println(c.Decode(token))
+	fmt.Println(c.Decode("x" + token))
+	// Output:
+	// dXNlci00Mg.ppnLCjwV1tphQRLp4K9N8xim0Sx_5oWt8amZs6JLtKU
+	// user-42 true
+	//  false
+}
+
+// SerializeMaxAge chooses the cookie's lifetime for one response: a
+// persistent cookie, or one that lasts for the browser session.
+func ExampleCookie_SerializeMaxAge() {
+	c, _ := cookie.New("sid", cookie.Options{HTTPOnly: true})
+	persistent, _ := c.SerializeMaxAge("user-42", 1800)
+	browserSession, _ := c.SerializeMaxAge("user-42", 0)
+	fmt.Println(persistent)
+	fmt.Println(browserSession)
+	// Output:
+	// sid=dXNlci00Mg; HttpOnly; Max-Age=1800; Path=/; SameSite=Lax
+	// sid=dXNlci00Mg; HttpOnly; Path=/; SameSite=Lax
+}

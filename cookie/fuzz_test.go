@@ -145,3 +145,56 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecode checks that no input makes Decode panic, that what Decode
+// accepts encodes back to a token that decodes to the same value, and that
+// Decode agrees with Parse of the same value in a cookie header.
+func FuzzDecode(f *testing.F) {
+	cs := fuzzCookies(f)
+	for _, c := range cs {
+		for _, v := range []string{"", "hello", "日本語", `{"a":1}`} {
+			enc, err := c.Encode(v)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(enc)
+		}
+	}
+	for _, s := range []string{
+		"", ".", "..", "aGk", "aGk=", "aGk.", "/w==", "_w", "aG k=", "aGVs\r\nbG8", "\x00", `"aGk"`,
+		"aGVsbG8." + strings.Repeat("A", 43), "aGVsbG8=." + strings.Repeat("A", 42) + "=", strings.Repeat("A", 5000),
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, encoded string) {
+		for _, c := range cs {
+			v, ok := c.Decode(encoded)
+			v2, secret, ok2 := c.DecodeSecret(encoded)
+			if v2 != v || ok2 != ok || secret < -1 || secret >= len(c.Options().Secrets) || (!ok || !c.Signed()) && secret != -1 {
+				t.Fatalf("Decode(%q) = %q, %v; DecodeSecret = %q, %d, %v", encoded, v, ok, v2, secret, ok2)
+			}
+			if !strings.ContainsAny(encoded, "; \t\r\n\",=") || c.Options().Format == cookie.Remix && !strings.ContainsAny(encoded, "; \t\r\n\",") {
+				// A value a Cookie header carries as is.
+				if pv, pok := c.Parse("sid=" + encoded); encoded != "" && (pv != v || pok != ok) {
+					t.Fatalf("Decode(%q) = %q, %v; Parse(sid=%s) = %q, %v", encoded, v, ok, encoded, pv, pok)
+				}
+			}
+			if !ok {
+				if v != "" {
+					t.Fatalf("Decode(%q) = %q, false", encoded, v)
+				}
+				continue
+			}
+			enc, err := c.Encode(v)
+			if errors.Is(err, cookie.ErrTooLarge) {
+				continue // a lenient Remix encoding can be shorter than the canonical one
+			}
+			if err != nil {
+				t.Fatalf("Encode(%q) of a decoded value: %v", v, err)
+			}
+			if got, ok := c.Decode(enc); !ok || got != v {
+				t.Fatalf("Decode(Encode(%q)) = %q, %v", v, got, ok)
+			}
+		}
+	})
+}

@@ -172,3 +172,52 @@ func Example_cookieStorage() {
 	// visit 1
 	// visit 2
 }
+
+// NewToken serves clients without a cookie jar: the session travels in
+// "Authorization: Bearer <token>", and a new token comes back in
+// "Session-Token" only when it changes.
+func ExampleNewToken() {
+	tokens, err := cookie.New("api", cookie.Options{Secrets: []string{"a-secret-of-32-bytes-or-more...."}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	storage := session.NewMemoryStorage(session.Options{})
+	withSession, err := sessionmiddleware.NewToken(tokens, storage, sessionmiddleware.TokenOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		s.RegenerateID(true)
+		s.Set("user", "alice")
+	})
+	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+		user, _ := session.Value[string](session.FromContext(r.Context()), "user")
+		fmt.Fprintf(w, "user %q", user)
+	})
+	ts := httptest.NewServer(withSession(mux))
+	defer ts.Close()
+
+	res, err := http.Post(ts.URL+"/login", "", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	res.Body.Close()
+	token := res.Header.Get("Session-Token")
+	fmt.Println("token:", token != "", "Vary:", res.Header.Get("Vary"))
+
+	req, _ := http.NewRequest("GET", ts.URL+"/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	_, sent := res.Header["Session-Token"]
+	fmt.Printf("%s (new token sent: %v)\n", body, sent)
+	// Output:
+	// token: true Vary: Authorization
+	// user "alice" (new token sent: false)
+}

@@ -42,7 +42,7 @@ func FuzzPrivateCacheControl(f *testing.F) {
 			in = append(in, b)
 		}
 		before := slices.Clone(in)
-		out := privateCacheControl(in)
+		out := privateCacheControl(in, noCacheSetCookie)
 		if !slices.Equal(in, before) {
 			t.Fatalf("input changed: %q -> %q", before, in)
 		}

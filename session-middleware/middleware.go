@@ -61,6 +61,30 @@
 // even on a first visit. A destroyed session gets a Set-Cookie that deletes
 // the cookie (Max-Age=0 and an Expires in the past).
 //
+// # Remember me
+//
+// With the cookie's MaxAge left at 0, a session's cookie has no Max-Age and
+// no Expires: it lasts for the browser session. A handler makes a session
+// persistent with Session.Persist(true) (a "Remember me" checkbox); its
+// cookie then carries Max-Age = the time the server leaves the session
+// (Session.ExpiresIn: the smaller of the idle timeout and the lifetime left,
+// in whole seconds rounded down, at least 1), and is sent again whenever a
+// sliding refresh extends the session, at the same throttled cadence. For
+// server-side storages a refresh of a persistent session sends a
+// Set-Cookie; a refresh of another session still sends none. With a cookie
+// MaxAge above 0, sessions start persistent (Session.PersistByDefault) and
+// Persist(false) opts one out, and Max-Age is at most MaxAge. With no
+// server-side limit at all, a persistent cookie's Max-Age is the cookie's
+// MaxAge, or 400 days without one.
+//
+// # Tokens
+//
+// NewToken carries the same sessions in headers, for API clients without a
+// cookie jar: "Authorization: Bearer <token>" in, "Session-Token" out (only
+// when the token changes; empty after Destroy). It never reads or sets
+// cookies. A forged, expired or unknown token is a fresh session; ids the
+// store does not know are never adopted. See NewToken and TokenOptions.
+//
 // # Caches
 //
 // When the session cookie is set, the response gets one Set-Cookie for it,
@@ -140,6 +164,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
@@ -178,18 +203,64 @@ type Options struct {
 // session already in its context.
 var errNested = errors.New("sessionmiddleware: a session is already in the request context; is the middleware installed twice?")
 
-// middleware is the state shared by every request.
+// middleware is the state shared by every request: New's cookie middleware
+// and NewToken's token middleware differ only in their carrier and header
+// names.
 type middleware struct {
-	cookie       *cookie.Cookie
+	carrier      carrier
 	storage      session.Storage
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
-	name         string
+	name         string // the cookie's name, for logs
+	// persistByDefault: sessions start persistent (the cookie has a
+	// MaxAge); see session.Session.PersistByDefault.
+	persistByDefault bool
+	// out is the response header that carries the value (Set-Cookie,
+	// Session-Token); replaceOut: the middleware owns it, so a value the
+	// handler set is replaced rather than added to.
+	out        string
+	replaceOut bool
+	// vary is the request header that carries the value, for Vary.
+	vary string
+	// noCache tells shared caches not to hand out header out
+	// (no-cache="Set-Cookie").
+	noCache string
+}
+
+// carrier is how the session's value travels between client and server: in
+// a cookie (New) or in a request and a response header (NewToken).
+type carrier interface {
+	// read returns what the request carries.
+	read(r *http.Request) incoming
+	// line returns the value of the response header that hands the client
+	// value, or that takes the value away when value is "" (the session
+	// was destroyed); send is false when no header is to be sent. in is
+	// what the request carried.
+	line(s *session.Session, value string, in incoming) (line string, send bool, err error)
+}
+
+// incoming is the session value a request carried.
+type incoming struct {
+	// value is the verified value; "" when there was none, or it was
+	// forged or undecodable.
+	value string
+	// secret is the index of the secret that verified value (-1: none);
+	// above 0, an older secret signed it and the value is sent again,
+	// signed with Secrets[0].
+	secret int
+	// varies: the response depends on what the request carried, so it
+	// gets Vary even when it sends no value.
+	varies bool
 }
 
 // minSecretLen is the shortest secret New accepts without a warning: 256
 // bits, the size of the HMAC-SHA256 key.
 const minSecretLen = 32
+
+// maxCookieAge is the Max-Age of a persistent session's cookie when neither
+// the server nor the cookie limits the session: 400 days, the longest that
+// browsers keep a cookie.
+const maxCookieAge = 400 * 24 * 60 * 60
 
 // New returns middleware that gives every request a session, read from
 // storage s by the value of cookie c, and saves it before the response
@@ -197,9 +268,13 @@ const minSecretLen = 32
 //
 // New refuses a nil cookie or storage, and a cookie without secrets: an
 // unsigned session cookie would let a client pick any session id or, with
-// cookie storage, write its own session. The session cookie is sent with
-// c's attributes (Domain, Path, Max-Age, Expires, Secure, SameSite,
-// Partitioned) and always HttpOnly unless o.AllowScriptAccess is set. New
+// cookie storage, write its own session. It refuses a cookie with
+// Options.Expires, a fixed date that no session's lifetime follows, and one
+// with a negative Options.MaxAge, which would delete the session cookie at
+// once (see "Remember me" in the package documentation for MaxAge). The
+// session cookie is sent with c's attributes (Domain, Path, Secure,
+// SameSite, Partitioned) and always HttpOnly unless o.AllowScriptAccess is
+// set; its Max-Age is the session's, as the package documentation says. New
 // logs a warning for a secret shorter than 32 bytes.
 //
 // When s is a session.CookieBinder (cookie storage), New binds it to the
@@ -207,26 +282,16 @@ const minSecretLen = 32
 // cookie.Remix format, a CookieStorageOptions.CookieName that names another
 // cookie, a storage already bound to another cookie.
 func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) http.Handler, error) {
-	if c == nil {
-		return nil, errors.New("sessionmiddleware: the session cookie is nil")
-	}
-	if s == nil {
-		return nil, errors.New("sessionmiddleware: the session storage is nil")
-	}
-	if !c.Signed() {
-		return nil, errors.New("sessionmiddleware: the session cookie must be signed (cookie.Options.Secrets)")
-	}
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.Default()
+	logger, err := check(c, s, o, "session cookie")
+	if err != nil {
+		return nil, err
 	}
 	opts := c.Options()
-	for i, secret := range opts.Secrets {
-		if len(secret) < minSecretLen {
-			// Never log the secret itself, only where it is.
-			logger.Warn(fmt.Sprintf("sessionmiddleware: session cookie %q: secret %d is shorter than %d bytes; use %d or more random bytes", c.Name(), i, minSecretLen, minSecretLen),
-				"cookie", c.Name(), "secret_index", i, "secret_len", len(secret))
-		}
+	switch {
+	case !opts.Expires.IsZero():
+		return nil, fmt.Errorf("sessionmiddleware: session cookie %q: cookie.Options.Expires is a fixed date, which no session's lifetime follows; leave it zero and set MaxAge for persistent sessions, or call Session.Persist", c.Name())
+	case opts.MaxAge < 0:
+		return nil, fmt.Errorf("sessionmiddleware: session cookie %q: cookie.Options.MaxAge %d would delete the cookie at once; use 0 (a browser-session cookie unless the session is persistent) or a number of seconds", c.Name(), opts.MaxAge)
 	}
 	opts.HTTPOnly = !o.AllowScriptAccess
 	if o.AllowScriptAccess {
@@ -238,24 +303,66 @@ func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) htt
 		// c was valid with the same options, so this cannot happen.
 		return nil, fmt.Errorf("sessionmiddleware: %w", err)
 	}
-	if b, ok := s.(session.CookieBinder); ok {
-		err := b.BindCookie(session.CookieInfo{
-			Name:     derived.Name(),
-			Size:     derived.EncodedSize,
-			TextOnly: opts.Format == cookie.Remix,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("sessionmiddleware: %w", err)
-		}
+	if err := bind(derived, s); err != nil {
+		return nil, err
 	}
 	m := &middleware{
-		cookie:       derived,
-		storage:      s,
-		errorHandler: o.ErrorHandler,
-		logger:       logger,
-		name:         c.Name(),
+		carrier:          &cookieCarrier{cookie: derived, maxAge: opts.MaxAge},
+		storage:          s,
+		errorHandler:     o.ErrorHandler,
+		logger:           logger,
+		name:             c.Name(),
+		persistByDefault: opts.MaxAge > 0,
+		out:              "Set-Cookie",
+		vary:             "Cookie",
+		noCache:          noCacheSetCookie,
 	}
 	return m.wrap, nil
+}
+
+// check refuses a nil cookie or storage and an unsigned cookie, and warns
+// about short secrets; what names the cookie's role in errors. It returns
+// the logger to use.
+func check(c *cookie.Cookie, s session.Storage, o Options, what string) (*slog.Logger, error) {
+	if c == nil {
+		return nil, fmt.Errorf("sessionmiddleware: the %s is nil", what)
+	}
+	if s == nil {
+		return nil, errors.New("sessionmiddleware: the session storage is nil")
+	}
+	if !c.Signed() {
+		return nil, fmt.Errorf("sessionmiddleware: the %s must be signed (cookie.Options.Secrets)", what)
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	for i, secret := range c.Options().Secrets {
+		if len(secret) < minSecretLen {
+			// Never log the secret itself, only where it is.
+			logger.Warn(fmt.Sprintf("sessionmiddleware: %s %q: secret %d is shorter than %d bytes; use %d or more random bytes", what, c.Name(), i, minSecretLen, minSecretLen),
+				"cookie", c.Name(), "secret_index", i, "secret_len", len(secret))
+		}
+	}
+	return logger, nil
+}
+
+// bind tells a session.CookieBinder (cookie storage) which cookie carries
+// its values, and returns its refusal.
+func bind(c *cookie.Cookie, s session.Storage) error {
+	b, ok := s.(session.CookieBinder)
+	if !ok {
+		return nil
+	}
+	err := b.BindCookie(session.CookieInfo{
+		Name:     c.Name(),
+		Size:     c.EncodedSize,
+		TextOnly: c.Options().Format == cookie.Remix,
+	})
+	if err != nil {
+		return fmt.Errorf("sessionmiddleware: %w", err)
+	}
+	return nil
 }
 
 // wrap is the middleware itself: func(http.Handler) http.Handler.
@@ -275,8 +382,8 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.fail(w, r, errNested)
 		return
 	}
-	value, secret, _ := m.cookie.ParseSecret(cookieHeader(r.Header))
-	s, err := m.storage.Read(ctx, value)
+	in := m.carrier.read(r)
+	s, err := m.storage.Read(ctx, in.value)
 	if err != nil {
 		m.logger.ErrorContext(ctx, "sessionmiddleware: reading the session failed", "cookie", m.name, "error", err)
 		m.fail(w, r, err)
@@ -288,15 +395,12 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.fail(w, r, err)
 		return
 	}
-	r = r.WithContext(session.NewContext(ctx, s))
-	rw := &responseWriter{w: w, m: m, r: r, s: s, hadCookie: value != "",
-		outerCookies: slices.Clip(w.Header()["Set-Cookie"])}
-	if secret > 0 {
-		// Signed with an older secret: re-sign it with Secrets[0] even if
-		// the session does not change, so that retiring the old secret
-		// later logs nobody out.
-		rw.resign = value
+	if m.persistByDefault {
+		s.PersistByDefault(true)
 	}
+	r = r.WithContext(session.NewContext(ctx, s))
+	rw := &responseWriter{w: w, m: m, r: r, s: s, in: in,
+		outerCookies: slices.Clip(w.Header()["Set-Cookie"])}
 	next.ServeHTTP(rw, r)
 	// Reached only when the handler returned: a panic skips the save.
 	if rw.state == statePending {
@@ -339,41 +443,83 @@ func cookieHeader(h http.Header) string {
 	}
 }
 
-// saveSession runs storage.Save and turns its answer into a Set-Cookie line:
-// "" when no cookie is to be sent. resign is the request's cookie value when
-// an older secret signed it: it is sent again, signed with Secrets[0], when
-// the storage sends no cookie of its own.
-func (m *middleware) saveSession(ctx context.Context, s *session.Session, resign string) (string, error) {
+// saveSession runs storage.Save and turns its answer into the value of the
+// response header that carries the session (send is false when there is
+// none to send). A request value that an older secret signed is sent again,
+// signed with Secrets[0], when the storage sends none of its own.
+func (m *middleware) saveSession(ctx context.Context, s *session.Session, in incoming) (line string, send bool, err error) {
 	value, set, err := m.storage.Save(ctx, s)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if !set {
-		if resign == "" {
-			return "", nil
+		if in.secret <= 0 {
+			return "", false, nil
 		}
-		line, err := m.cookie.Serialize(resign)
+		line, send, err := m.carrier.line(s, in.value, in)
 		if err != nil {
-			// The value was read from this cookie, so only a lenient
+			// The value was read from the request, so only a lenient
 			// Remix encoding, shorter than the canonical one, gets here.
-			// The cookie stays valid until its secret is retired.
-			m.logger.WarnContext(ctx, "sessionmiddleware: the session cookie, signed with an older secret, cannot be re-signed", "cookie", m.name, "error", err)
-			return "", nil
+			// It stays valid until its secret is retired.
+			m.logger.WarnContext(ctx, "sessionmiddleware: the session value, signed with an older secret, cannot be re-signed", "cookie", m.name, "error", err)
+			return "", false, nil
 		}
-		return line, nil
+		return line, send, nil
 	}
-	if value == "" {
-		return m.cookie.Expire(), nil
-	}
-	line, err := m.cookie.Serialize(value)
+	line, send, err = m.carrier.line(s, value, in)
 	switch {
 	case errors.Is(err, cookie.ErrTooLarge):
 		// One error for callers to check, whichever layer measured.
-		return "", fmt.Errorf("sessionmiddleware: %w: %w", session.ErrTooLarge, err)
+		return "", false, fmt.Errorf("sessionmiddleware: %w: %w", session.ErrTooLarge, err)
 	case errors.Is(err, cookie.ErrInvalidUTF8):
 		// Only a binary value from a Storage other than NewCookieStorage
 		// gets here: New refuses sealed cookie storage with this format.
-		return "", fmt.Errorf("sessionmiddleware: the cookie's Remix format carries only text, and the storage's value is binary (use the Native format): %w", err)
+		return "", false, fmt.Errorf("sessionmiddleware: the cookie's Remix format carries only text, and the storage's value is binary (use the Native format): %w", err)
 	}
-	return line, err
+	return line, send, err
+}
+
+// cookieCarrier carries the session value in the session cookie (New).
+type cookieCarrier struct {
+	cookie *cookie.Cookie
+	// maxAge is the cookie's Options.MaxAge: the longest a persistent
+	// session's cookie may last; 0 for no limit of its own.
+	maxAge int
+}
+
+func (cc *cookieCarrier) read(r *http.Request) incoming {
+	value, secret, _ := cc.cookie.ParseSecret(cookieHeader(r.Header))
+	return incoming{value: value, secret: secret, varies: value != ""}
+}
+
+// line returns the Set-Cookie line for value: a deletion for "", otherwise
+// a cookie whose Max-Age is lifetime(s).
+func (cc *cookieCarrier) line(s *session.Session, value string, _ incoming) (string, bool, error) {
+	if value == "" {
+		return cc.cookie.Expire(), true, nil
+	}
+	line, err := cc.cookie.SerializeMaxAge(value, cc.lifetime(s))
+	return line, err == nil, err
+}
+
+// lifetime returns the Max-Age of s's cookie, in seconds: 0 (no Max-Age,
+// the cookie lasts for the browser session) unless s is persistent; then
+// the time the server leaves the session (s.ExpiresIn, rounded down to whole
+// seconds, at least 1), at most the cookie's own MaxAge; with no server-side
+// limit (s.ExpiresAt is zero), the cookie's MaxAge, or else 400 days.
+func (cc *cookieCarrier) lifetime(s *session.Session) int {
+	if !s.Persistent() {
+		return 0
+	}
+	if s.ExpiresAt().IsZero() {
+		if cc.maxAge > 0 {
+			return cc.maxAge
+		}
+		return maxCookieAge
+	}
+	secs := max(int(s.ExpiresIn()/time.Second), 1)
+	if cc.maxAge > 0 {
+		secs = min(secs, cc.maxAge)
+	}
+	return min(secs, maxCookieAge)
 }

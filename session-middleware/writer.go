@@ -37,23 +37,20 @@ type responseWriter struct {
 	r     *http.Request
 	s     *session.Session
 	state writerState
-	// hadCookie is true when the request carried a valid session cookie:
-	// the response may then depend on the session.
-	hadCookie bool
+	// in is the session value the request carried (the cookie or the
+	// token), to send again when an older secret signed it.
+	in incoming
 	// destroyedAtSave is s.Destroyed() when it was saved, so that a Destroy
 	// after the headers went out is reported as lost.
 	destroyedAtSave bool
 	// saveErr is why saving failed, in stateFailed.
 	saveErr error
-	// resign is the request's cookie value when an older secret signed it
-	// (see middleware.saveSession).
-	resign string
 	// outerCookies are the Set-Cookie lines present before the handler ran
 	// (set by middleware outside): a failed save keeps them and drops the
 	// handler's.
 	outerCookies []string
-	// vals backs the Set-Cookie, Vary and Cache-Control values when the
-	// handler set none, saving three allocations.
+	// vals backs the Set-Cookie (or token), Vary and Cache-Control values
+	// when the handler set none, saving three allocations.
 	vals [3]string
 }
 
@@ -165,7 +162,7 @@ func (rw *responseWriter) save() {
 	rw.destroyedAtSave = rw.s.Destroyed()
 	// Asked before Save, whose own reads of the session do not count.
 	accessed := rw.s.Accessed()
-	line, err := m.saveSession(rw.r.Context(), rw.s, rw.resign)
+	line, send, err := m.saveSession(rw.r.Context(), rw.s, rw.in)
 	if err != nil {
 		rw.state = stateFailed
 		rw.saveErr = err
@@ -185,33 +182,36 @@ func (rw *responseWriter) save() {
 	}
 	rw.state = stateSent
 	h := rw.w.Header()
-	if line == "" {
+	if !send {
 		// A response to a request with a session, or whose handler read
 		// the session, may show it (a name, a flash message) even when it
 		// sends no cookie: shared caches must key it on the cookie (Flask
-		// CVE-2023-30861).
-		if rw.hadCookie || accessed {
-			rw.varyCookie(h)
+		// CVE-2023-30861), or the token.
+		if rw.in.varies || accessed {
+			rw.addVary(h)
 		}
 		return
 	}
-	rw.add(h, 0, "Set-Cookie", line)
-	rw.varyCookie(h)
+	if m.replaceOut {
+		delete(h, m.out)
+	}
+	rw.add(h, 0, m.out, line)
+	rw.addVary(h)
 	if cc := h["Cache-Control"]; len(cc) == 0 {
-		rw.add(h, 2, "Cache-Control", noCacheSetCookie)
+		rw.add(h, 2, "Cache-Control", m.noCache)
 	} else {
-		h["Cache-Control"] = privateCacheControl(cc)
+		h["Cache-Control"] = privateCacheControl(cc, m.noCache)
 	}
 }
 
 // privateCacheControl returns the handler's Cache-Control values for a
-// response that sets the session cookie, as a new slice (cc may be shared
-// with other requests, so it is never written): "public" becomes "private"
-// and "private" is added when "s-maxage" would let a shared cache store the
-// response, so that no shared cache keeps it (max-age and the rest stay, for
-// the browser's own cache); `no-cache="Set-Cookie"` is appended unless
-// listed.
-func privateCacheControl(cc []string) []string {
+// response that sets the session cookie (or token), as a new slice (cc may
+// be shared with other requests, so it is never written): "public" becomes
+// "private" and "private" is added when "s-maxage" would let a shared cache
+// store the response, so that no shared cache keeps it (max-age and the
+// rest stay, for the browser's own cache); noCache (`no-cache="Set-Cookie"`)
+// is appended unless listed.
+func privateCacheControl(cc []string, noCache string) []string {
 	var public, private, shared bool
 	for _, v := range cc {
 		for rest := v; rest != ""; {
@@ -263,12 +263,12 @@ func privateCacheControl(cc []string) []string {
 	} else if shared && !private {
 		out[0] = "private, " + out[0]
 	}
-	if !hasToken(out, noCacheSetCookie) {
+	if !hasToken(out, noCache) {
 		if len(out) == 0 || openQuote(out[len(out)-1]) {
 			// An unterminated quoted string would swallow the directive.
-			return append(out, noCacheSetCookie)
+			return append(out, noCache)
 		}
-		out[len(out)-1] += ", " + noCacheSetCookie
+		out[len(out)-1] += ", " + noCache
 	}
 	return out
 }
@@ -289,10 +289,11 @@ func openQuote(v string) bool {
 	return quoted
 }
 
-// varyCookie adds "Cookie" to the Vary header unless it is listed (or "*").
-func (rw *responseWriter) varyCookie(h http.Header) {
-	if v := h["Vary"]; !hasToken(v, "Cookie") && !hasToken(v, "*") {
-		rw.add(h, 1, "Vary", "Cookie")
+// addVary adds the request header that carries the session ("Cookie") to
+// the Vary header unless it is listed (or "*").
+func (rw *responseWriter) addVary(h http.Header) {
+	if v := h["Vary"]; !hasToken(v, rw.m.vary) && !hasToken(v, "*") {
+		rw.add(h, 1, "Vary", rw.m.vary)
 	}
 }
 

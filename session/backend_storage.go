@@ -74,6 +74,14 @@ func (l *touchLog) recent(id string, now time.Time, within time.Duration) bool {
 	return ok && now.Sub(t) < within
 }
 
+// last returns when this process last touched id, if it remembers.
+func (l *touchLog) last(id string) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.m[id]
+	return t, ok
+}
+
 func (l *touchLog) add(id string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -115,6 +123,14 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 		return New(), nil
 	}
 	s := loaded(cookieValue, values, flash, m, now)
+	if st.t != nil {
+		// A touch by this process refreshed the record after its last
+		// write (meta.Saved): it is the session's last refresh.
+		if t, ok := st.touches.last(cookieValue); ok && t.After(s.saved) {
+			s.saved = t
+		}
+	}
+	s.setExpiryLocked(&st.o, s.saved, now)
 	if st.ix != nil {
 		s.indexed = userOf(values, st.o.UserKey)
 	}
@@ -133,7 +149,8 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 	var rec []byte
 	var err error
 	if plan.encodes() {
-		rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(plan.created), Saved: timeMS(now)})
+		rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(plan.created), Saved: timeMS(now),
+			Persist: s.persist})
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -175,7 +192,10 @@ func (st *backendStorage) execute(ctx context.Context, s *Session, id string, pl
 		}
 	}
 	if plan.refresh && errors.Is(err, ErrNotFound) {
-		err = nil // deleted meanwhile (a logout elsewhere): do not resurrect it
+		// Deleted meanwhile (a logout elsewhere): do not resurrect it,
+		// nor send a persistent session's cookie for it.
+		err = nil
+		plan.cookie = cookieKeep
 	}
 	if err != nil {
 		verb := "save"
@@ -193,6 +213,7 @@ func (st *backendStorage) execute(ctx context.Context, s *Session, id string, pl
 	case markRefresh:
 		s.mu.Lock()
 		s.saved = now
+		s.setExpiryLocked(&st.o, now, now)
 		s.mu.Unlock()
 	}
 	switch plan.cookie {
@@ -237,6 +258,7 @@ func (st *backendStorage) markSaved(s *Session, id string, created, now time.Tim
 		return // regenerated again during the save: leave it dirty
 	}
 	s.savedLocked(created, now)
+	s.setExpiryLocked(&st.o, now, now)
 }
 
 // logID names a session in logs and errors without revealing its id, which

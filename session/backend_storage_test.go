@@ -248,6 +248,45 @@ func TestBackendStorageTouchOfDeletedRecordDoesNotResurrect(t *testing.T) {
 	}
 }
 
+// A persistent session's refresh sends its cookie, but not when the record
+// was deleted meanwhile (a logout elsewhere): the browser must not keep a
+// cookie for a dead session. Touch and Update refreshes alike (a backend
+// with neither rewrites the record: the last save wins).
+func TestBackendStoragePersistentRefreshOfDeletedRecordSendsNoCookie(t *testing.T) {
+	clock := sessiontest.NewFakeClock(time.Time{})
+	for name, b := range map[string]session.Backend{"Toucher": sessiontest.NewBackend(clock.Now), "Updater": newMapBackend(clock.Now)} {
+		t.Run(name, func(t *testing.T) {
+			st := session.NewBackendStorage(b, session.Options{Now: clock.Now, IdleTimeout: 10 * time.Minute})
+			id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Persist(true) })
+			clock.Advance(2 * time.Minute)
+			if v, set := sessiontest.Request(t, st, id, nil); !set || v != id {
+				t.Fatalf("refresh of a persistent session: (%q, %v), want the id and a Set-Cookie", v, set)
+			}
+			clock.Advance(2 * time.Minute)
+			s, _ := st.Read(ctx, id)
+			b.Delete(ctx, id) // a logout elsewhere
+			if v, set, err := st.Save(ctx, s); err != nil || set || v != "" {
+				t.Errorf("Save = (%q, %v, %v), want no cookie", v, set, err)
+			}
+		})
+	}
+}
+
+// The record carries the persistence choice as "p" in its metadata, which
+// Remix ignores, and only when a choice was made.
+func TestBackendStorageRecordPersistFlag(t *testing.T) {
+	st, b, _ := newFakeStorage(t, session.Options{})
+	on, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("a", 1); s.Persist(true) })
+	off, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("a", 1); s.Persist(false) })
+	none, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("a", 1); s.PersistByDefault(true) })
+	for id, want := range map[string]string{on: `,"p":true}]`, off: `,"p":false}]`, none: `}]`} {
+		rec, _ := b.Record(id)
+		if !strings.HasPrefix(string(rec), `[{"a":1},{},{"c":`) || !strings.HasSuffix(string(rec), want) || strings.Count(string(rec), `"p"`) > 1 {
+			t.Errorf("record %s, want it to end with %s", rec, want)
+		}
+	}
+}
+
 // Past its lifetime at save time, a session is deleted and its cookie
 // expired instead of written.
 func TestBackendStorageSaveAfterLifetime(t *testing.T) {

@@ -197,7 +197,9 @@ func (st *cookieStorage) Read(ctx context.Context, cookieValue string) (*Session
 		// Remix starts a new id and keeps the data when "i" is missing.
 		id = newID()
 	}
-	return loaded(id, values, flash, m, now), nil
+	s := loaded(id, values, flash, m, now)
+	s.setExpiryLocked(&st.o.Options, s.saved, now)
+	return s, nil
 }
 
 // Save implements Storage: the decision is decideSave's, as for server-side
@@ -215,11 +217,13 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	switch plan.cookie {
 	case cookieExpire:
 		s.savedLocked(created, now)
+		s.setExpiryLocked(&st.o.Options, now, now)
 		return "", true, nil
 	case cookieKeep:
 		return "", false, nil
 	}
-	value, err := st.encode(s.id, s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now)})
+	value, err := st.encode(s.id, s.values, s.next, meta{Created: timeMS(created), Saved: timeMS(now),
+		Persist: s.persist})
 	if err != nil {
 		return "", false, err
 	}
@@ -227,6 +231,7 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 		return "", false, fmt.Errorf("session: cookie storage: a %d-byte cookie is over the %d-byte limit: %w", size, st.o.MaxSize, ErrTooLarge)
 	}
 	s.savedLocked(created, now)
+	s.setExpiryLocked(&st.o.Options, now, now)
 	return value, true, nil
 }
 

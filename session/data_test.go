@@ -58,7 +58,7 @@ func TestParseRecord(t *testing.T) {
 		{`[{"a":1}]`, map[string]any{"a": 1.0}, nil, meta{}, true},
 		{`[]`, nil, nil, meta{}, true},
 		{`[null,null]`, nil, nil, meta{}, true},
-		{` [ {"a":1} , {} , {"c":1700000000000,"s":1700000000500} ] `, map[string]any{"a": 1.0}, map[string]any{}, meta{1700000000000, 1700000000500}, true},
+		{` [ {"a":1} , {} , {"c":1700000000000,"s":1700000000500} ] `, map[string]any{"a": 1.0}, map[string]any{}, meta{Created: 1700000000000, Saved: 1700000000500}, true},
 		{`[{},{},{"c":-5,"s":"x"}]`, map[string]any{}, map[string]any{}, meta{}, true},
 		{`[{},{},{"c":1e300}]`, map[string]any{}, map[string]any{}, meta{}, true},
 		{`[{},{},{"c":2.9}]`, map[string]any{}, map[string]any{}, meta{Created: 2}, true},

@@ -105,7 +105,21 @@
 // Options.IdleTimeout (sliding) and Options.Lifetime (absolute, from
 // creation) are enforced on the server: an expired session reads as a new
 // one, whatever the browser sends. Records carry their creation and save
-// times as a third JSON element that Remix ignores.
+// times as a third JSON element that Remix ignores. Session.Created,
+// Session.ExpiresAt and Session.ExpiresIn report them.
+//
+// # Remember me
+//
+// Session.Persist(true) makes a session persistent: the session middleware
+// then gives its cookie a Max-Age equal to the time the server leaves the
+// session (Session.ExpiresIn, the smaller of the idle timeout and the
+// lifetime left), and sends the cookie again at every sliding refresh, so
+// the browser keeps the cookie exactly as long as the session lives. Other
+// sessions get a cookie that lasts for the browser session. The choice is
+// saved in the record's metadata ("p", which Remix ignores), so every
+// storage keeps it; Session.PersistByDefault sets what a session without a
+// choice does (the middleware makes sessions persistent by default when its
+// cookie has a MaxAge).
 //
 // # Concurrency
 //

@@ -19,10 +19,11 @@ var ErrTooDeep = wire.ErrTooDeep
 
 // meta is a record's metadata (wire.Meta): when the session was created
 // (for Options.Lifetime) and last saved (for Options.IdleTimeout), in Unix
-// milliseconds.
+// milliseconds, and its persistence choice (see persist.go).
 type meta struct {
 	Created int64 // "c"
 	Saved   int64 // "s"
+	Persist int8  // "p": wire.PersistOn, wire.PersistOff, 0 (no choice)
 }
 
 // appendRecord appends the JSON record [values, flash] (and the metadata as a

@@ -22,6 +22,9 @@ type saveSnapshot struct {
 	stored     bool      // loaded from, or saved to, a record
 	created    time.Time // zero: never saved
 	saved      time.Time // last save or refresh; zero: never
+	// persistent: the cookie carries a Max-Age (Persistent), so a sliding
+	// refresh must send it again with the new time left.
+	persistent bool
 
 	// The per-user index (Options.UserKey; set by a storage that keeps one).
 	user    string // the user the session names now
@@ -40,6 +43,7 @@ func (s *Session) snapshotLocked() saveSnapshot {
 		stored:     s.stored,
 		created:    s.created,
 		saved:      s.saved,
+		persistent: s.persistentLocked(),
 	}
 }
 
@@ -156,8 +160,12 @@ func decideSave(s saveSnapshot, now time.Time, o *Options, c storeCaps) savePlan
 		}
 	case refreshDue:
 		// Sliding expiry: extend the record's life, without a Set-Cookie
-		// (the cookie holds only the id).
+		// (the cookie holds only the id), unless the session is
+		// persistent: its cookie's Max-Age must follow the record's TTL.
 		p.refresh, p.mark = true, markRefresh
+		if s.persistent {
+			p.cookie = cookieSet
+		}
 		switch {
 		case c.touch:
 			p.write = writeTouch

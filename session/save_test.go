@@ -32,6 +32,7 @@ func TestDecideSave(t *testing.T) {
 	refreshDue := with(loaded, func(s *saveSnapshot) { s.saved = now.Add(-10 * time.Minute) })
 	expired := with(dirty, func(s *saveSnapshot) { s.created = now.Add(-3 * time.Hour) })
 	expiredRegenerated := with(regenerated, func(s *saveSnapshot) { s.created = now.Add(-3 * time.Hour) })
+	persistentDue := with(refreshDue, func(s *saveSnapshot) { s.persistent = true })
 
 	tests := []struct {
 		name string
@@ -72,6 +73,23 @@ func TestDecideSave(t *testing.T) {
 			savePlan{ttl: 30 * time.Minute, created: created}},
 		{"refresh of a never-stored session: nothing", with(refreshDue, func(s *saveSnapshot) { s.stored = false }), idle, server,
 			savePlan{ttl: 30 * time.Minute, created: created}},
+
+		// A persistent session's cookie has a Max-Age, so its refresh
+		// sends the cookie again; nothing else changes.
+		{"persistent, refresh due, Toucher: touch and cookie", persistentDue, idle, touch,
+			savePlan{write: writeTouch, refresh: true, ttl: 30 * time.Minute, cookie: cookieSet, mark: markRefresh, created: created}},
+		{"persistent, refresh due, Updater: update and cookie", persistentDue, idle, update,
+			savePlan{write: writeUpdate, refresh: true, ttl: 30 * time.Minute, cookie: cookieSet, mark: markRefresh, created: created}},
+		{"persistent, refresh due, plain backend: set and cookie", persistentDue, idle, server,
+			savePlan{write: writeSet, refresh: true, ttl: 30 * time.Minute, cookie: cookieSet, mark: markRefresh, created: created}},
+		{"persistent, refresh not due: nothing", with(loaded, func(s *saveSnapshot) { s.persistent = true }), idle, touch,
+			savePlan{ttl: 30 * time.Minute, created: created}},
+		{"persistent, no idle timeout: nothing", persistentDue, life, touch,
+			savePlan{ttl: time.Hour, created: created}},
+		{"persistent, destroyed: delete, expire the cookie", with(destroyed, func(s *saveSnapshot) { s.persistent = true }), life, touch,
+			savePlan{deletes: []string{"a"}, ttl: time.Hour, cookie: cookieExpire, mark: markSaved, created: created}},
+		{"cookie: persistent, refresh due: rewrite the cookie", persistentDue, idle, client,
+			savePlan{write: writeSet, ttl: 30 * time.Minute, cookie: cookieSet, mark: markSaved, created: created}},
 
 		{"cookie: unchanged: nothing", loaded, idle, client,
 			savePlan{ttl: 30 * time.Minute, created: created}},

@@ -39,6 +39,17 @@ type Session struct {
 	// refresh (touch) makes sense.
 	stored bool
 
+	// Persistence ("remember me", persist.go). persist is the choice made
+	// with Persist, kept in the record's metadata: wire.PersistOn,
+	// wire.PersistOff, or 0 for none, when persistDefault applies.
+	persist        int8
+	persistDefault bool
+	// expiresAt is when the server expires the session, as of its last load
+	// or save (zero: no limit, or not saved yet); expiresIn is how long
+	// that was from then, by the storage's clock.
+	expiresAt time.Time
+	expiresIn time.Duration
+
 	// indexed is the user whose index (Options.UserKey) lists the stored
 	// records of this session (originalID, discarded): set when it is
 	// loaded and by each indexed save.
@@ -91,6 +102,7 @@ func loaded(id string, values, flash map[string]any, m meta, now time.Time) *Ses
 		s.created = now
 	}
 	s.saved = msTime(m.Saved)
+	s.persist = m.Persist
 	return s
 }
 
@@ -241,6 +253,7 @@ func (s *Session) reviveLocked() {
 	s.destroyed = false
 	s.stored = false
 	s.created, s.saved = time.Time{}, time.Time{}
+	s.persist, s.expiresAt, s.expiresIn = 0, time.Time{}, 0
 }
 
 func appendUnique(list []string, id string) []string {

@@ -327,6 +327,11 @@ func TestSessionConcurrentUse(t *testing.T) {
 				s.Unset("a")
 			case 3:
 				_ = s.Data()
+			case 4:
+				s.Persist(i%20 == 4)
+				s.PersistByDefault(true)
+				_ = s.Persistent()
+				_, _, _ = s.Created(), s.ExpiresAt(), s.ExpiresIn()
 			default:
 				s.Set("k", i)
 				_ = s.Get("k")
@@ -342,5 +347,41 @@ func TestSessionConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if !s.Dirty() {
 		t.Error("not dirty")
+	}
+}
+
+// Persist is a change only when it changes the saved choice; a session
+// without a choice follows PersistByDefault, which is no change; Restore
+// and New make no choice.
+func TestPersist(t *testing.T) {
+	s := session.Restore("id", session.Data{Values: map[string]any{"a": 1}})
+	if s.Persistent() || s.Dirty() {
+		t.Fatalf("restored: Persistent %v, Dirty %v", s.Persistent(), s.Dirty())
+	}
+	s.PersistByDefault(true)
+	if !s.Persistent() || s.Dirty() {
+		t.Errorf("PersistByDefault(true): Persistent %v, Dirty %v; want true, false", s.Persistent(), s.Dirty())
+	}
+	s.Persist(false)
+	if s.Persistent() || !s.Dirty() {
+		t.Errorf("Persist(false) over a true default: Persistent %v, Dirty %v; want false, true", s.Persistent(), s.Dirty())
+	}
+	s.RegenerateID(false)
+	if s.Persistent() {
+		t.Error("RegenerateID dropped the choice")
+	}
+	n := session.New()
+	n.Persist(true)
+	if !n.Persistent() || !n.Dirty() {
+		t.Errorf("Persist(true) on a new session: Persistent %v, Dirty %v; want true, true", n.Persistent(), n.Dirty())
+	}
+	d := session.New()
+	d.Destroy()
+	d.Persist(true)
+	if d.Persistent() || d.Dirty() {
+		t.Errorf("Persist on a destroyed session: Persistent %v, Dirty %v; want false, false (no effect)", d.Persistent(), d.Dirty())
+	}
+	if !n.Created().IsZero() || !n.ExpiresAt().IsZero() || n.ExpiresIn() != 0 {
+		t.Errorf("new session: Created %v, ExpiresAt %v, ExpiresIn %v; want zero before its first save", n.Created(), n.ExpiresAt(), n.ExpiresIn())
 	}
 }

@@ -110,7 +110,9 @@ type Options struct {
 	// this long (sliding expiry, enforced on the server). 0: no idle limit.
 	// A request that reads a session refreshes it once a tenth of the
 	// timeout has passed, without rewriting its data when the backend can
-	// touch, and without a Set-Cookie for server-side storages.
+	// touch, and without a Set-Cookie for server-side storages unless the
+	// session is persistent (Session.Persist: its cookie's Max-Age follows
+	// the time left).
 	IdleTimeout time.Duration
 	// Lifetime ends a session this long after it was created, however
 	// active (absolute expiry, enforced on the server, kept across

@@ -208,9 +208,9 @@ func (st *backendStorage) executeIndexed(ctx context.Context, s *Session, id str
 	if err != nil {
 		return "", false, fmt.Errorf("session: save %s: %w", logID(id), err)
 	}
+	st.markSaved(s, id, plan.created, now)
 	s.mu.Lock()
-	if s.id == id { // else regenerated again during the save: leave it dirty
-		s.savedLocked(plan.created, now)
+	if s.id == id { // else regenerated again during the save: left dirty
 		s.indexed = plan.index.to
 	}
 	s.mu.Unlock()

@@ -7,15 +7,15 @@
 //   node bench.mjs <Workload> <seconds>
 //
 // Workload: MemoryWrite, MemoryRead, CookieWrite, CookieRead, FileWrite,
-// FileRead, RedisWrite, RedisRead, MemcacheWrite, MemcacheRead. Redis and
-// Memcache need REDIS_ADDR / MEMCACHE_ADDR (host:port); File needs FILE_DIR.
+// FileRead, RedisWrite, RedisRead. Redis needs REDIS_ADDR (host:port); File
+// needs FILE_DIR. (Memcache has its own runner, interop/node/bench-memcache.mjs,
+// driven by memcache_test.go.)
 // Prints one line: "ns/op <float> ops <int>".
 import { createCookie } from '@remix-run/cookie'
 import { createCookieSessionStorage } from '@remix-run/session/cookie-storage'
 import { createMemorySessionStorage } from '@remix-run/session/memory-storage'
 import { createFsSessionStorage } from '@remix-run/session/fs-storage'
 import { createRedisSessionStorage } from '@remix-run/session-storage-redis'
-import { createMemcacheSessionStorage } from '@remix-run/session-storage-memcache'
 import { createClient } from 'redis'
 
 const [workload, secondsArg] = process.argv.slice(2)
@@ -38,9 +38,6 @@ async function storageFor(kind) {
       redis = createClient({ url: `redis://${process.env.REDIS_ADDR}` })
       await redis.connect()
       return createRedisSessionStorage(redis, { ttl: 3600 })
-    case 'Memcache':
-      if (!process.env.MEMCACHE_ADDR) throw new Error('MEMCACHE_ADDR is not set')
-      return createMemcacheSessionStorage(process.env.MEMCACHE_ADDR, { ttlSeconds: 3600 })
     default: throw new Error(`unknown workload ${workload}`)
   }
 }

@@ -111,6 +111,10 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	// (session fixation) is worthless afterwards, and the old record goes.
 	s.RegenerateID(true)
 	s.Set("user", user)
+	// "Remember me": a persistent session's cookie outlives the browser
+	// session, with a Max-Age that follows the server's expiry; otherwise
+	// the browser drops the cookie when it closes.
+	s.Persist(r.PostFormValue("remember") == "on")
 	s.Flash("notice", "Welcome, "+user+"!")
 	http.Redirect(w, r, routes.Account.MustHref(nil), http.StatusSeeOther)
 }

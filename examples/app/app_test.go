@@ -398,3 +398,63 @@ func TestShortIDAndDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestRememberMe: the login form's "Remember me" makes the session
+// persistent: its cookie carries Max-Age = the time the server leaves it (the
+// 1-hour idle timeout here); without it the cookie has neither Max-Age nor
+// Expires. The pages show the session's created and expiry times.
+func TestRememberMe(t *testing.T) {
+	for _, row := range storageRows {
+		t.Run(row.name, func(t *testing.T) {
+			srv, cl, _ := newTestServer(t, row.storage, row.seal)
+			cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			_, body := get(t, cl, srv.URL+"/login")
+			mustContain(t, body, `<input name="remember" id="remember" type="checkbox" value="on"> Remember me`,
+				`<td id="created"><span class="muted">not saved yet`, `<td id="persistent">off:`)
+
+			for _, remember := range []bool{true, false} {
+				form := url.Values{"username": {"demo"}, "password": {"password"}}
+				if remember {
+					form.Set("remember", "on")
+				}
+				before := time.Now().UTC().Truncate(time.Second)
+				resp, _ := do(t, cl, http.MethodPost, srv.URL+"/login", form, nil)
+				lines := resp.Header.Values("Set-Cookie")
+				if len(lines) != 1 || !strings.HasPrefix(lines[0], "session=") {
+					t.Fatalf("login: Set-Cookie %q", lines)
+				}
+				_, attrs, _ := strings.Cut(lines[0], ";")
+				want := " HttpOnly; Path=/; SameSite=Lax"
+				if remember {
+					want = " HttpOnly; Max-Age=3600; Path=/; SameSite=Lax"
+				}
+				if attrs != want {
+					t.Errorf("remember=%v: cookie attributes %q, want %q", remember, attrs, want)
+				}
+				_, body = get(t, cl, srv.URL+"/account")
+				if remember {
+					mustContain(t, body, `<td id="persistent">on:`)
+				} else {
+					mustContain(t, body, `<td id="persistent">off:`)
+				}
+				created := between(body, `<td id="created">`, "</td>")
+				at, err := time.Parse("2006-01-02 15:04:05 UTC", created)
+				if err != nil || at.Before(before.Add(-time.Second)) || at.After(time.Now().Add(time.Second)) {
+					t.Errorf("created %q (%v), want about now", created, err)
+				}
+				expires, err := time.Parse("2006-01-02 15:04:05 UTC", between(body, `<span id="expires">`, "</span>"))
+				if d := expires.Sub(at); err != nil || d < time.Hour-2*time.Second || d > time.Hour+2*time.Second {
+					t.Errorf("expires %v (%v), want an hour after %v", expires, err, at)
+				}
+				post(t, cl, srv.URL+"/logout", nil)
+			}
+		})
+	}
+}
+
+// between returns the text of s between the first from and the next to.
+func between(s, from, to string) string {
+	_, rest, _ := strings.Cut(s, from)
+	v, _, _ := strings.Cut(rest, to)
+	return v
+}

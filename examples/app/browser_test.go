@@ -131,10 +131,10 @@ func TestBrowser(t *testing.T) {
 	}
 }
 
-// browseFlow is what a visitor does: sign in (after one wrong password), see
-// the account page and its flash exactly once, reload, have a page on
-// another origin try to sign them out and in, sign out, and be refused the
-// account page.
+// browseFlow is what a visitor does: sign in (after one wrong password,
+// with "Remember me"), see the account page and its flash exactly once,
+// reload, have a page on another origin try to sign them out and in, sign
+// out, and be refused the account page.
 func browseFlow(b *tab, app, other string) {
 	home := b.open(app + "/")
 	b.want(home, pageState{Status: 200, Path: "/", H1: "Home"})
@@ -151,12 +151,15 @@ func browseFlow(b *tab, app, other string) {
 	b.want(failed, pageState{Status: 200, Path: "/login", H1: "Sign in", Error: "Wrong username or password."})
 	b.shot("login-failed")
 
-	b.do(chromedp.SendKeys(chromedp.ID("username"), "demo"), chromedp.SendKeys(chromedp.ID("password"), "password"))
+	b.do(chromedp.SendKeys(chromedp.ID("username"), "demo"), chromedp.SendKeys(chromedp.ID("password"), "password"),
+		chromedp.Click(chromedp.ID("remember")))
 	account := b.follow(chromedp.Submit(chromedp.ID("login")))
 	b.want(account, pageState{Status: 200, Path: "/account", H1: "Account", Notice: "Welcome, demo!", User: "demo"})
 	if account.SID == anonymousID || account.SID == "" {
 		b.t.Fatalf("the session id did not change at sign-in (%q before, %q after)", anonymousID, account.SID)
 	}
+	b.contains("#persistent", "on: the cookie has a Max-Age")
+	b.contains("#created", " UTC")
 	b.shot("account-welcome")
 
 	again := b.follow(chromedp.Reload())

@@ -50,6 +50,13 @@ type sessionView struct {
 	WillSave  bool    // Dirty: this response writes the session
 	Idle      string  // "" when there is no such limit
 	Lifetime  string
+	// Created and ExpiresAt are the session's times as this request loaded
+	// it ("" for a session not saved yet, or no expiry); Persistent says
+	// whether its cookie outlives the browser session ("Remember me").
+	Created    string
+	ExpiresAt  string
+	ExpiresIn  string
+	Persistent bool
 }
 
 type entry struct{ Key, Value string }
@@ -117,6 +124,14 @@ func (a *app) sessionView(s *session.Session) *sessionView {
 			v.FlashNow = append(v.FlashNow, entry{k, jsonString(s.Get(k))})
 		}
 	}
+	if t := s.Created(); !t.IsZero() {
+		v.Created = clockTime(t)
+	}
+	if t := s.ExpiresAt(); !t.IsZero() {
+		v.ExpiresAt = clockTime(t)
+		v.ExpiresIn = humanDuration(s.ExpiresIn().Round(time.Second))
+	}
+	v.Persistent = s.Persistent()
 	if a.cfg.idle > 0 {
 		v.Idle = humanDuration(a.cfg.idle)
 	}
@@ -189,6 +204,11 @@ func jsonString(v any) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
+// clockTime shows a time to the second, in UTC.
+func clockTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
 // humanDuration writes 30m as "30 minutes" and 12h as "12 hours".
 func humanDuration(d time.Duration) string {
 	unit := func(n int64, name string) string {
@@ -242,6 +262,7 @@ tr:first-child th,tr:first-child td{border-top:0}
 .muted{color:var(--muted)}
 label{display:block;margin:.5rem 0}
 input{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radius:6px;width:16rem;display:block}
+label.check input{display:inline;width:auto;margin-right:.4rem}
 button.primary{font:inherit;background:var(--accent);color:#fff;border:0;border-radius:6px;padding:.45rem 1rem;cursor:pointer}
 .devices th{width:auto}.devices form{margin:0}.devices td:first-child,.devices button{white-space:nowrap}.device.this{background:var(--soft)}.this-device{color:#1a7f37}
 pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5rem;border-radius:6px;margin:.25rem 0}
@@ -275,10 +296,11 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 <form method="post" action="{{href .R.Login.Action}}" id="login">
 <label>Username <input name="username" id="username" autocomplete="username" required></label>
 <label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+<label class="check"><input name="remember" id="remember" type="checkbox" value="on"> Remember me</label>
 <p><button class="primary" type="submit">Sign in</button></p>
 </form>
 <div class="card next"><h2>Try next</h2>
-<p>Sign in with a wrong password first: the error is a <em>flash</em> value, shown once and gone on the next page. Then use <code>demo</code> / <code>password</code>.</p>
+<p>Sign in with a wrong password first: the error is a <em>flash</em> value, shown once and gone on the next page. Then use <code>demo</code> / <code>password</code>. With <em>Remember me</em> ticked, the session cookie gets a <code>Max-Age</code> equal to the time the server leaves the session, so it survives a browser restart; without it, the cookie is gone when the browser closes.</p>
 </div>
 {{end -}}
 {{- define "account"}}
@@ -305,7 +327,9 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 <tr><th>Values</th><td>{{range $s.Values}}<code>{{.Key}}</code> = <code>{{.Value}}</code><br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
 <tr><th>Flash read now</th><td>{{range $s.FlashNow}}<code>{{.Key}}</code> = <code>{{.Value}}</code> <span class="muted">(gone on the next request)</span><br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
 <tr><th>Flash for next page</th><td>{{range $s.FlashNext}}<code>{{.Key}}</code> = <code>{{.Value}}</code><br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
-<tr><th>Expires</th><td>{{if $s.Idle}}after {{$s.Idle}} without a request{{end}}{{if and $s.Idle $s.Lifetime}}, or {{end}}{{if $s.Lifetime}}{{$s.Lifetime}} after it was created{{end}}{{if not (or $s.Idle $s.Lifetime)}}never (no idle timeout, no lifetime){{end}}, enforced by the server. <span class="muted">The session does not expose its created and expiry times yet.</span></td></tr>
+<tr><th>Created</th><td id="created">{{with $s.Created}}{{.}}{{else}}<span class="muted">not saved yet: a new session is created by its first save</span>{{end}}</td></tr>
+<tr><th>Expires</th><td>{{if $s.Idle}}after {{$s.Idle}} without a request{{end}}{{if and $s.Idle $s.Lifetime}}, or {{end}}{{if $s.Lifetime}}{{$s.Lifetime}} after it was created{{end}}{{if not (or $s.Idle $s.Lifetime)}}never (no idle timeout, no lifetime){{end}}, enforced by the server.{{with $s.ExpiresAt}} As loaded for this page: at <span id="expires">{{.}}</span> (in {{$s.ExpiresIn}}){{if $s.Idle}}; a request that saves or refreshes the session moves it{{end}}.{{end}}</td></tr>
+<tr><th>Remember me</th><td id="persistent">{{if $s.Persistent}}on: the cookie has a <code>Max-Age</code> that follows the server's expiry, so it survives a browser restart{{else}}off: the cookie has no <code>Max-Age</code>, so the browser drops it when it closes{{end}}</td></tr>
 <tr><th>This response</th><td>{{if $s.WillSave}}saves the session (it changed){{else}}does not write the session: unchanged, so no write and no <code>Set-Cookie</code>{{end}}</td></tr>
 <tr><th>Cookie <code>{{.Cookie.Name}}</code></th><td>{{if not .Cookie.Sent}}your browser sent none: this is a new session{{else if not .Cookie.Valid}}your browser sent one that does not verify (forged, or signed with another secret): this is a new session{{else if .Storage.ClientSide}}signed with HMAC-SHA256; it carries the whole session ({{.Cookie.Bytes}} bytes{{if .Storage.Sealed}}, encrypted{{end}}){{else}}signed with HMAC-SHA256; it carries only the id, the data stays on the server{{end}}</td></tr>
 </table>

@@ -17,8 +17,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { createMemcacheSessionStorage } from '@remix-run/session-storage-memcache'
-import { makeCookie } from './cookie.mjs'
-import { handlers as sessionHandlers } from './session.mjs'
+import { handlers as sessionHandlers, runSessionRequest } from './session.mjs'
 
 const storages = new Map()
 
@@ -33,72 +32,10 @@ function memcacheStorage(spec) {
   return storages.get(key)
 }
 
-function describe(v) {
-  return {
-    present: v !== undefined,
-    value: v === undefined ? null : v,
-    json: v === undefined ? null : JSON.stringify(v),
-    type: v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v,
-  }
-}
-
-function actionValue(a) {
-  return a.json != null ? JSON.parse(a.json) : a.value
-}
-
-// apply is session.mjs's action set (it does not export its own).
-async function apply(session, a) {
-  switch (a.do) {
-    case 'get': return describe(session.get(a.key))
-    case 'has': return session.has(a.key)
-    case 'set': session.set(a.key, actionValue(a)); return null
-    case 'flash': session.flash(a.key, actionValue(a)); return null
-    case 'unset': session.unset(a.key); return null
-    case 'regenerateId': session.regenerateId(Boolean(a.deleteOld)); return null
-    case 'destroy': session.destroy(); return null
-    case 'data': return JSON.stringify(session.data)
-  }
-  throw new TypeError(`unknown action ${JSON.stringify(a.do)}`)
-}
-
-async function memcacheRequest(req) {
-  const cookie = makeCookie(req)
-  const storage = memcacheStorage(req.storage)
-  const cookieValue = req.header == null ? null : await cookie.parse(req.header)
-  const session = await storage.read(cookieValue)
-  const loaded = {
-    id: session.id,
-    dirty: session.dirty,
-    size: session.size,
-    data: JSON.stringify(session.data),
-  }
-  const results = []
-  for (const a of req.actions ?? []) {
-    try {
-      results.push(await apply(session, a))
-    } catch (err) {
-      results.push({ error: String(err?.message ?? err) })
-    }
-  }
-  const out = {
-    cookieValue,
-    loaded,
-    results,
-    id: session.id,
-    deleteId: session.deleteId ?? null,
-    destroyed: session.destroyed,
-    dirty: session.dirty,
-  }
-  out.saved = await storage.save(session)
-  out.setCookie = out.saved == null ? null : await cookie.serialize(out.saved)
-  out.warnings = []
-  return out
-}
-
 export const handlers = {
   ...sessionHandlers,
   async sessionRequest(req) {
-    if (req.storage?.kind === 'memcache') return memcacheRequest(req)
+    if (req.storage?.kind === 'memcache') return runSessionRequest(req, memcacheStorage(req.storage))
     return sessionHandlers.sessionRequest(req)
   },
   async memcacheVersion() {

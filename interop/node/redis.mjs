@@ -22,8 +22,7 @@
 // the requests are served, so the helper exits as without this module.
 import { createClient } from 'redis'
 import { createRedisSessionStorage } from '@remix-run/session-storage-redis'
-import { makeCookie } from './cookie.mjs'
-import { handlers as sessionHandlers } from './session.mjs'
+import { handlers as sessionHandlers, runSessionRequest } from './session.mjs'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 
@@ -81,31 +80,6 @@ function tracked(fn) {
   }
 }
 
-function describe(v) {
-  return {
-    present: v !== undefined,
-    value: v === undefined ? null : v,
-    json: v === undefined ? null : JSON.stringify(v),
-    type: v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v,
-  }
-}
-
-// apply is session.mjs's action set (which that module does not export).
-async function apply(session, a) {
-  const value = () => (a.json != null ? JSON.parse(a.json) : a.value)
-  switch (a.do) {
-    case 'get': return describe(session.get(a.key))
-    case 'has': return session.has(a.key)
-    case 'set': session.set(a.key, value()); return null
-    case 'flash': session.flash(a.key, value()); return null
-    case 'unset': session.unset(a.key); return null
-    case 'regenerateId': session.regenerateId(Boolean(a.deleteOld)); return null
-    case 'destroy': session.destroy(); return null
-    case 'data': return JSON.stringify(session.data)
-  }
-  throw new TypeError(`unknown action ${JSON.stringify(a.do)}`)
-}
-
 function packageVersion(name) {
   const require = createRequire(import.meta.url)
   for (const dir of require.resolve.paths(name)) {
@@ -123,32 +97,7 @@ export const handlers = {
 
   sessionRequest: tracked(async (req) => {
     if (req.storage?.kind !== 'redis') return sessionHandlers.sessionRequest(req)
-    const cookie = makeCookie(req)
-    const storage = await redisStorage(req.storage)
-    const cookieValue = req.header == null ? null : await cookie.parse(req.header)
-    const session = await storage.read(cookieValue)
-    const loaded = { id: session.id, dirty: session.dirty, size: session.size, data: JSON.stringify(session.data) }
-    const results = []
-    for (const a of req.actions ?? []) {
-      try {
-        results.push(await apply(session, a))
-      } catch (err) {
-        results.push({ error: String(err?.message ?? err) })
-      }
-    }
-    const out = {
-      cookieValue,
-      loaded,
-      results,
-      id: session.id,
-      deleteId: session.deleteId ?? null,
-      destroyed: session.destroyed,
-      dirty: session.dirty,
-    }
-    out.saved = await storage.save(session)
-    out.setCookie = out.saved == null ? null : await cookie.serialize(out.saved)
-    out.warnings = []
-    return out
+    return runSessionRequest(req, await redisStorage(req.storage))
   }),
 
   // redisBench runs the workload of bench/redis_test.go through the Remix

@@ -95,43 +95,48 @@ export const handlers = {
     return createSessionId()
   },
   async sessionRequest(req) {
-    const cookie = makeCookie(req)
-    const storage = storageFor(req.storage)
-    const warnings = []
-    const warn = console.warn
-    console.warn = (...args) => { warnings.push(args.map(String).join(' ')) }
-    try {
-      const cookieValue = req.header == null ? null : await cookie.parse(req.header)
-      const session = await storage.read(cookieValue)
-      const loaded = {
-        id: session.id,
-        dirty: session.dirty,
-        size: session.size,
-        data: JSON.stringify(session.data),
-      }
-      const results = []
-      for (const a of req.actions ?? []) {
-        try {
-          results.push(await apply(session, a))
-        } catch (err) {
-          results.push({ error: String(err?.message ?? err) })
-        }
-      }
-      const out = {
-        cookieValue,
-        loaded,
-        results,
-        id: session.id,
-        deleteId: session.deleteId ?? null,
-        destroyed: session.destroyed,
-        dirty: session.dirty,
-      }
-      out.saved = await storage.save(session)
-      out.setCookie = out.saved == null ? null : await cookie.serialize(out.saved)
-      out.warnings = warnings
-      return out
-    } finally {
-      console.warn = warn
-    }
+    return runSessionRequest(req, storageFor(req.storage))
   },
+}
+
+// runSessionRequest runs one sessionRequest against storage: what every
+// storage kind shares (redis.mjs and memcache.mjs pass their own storages).
+export async function runSessionRequest(req, storage) {
+  const cookie = makeCookie(req)
+  const warnings = []
+  const warn = console.warn
+  console.warn = (...args) => { warnings.push(args.map(String).join(' ')) }
+  try {
+    const cookieValue = req.header == null ? null : await cookie.parse(req.header)
+    const session = await storage.read(cookieValue)
+    const loaded = {
+      id: session.id,
+      dirty: session.dirty,
+      size: session.size,
+      data: JSON.stringify(session.data),
+    }
+    const results = []
+    for (const a of req.actions ?? []) {
+      try {
+        results.push(await apply(session, a))
+      } catch (err) {
+        results.push({ error: String(err?.message ?? err) })
+      }
+    }
+    const out = {
+      cookieValue,
+      loaded,
+      results,
+      id: session.id,
+      deleteId: session.deleteId ?? null,
+      destroyed: session.destroyed,
+      dirty: session.dirty,
+    }
+    out.saved = await storage.save(session)
+    out.setCookie = out.saved == null ? null : await cookie.serialize(out.saved)
+    out.warnings = warnings
+    return out
+  } finally {
+    console.warn = warn
+  }
 }

@@ -56,6 +56,10 @@ var scenarios = []scenario{
 	{name: "a save does not bring back an id a concurrent login regenerated (T-CC3)", updates: true, run: noResurrectAfterRegenerate},
 	{name: "concurrent requests on one session (T-CC4)", run: concurrentRequests},
 	{name: "concurrent use of one session object", run: concurrentSessionObject},
+	// Persistence ("remember me") and the session's times: persist.go.
+	{name: "the persistence choice is saved with the session", run: persistKept},
+	{name: "a persistent session's sliding refresh sends its cookie again", run: persistRefreshSendsCookie},
+	{name: "Created, ExpiresAt and ExpiresIn follow the record", run: sessionTimes},
 }
 
 func persists(t *testing.T, c Config) {

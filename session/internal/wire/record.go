@@ -33,6 +33,14 @@ func AppendRecord(dst []byte, values, flash map[string]any, m Meta) ([]byte, err
 			}
 			dst = append(dst, `"s":`...)
 			dst = strconv.AppendInt(dst, m.Saved, 10)
+			sep = true
+		}
+		if m.Persist != 0 {
+			if sep {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"p":`...)
+			dst = strconv.AppendBool(dst, m.Persist > 0)
 		}
 		dst = append(dst, '}')
 	}
@@ -65,7 +73,7 @@ func AppendPayload(dst []byte, id string, values, flash map[string]any, m Meta) 
 // ParseRecord reads a record [values, flash, meta?], as Remix or sessionkit
 // wrote it. Missing or null elements are empty; the first two must
 // otherwise be objects; later elements are ignored unless the third is the
-// metadata object {"c":ms,"s":ms}. Errors wrap ErrBadRecord. Numbers are
+// metadata object {"c":ms,"s":ms,"p":bool}. Errors wrap ErrBadRecord. Numbers are
 // float64, or int64 and uint64 for whole numbers past ±2^53 (see the
 // package doc).
 func ParseRecord(b []byte) (values, flash map[string]any, m Meta, err error) {
@@ -177,14 +185,21 @@ func (d *decoder) emptyObject() bool {
 	return false
 }
 
-// meta reads the metadata object {"c":ms,"s":ms}, ignoring other keys and
-// values that are not numbers. Numbers are read without boxing them in an
-// interface: that would cost two allocations a record.
+// meta reads the metadata object {"c":ms,"s":ms,"p":bool}, ignoring other
+// keys, times that are not numbers and a "p" that is not a boolean. Numbers
+// are read without boxing them in an interface: that would cost two
+// allocations a record (a boolean in an interface costs none).
 func (d *decoder) meta() (Meta, error) {
 	var m Meta
 	err := d.members(func(k string) error {
 		if c := d.peek(); c != '-' && (c < '0' || c > '9') {
-			_, err := d.value()
+			v, err := d.value()
+			if b, ok := v.(bool); ok && k == "p" {
+				m.Persist = PersistOff
+				if b {
+					m.Persist = PersistOn
+				}
+			}
 			return err
 		}
 		start := d.pos

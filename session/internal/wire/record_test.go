@@ -15,6 +15,7 @@ var recordSeeds = []string{
 	`[{"big":123456789012345678901234567890}]`, `[{},{},{"c":2.5}]`, `{}`, `[1]`, `"\xff"`, `[{"k":"\xff\xfe"}]`,
 	`[{"uid":1234567890123456789,"u":18446744073709551615,"f":1e19,"g":1.152921504606847e18}]`,
 	`[{},{},{"c":9007199254740993,"s":18446744073709551615}]`,
+	`[{},{},{"c":1,"s":2,"p":true}]`, `[{},{},{"p":false}]`, `[{},{},{"p":1,"c":"x"}]`,
 }
 
 // FuzzRecord: ParseRecord never panics, and a record it accepts re-encodes
@@ -140,6 +141,41 @@ func TestParseRecordNumbers(t *testing.T) {
 
 // The id is a JSON string, escaped, so that no id can add members to the
 // payload ({"i":"x","i":"victim"} would read as another id).
+// The persistence choice is written only when one was made, after the
+// times; a "p" that is not a boolean is no choice, and other keys and
+// mistyped times do not disturb it.
+func TestMetaPersist(t *testing.T) {
+	for _, tt := range []struct {
+		m    Meta
+		want string
+	}{
+		{Meta{Created: 1, Saved: 2, Persist: PersistOn}, `[{},{},{"c":1,"s":2,"p":true}]`},
+		{Meta{Created: 1, Persist: PersistOff}, `[{},{},{"c":1,"p":false}]`},
+		{Meta{Persist: PersistOn}, `[{},{},{"p":true}]`},
+		{Meta{Created: 1, Saved: 2}, `[{},{},{"c":1,"s":2}]`},
+	} {
+		enc, err := AppendRecord(nil, nil, nil, tt.m)
+		if err != nil || string(enc) != tt.want {
+			t.Errorf("AppendRecord(%+v) = %s, %v; want %s", tt.m, enc, err, tt.want)
+		}
+		if _, _, m, err := ParseRecord(enc); err != nil || m != tt.m {
+			t.Errorf("ParseRecord(%s) = %+v, %v", enc, m, err)
+		}
+	}
+	for rec, want := range map[string]Meta{
+		`[{},{},{"p":1}]`:                     {},
+		`[{},{},{"p":"true"}]`:                {},
+		`[{},{},{"p":null,"c":5}]`:            {Created: 5},
+		`[{},{},{"x":[true],"p":false}]`:      {Persist: PersistOff},
+		`[{},{},{"c":"soon","p":true,"s":7}]`: {Saved: 7, Persist: PersistOn},
+		`[{},{},{"p":true,"p":false}]`:        {Persist: PersistOff},
+	} {
+		if _, _, m, err := ParseRecord([]byte(rec)); err != nil || m != want {
+			t.Errorf("ParseRecord(%s) = %+v, %v; want %+v", rec, m, err, want)
+		}
+	}
+}
+
 func TestAppendPayloadEscapesID(t *testing.T) {
 	for _, id := range []string{"abc", `x","i":"victim`, "a\\b", "\x00\n", "<script>", "\xff"} {
 		enc, err := AppendPayload(nil, id, map[string]any{"k": "v"}, nil, Meta{Created: 1, Saved: 2})
@@ -154,7 +190,7 @@ func TestAppendPayloadEscapesID(t *testing.T) {
 			t.Errorf("AppendPayload(%q) = %s: encoding/json reads id %q, %v", id, enc, p.I, err)
 		}
 		got, values, _, m, err := ParsePayload(string(enc))
-		if err != nil || got != strings.ToValidUTF8(id, "\uFFFD") || values["k"] != "v" || m != (Meta{1, 2}) {
+		if err != nil || got != strings.ToValidUTF8(id, "\uFFFD") || values["k"] != "v" || m != (Meta{Created: 1, Saved: 2}) {
 			t.Errorf("ParsePayload(%s) = %q, %v, %+v, %v", enc, got, values, m, err)
 		}
 	}

@@ -48,11 +48,22 @@ var ErrBadRecord = errors.New("session: record is not a JSON array [values, flas
 
 // Meta is the optional third element of a record: when the session was
 // created (for Options.Lifetime) and last saved (for Options.IdleTimeout),
-// in Unix milliseconds; 0 is unknown.
+// in Unix milliseconds, 0 being unknown; and whether the session was made
+// persistent ("remember me").
 type Meta struct {
 	Created int64 // "c"
 	Saved   int64 // "s"
+	// Persist is the session's explicit persistence choice: PersistOn
+	// ("p":true), PersistOff ("p":false), or 0 when none was made (the
+	// key is absent and the default applies).
+	Persist int8 // "p"
 }
+
+// The values of Meta.Persist besides 0 (no choice made).
+const (
+	PersistOn  int8 = 1
+	PersistOff int8 = -1
+)
 
 // IsZero reports whether m carries nothing (a record Remix wrote).
 func (m Meta) IsZero() bool { return m == Meta{} }
