@@ -59,7 +59,7 @@ tidy:
 # gorilla; GOMAXPROCS 1 and 2; medians of BENCHCOUNT runs) and writes its
 # chart to docs/bench.svg. The raw output stays in bench/bench.txt.
 bench:
-	@cd bench && go test -run '^$$' -bench '^Benchmark(Scaffold|Sessionkit|SCS|Gorilla|StorageSessionkit)' -benchmem \
+	@cd bench && go test -run '^$$' -bench '^Benchmark(Scaffold|Sessionkit|SCS|Gorilla|Redis)' -benchmem \
 		-cpu 1,2 -count $(BENCHCOUNT) -benchtime $(BENCHTIME) . | tee bench.txt | grep -E '^(Benchmark|ok|FAIL)'
 	@cd bench && go run ./cmd/benchtable -svg ../docs/bench.svg -machine "$(BENCH_MACHINE)" \
 		-command "make bench BENCHCOUNT=$(BENCHCOUNT) BENCHTIME=$(BENCHTIME)" bench.txt
