@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/sessionkit/sessionkit/examples/internal/browsertest"
 	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -23,9 +23,8 @@ import (
 // SESSIONKIT_E2E=1. SESSIONKIT_CHROMIUM names another browser binary, and
 // SESSIONKIT_E2E_OUT another folder for the screenshots.
 const (
-	e2eEnv         = "SESSIONKIT_E2E"
-	defaultOutDir  = "../e2e-output"
-	defaultBrowser = "/usr/bin/chromium"
+	e2eEnv        = browsertest.Env
+	defaultOutDir = "../e2e-output"
 )
 
 // browserRows are the storages the app offers, each run through the whole
@@ -49,26 +48,18 @@ var browserRows = []struct {
 }
 
 func TestBrowser(t *testing.T) {
-	if os.Getenv(e2eEnv) != "1" {
+	if !browsertest.Enabled() {
 		t.Skipf("browser test skipped: set %s=1 to drive the app in headless Chromium (make e2e does)", e2eEnv)
 	}
-	browserPath := os.Getenv("SESSIONKIT_CHROMIUM")
-	if browserPath == "" {
-		browserPath = defaultBrowser
-		if _, err := os.Stat(browserPath); err != nil {
-			if p, err := exec.LookPath("chromium"); err == nil {
-				browserPath = p
-			}
-		}
-	}
-	if _, err := os.Stat(browserPath); err != nil {
-		t.Fatalf("%s=1 but no Chromium at %s: install Debian's chromium package (make e2e does, as root) or set SESSIONKIT_CHROMIUM", e2eEnv, browserPath)
+	browserPath, err := browsertest.Chromium()
+	if err != nil {
+		t.Fatalf("%s=1: %v", e2eEnv, err)
 	}
 	outDir := os.Getenv("SESSIONKIT_E2E_OUT")
 	if outDir == "" {
 		outDir = defaultOutDir
 	}
-	outDir, err := filepath.Abs(outDir)
+	outDir, err = filepath.Abs(outDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,27 +73,7 @@ func TestBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(browserPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 900),
-	)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	start := time.Now()
-	if err := chromedp.Do(browserCtx); err != nil {
-		t.Fatalf("starting %s: %v", browserPath, err)
-	}
-	t.Logf("browser started in %v", time.Since(start).Round(time.Millisecond))
+	browserCtx := browsertest.Start(t, ctx, browserPath, 1000, 900)
 
 	for _, row := range browserRows {
 		t.Run(row.name, func(t *testing.T) {

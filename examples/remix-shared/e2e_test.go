@@ -5,8 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/sessionkit/sessionkit/examples/internal/browsertest"
 	"io"
 	"log/slog"
 	"net"
@@ -27,7 +27,7 @@ import (
 )
 
 // e2eEnv turns the browser test on; `make e2e` and .ci/run set it.
-const e2eEnv = "SESSIONKIT_E2E"
+const e2eEnv = browsertest.Env
 
 // e2eOutEnv overrides where the screenshots go (default e2e-output/ beside
 // this file, which .gitignore leaves out).
@@ -35,11 +35,6 @@ const e2eOutEnv = "SESSIONKIT_E2E_OUT"
 
 // testTimeout bounds the whole browser test: Chromium and every flow.
 const testTimeout = 150 * time.Second
-
-func e2eEnabled() bool {
-	v := os.Getenv(e2eEnv)
-	return v != "" && v != "0" && !strings.EqualFold(v, "false")
-}
 
 // need skips the test when a tool is missing, or fails it when
 // SESSIONKIT_REQUIRE_SERVERS=1 says every tool must be there.
@@ -59,10 +54,10 @@ func need(t *testing.T, what string, err error) {
 // Node, seen on Go; a flash set on Go shows once on Node; regenerating the
 // id on either side; signing out on Node, seen on Go.
 func TestBrowserSharedLogin(t *testing.T) {
-	if !e2eEnabled() {
+	if !browsertest.Enabled() {
 		t.Skipf("browser test: set %s=1 to run it (make e2e does); it needs chromium, node and redis-server", e2eEnv)
 	}
-	chromium, err := chromiumPath()
+	chromium, err := browsertest.Chromium()
 	need(t, "chromium", err)
 	_, err = exec.LookPath("node")
 	need(t, "node", err)
@@ -95,32 +90,9 @@ func TestBrowserSharedLogin(t *testing.T) {
 // test; each storage's flow runs in a browser context of its own (cookies
 // not shared). It is stopped when the test ends.
 func startBrowser(t *testing.T, chromium string) context.Context {
-	start := time.Now()
-	log := newTestLog(t)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	t.Cleanup(cancel)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(900, 700),
-	)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx, chromedp.WithErrorf(log.Logf))
-	t.Cleanup(bcancel)
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	t.Logf("chromium started in %v", time.Since(start).Round(time.Millisecond))
-	return bctx
+	return browsertest.Start(t, ctx, chromium, 900, 700, chromedp.WithErrorf(newTestLog(t).Logf))
 }
 
 // storageMode is one way both apps share sessions.
@@ -178,15 +150,6 @@ func redisMode() storageMode {
 			return time.Duration(ms) * time.Millisecond, err
 		},
 	}
-}
-
-func chromiumPath() (string, error) {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("not on PATH (Debian: apt-get install chromium)")
 }
 
 func testLogger(t *testing.T) *slog.Logger {
