@@ -9,7 +9,8 @@
 //
 //	cd bench && go test -run '^$' -bench . -benchmem -count 10 -cpu 1
 //
-// (or `make bench` for every module) and compare with benchstat. On a small,
-// shared VM, -cpu 1 keeps the garbage collector's parallel work from
-// swinging the figures by ±20%. No user module depends on this one.
+// (or `make bench`, which prints one comparison table through cmd/benchtable)
+// and compare with benchstat. On a small, shared VM, -cpu 1 keeps the garbage
+// collector's parallel work from swinging the figures by ±20%. No user module
+// depends on this one.
 package bench
