@@ -216,13 +216,8 @@ func (st *backendStorage) execute(ctx context.Context, s *Session, id string, pl
 		s.setExpiryLocked(&st.o, now, now)
 		s.mu.Unlock()
 	}
-	switch plan.cookie {
-	case cookieSet:
-		return id, true, nil
-	case cookieExpire:
-		return "", true, nil
-	}
-	return "", false, nil
+	value, set := plan.cookie.result(id)
+	return value, set, nil
 }
 
 // dropped ends a save whose loaded record was deleted meanwhile (a logout, a

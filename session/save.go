@@ -75,6 +75,18 @@ const (
 	cookieExpire                 // expire the cookie
 )
 
+// result is what a server-side storage's Save returns for op: the id as the
+// cookie value, an expiring cookie, or no cookie.
+func (op cookieOp) result(id string) (value string, set bool) {
+	switch op {
+	case cookieSet:
+		return id, true
+	case cookieExpire:
+		return "", true
+	}
+	return "", false
+}
+
 // markOp is how a successful save updates the session.
 type markOp uint8
 

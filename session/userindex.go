@@ -214,13 +214,8 @@ func (st *backendStorage) executeIndexed(ctx context.Context, s *Session, id str
 		s.indexed = plan.index.to
 	}
 	s.mu.Unlock()
-	switch plan.cookie {
-	case cookieSet:
-		return id, true, nil
-	case cookieExpire:
-		return "", true, nil
-	}
-	return "", false, nil
+	value, set := plan.cookie.result(id)
+	return value, set, nil
 }
 
 // Sessions implements UserIndex.
