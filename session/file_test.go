@@ -28,6 +28,7 @@ func fileConfig() sessiontest.Config {
 			return b
 		},
 		ClockControlsExpiry: true,
+		UserIndex:           true,
 	}
 }
 
@@ -92,6 +93,7 @@ func TestNewFileStorageConformance(t *testing.T) {
 		},
 		ServerSide:          true,
 		ClockControlsExpiry: true,
+		UserIndex:           true,
 		Count: func(t *testing.T, st session.Storage) int {
 			mu.Lock()
 			defer mu.Unlock()

@@ -18,6 +18,7 @@ func memoryConfig() sessiontest.Config {
 			return session.NewMemoryBackendForTest(o)
 		},
 		ClockControlsExpiry: true,
+		UserIndex:           true,
 	}
 }
 
@@ -32,6 +33,7 @@ func TestNewMemoryStorageConformance(t *testing.T) {
 		},
 		ServerSide:          true,
 		ClockControlsExpiry: true,
+		UserIndex:           true,
 		Count: func(t *testing.T, st session.Storage) int {
 			return session.MemoryStorageLen(st)
 		},

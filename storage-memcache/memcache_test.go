@@ -22,6 +22,7 @@ func TestConformance(t *testing.T) {
 		},
 		// memcached expires items by its own clock, not Options.Now.
 		ClockControlsExpiry: false,
+		UserIndex:           true,
 	})
 }
 

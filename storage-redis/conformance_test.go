@@ -13,13 +13,14 @@ import (
 // conformance runs the whole session conformance suite through c, each
 // scenario on a fresh key prefix. Redis expires keys by its own clock, so
 // the scenarios that need the store to follow the suite's fake clock are
-// skipped (ClockControlsExpiry false); sliding refresh against the real
+// left out (ClockControlsExpiry false); sliding refresh against the real
 // server is tested in TestSlidingRefreshIsOnePEXPIRE and TestTTL.
 func conformance(t *testing.T, c redis.UniversalClient) {
 	sessiontest.Run(t, sessiontest.Config{
 		Backend: func(t *testing.T, o session.Options) session.Backend {
 			return countedBackend{mustBackend(t, c, Options{KeyPrefix: freshPrefix(), Session: o})}
 		},
+		UserIndex: true,
 	})
 }
 

@@ -12,19 +12,20 @@ import (
 )
 
 // The per-user scenarios (Options.UserKey, session.UserIndex). They run for
-// every server-side storage and skip, saying so, when the storage does not
-// implement session.UserIndex with UserKey set.
+// a storage whose Config.UserIndex says it keeps a per-user index; every
+// other server-side storage runs userNoIndex instead, which checks that it
+// does not claim one.
 var userScenarios = []scenario{
-	{name: "per user: a login indexes the new id and not the old one", serverSide: true, run: userLogin},
-	{name: "per user: changing the user moves the session", serverSide: true, run: userSwitch},
-	{name: "per user: logout and Destroy remove the session", serverSide: true, run: userLogout},
-	{name: "per user: expired sessions are never listed", serverSide: true, run: userExpired},
-	{name: "per user: idle sessions are never listed", serverSide: true, clock: true, run: userIdle},
-	{name: "per user: newest LastSeen first, Created kept across regeneration", serverSide: true, run: userOrder},
-	{name: "per user: Revoke deletes the record and the next request is anonymous", serverSide: true, run: userRevoke},
-	{name: "per user: RevokeAll ends every session but the excepted ones", serverSide: true, run: userRevokeAll},
-	{name: "per user: a save racing with a revoke cannot bring the session back", updates: true, run: userRevokeRace},
-	{name: "per user: handles are derived one-way and stable", serverSide: true, run: userHandles},
+	{name: "per user: a login indexes the new id and not the old one", userIndex: true, serverSide: true, run: userLogin},
+	{name: "per user: changing the user moves the session", userIndex: true, serverSide: true, run: userSwitch},
+	{name: "per user: logout and Destroy remove the session", userIndex: true, serverSide: true, run: userLogout},
+	{name: "per user: expired sessions are never listed", userIndex: true, serverSide: true, run: userExpired},
+	{name: "per user: idle sessions are never listed", userIndex: true, serverSide: true, clock: true, run: userIdle},
+	{name: "per user: newest LastSeen first, Created kept across regeneration", userIndex: true, serverSide: true, run: userOrder},
+	{name: "per user: Revoke deletes the record and the next request is anonymous", userIndex: true, serverSide: true, run: userRevoke},
+	{name: "per user: RevokeAll ends every session but the excepted ones", userIndex: true, serverSide: true, run: userRevokeAll},
+	{name: "per user: a save racing with a revoke cannot bring the session back", userIndex: true, updates: true, run: userRevokeRace},
+	{name: "per user: handles are derived one-way and stable", userIndex: true, serverSide: true, run: userHandles},
 }
 
 // userKey is the session value the per-user scenarios sign in with.
@@ -40,9 +41,22 @@ func newUserEnv(t *testing.T, c Config, configure func(*session.Options)) (*env,
 	})
 	ix, ok := e.st.(session.UserIndex)
 	if !ok {
-		t.Skip("the storage does not implement session.UserIndex with Options.UserKey set")
+		t.Fatal("Config.UserIndex is true, but the storage does not implement session.UserIndex with Options.UserKey set")
 	}
 	return e, ix
+}
+
+// userNoIndex: a storage without a per-user index does not offer
+// session.UserIndex when UserKey is set, and a login still works.
+func userNoIndex(t *testing.T, c Config) {
+	e := newEnv(t, c, func(o *session.Options) { o.UserKey = userKey })
+	if _, ok := e.st.(session.UserIndex); ok {
+		t.Fatal("the storage implements session.UserIndex: set Config.UserIndex so the per-user scenarios run")
+	}
+	cookie := e.login("", "ada", false)
+	if got := e.userOf(cookie); got != "ada" {
+		t.Errorf("after a login the session's user is %q, want ada", got)
+	}
 }
 
 // login signs cookie's session in as user (a new session for ""), with

@@ -68,6 +68,12 @@ type Config struct {
 	// that check it cannot.
 	LastWriterWins bool
 
+	// UserIndex is true for a storage that implements session.UserIndex when
+	// Options.UserKey is set (a Backend that is a session.UserIndexBackend):
+	// the per-user scenarios then run. False: one scenario checks that the
+	// storage does not offer it.
+	UserIndex bool
+
 	// Count, optional (server-side only), returns how many records the
 	// storage holds. It enables the checks that a read never creates a
 	// record (T-FX1), that an anonymous request storm stores nothing
@@ -122,10 +128,10 @@ func Request(t testing.TB, st session.Storage, cookieValue string, fn func(*sess
 }
 
 // Run runs every scenario of the suite against the storage c describes, each
-// as a subtest. The scenarios named "per user: …" set Options.UserKey and
-// check session.UserIndex; they skip (saying so) for a storage that does not
-// implement it then, as cookie storage and a Backend that is not a
-// session.UserIndexBackend do.
+// as a subtest. Scenarios that do not apply to the kind of storage (server-
+// side or not, Config.UserIndex, LastWriterWins) are not run, and those that
+// need what the Config does not give (ClockControlsExpiry, Put, Get) are
+// listed in one log line instead of skipping.
 func Run(t *testing.T, c Config) {
 	t.Helper()
 	if c.Backend != nil {
@@ -134,17 +140,34 @@ func Run(t *testing.T, c Config) {
 	if c.New == nil {
 		t.Fatal("sessiontest: Config.New and Config.Backend are nil")
 	}
+	var omitted []string
 	for _, sc := range scenarios {
-		if sc.serverSide && !c.ServerSide || sc.cookieSide && c.ServerSide || sc.updates && (!c.ServerSide || c.LastWriterWins) {
+		if sc.serverSide && !c.ServerSide || sc.cookieSide && c.ServerSide || sc.updates && (!c.ServerSide || c.LastWriterWins) ||
+			sc.userIndex && !c.UserIndex || sc.noUserIndex && c.UserIndex {
+			continue // does not apply to this kind of storage
+		}
+		if why := sc.missing(c); why != "" {
+			omitted = append(omitted, sc.name+" ("+why+")")
 			continue
 		}
-		t.Run(sc.name, func(t *testing.T) {
-			if sc.clock && !c.ClockControlsExpiry {
-				t.Skip("the store's expiry does not follow Options.Now (Config.ClockControlsExpiry)")
-			}
-			sc.run(t, c)
-		})
+		t.Run(sc.name, func(t *testing.T) { sc.run(t, c) })
 	}
+	if len(omitted) > 0 {
+		t.Logf("sessiontest: %d scenarios need what this Config does not give: %s", len(omitted), strings.Join(omitted, "; "))
+	}
+}
+
+// missing says what the scenario needs that c lacks, or "".
+func (sc scenario) missing(c Config) string {
+	switch {
+	case sc.clock && !c.ClockControlsExpiry:
+		return "the store's expiry does not follow Options.Now: Config.ClockControlsExpiry"
+	case sc.put && c.Put == nil:
+		return "Config.Put is nil"
+	case sc.get && c.Get == nil:
+		return "Config.Get is nil"
+	}
+	return ""
 }
 
 type scenario struct {
@@ -153,7 +176,11 @@ type scenario struct {
 	cookieSide bool // only for storages that keep the session in the cookie
 	clock      bool // needs the store's expiry to follow the fake clock
 	updates    bool // needs update-if-exists saves (not Config.LastWriterWins)
-	run        func(t *testing.T, c Config)
+	put, get   bool // needs Config.Put / Config.Get
+	userIndex  bool // needs a per-user index (Config.UserIndex)
+	// noUserIndex: only for a storage without one
+	noUserIndex bool
+	run         func(t *testing.T, c Config)
 }
 
 // env is one scenario's storage with its clock and log capture. It remembers

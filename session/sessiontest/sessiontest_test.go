@@ -25,6 +25,7 @@ func backendConfig(touch bool) sessiontest.Config {
 		},
 		ClockControlsExpiry: true,
 		LastWriterWins:      !touch,
+		UserIndex:           touch, // WithoutTouch hides the index too
 	}
 }
 
@@ -40,6 +41,7 @@ func TestRunMinimalConfig(t *testing.T) {
 		},
 		ServerSide:     true,
 		LastWriterWins: true, // sessiontest.Backend alone is not a session.Updater
+		UserIndex:      true,
 	})
 }
 
@@ -163,6 +165,7 @@ func TestRunBuildsNoSpareBackend(t *testing.T) {
 				return sessiontest.NewBackend(o.Now).Updating()
 			},
 			ClockControlsExpiry: true,
+			UserIndex:           true,
 		})
 	})
 	if len(outside) > 0 {
