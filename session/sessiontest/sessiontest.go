@@ -55,7 +55,8 @@ type Config struct {
 
 	// ClockControlsExpiry is true when the store's own expiry follows
 	// Options.Now (memory, file, cookie). A real Redis or Memcache expires
-	// keys by real time: set it false and the suite skips the scenarios that
+	// keys by real time: set it false and the suite leaves out (and lists in
+	// its log) the scenarios that
 	// need the store to drop records when the fake clock moves (idle
 	// timeouts, sliding refresh); Lifetime, which is checked against the
 	// record's metadata, is still tested.
@@ -64,7 +65,7 @@ type Config struct {
 	// LastWriterWins is true for a server-side storage whose backend cannot
 	// rewrite a record only while it exists (it is not a session.Updater):
 	// a request that loaded a session before a concurrent logout can then
-	// bring the record back when it saves. The suite skips the scenarios
+	// bring the record back when it saves. The suite leaves out the scenarios
 	// that check it cannot.
 	LastWriterWins bool
 
