@@ -56,10 +56,9 @@ type Config struct {
 	// ClockControlsExpiry is true when the store's own expiry follows
 	// Options.Now (memory, file, cookie). A real Redis or Memcache expires
 	// keys by real time: set it false and the suite leaves out (and lists in
-	// its log) the scenarios that
-	// need the store to drop records when the fake clock moves (idle
-	// timeouts, sliding refresh); Lifetime, which is checked against the
-	// record's metadata, is still tested.
+	// its log) the scenarios that need the store to drop records when the
+	// fake clock moves (idle timeouts, sliding refresh); Lifetime, which is
+	// checked against the record's metadata, is still tested.
 	ClockControlsExpiry bool
 
 	// LastWriterWins is true for a server-side storage whose backend cannot
