@@ -3,11 +3,9 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"github.com/sessionkit/sessionkit/session/internal/wiretest"
 	"io"
 	"log/slog"
-	"math"
-	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -61,7 +59,7 @@ func FuzzCookieStorageRead(f *testing.F) {
 		if err := dec.Decode(&p); err != nil {
 			t.Fatalf("encoding/json with UseNumber refuses %q: %v", value, err)
 		}
-		if got := s.Data().Values; s.Len() > 0 && !equalJSON(any(got), any(p.D[0])) {
+		if got := s.Data().Values; s.Len() > 0 && !wiretest.EqualJSON(any(got), any(p.D[0])) {
 			t.Fatalf("Read(%q) values %v, encoding/json %v", value, got, p.D[0])
 		}
 	})
@@ -92,58 +90,4 @@ func FuzzCookiePayloadID(f *testing.F) {
 			t.Fatalf("id %q: payload %s reads back as %q (%v)", id, value, got, err)
 		}
 	})
-}
-
-// equalJSON compares a decoded value with what encoding/json decodes with
-// UseNumber: the same maps, slices, strings, booleans and nils, and numbers
-// as sameNumber says.
-func equalJSON(got, want any) bool {
-	switch w := want.(type) {
-	case json.Number:
-		return sameNumber(got, string(w))
-	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return false
-		}
-		for i := range g {
-			if !equalJSON(g[i], w[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok || len(g) != len(w) {
-			return false
-		}
-		for k, v := range g {
-			if wv, ok := w[k]; !ok || !equalJSON(v, wv) {
-				return false
-			}
-		}
-		return true
-	}
-	return reflect.DeepEqual(got, want)
-}
-
-// sameNumber reports whether got is how the JSON number literal lit decodes
-// in a session: the int64 or uint64 it spells when it is a whole number past
-// ±2^53 that fits one (where encoding/json, deliberately unlike us, rounds
-// to a float64), otherwise the float64 strconv.ParseFloat gives, bit for bit.
-func sameNumber(got any, lit string) bool {
-	i, ierr := strconv.ParseInt(lit, 10, 64)
-	u, uerr := strconv.ParseUint(lit, 10, 64)
-	exactInt := ierr == nil && (i > 1<<53 || i < -(1<<53))
-	exactUint := ierr != nil && uerr == nil
-	switch g := got.(type) {
-	case int64:
-		return exactInt && g == i
-	case uint64:
-		return exactUint && g == u
-	case float64:
-		f, err := strconv.ParseFloat(lit, 64)
-		return !exactInt && !exactUint && err == nil && math.Float64bits(f) == math.Float64bits(g)
-	}
-	return false
 }

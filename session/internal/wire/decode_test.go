@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/sessionkit/sessionkit/session/internal/wiretest"
 	"math"
-	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"unsafe"
@@ -30,7 +29,7 @@ var jsonSeeds = []string{
 // json.Unmarshal refuses, and for every other the values it gives, except
 // the deliberate difference in numbers: a whole number past ±2^53 that fits
 // an int64 or uint64 must be that exact integer where encoding/json gives
-// the nearest float64 (sameNumber compares against the literal itself).
+// the nearest float64 (wiretest.SameNumber compares against the literal itself).
 func FuzzDecode(f *testing.F) {
 	for _, s := range jsonSeeds {
 		f.Add([]byte(s))
@@ -54,64 +53,10 @@ func FuzzDecode(f *testing.F) {
 		if err := dec.Decode(&want); err != nil {
 			t.Fatalf("encoding/json with UseNumber refuses %q: %v", data, err)
 		}
-		if !equalJSON(got, want) {
+		if !wiretest.EqualJSON(got, want) {
 			t.Fatalf("decode(%q) = %#v, encoding/json %#v", data, got, want)
 		}
 	})
-}
-
-// equalJSON compares a decoded value with what encoding/json decodes with
-// UseNumber: the same maps, slices, strings, booleans and nils, and numbers
-// as sameNumber says.
-func equalJSON(got, want any) bool {
-	switch w := want.(type) {
-	case json.Number:
-		return sameNumber(got, string(w))
-	case []any:
-		g, ok := got.([]any)
-		if !ok || len(g) != len(w) {
-			return false
-		}
-		for i := range g {
-			if !equalJSON(g[i], w[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		g, ok := got.(map[string]any)
-		if !ok || len(g) != len(w) {
-			return false
-		}
-		for k, v := range g {
-			if wv, ok := w[k]; !ok || !equalJSON(v, wv) {
-				return false
-			}
-		}
-		return true
-	}
-	return reflect.DeepEqual(got, want)
-}
-
-// sameNumber reports whether got is how the JSON number literal lit must
-// decode: the int64 or uint64 it spells when it is a whole number past
-// ±2^53 that fits one, otherwise the float64 strconv.ParseFloat gives (bit
-// for bit, so -0 is not 0).
-func sameNumber(got any, lit string) bool {
-	i, ierr := strconv.ParseInt(lit, 10, 64)
-	u, uerr := strconv.ParseUint(lit, 10, 64)
-	exactInt := ierr == nil && (i > maxExactInt || i < -maxExactInt)
-	exactUint := ierr != nil && uerr == nil
-	switch g := got.(type) {
-	case int64:
-		return exactInt && g == i
-	case uint64:
-		return exactUint && g == u
-	case float64:
-		f, err := strconv.ParseFloat(lit, 64)
-		return !exactInt && !exactUint && err == nil && math.Float64bits(f) == math.Float64bits(g)
-	}
-	return false
 }
 
 func TestDecodeIntegers(t *testing.T) {
