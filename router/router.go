@@ -422,16 +422,7 @@ func (r *Router) Group(fn func(g *Router)) *Router {
 // A mounted *Router without its own NotFound handler uses its parent's. It
 // applies to the whole router: calling it on a group panics.
 func (r *Router) NotFound(h http.HandlerFunc) {
-	where := callerLocation()
-	if r.group {
-		panic(fmt.Sprintf("router: NotFound at %s: the 404 handler is router-wide; set it on the router returned by New", where))
-	}
-	if h == nil {
-		panic(fmt.Sprintf("router: NotFound at %s: nil handler", where))
-	}
-	r.t.begin("NotFound", where)
-	defer r.t.mu.Unlock()
-	r.t.notFound = h
+	r.setRouterWide("NotFound", "the 404 handler", h == nil, func(t *table) { t.notFound = h })
 }
 
 // MethodNotAllowed sets the handler for requests whose path matches a route but
@@ -441,16 +432,7 @@ func (r *Router) NotFound(h http.HandlerFunc) {
 // as ServeMux does. A mounted *Router without its own handler uses its
 // parent's. Calling it on a group panics.
 func (r *Router) MethodNotAllowed(h http.HandlerFunc) {
-	where := callerLocation()
-	if r.group {
-		panic(fmt.Sprintf("router: MethodNotAllowed at %s: the 405 handler is router-wide; set it on the router returned by New", where))
-	}
-	if h == nil {
-		panic(fmt.Sprintf("router: MethodNotAllowed at %s: nil handler", where))
-	}
-	r.t.begin("MethodNotAllowed", where)
-	defer r.t.mu.Unlock()
-	r.t.methodNotAllowed = h
+	r.setRouterWide("MethodNotAllowed", "the 405 handler", h == nil, func(t *table) { t.methodNotAllowed = h })
 }
 
 // AutoOptions makes the router answer an OPTIONS request for a path that has
@@ -465,13 +447,7 @@ func (r *Router) MethodNotAllowed(h http.HandlerFunc) {
 // Use still answers preflight requests itself. A mounted *Router without
 // AutoOptions inherits it from its parent. Calling it on a group panics.
 func (r *Router) AutoOptions() {
-	where := callerLocation()
-	if r.group {
-		panic(fmt.Sprintf("router: AutoOptions at %s: OPTIONS answering is router-wide; set it on the router returned by New", where))
-	}
-	r.t.begin("AutoOptions", where)
-	defer r.t.mu.Unlock()
-	r.t.autoOptions = true
+	r.setRouterWide("AutoOptions", "OPTIONS answering", false, func(t *table) { t.autoOptions = true })
 }
 
 // AllowDotSegments turns off the router's rejection of dot segments. By
@@ -487,13 +463,7 @@ func (r *Router) AutoOptions() {
 // as file names. Each router checks the paths it routes: a mounted *Router
 // keeps its own setting. Calling it on a group panics.
 func (r *Router) AllowDotSegments() {
-	where := callerLocation()
-	if r.group {
-		panic(fmt.Sprintf("router: AllowDotSegments at %s: the path check is router-wide; set it on the router returned by New", where))
-	}
-	r.t.begin("AllowDotSegments", where)
-	defer r.t.mu.Unlock()
-	r.t.allowDots = true
+	r.setRouterWide("AllowDotSegments", "the path check", false, func(t *table) { t.allowDots = true })
 }
 
 // begin starts a setup call: it locks the table, so that the first request
@@ -501,6 +471,22 @@ func (r *Router) AllowDotSegments() {
 // request (the call would race with requests, and routes registered late would
 // be missed by the catch-all set up at the first request). The caller unlocks
 // t.mu.
+// setRouterWide runs set on the table under the setup lock, after checking
+// that r is not a group (what names the setting in the panic message) and,
+// with nilHandler, that the handler given is not nil.
+func (r *Router) setRouterWide(call, what string, nilHandler bool, set func(t *table)) {
+	where := callerLocation()
+	if r.group {
+		panic(fmt.Sprintf("router: %s at %s: %s is router-wide; set it on the router returned by New", call, where, what))
+	}
+	if nilHandler {
+		panic(fmt.Sprintf("router: %s at %s: nil handler", call, where))
+	}
+	r.t.begin(call, where)
+	defer r.t.mu.Unlock()
+	set(r.t)
+}
+
 func (t *table) begin(what, where string) {
 	t.mu.Lock()
 	if t.serving.Load() {
