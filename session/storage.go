@@ -184,6 +184,20 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// LifetimeLimit is the longest a session can live under o: Lifetime, or
+// DefaultLifetime when Lifetime is 0; 0 when Lifetime is negative (no
+// limit). A backend that keeps a per-user index lets the index live that
+// long, since no member outlives it.
+func (o Options) LifetimeLimit() time.Duration {
+	switch {
+	case o.Lifetime > 0:
+		return o.Lifetime
+	case o.Lifetime < 0:
+		return 0
+	}
+	return DefaultLifetime
+}
+
 // withDefaults returns o with its zero fields set to their defaults. Every
 // storage constructor applies it once.
 func (o Options) withDefaults() Options {

@@ -28,8 +28,8 @@ type backend struct {
 	// compares with its own clock: never session.Options.Now.
 	now func() time.Time
 	// For the per-user index (userindex.go): how long an index item lives
-	// after a change (Options.Session.Lifetime), and where evictions are
-	// logged.
+	// after a change (Options.Session.LifetimeLimit(), 0: no expiry), and
+	// where evictions are logged.
 	lifetime time.Duration
 	logger   *slog.Logger
 }

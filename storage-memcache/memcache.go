@@ -125,7 +125,7 @@ func newBackend(client *memcache.Client, o Options) (*backend, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &backend{client: client, prefix: prefix, maxItemSize: size, now: time.Now, lifetime: o.Session.Lifetime, logger: logger}, nil
+	return &backend{client: client, prefix: prefix, maxItemSize: size, now: time.Now, lifetime: o.Session.LifetimeLimit(), logger: logger}, nil
 }
 
 // checkKeyPrefix accepts what memcached accepts in a key (printable ASCII,

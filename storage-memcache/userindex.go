@@ -94,13 +94,7 @@ func formatIndex(list []indexMember) []byte {
 // indexTTL is how long an index item lives after a change: the session
 // lifetime; 0 for no expiry.
 func (b *backend) indexTTL() time.Duration {
-	switch {
-	case b.lifetime > 0:
-		return b.lifetime
-	case b.lifetime < 0:
-		return 0
-	}
-	return session.DefaultLifetime
+	return b.lifetime // session.Options.LifetimeLimit
 }
 
 // changeIndex applies change to user's index with compare-and-swap,

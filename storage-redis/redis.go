@@ -68,8 +68,8 @@ type backend struct {
 	c      redis.UniversalClient
 	prefix string
 	logger *slog.Logger
-	// lifetime is Options.Session.Lifetime: how long a user's index lives
-	// after its last new member (userindex.go).
+	// lifetime is Options.Session.LifetimeLimit(): how long a user's index
+	// lives after its last new member (userindex.go); 0: no expiry.
 	lifetime time.Duration
 }
 
@@ -103,7 +103,7 @@ func newBackend(client redis.UniversalClient, o Options) (*backend, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &backend{c: client, prefix: prefix, logger: logger, lifetime: o.Session.Lifetime}, nil
+	return &backend{c: client, prefix: prefix, logger: logger, lifetime: o.Session.LifetimeLimit()}, nil
 }
 
 // isNil reports whether client is nil or a nil pointer of a go-redis client

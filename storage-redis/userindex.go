@@ -57,13 +57,7 @@ func parseIndexValue(v string) (id string, added time.Time, ok bool) {
 // indexTTL is how long an index lives after a member is added: the
 // session lifetime (the longest any member can live); 0 for no expiry.
 func (b *backend) indexTTL() time.Duration {
-	switch {
-	case b.lifetime > 0:
-		return b.lifetime
-	case b.lifetime < 0:
-		return 0
-	}
-	return session.DefaultLifetime
+	return b.lifetime // session.Options.LifetimeLimit
 }
 
 // SaveIndexed implements session.UserIndexBackend.
