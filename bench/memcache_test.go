@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
-	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
 	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 	memcachestorage "github.com/sessionkit/sessionkit/storage-memcache"
@@ -57,76 +56,9 @@ func BenchmarkSessionkitMemcacheRead(b *testing.B) {
 	benchSessionkit(b, st, false)
 }
 
-// The session work of a request without HTTP, the workload the Remix
-// benchmarks run: parse and verify the cookie, read the session, and for a
-// write increment a counter, save and serialize the Set-Cookie.
-
-type storageRequest struct {
-	st     session.Storage
-	c      *cookie.Cookie
-	header string
-	write  bool
-}
-
-func newStorageRequest(tb testing.TB, st session.Storage, write bool) *storageRequest {
-	tb.Helper()
-	ctx := context.Background()
-	c, err := cookie.New("session", cookie.Options{Secrets: []string{secret32}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s, _ := st.Read(ctx, "")
-	s.Set("user_id", 42)
-	s.Set("name", "alice")
-	v, _, err := st.Save(ctx, s)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	line, err := c.Serialize(v)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	header, _, _ := strings.Cut(line, ";")
-	return &storageRequest{st: st, c: c, header: header, write: write}
-}
-
-func (r *storageRequest) do(ctx context.Context) error {
-	value, _ := r.c.Parse(r.header)
-	s, err := r.st.Read(ctx, value)
-	if err != nil {
-		return err
-	}
-	if id, _ := session.Value[int](s, "user_id"); id != 42 {
-		return fmt.Errorf("lost session")
-	}
-	if r.write {
-		n, _ := session.Value[int](s, "counter")
-		s.Set("counter", n+1)
-	}
-	v, set, err := r.st.Save(ctx, s)
-	if err != nil {
-		return err
-	}
-	if set != r.write {
-		return fmt.Errorf("Set-Cookie %v on a write=%v request", set, r.write)
-	}
-	if set {
-		_, err = r.c.Serialize(v)
-	}
-	return err
-}
-
 func benchMemcacheStorage(b *testing.B, write bool) {
 	st, _ := memcacheStorage(b)
-	r := newStorageRequest(b, st, write)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := r.do(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchStorage(b, st, write)
 }
 
 // benchMemcacheStorageParallel runs 16 clients at once, each with its own
