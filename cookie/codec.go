@@ -35,7 +35,7 @@ func (c *Cookie) Serialize(value string) (string, error) {
 	if value == "" {
 		return c.name + "=" + c.attrs, nil
 	}
-	buf, err := c.encode(value, 1+len(c.attrs))
+	buf, err := c.encode(value, 1+len(c.attrs), nil)
 	if err != nil {
 		return "", err
 	}
@@ -58,6 +58,12 @@ func (c *Cookie) Serialize(value string) (string, error) {
 // and the errors are those of Serialize. The session middleware uses it to
 // give a persistent session's cookie the time the session has left.
 func (c *Cookie) SerializeMaxAge(value string, maxAge int) (string, error) {
+	return c.serializeMaxAge(value, maxAge, nil)
+}
+
+// serializeMaxAge is SerializeMaxAge, reusing r's signature when r is not
+// nil and carried the same encoding (see encode).
+func (c *Cookie) serializeMaxAge(value string, maxAge int, r *Received) (string, error) {
 	extra := 1 + len(c.lifeHead) + len("; Max-Age=") + 8 + len(c.lifeTail)
 	var buf []byte
 	if value == "" {
@@ -65,7 +71,7 @@ func (c *Cookie) SerializeMaxAge(value string, maxAge int) (string, error) {
 		buf = append(append(buf, c.name...), '=')
 	} else {
 		var err error
-		if buf, err = c.encode(value, extra); err != nil {
+		if buf, err = c.encode(value, extra, r); err != nil {
 			return "", err
 		}
 	}
@@ -94,7 +100,7 @@ func (c *Cookie) Encode(value string) (string, error) {
 	if value == "" {
 		return "", nil
 	}
-	buf, err := c.encode(value, 0)
+	buf, err := c.encode(value, 0, nil)
 	if err != nil {
 		return "", err
 	}
@@ -104,8 +110,10 @@ func (c *Cookie) Encode(value string) (string, error) {
 // encode returns "name=" followed by the encoded and, with secrets, signed
 // value, in a buffer with room for extra more bytes. It refuses a value
 // that would make the cookie larger than MaxSize, and in the Remix format one
-// that is not UTF-8.
-func (c *Cookie) encode(value string, extra int) ([]byte, error) {
+// that is not UTF-8. When r, read by this Cookie, holds a signature that
+// Secrets[0] made over the very encoding just produced, that signature is
+// the one encode would compute, and it is used instead of a new HMAC.
+func (c *Cookie) encode(value string, extra int, r *Received) ([]byte, error) {
 	var enc *base64.Encoding
 	if c.opts.Format == Remix {
 		if !utf8.ValidString(value) {
@@ -135,9 +143,12 @@ func (c *Cookie) encode(value string, extra int) ([]byte, error) {
 	scratchPool.Put(sp)
 	if c.Signed() {
 		var sum [sha256.Size]byte
-		if c.opts.Format == Remix {
+		switch {
+		case r != nil && r.signedBy(c) && r.enc == string(buf[start:]):
+			sum = r.sum
+		case c.opts.Format == Remix:
 			c.secrets[0].macBytes(&sum, buf[start:])
-		} else {
+		default:
 			c.secrets[0].macBytes(&sum, buf) // covers "name=value"
 		}
 		buf = append(buf, '.')
@@ -215,7 +226,7 @@ func (c *Cookie) ParseSecret(cookieHeader string) (value string, secret int, ok 
 	if raw == "" {
 		return "", -1, true
 	}
-	return c.decode(raw)
+	return c.decode(raw, nil)
 }
 
 // Decode reads a value that Encode wrote: ok is false when it is forged or
@@ -239,12 +250,13 @@ func (c *Cookie) DecodeSecret(encoded string) (value string, secret int, ok bool
 	if encoded == "" {
 		return "", -1, true
 	}
-	return c.decode(encoded)
+	return c.decode(encoded, nil)
 }
 
 // decode verifies and decodes a non-empty encoded value of at most MaxSize
-// bytes with the name: Parse's and Decode's common part.
-func (c *Cookie) decode(raw string) (value string, secret int, ok bool) {
+// bytes with the name: Parse's and Decode's common part. When Secrets[0]
+// verifies it and r is not nil, r keeps the encoding and its signature.
+func (c *Cookie) decode(raw string, r *Received) (value string, secret int, ok bool) {
 	bp := scratchPool.Get().(*[]byte)
 	defer scratchPool.Put(bp)
 	secret = -1
@@ -267,6 +279,9 @@ func (c *Cookie) decode(raw string) (value string, secret int, ok bool) {
 		}
 		if secret < 0 {
 			return "", -1, false
+		}
+		if secret == 0 && r != nil {
+			r.enc, r.sum = raw, want
 		}
 	}
 	if c.opts.Format == Remix {

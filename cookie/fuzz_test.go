@@ -53,6 +53,21 @@ func FuzzParse(f *testing.F) {
 			if secret < -1 || secret >= len(c.Options().Secrets) || (!ok || !c.Signed()) && secret != -1 {
 				t.Fatalf("signed=%v: ParseSecret(%q) = %q, %d, %v", c.Signed(), header, v2, secret, ok2)
 			}
+			r, ok3 := c.ParseReceived(header)
+			if r.Value != v || r.Secret != secret || ok3 != ok {
+				t.Fatalf("ParseReceived(%q) = %q, %d, %v; ParseSecret = %q, %d, %v", header, r.Value, r.Secret, ok3, v, secret, ok)
+			}
+			if ok {
+				// Sending it back, with its signature reused or not, is
+				// what SerializeMaxAge writes.
+				for _, maxAge := range []int{0, 60} {
+					want, werr := c.SerializeMaxAge(v, maxAge)
+					got, gerr := c.SerializeReceived(&r, maxAge)
+					if got != want || (werr == nil) != (gerr == nil) {
+						t.Fatalf("SerializeReceived(ParseReceived(%q), %d) = %q, %v; SerializeMaxAge = %q, %v", header, maxAge, got, gerr, want, werr)
+					}
+				}
+			}
 			if !ok {
 				if v != "" {
 					t.Fatalf("%v signed=%v: Parse(%q) = %q, false", c.Options().Format, c.Signed(), header, v)

@@ -251,6 +251,11 @@ type incoming struct {
 	// varies: the response depends on what the request carried, so it
 	// gets Vary even when it sends no value.
 	varies bool
+	// cookie is the session cookie as read, kept so that sending the same
+	// value back (a server-side session keeps its id) reuses the
+	// signature it arrived with (cookie.SerializeReceived); zero for a
+	// token.
+	cookie cookie.Received
 }
 
 // minSecretLen is the shortest secret New accepts without a warning: 256
@@ -488,17 +493,25 @@ type cookieCarrier struct {
 }
 
 func (cc *cookieCarrier) read(r *http.Request) incoming {
-	value, secret, _ := cc.cookie.ParseSecret(cookieHeader(r.Header))
-	return incoming{value: value, secret: secret, varies: value != ""}
+	rc, _ := cc.cookie.ParseReceived(cookieHeader(r.Header))
+	return incoming{value: rc.Value, secret: rc.Secret, varies: rc.Value != "", cookie: rc}
 }
 
 // line returns the Set-Cookie line for value: a deletion for "", otherwise
-// a cookie whose Max-Age is lifetime(s).
-func (cc *cookieCarrier) line(s *session.Session, value string, _ incoming) (string, bool, error) {
+// a cookie whose Max-Age is lifetime(s). The value the request carried
+// (the same session id) is sent back with the signature it came with when
+// Secrets[0] made it, which saves an HMAC per saving request.
+func (cc *cookieCarrier) line(s *session.Session, value string, in incoming) (string, bool, error) {
 	if value == "" {
 		return cc.cookie.Expire(), true, nil
 	}
-	line, err := cc.cookie.SerializeMaxAge(value, cc.lifetime(s))
+	var line string
+	var err error
+	if value == in.cookie.Value {
+		line, err = cc.cookie.SerializeReceived(&in.cookie, cc.lifetime(s))
+	} else {
+		line, err = cc.cookie.SerializeMaxAge(value, cc.lifetime(s))
+	}
 	return line, err == nil, err
 }
 

@@ -66,6 +66,11 @@ func newMemoryBackend(o Options) *memoryBackend {
 }
 
 func (m *memoryBackend) Get(_ context.Context, id string) ([]byte, error) {
+	return m.getAt(id, m.now())
+}
+
+// getAt is Get at the time now (clockedBackend).
+func (m *memoryBackend) getAt(id string, now time.Time) ([]byte, error) {
 	m.mu.RLock()
 	r, ok := m.records[id]
 	var data []byte
@@ -74,7 +79,7 @@ func (m *memoryBackend) Get(_ context.Context, id string) ([]byte, error) {
 		data, expires = r.data, r.expires
 	}
 	m.mu.RUnlock()
-	if !ok || expired(expires, m.now()) {
+	if !ok || expired(expires, now) {
 		return nil, ErrNotFound
 	}
 	return data, nil
@@ -141,7 +146,11 @@ func (m *memoryBackend) removeLocked(r *memoryRecord) {
 // Update rewrites a live record; it is how a save avoids bringing back a
 // record a concurrent request deleted.
 func (m *memoryBackend) Update(_ context.Context, id string, record []byte, ttl time.Duration) error {
-	now := m.now()
+	return m.updateAt(id, record, ttl, m.now())
+}
+
+// updateAt is Update at the time now (clockedBackend).
+func (m *memoryBackend) updateAt(id string, record []byte, ttl time.Duration, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.records[id]
