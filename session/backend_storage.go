@@ -64,8 +64,12 @@ type backendStorage struct {
 // clockedBackend is a Backend whose reads and updates can take the time
 // that the storage already read, instead of reading the clock again: memory
 // storage, where one clock reading is a measurable share of a request.
+//
+// getAt returns the record as a string that shares the backend's memory,
+// which is never written: the decoded session's strings point into it
+// instead of into a copy.
 type clockedBackend interface {
-	getAt(id string, now time.Time) ([]byte, error)
+	getAt(id string, now time.Time) (string, error)
 	updateAt(id string, record []byte, ttl time.Duration, now time.Time) error
 }
 
@@ -109,12 +113,14 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 		return New(), nil
 	}
 	now := st.o.now()
-	var rec []byte
+	var rec string
 	var err error
 	if st.clock != nil {
 		rec, err = st.clock.getAt(cookieValue, now)
 	} else {
-		rec, err = st.b.Get(ctx, cookieValue)
+		var b []byte
+		b, err = st.b.Get(ctx, cookieValue)
+		rec = string(b)
 	}
 	if errors.Is(err, ErrNotFound) {
 		if st.o.UseUnknownIDs {
@@ -125,10 +131,10 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	if err != nil && !errors.Is(err, ErrCorruptRecord) {
 		return nil, fmt.Errorf("session: read %s: %w", logID(cookieValue), err)
 	}
-	var values, flash map[string]any
+	var values, flash fields
 	var m meta
 	if err == nil {
-		values, flash, m, err = parseRecord(rec)
+		values, flash, m, err = parseRecordString(rec)
 	}
 	if err != nil {
 		st.o.logger().WarnContext(ctx, "session: corrupt record treated as absent",

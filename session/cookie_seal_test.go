@@ -1,6 +1,10 @@
 package session
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sessionkit/sessionkit/session/internal/wire"
+)
 
 // The sealing and opening of cookie storage on their own (the storage
 // benchmarks measure them inside a whole load+save).
@@ -13,7 +17,7 @@ func sealBenchStorage(b *testing.B) *cookieStorage {
 	return st.(*cookieStorage)
 }
 
-var sealBenchValues = map[string]any{"user": "alice@example.com", "count": 1, "roles": []any{"admin", "editor"}}
+var sealBenchValues = wire.FieldsOf(map[string]any{"user": "alice@example.com", "count": 1, "roles": []any{"admin", "editor"}})
 
 func BenchmarkCookieEncodeSealed(b *testing.B) {
 	st := sealBenchStorage(b)

@@ -245,7 +245,7 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 // 0.79-1.01 µs where sealing a separate buffer and handing it over with
 // unsafe.String took 0.93-1.02 µs (median CPU time of two same-run
 // comparisons on the benchmark session): unsafe did not pay.
-func (st *cookieStorage) encode(id string, values, flash map[string]any, m meta) (string, error) {
+func (st *cookieStorage) encode(id string, values, flash fields, m meta) (string, error) {
 	if len(st.aeads) == 0 {
 		buf, err := appendPayload(make([]byte, 0, 256), id, values, flash, m)
 		return string(buf), err

@@ -1,5 +1,7 @@
 package session
 
+import "github.com/sessionkit/sessionkit/session/internal/wire"
+
 // Data is what a session persists: its values and the flash values for the
 // next request. Its JSON form is the Remix record, a two-element array
 // [values, flash], which @remix-run/session reads and writes.
@@ -10,7 +12,7 @@ type Data struct {
 
 // MarshalJSON writes [values, flash]; nil maps are written as {}.
 func (d Data) MarshalJSON() ([]byte, error) {
-	return appendRecord(nil, d.Values, d.Flash, meta{})
+	return appendRecord(nil, wire.FieldsOf(d.Values), wire.FieldsOf(d.Flash), meta{})
 }
 
 // UnmarshalJSON reads [values, flash], as @remix-run/session writes it. A
@@ -21,6 +23,12 @@ func (d *Data) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	d.Values, d.Flash = values, flash
+	d.Values, d.Flash = nil, nil
+	if len(values) > 0 {
+		d.Values = values.Map()
+	}
+	if len(flash) > 0 {
+		d.Flash = flash.Map()
+	}
 	return nil
 }

@@ -83,8 +83,8 @@ func TestParseRecord(t *testing.T) {
 		if !tc.ok {
 			continue
 		}
-		if !reflect.DeepEqual(values, tc.values) && !(len(values) == 0 && len(tc.values) == 0) ||
-			!reflect.DeepEqual(flash, tc.flash) && !(len(flash) == 0 && len(tc.flash) == 0) || m != tc.m {
+		if !reflect.DeepEqual(values.Map(), tc.values) && !(len(values) == 0 && len(tc.values) == 0) ||
+			!reflect.DeepEqual(flash.Map(), tc.flash) && !(len(flash) == 0 && len(tc.flash) == 0) || m != tc.m {
 			t.Errorf("parseRecord(%s) = %v, %v, %+v; want %v, %v, %+v", tc.in, values, flash, m, tc.values, tc.flash, tc.m)
 		}
 	}

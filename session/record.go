@@ -26,9 +26,13 @@ type meta struct {
 	Persist int8  // "p": wire.PersistOn, wire.PersistOff, 0 (no choice)
 }
 
+// fields is a session's values, or its flash values: key-value pairs in key
+// order (wire.Fields), which cost a request less than a map.
+type fields = wire.Fields
+
 // appendRecord appends the JSON record [values, flash] (and the metadata as a
-// third element when it is not zero) to dst. Nil maps are written as {}.
-func appendRecord(dst []byte, values, flash map[string]any, m meta) ([]byte, error) {
+// third element when it is not zero) to dst. Empty fields are written as {}.
+func appendRecord(dst []byte, values, flash fields, m meta) ([]byte, error) {
 	return wire.AppendRecord(dst, values, flash, wire.Meta(m))
 }
 
@@ -37,21 +41,27 @@ func appendRecord(dst []byte, values, flash map[string]any, m meta) ([]byte, err
 // otherwise be objects; later elements are ignored unless the third is the
 // metadata object. Numbers are float64, except whole numbers beyond ±2^53,
 // which are int64 or uint64 so that they stay exact (see Value).
-func parseRecord(b []byte) (values, flash map[string]any, m meta, err error) {
-	values, flash, wm, err := wire.ParseRecord(b)
+func parseRecord(b []byte) (values, flash fields, m meta, err error) {
+	return parseRecordString(string(b))
+}
+
+// parseRecordString is parseRecord of a record held in a string, which
+// the decoded strings share instead of a copy of their own.
+func parseRecordString(rec string) (values, flash fields, m meta, err error) {
+	values, flash, wm, err := wire.ParseRecordString(rec)
 	return values, flash, meta(wm), err
 }
 
 // appendPayload appends cookie storage's value, the Remix payload
 // {"i":id,"d":[values,flash,meta]}, to dst.
-func appendPayload(dst []byte, id string, values, flash map[string]any, m meta) ([]byte, error) {
+func appendPayload(dst []byte, id string, values, flash fields, m meta) ([]byte, error) {
 	return wire.AppendPayload(dst, id, values, flash, wire.Meta(m))
 }
 
 // parsePayload reads the Remix cookie-storage value {"i":id,"d":record}.
 // A missing "i" or one that is not a string gives id ""; a missing or null
 // "d" gives no data. Other keys are ignored.
-func parsePayload(payload string) (id string, values, flash map[string]any, m meta, err error) {
+func parsePayload(payload string) (id string, values, flash fields, m meta, err error) {
 	id, values, flash, wm, err := wire.ParsePayload(payload)
 	return id, values, flash, meta(wm), err
 }

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"github.com/sessionkit/sessionkit/session/internal/wire"
+
 	"context"
 	"reflect"
 	"testing"
@@ -133,13 +135,13 @@ func TestCookiePayloadEscapesTheID(t *testing.T) {
 		t.Fatal(err)
 	}
 	hostile := `x","i":"victimvictimvictimvictimvictimvictimvic`
-	s := &Session{id: hostile, originalID: hostile, dirty: true, values: map[string]any{"a": 1.0}}
+	s := &Session{id: hostile, originalID: hostile, dirty: true, values: wire.FieldsOf(map[string]any{"a": 1.0})}
 	value, set, err := st.Save(context.Background(), s)
 	if err != nil || !set {
 		t.Fatalf("Save = (%q, %v, %v)", value, set, err)
 	}
 	id, values, _, _, err := parsePayload(value)
-	if err != nil || id != hostile || values["a"] != 1.0 {
+	if err != nil || id != hostile || values.Map()["a"] != 1.0 {
 		t.Errorf("payload %s reads back as id %q (err %v), want the escaped id itself", value, id, err)
 	}
 	r, err := st.Read(context.Background(), value)

@@ -1,10 +1,11 @@
 package session
 
 import (
-	"maps"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sessionkit/sessionkit/session/internal/wire"
 )
 
 // Session is one user's session for one request: values that persist until
@@ -22,28 +23,14 @@ type Session struct {
 	deleteID   string // originalID once RegenerateID(true) was called
 	discarded  []string
 
-	values map[string]any
-	flash  map[string]any // loaded from storage: readable in this request
-	next   map[string]any // flashed in this request: persisted for the next
-
-	dirty     bool
-	destroyed bool
-	// accessed: the content was read (Get, Has, Len, Data), for Accessed.
-	accessed bool
+	values fields
+	flash  fields // loaded from storage: readable in this request
+	next   fields // flashed in this request: persisted for the next
 
 	// Expiry metadata, kept by storages (see record.go). created survives
 	// regeneration; a Session started after Destroy gets a fresh one.
 	created time.Time
 	saved   time.Time
-	// stored is true when the session was loaded from a record, so a sliding
-	// refresh (touch) makes sense.
-	stored bool
-
-	// Persistence ("remember me", persist.go). persist is the choice made
-	// with Persist, kept in the record's metadata: wire.PersistOn,
-	// wire.PersistOff, or 0 for none, when persistDefault applies.
-	persist        int8
-	persistDefault bool
 	// expiresAt is when the server expires the session, as of its last load
 	// or save (zero: no limit, or not saved yet); expiresIn is how long
 	// that was from then, by the storage's clock.
@@ -54,6 +41,24 @@ type Session struct {
 	// records of this session (originalID, discarded): set when it is
 	// loaded and by each indexed save.
 	indexed string
+
+	// ctx is the context NewContext returns for the session's request,
+	// allocated with the session (context.go).
+	ctx sessionContext
+
+	// The flags, together so that they share one word.
+	dirty     bool
+	destroyed bool
+	// accessed: the content was read (Get, Has, Len, Data), for Accessed.
+	accessed bool
+	// stored is true when the session was loaded from a record, so a sliding
+	// refresh (touch) makes sense.
+	stored bool
+	// Persistence ("remember me", persist.go). persist is the choice made
+	// with Persist, kept in the record's metadata: wire.PersistOn,
+	// wire.PersistOff, or 0 for none, when persistDefault applies.
+	persist        int8
+	persistDefault bool
 }
 
 // New returns an empty session with a fresh id: 256 bits from crypto/rand,
@@ -72,13 +77,7 @@ func New() *Session {
 // counts as never stored), so no Backend, path or cookie payload ever sees a
 // hostile id through Restore.
 func Restore(id string, d Data) *Session {
-	var values, flash map[string]any
-	if len(d.Values) > 0 {
-		values = maps.Clone(d.Values)
-	}
-	if len(d.Flash) > 0 {
-		flash = maps.Clone(d.Flash)
-	}
+	values, flash := wire.FieldsOf(d.Values), wire.FieldsOf(d.Flash)
 	if !ValidID(id) {
 		s := loaded(newID(), values, flash, meta{}, time.Time{})
 		s.stored = false
@@ -91,7 +90,7 @@ func Restore(id string, d Data) *Session {
 // flash (not copied: the decoder made them), and the record's metadata. A
 // record without metadata (Remix wrote it) starts its lifetime now. Loaded
 // flash makes the session dirty, so that saving clears it.
-func loaded(id string, values, flash map[string]any, m meta, now time.Time) *Session {
+func loaded(id string, values, flash fields, m meta, now time.Time) *Session {
 	s := &Session{id: id, originalID: id, stored: true, values: values}
 	if len(flash) > 0 {
 		s.flash = flash
@@ -139,10 +138,11 @@ func (s *Session) Get(key string) any {
 	if s.destroyed {
 		return nil
 	}
-	if v, ok := s.values[key]; ok {
+	if v, ok := s.values.Get(key); ok {
 		return v
 	}
-	return s.flash[key]
+	v, _ := s.flash.Get(key)
+	return v
 }
 
 // Has reports whether Get would find key (a value or a flash value from the
@@ -154,11 +154,7 @@ func (s *Session) Has(key string) bool {
 	if s.destroyed {
 		return false
 	}
-	if _, ok := s.values[key]; ok {
-		return true
-	}
-	_, ok := s.flash[key]
-	return ok
+	return s.values.Has(key) || s.flash.Has(key)
 }
 
 // Set stores v under key; a nil v removes the key. Set on a destroyed session
@@ -169,16 +165,13 @@ func (s *Session) Set(key string, v any) {
 	defer s.mu.Unlock()
 	if v == nil {
 		if !s.destroyed {
-			delete(s.values, key)
+			s.values.Delete(key)
 			s.dirty = true
 		}
 		return
 	}
 	s.reviveLocked()
-	if s.values == nil {
-		s.values = make(map[string]any, 4)
-	}
-	s.values[key] = v
+	s.values.Set(key, v)
 	s.dirty = true
 }
 
@@ -190,8 +183,8 @@ func (s *Session) Unset(key string) {
 	if s.destroyed {
 		return
 	}
-	delete(s.values, key)
-	delete(s.flash, key)
+	s.values.Delete(key)
+	s.flash.Delete(key)
 	s.dirty = true
 }
 
@@ -203,10 +196,7 @@ func (s *Session) Flash(key string, v any) {
 	s.lock()
 	defer s.mu.Unlock()
 	s.reviveLocked()
-	if s.next == nil {
-		s.next = make(map[string]any, 2)
-	}
-	s.next[key] = v
+	s.next.Set(key, v)
 	s.dirty = true
 }
 
@@ -290,8 +280,8 @@ func (s *Session) Len() int {
 		return 0
 	}
 	n := len(s.values)
-	for k := range s.flash {
-		if _, ok := s.values[k]; !ok {
+	for _, kv := range s.flash {
+		if !s.values.Has(kv.Key) {
 			n++
 		}
 	}
@@ -328,14 +318,7 @@ func (s *Session) Data() Data {
 	if s.destroyed {
 		return Data{Values: map[string]any{}, Flash: map[string]any{}}
 	}
-	return Data{Values: cloneOrEmpty(s.values), Flash: cloneOrEmpty(s.next)}
-}
-
-func cloneOrEmpty(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
-	}
-	return maps.Clone(m)
+	return Data{Values: s.values.Map(), Flash: s.next.Map()}
 }
 
 // idsToDeleteLocked returns the records a save removes: the original id after

@@ -152,8 +152,9 @@ func (s *Session) Handle() string {
 
 // userOf returns the user that values name under key: the string stored
 // there, or "" (none, or not a string).
-func userOf(values map[string]any, key string) string {
-	u, _ := values[key].(string)
+func userOf(values fields, key string) string {
+	v, _ := values.Get(key)
+	u, _ := v.(string)
 	return u
 }
 

@@ -2,14 +2,15 @@ package wire
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 )
 
 // AppendRecord appends the record [values, flash] to dst, with m as a third
-// element when it is not zero. Nil maps are written as {}. It fails on a
+// element when it is not zero. Empty Fields are written as {}. It fails on a
 // value that json.Marshal refuses or that nests more than MaxDepth levels
 // (ErrTooDeep); the error names the top-level key.
-func AppendRecord(dst []byte, values, flash map[string]any, m Meta) ([]byte, error) {
+func AppendRecord(dst []byte, values, flash Fields, m Meta) ([]byte, error) {
 	var err error
 	dst = append(dst, '[')
 	if dst, err = AppendValues(dst, values); err != nil {
@@ -47,19 +48,29 @@ func AppendRecord(dst []byte, values, flash map[string]any, m Meta) ([]byte, err
 	return append(dst, ']'), nil
 }
 
-// AppendValues appends a session's value map as a JSON object, keys sorted
-// as json.Marshal sorts them; nil is {}. The map is the first of MaxDepth
-// levels.
-func AppendValues(dst []byte, values map[string]any) ([]byte, error) {
-	if values == nil {
-		return append(dst, "{}"...), nil
+// AppendValues appends a session's values (or flash values) as a JSON
+// object, in key order, the order json.Marshal writes a map in; empty is
+// {}. The object is the first of MaxDepth levels. An encoding error names
+// the key.
+func AppendValues(dst []byte, values Fields) ([]byte, error) {
+	dst = append(dst, '{')
+	for i, kv := range values {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, kv.Key)
+		dst = append(dst, ':')
+		var err error
+		if dst, err = appendValue(dst, kv.Value, 1); err != nil {
+			return dst, fmt.Errorf("%q: %w", kv.Key, err)
+		}
 	}
-	return appendObject(dst, values, 0)
+	return append(dst, '}'), nil
 }
 
 // AppendPayload appends the Remix cookie-storage payload
 // {"i":id,"d":record}, the record as AppendRecord writes it.
-func AppendPayload(dst []byte, id string, values, flash map[string]any, m Meta) ([]byte, error) {
+func AppendPayload(dst []byte, id string, values, flash Fields, m Meta) ([]byte, error) {
 	dst = append(dst, `{"i":`...)
 	dst = appendString(dst, id)
 	dst = append(dst, `,"d":`...)
@@ -76,11 +87,18 @@ func AppendPayload(dst []byte, id string, values, flash map[string]any, m Meta) 
 // metadata object {"c":ms,"s":ms,"p":bool}. Errors wrap ErrBadRecord. Numbers are
 // float64, or int64 and uint64 for whole numbers past ±2^53 (see the
 // package doc).
-func ParseRecord(b []byte) (values, flash map[string]any, m Meta, err error) {
-	return parseRecord(newDecoder(string(b), MaxDepth+1)) // +1: the array around the values
+func ParseRecord(b []byte) (values, flash Fields, m Meta, err error) {
+	return ParseRecordString(string(b))
 }
 
-func parseRecord(d decoder) (values, flash map[string]any, m Meta, err error) {
+// ParseRecordString is ParseRecord of a record held in a string: decoded
+// strings share its memory when it is small (see shareLimit), and nothing is
+// copied first.
+func ParseRecordString(rec string) (values, flash Fields, m Meta, err error) {
+	return parseRecord(newDecoder(rec, MaxDepth+1)) // +1: the array around the values
+}
+
+func parseRecord(d decoder) (values, flash Fields, m Meta, err error) {
 	d.skipSpace()
 	if d.peek() != '[' {
 		if _, err := decode([]byte(d.data)); err != nil {
@@ -102,7 +120,7 @@ func parseRecord(d decoder) (values, flash map[string]any, m Meta, err error) {
 // validates ids); a missing or null "d" gives no data. Other keys are
 // ignored. Decoded strings share payload's memory when it is small (see
 // shareLimit).
-func ParsePayload(payload string) (id string, values, flash map[string]any, m Meta, err error) {
+func ParsePayload(payload string) (id string, values, flash Fields, m Meta, err error) {
 	d := newDecoder(payload, MaxDepth+2) // the object and the array around the values
 	d.skipSpace()
 	if d.peek() != '{' {
@@ -138,11 +156,17 @@ func ParsePayload(payload string) (id string, values, flash map[string]any, m Me
 // record reads a record array starting at '['. Empty objects in the first
 // two places allocate nothing; the third element, when it is an object, is
 // read as metadata.
-func (d *decoder) record() (values, flash map[string]any, m Meta, err error) {
+func (d *decoder) record() (values, flash Fields, m Meta, err error) {
 	err = d.elements(func(i int) error {
 		switch {
-		case i < 2 && d.emptyObject():
-			return nil
+		case i < 2 && d.peek() == '{':
+			f, err := d.fields()
+			if i == 0 {
+				values = f
+			} else {
+				flash = f
+			}
+			return err
 		case i == 2 && d.peek() == '{':
 			var err error
 			m, err = d.meta()
@@ -152,16 +176,7 @@ func (d *decoder) record() (values, flash map[string]any, m Meta, err error) {
 		if err != nil || i >= 2 || v == nil {
 			return err
 		}
-		o, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("element %d is not an object", i)
-		}
-		if i == 0 {
-			values = o
-		} else {
-			flash = o
-		}
-		return nil
+		return fmt.Errorf("element %d is not an object", i)
 	})
 	if err != nil {
 		return nil, nil, Meta{}, fmt.Errorf("%w: %w", ErrBadRecord, err)
@@ -169,20 +184,21 @@ func (d *decoder) record() (values, flash map[string]any, m Meta, err error) {
 	return values, flash, m, nil
 }
 
-// emptyObject consumes "{}" (with optional space inside) if it comes next.
-func (d *decoder) emptyObject() bool {
-	if d.peek() != '{' {
-		return false
+// fields reads the object at '{' as Fields: nil when it is empty,
+// otherwise its members in one allocation of their exact number, in key
+// order, duplicates resolved as json.Unmarshal resolves them.
+func (d *decoder) fields() (Fields, error) {
+	var buf [8]Field
+	fs := buf[:0]
+	err := d.members(func(k string) error {
+		v, err := d.value()
+		fs = append(fs, Field{k, v})
+		return err
+	})
+	if err != nil || len(fs) == 0 {
+		return nil, err
 	}
-	p := d.pos + 1
-	for p < len(d.data) && (d.data[p] == ' ' || d.data[p] == '\t' || d.data[p] == '\n' || d.data[p] == '\r') {
-		p++
-	}
-	if p < len(d.data) && d.data[p] == '}' {
-		d.pos = p + 1
-		return true
-	}
-	return false
+	return normalize(slices.Clone(fs)), nil
 }
 
 // meta reads the metadata object {"c":ms,"s":ms,"p":bool}, ignoring other

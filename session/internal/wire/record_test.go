@@ -84,9 +84,16 @@ func FuzzPayload(f *testing.F) {
 	})
 }
 
-// sameValue is reflect.DeepEqual with nil and empty maps equal, and a
+// sameValue is reflect.DeepEqual with nil and empty maps equal, Fields
+// compared as the maps they hold, and a
 // float64 equal to the int64 or uint64 that converts to it.
 func sameValue(a, b any) bool {
+	if f, ok := a.(Fields); ok {
+		a = f.Map()
+	}
+	if f, ok := b.(Fields); ok {
+		b = f.Map()
+	}
 	switch a := a.(type) {
 	case map[string]any:
 		b, ok := b.(map[string]any)
@@ -127,7 +134,7 @@ func sameValue(a, b any) bool {
 func TestParseRecordNumbers(t *testing.T) {
 	values, _, m, err := ParseRecord([]byte(`[{"uid":1234567890123456789,"max":18446744073709551615,"n":3},{},{"c":9007199254740993,"s":1700000000000}]`))
 	want := map[string]any{"uid": int64(1234567890123456789), "max": uint64(math.MaxUint64), "n": 3.0}
-	if err != nil || !reflect.DeepEqual(values, want) {
+	if err != nil || !reflect.DeepEqual(values.Map(), want) {
 		t.Errorf("values = %#v, %v; want %#v", values, err, want)
 	}
 	if m != (Meta{Created: 0, Saved: 1700000000000}) {
@@ -178,7 +185,7 @@ func TestMetaPersist(t *testing.T) {
 
 func TestAppendPayloadEscapesID(t *testing.T) {
 	for _, id := range []string{"abc", `x","i":"victim`, "a\\b", "\x00\n", "<script>", "\xff"} {
-		enc, err := AppendPayload(nil, id, map[string]any{"k": "v"}, nil, Meta{Created: 1, Saved: 2})
+		enc, err := AppendPayload(nil, id, FieldsOf(map[string]any{"k": "v"}), nil, Meta{Created: 1, Saved: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +197,7 @@ func TestAppendPayloadEscapesID(t *testing.T) {
 			t.Errorf("AppendPayload(%q) = %s: encoding/json reads id %q, %v", id, enc, p.I, err)
 		}
 		got, values, _, m, err := ParsePayload(string(enc))
-		if err != nil || got != strings.ToValidUTF8(id, "\uFFFD") || values["k"] != "v" || m != (Meta{Created: 1, Saved: 2}) {
+		if err != nil || got != strings.ToValidUTF8(id, "\uFFFD") || values.Map()["k"] != "v" || m != (Meta{Created: 1, Saved: 2}) {
 			t.Errorf("ParsePayload(%s) = %q, %v, %+v, %v", enc, got, values, m, err)
 		}
 	}
@@ -214,7 +221,7 @@ func TestRecordDepth(t *testing.T) {
 		if flash {
 			values, fl = nil, deepest
 		}
-		rec, err := AppendRecord(nil, values, fl, Meta{Created: 1})
+		rec, err := AppendRecord(nil, FieldsOf(values), FieldsOf(fl), Meta{Created: 1})
 		if err != nil {
 			t.Fatalf("AppendRecord of %d levels: %v", MaxDepth, err)
 		}
@@ -222,7 +229,7 @@ func TestRecordDepth(t *testing.T) {
 		if err != nil || !sameValue(v, values) || !sameValue(f, fl) {
 			t.Errorf("ParseRecord of %d levels: %v", MaxDepth, err)
 		}
-		p, err := AppendPayload(nil, "id", values, fl, Meta{Created: 1})
+		p, err := AppendPayload(nil, "id", FieldsOf(values), FieldsOf(fl), Meta{Created: 1})
 		if err != nil {
 			t.Fatalf("AppendPayload of %d levels: %v", MaxDepth, err)
 		}
@@ -236,10 +243,10 @@ func TestRecordDepth(t *testing.T) {
 		} else {
 			values, fl = tooDeep, nil
 		}
-		if _, err := AppendRecord(nil, values, fl, Meta{}); !errors.Is(err, ErrTooDeep) {
+		if _, err := AppendRecord(nil, FieldsOf(values), FieldsOf(fl), Meta{}); !errors.Is(err, ErrTooDeep) {
 			t.Errorf("AppendRecord of %d levels: %v, want ErrTooDeep", MaxDepth+1, err)
 		}
-		if _, err := AppendPayload(nil, "id", values, fl, Meta{}); !errors.Is(err, ErrTooDeep) {
+		if _, err := AppendPayload(nil, "id", FieldsOf(values), FieldsOf(fl), Meta{}); !errors.Is(err, ErrTooDeep) {
 			t.Errorf("AppendPayload of %d levels: %v, want ErrTooDeep", MaxDepth+1, err)
 		}
 	}

@@ -1,0 +1,92 @@
+package wire
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// TestFieldsMatchMap drives Fields and a map through the same random Set
+// and Delete calls and checks after each that they hold the same pairs,
+// with the keys of Fields in order and each once.
+func TestFieldsMatchMap(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var f Fields
+	m := map[string]any{}
+	for i := range 5000 {
+		key := "k" + strconv.Itoa(r.IntN(40))
+		switch r.IntN(3) {
+		case 0, 1:
+			f.Set(key, i)
+			m[key] = i
+		case 2:
+			_, had := m[key]
+			if got := f.Delete(key); got != had {
+				t.Fatalf("Delete(%q) = %v; the map had it: %v", key, got, had)
+			}
+			delete(m, key)
+		}
+		if !reflect.DeepEqual(f.Map(), m) {
+			t.Fatalf("after step %d: Fields %v, map %v", i, f, m)
+		}
+		if !slices.IsSortedFunc(f, func(a, b Field) int {
+			if a.Key == b.Key {
+				t.Fatalf("key %q twice in %v", a.Key, f)
+			}
+			if a.Key < b.Key {
+				return -1
+			}
+			return 1
+		}) {
+			t.Fatalf("keys out of order: %v", f)
+		}
+		for k, v := range m {
+			if got, ok := f.Get(k); !ok || got != v || !f.Has(k) {
+				t.Fatalf("Get(%q) = %v, %v; want %v", k, got, ok, v)
+			}
+		}
+		if _, ok := f.Get("absent"); ok || f.Has("absent") {
+			t.Fatal("Get of an absent key found it")
+		}
+	}
+	if !reflect.DeepEqual(FieldsOf(m), f) {
+		t.Fatalf("FieldsOf(map) = %v; want %v", FieldsOf(m), f)
+	}
+	if FieldsOf(nil) != nil || (Fields{}).Clone() != nil || len(Fields(nil).Map()) != 0 || Fields(nil).Map() == nil {
+		t.Fatal("empty Fields: FieldsOf(nil) and Clone must be nil, Map an empty map")
+	}
+	c := f.Clone()
+	c.Set("k0", "changed")
+	c.Set("new", 1)
+	if reflect.DeepEqual(c, f) || f.Has("new") {
+		t.Fatal("Clone shares memory with the original")
+	}
+}
+
+// TestParseFieldsOrderAndDuplicates checks that a record Remix wrote, keys
+// in insertion order and possibly repeated, decodes as encoding/json
+// decodes it into a map (the last of repeated keys wins), in key order.
+func TestParseFieldsOrderAndDuplicates(t *testing.T) {
+	for _, obj := range []string{
+		`{"b":1,"a":2}`, `{"a":1,"a":2}`, `{"z":1,"a":2,"z":3,"m":4,"a":5}`,
+		`{"k9":0,"k8":1,"k7":2,"k6":3,"k5":4,"k4":5,"k3":6,"k2":7,"k1":8,"k0":9,"k10":10}`,
+		`{"":1," ":2,"\u00e9":3,"e":4}`, `{"a":null,"b":null,"a":1}`,
+	} {
+		values, flash, _, err := ParseRecord([]byte(`[` + obj + `,` + obj + `]`))
+		if err != nil {
+			t.Fatalf("ParseRecord(%s): %v", obj, err)
+		}
+		var want map[string]any
+		if err := json.Unmarshal([]byte(obj), &want); err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range []Fields{values, flash} {
+			if !reflect.DeepEqual(got.Map(), want) || !reflect.DeepEqual(got, FieldsOf(want)) {
+				t.Errorf("%s decoded as %v; want %v in key order", obj, got, want)
+			}
+		}
+	}
+}
