@@ -239,23 +239,18 @@ type carrier interface {
 	line(s *session.Session, value string, in incoming) (line string, send bool, err error)
 }
 
-// incoming is the session value a request carried.
+// incoming is the session value a request carried: Value is the verified
+// value ("" when there was none, or it was forged or undecodable), Secret
+// the index of the secret that verified it (-1: none; above 0, an older
+// secret signed it and the value is sent again, signed with Secrets[0]).
+// For a cookie, the Received also keeps the signature it came with, so
+// that sending the same value back (a server-side session keeps its id)
+// reuses it (cookie.SerializeReceived).
 type incoming struct {
-	// value is the verified value; "" when there was none, or it was
-	// forged or undecodable.
-	value string
-	// secret is the index of the secret that verified value (-1: none);
-	// above 0, an older secret signed it and the value is sent again,
-	// signed with Secrets[0].
-	secret int
+	cookie.Received
 	// varies: the response depends on what the request carried, so it
 	// gets Vary even when it sends no value.
 	varies bool
-	// cookie is the session cookie as read, kept so that sending the same
-	// value back (a server-side session keeps its id) reuses the
-	// signature it arrived with (cookie.SerializeReceived); zero for a
-	// token.
-	cookie cookie.Received
 }
 
 // minSecretLen is the shortest secret New accepts without a warning: 256
@@ -388,7 +383,7 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	in := m.carrier.read(r)
-	s, err := m.storage.Read(ctx, in.value)
+	s, err := m.storage.Read(ctx, in.Value)
 	if err != nil {
 		m.logger.ErrorContext(ctx, "sessionmiddleware: reading the session failed", "cookie", m.name, "error", err)
 		m.fail(w, r, err)
@@ -458,10 +453,10 @@ func (m *middleware) saveSession(ctx context.Context, s *session.Session, in inc
 		return "", false, err
 	}
 	if !set {
-		if in.secret <= 0 {
+		if in.Secret <= 0 {
 			return "", false, nil
 		}
-		line, send, err := m.carrier.line(s, in.value, in)
+		line, send, err := m.carrier.line(s, in.Value, in)
 		if err != nil {
 			// The value was read from the request, so only a lenient
 			// Remix encoding, shorter than the canonical one, gets here.
@@ -494,7 +489,7 @@ type cookieCarrier struct {
 
 func (cc *cookieCarrier) read(r *http.Request) incoming {
 	rc, _ := cc.cookie.ParseReceived(cookieHeader(r.Header))
-	return incoming{value: rc.Value, secret: rc.Secret, varies: rc.Value != "", cookie: rc}
+	return incoming{Received: rc, varies: rc.Value != ""}
 }
 
 // line returns the Set-Cookie line for value: a deletion for "", otherwise
@@ -507,8 +502,8 @@ func (cc *cookieCarrier) line(s *session.Session, value string, in incoming) (st
 	}
 	var line string
 	var err error
-	if value == in.cookie.Value {
-		line, err = cc.cookie.SerializeReceived(&in.cookie, cc.lifetime(s))
+	if value == in.Value {
+		line, err = cc.cookie.SerializeReceived(&in.Received, cc.lifetime(s))
 	} else {
 		line, err = cc.cookie.SerializeMaxAge(value, cc.lifetime(s))
 	}

@@ -113,9 +113,9 @@ type tokenCarrier struct {
 func (tc *tokenCarrier) read(r *http.Request) incoming {
 	raw := r.Header.Get(tc.header)
 	if raw == "" {
-		return incoming{secret: -1}
+		return incoming{Received: cookie.Received{Secret: -1}}
 	}
-	in := incoming{secret: -1, varies: true}
+	in := incoming{Received: cookie.Received{Secret: -1}, varies: true}
 	token := raw
 	if tc.bearer {
 		scheme, rest, ok := strings.Cut(raw, " ")
@@ -128,7 +128,7 @@ func (tc *tokenCarrier) read(r *http.Request) incoming {
 		return in
 	}
 	if value, secret, ok := tc.cookie.DecodeSecret(token); ok {
-		in.value, in.secret = value, secret
+		in.Value, in.Secret = value, secret
 	}
 	return in
 }
@@ -140,7 +140,7 @@ func (tc *tokenCarrier) line(_ *session.Session, value string, in incoming) (str
 	if value == "" {
 		return "", in.varies, nil
 	}
-	if value == in.value && in.secret <= 0 {
+	if value == in.Value && in.Secret <= 0 {
 		return "", false, nil
 	}
 	token, err := tc.cookie.Encode(value)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"sync/atomic"
 )
 
@@ -235,6 +236,13 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	return value, true, nil
 }
 
+// payloadBufs holds the buffers that unsealed payloads are written in
+// before they are copied into their string: one allocation a save instead
+// of two. Buffers past maxPooledPayload are left to the collector.
+var payloadBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledPayload = 8 << 10
+
 // encode returns the cookie value of a session: the payload, sealed with
 // Keys[0] when there are keys, as nonce || ciphertext || tag in a string.
 // The cookie's own encoding makes it header-safe; encoding it here too would
@@ -247,8 +255,18 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 // comparisons on the benchmark session): unsafe did not pay.
 func (st *cookieStorage) encode(id string, values, flash fields, m meta) (string, error) {
 	if len(st.aeads) == 0 {
-		buf, err := appendPayload(make([]byte, 0, 256), id, values, flash, m)
-		return string(buf), err
+		bp := payloadBufs.Get().(*[]byte)
+		buf, err := appendPayload((*bp)[:0], id, values, flash, m)
+		if err != nil {
+			payloadBufs.Put(bp)
+			return "", err
+		}
+		value := string(buf)
+		if cap(buf) <= maxPooledPayload {
+			*bp = buf[:0]
+			payloadBufs.Put(bp)
+		}
+		return value, nil
 	}
 	aead := st.aeads[0]
 	ns := aead.NonceSize()

@@ -47,7 +47,7 @@ type memoryBackend struct {
 
 type memoryRecord struct {
 	id      string
-	data    string // the record (see recordString)
+	data    string    // the record (see recordString)
 	expires time.Time // zero: never
 	index   int       // in byExpiry
 	seen    time.Time // last write or touch

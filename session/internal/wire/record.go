@@ -2,7 +2,6 @@ package wire
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 )
 
@@ -185,8 +184,8 @@ func (d *decoder) record() (values, flash Fields, m Meta, err error) {
 }
 
 // fields reads the object at '{' as Fields: nil when it is empty,
-// otherwise its members in one allocation of their exact number, in key
-// order, duplicates resolved as json.Unmarshal resolves them.
+// otherwise its members in one allocation, in key order, duplicates
+// resolved as json.Unmarshal resolves them.
 func (d *decoder) fields() (Fields, error) {
 	var buf [8]Field
 	fs := buf[:0]
@@ -198,7 +197,11 @@ func (d *decoder) fields() (Fields, error) {
 	if err != nil || len(fs) == 0 {
 		return nil, err
 	}
-	return normalize(slices.Clone(fs)), nil
+	// Room for two more keys, so that a request setting a key or two
+	// (a flash message, a counter) does not copy them all again.
+	out := make(Fields, len(fs), len(fs)+2)
+	copy(out, fs)
+	return normalize(out), nil
 }
 
 // meta reads the metadata object {"c":ms,"s":ms,"p":bool}, ignoring other
