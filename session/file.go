@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -160,27 +161,58 @@ func (b *fileBackend) dead(fi fs.FileInfo, now time.Time) bool {
 
 func (b *fileBackend) Get(_ context.Context, id string) ([]byte, error) {
 	p := b.path(id)
-	fi, err := os.Lstat(p)
+	f, err := openRecord(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotFound
 	}
-	if err != nil {
-		return nil, err
+	if err == nil {
+		defer f.Close()
+		var fi fs.FileInfo
+		if fi, err = f.Stat(); err == nil && !fi.Mode().IsRegular() {
+			err = errNotRegular
+		}
+		if err == nil {
+			if b.dead(fi, b.o.now()) {
+				return nil, ErrNotFound
+			}
+			return readRecord(f, fi.Size())
+		}
 	}
-	if !fi.Mode().IsRegular() {
+	if errors.Is(err, errNotRegular) {
 		// A directory, symlink or FIFO where a record belongs is not ours
 		// to follow (nor to block on).
 		return nil, fmt.Errorf("%w: session file %s is not a regular file", ErrCorruptRecord, b.rel(p))
 	}
-	if b.dead(fi, b.o.now()) {
-		return nil, ErrNotFound
-	}
-	data, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrNotFound
-	}
-	return data, err
+	return nil, err
 }
+
+// errNotRegular is openRecord's refusal of a path that is not a regular
+// file.
+var errNotRegular = errors.New("not a regular file")
+
+// readRecord reads f, whose size was size when it was opened: in one read
+// system call when it still is (os.ReadFile makes two, the second to see
+// the end). Records are replaced by a rename, never written in place, so an
+// open record does not change; a file that does is read to its end.
+func readRecord(f *os.File, size int64) ([]byte, error) {
+	if size <= 0 || size > maxFileRecord {
+		return io.ReadAll(f)
+	}
+	buf := make([]byte, size+1) // one byte more: a full buffer means it grew
+	n, err := io.ReadAtLeast(f, buf, int(size))
+	switch {
+	case err != nil && err != io.EOF && err != io.ErrUnexpectedEOF:
+		return nil, err
+	case n == len(buf):
+		rest, err := io.ReadAll(f)
+		return append(buf, rest...), err
+	}
+	return buf[:n], nil
+}
+
+// maxFileRecord is the largest record size readRecord trusts for its one
+// allocation; a larger file is read as it comes.
+const maxFileRecord = 64 << 20
 
 func (b *fileBackend) rel(p string) string {
 	r, err := filepath.Rel(b.root, p)
@@ -238,7 +270,11 @@ func (b *fileBackend) writeLocked(p string, record []byte, now time.Time, mustEx
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
+	if err == nil && b.o.Now != nil {
+		// The file's mtime is when the record was saved (expiry reads
+		// it). The system clock set it already; a clock of the caller's
+		// own (Options.Now, in tests) must set it: a system call that
+		// only then is worth its cost.
 		err = os.Chtimes(tmp, now, now)
 	}
 	if err == nil {
