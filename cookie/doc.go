@@ -50,7 +50,10 @@
 // Authorization header): the same secrets, rotation (DecodeSecret) and size
 // limit as a cookie, and Decode fails only as Parse does, with ok=false.
 // SerializeMaxAge writes the cookie with a Max-Age chosen for one response,
-// or none, instead of Options.MaxAge and Options.Expires.
+// or none, instead of Options.MaxAge and Options.Expires. ParseReceived and
+// SerializeReceived send a value back as it came, reusing the signature it
+// arrived with instead of computing it again (a session id, sent back on
+// every saving response).
 //
 // # Errors
 //

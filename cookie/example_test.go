@@ -162,3 +162,22 @@ func ExampleCookie_SerializeMaxAge() {
 	// sid=dXNlci00Mg; HttpOnly; Max-Age=1800; Path=/; SameSite=Lax
 	// sid=dXNlci00Mg; HttpOnly; Path=/; SameSite=Lax
 }
+
+// SerializeReceived sends a received value back with the signature it came
+// with: the same line as SerializeMaxAge, without a second HMAC.
+func ExampleCookie_SerializeReceived() {
+	c, _ := cookie.New("sid", cookie.Options{Secrets: []string{"s3cr3t"}, HTTPOnly: true})
+	line, _ := c.Serialize("user-42")
+	sent, _, _ := strings.Cut(line, "; ")
+
+	rc, ok := c.ParseReceived(sent)
+	fmt.Println(rc.Value, rc.Secret, ok)
+	again, _ := c.SerializeReceived(&rc, 3600)
+	want, _ := c.SerializeMaxAge("user-42", 3600)
+	fmt.Println(again)
+	fmt.Println(again == want)
+	// Output:
+	// user-42 0 true
+	// sid=dXNlci00Mg.ppnLCjwV1tphQRLp4K9N8xim0Sx_5oWt8amZs6JLtKU; HttpOnly; Max-Age=3600; Path=/; SameSite=Lax
+	// true
+}

@@ -6,7 +6,8 @@ type contextKey struct{}
 
 // sessionContext is the context that NewContext returns: its parent with
 // the session. It lives inside the Session (Session.ctx), so that the
-// context costs no allocation of its own, as context.WithValue's would.
+// context costs no allocation of its own, as context.WithValue's would; in
+// turn a Session kept after its request keeps that request's context.
 type sessionContext struct {
 	context.Context
 	s *Session
