@@ -32,7 +32,7 @@ func NewBackendStorage(b Backend, o Options) Storage {
 	}
 	st.r, st.caps.replace = b.(Replacer)
 	st.u, st.caps.update = b.(Updater)
-	st.clock, _ = b.(clockedBackend)
+	st.dec, _ = b.(decodingBackend)
 	if st.o.UserKey != "" {
 		if st.ix, st.caps.index = b.(UserIndexBackend); st.caps.index {
 			return &indexedStorage{st}
@@ -46,9 +46,9 @@ type backendStorage struct {
 	t Toucher
 	r Replacer
 	u Updater
-	// clock is b when it takes the storage's reading of the clock
-	// (memory storage); nil otherwise.
-	clock clockedBackend
+	// dec is b when it decodes its own records (memory storage); nil
+	// otherwise.
+	dec decodingBackend
 	// ix keeps the per-user index when Options.UserKey is set; nil
 	// otherwise.
 	ix UserIndexBackend
@@ -61,16 +61,24 @@ type backendStorage struct {
 	touches touchLog
 }
 
-// clockedBackend is a Backend whose reads and updates can take the time
-// that the storage already read, instead of reading the clock again: memory
-// storage, where one clock reading is a measurable share of a request.
-//
-// getAt returns the record as a string that shares the backend's memory,
-// which is never written: the decoded session's strings point into it
-// instead of into a copy.
-type clockedBackend interface {
-	getAt(id string, now time.Time) (string, error)
+// decodingBackend is a Backend that decodes its records itself, at the
+// time the storage read from the clock: memory storage, which keeps a
+// record's decoding to share between the requests that read it
+// (memoryBackend.readAt), and whose updates take the same clock reading.
+type decodingBackend interface {
+	// readAt returns the record under id decoded, ErrNotFound, or an
+	// error wrapping ErrCorruptRecord for a record that does not decode.
+	readAt(id string, now time.Time) (decodedRecord, error)
 	updateAt(id string, record []byte, ttl time.Duration, now time.Time) error
+}
+
+// decodedRecord is a record's content. shared means that values and flash
+// are also other sessions': the session copies them before it changes them
+// (Session.ownLocked).
+type decodedRecord struct {
+	values, flash fields
+	m             meta
+	shared        bool
 }
 
 // maxTouchLog bounds the touch log; when it is full it starts over, which
@@ -113,40 +121,39 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 		return New(), nil
 	}
 	now := st.o.now()
-	var rec string
+	var r decodedRecord
 	var err error
-	if st.clock != nil {
-		rec, err = st.clock.getAt(cookieValue, now)
+	if st.dec != nil {
+		r, err = st.dec.readAt(cookieValue, now)
 	} else {
-		var b []byte
-		b, err = st.b.Get(ctx, cookieValue)
-		rec = string(b)
+		var rec []byte
+		if rec, err = st.b.Get(ctx, cookieValue); err == nil {
+			if r.values, r.flash, r.m, err = parseRecord(rec); err != nil {
+				err = fmt.Errorf("%w: %w", ErrCorruptRecord, err)
+			}
+		}
 	}
-	if errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, ErrNotFound):
 		if st.o.UseUnknownIDs {
 			return &Session{id: cookieValue, originalID: cookieValue}, nil
 		}
 		return New(), nil
-	}
-	if err != nil && !errors.Is(err, ErrCorruptRecord) {
-		return nil, fmt.Errorf("session: read %s: %w", logID(cookieValue), err)
-	}
-	var values, flash fields
-	var m meta
-	if err == nil {
-		values, flash, m, err = parseRecordString(rec)
-	}
-	if err != nil {
+	case errors.Is(err, ErrCorruptRecord):
 		st.o.logger().WarnContext(ctx, "session: corrupt record treated as absent",
 			"session", logID(cookieValue), "error", err)
 		return New(), nil
+	case err != nil:
+		return nil, fmt.Errorf("session: read %s: %w", logID(cookieValue), err)
 	}
+	values, m := r.values, r.m
 	// With a Toucher, a refresh extends the backend's TTL without rewriting
 	// meta.Saved, so the backend's expiry is the idle check.
 	if st.o.expired(m, now, st.t == nil) {
 		return New(), nil
 	}
-	s := loaded(cookieValue, values, flash, m, now)
+	s := loaded(cookieValue, values, r.flash, m, now)
+	s.shared = r.shared
 	if st.t != nil {
 		// A touch by this process refreshed the record after its last
 		// write (meta.Saved): it is the session's last refresh.
@@ -203,8 +210,8 @@ func (st *backendStorage) execute(ctx context.Context, s *Session, id string, pl
 			st.touches.add(id, now)
 		}
 	case writeUpdate:
-		if st.clock != nil {
-			err = st.clock.updateAt(id, rec, plan.ttl, now)
+		if st.dec != nil {
+			err = st.dec.updateAt(id, rec, plan.ttl, now)
 		} else {
 			err = st.u.Update(ctx, id, rec, plan.ttl)
 		}

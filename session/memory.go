@@ -3,8 +3,11 @@ package session
 import (
 	"container/heap"
 	"context"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -46,8 +49,16 @@ type memoryBackend struct {
 }
 
 type memoryRecord struct {
-	id      string
-	data    string    // the record (see recordString)
+	id   string
+	data string // the record (see recordString)
+	// decoded is data decoded, once a request read it, when its values
+	// are immutable: the requests that read the record share it (see
+	// readAt). A rewrite of data clears it.
+	decoded atomic.Pointer[sharedDecoding]
+	// readBefore: a request read data already. Only a second read shares
+	// its decoding, so that a record read once and then rewritten (a
+	// session that changes on every request) costs no copy.
+	readBefore atomic.Bool
 	expires time.Time // zero: never
 	index   int       // in byExpiry
 	seen    time.Time // last write or touch
@@ -67,16 +78,15 @@ func newMemoryBackend(o Options) *memoryBackend {
 }
 
 func (m *memoryBackend) Get(_ context.Context, id string) ([]byte, error) {
-	rec, err := m.getAt(id, m.now())
+	_, data, err := m.lookup(id, m.now())
 	if err != nil {
 		return nil, err
 	}
-	return []byte(rec), nil
+	return []byte(data), nil
 }
 
-// getAt is Get at the time now, the record shared rather than copied
-// (clockedBackend).
-func (m *memoryBackend) getAt(id string, now time.Time) (string, error) {
+// lookup returns the live record under id and its data at the time now.
+func (m *memoryBackend) lookup(id string, now time.Time) (*memoryRecord, string, error) {
 	m.mu.RLock()
 	r, ok := m.records[id]
 	var data string
@@ -86,9 +96,48 @@ func (m *memoryBackend) getAt(id string, now time.Time) (string, error) {
 	}
 	m.mu.RUnlock()
 	if !ok || expired(expires, now) {
-		return "", ErrNotFound
+		return nil, "", ErrNotFound
 	}
-	return data, nil
+	return r, data, nil
+}
+
+// readAt is Get and the record's decoding at the time now
+// (decodingBackend). The decoder reads the stored string in place, and a
+// record whose values and flash values are immutable (strings, numbers,
+// booleans: most sessions) is decoded once more, by the second request
+// that reads it, and that decoding is shared by the next ones until the
+// record is rewritten. A session
+// copies shared values before it changes them (Session.ownLocked), so no
+// request sees another's changes. BenchmarkSessionkitMemoryRead: ...
+func (m *memoryBackend) readAt(id string, now time.Time) (decodedRecord, error) {
+	// The decoding is kept with the string it decoded (src): one stored
+	// by a request that read the record just before a rewrite is not
+	// taken for the new record's.
+	r, data, err := m.lookup(id, now)
+	if err != nil {
+		return decodedRecord{}, err
+	}
+	if d := r.decoded.Load(); d != nil && d.src == data {
+		return d.decodedRecord, nil
+	}
+	var d decodedRecord
+	d.values, d.flash, d.m, err = parseRecordString(data)
+	if err != nil {
+		return decodedRecord{}, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
+	}
+	if r.readBefore.Swap(true) && d.values.Immutable() && d.flash.Immutable() {
+		d.shared = true
+		// Clipped, so that even an append could not write into the
+		// shared array.
+		d.values, d.flash = slices.Clip(d.values), slices.Clip(d.flash)
+		r.decoded.Store(&sharedDecoding{decodedRecord: d, src: data})
+	}
+	return d, nil
+} // sharedDecoding is a record's decoding that requests share, and the
+// record string it decoded.
+type sharedDecoding struct {
+	decodedRecord
+	src string
 }
 
 func expired(expires, now time.Time) bool {
@@ -144,6 +193,10 @@ func (m *memoryBackend) setLocked(id string, record string, ttl time.Duration, n
 }
 
 func (m *memoryBackend) rewriteLocked(r *memoryRecord, record string, expires, now time.Time) {
+	if record != r.data {
+		r.decoded.Store(nil)
+		r.readBefore.Store(false)
+	}
 	r.data = record
 	r.seen = now
 	if !r.expires.Equal(expires) {
@@ -164,7 +217,7 @@ func (m *memoryBackend) Update(_ context.Context, id string, record []byte, ttl 
 	return m.updateAt(id, record, ttl, m.now())
 }
 
-// updateAt is Update at the time now (clockedBackend).
+// updateAt is Update at the time now (decodingBackend).
 func (m *memoryBackend) updateAt(id string, record []byte, ttl time.Duration, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -59,6 +59,10 @@ type Session struct {
 	// wire.PersistOff, or 0 for none, when persistDefault applies.
 	persist        int8
 	persistDefault bool
+	// shared: values and flash are, until changed, also other sessions'
+	// (memory storage shares a record's decoding between the requests
+	// that read it); ownLocked copies them before the first change.
+	shared bool
 }
 
 // New returns an empty session with a fresh id: 256 bits from crypto/rand,
@@ -165,12 +169,14 @@ func (s *Session) Set(key string, v any) {
 	defer s.mu.Unlock()
 	if v == nil {
 		if !s.destroyed {
+			s.ownLocked()
 			s.values.Delete(key)
 			s.dirty = true
 		}
 		return
 	}
 	s.reviveLocked()
+	s.ownLocked()
 	s.values.Set(key, v)
 	s.dirty = true
 }
@@ -183,6 +189,7 @@ func (s *Session) Unset(key string) {
 	if s.destroyed {
 		return
 	}
+	s.ownLocked()
 	s.values.Delete(key)
 	s.flash.Delete(key)
 	s.dirty = true
@@ -226,6 +233,16 @@ func (s *Session) Destroy() {
 	defer s.mu.Unlock()
 	s.destroyed = true
 	s.values, s.flash, s.next = nil, nil, nil
+}
+
+// ownLocked gives s values and flash of its own, copies of the ones it
+// shares with other sessions, before it changes them: a change made in
+// place would show in every request that read the same record.
+func (s *Session) ownLocked() {
+	if s.shared {
+		s.values, s.flash = s.values.Clone(), s.flash.Clone()
+		s.shared = false
+	}
 }
 
 // reviveLocked turns a destroyed session into a fresh one with a new id,

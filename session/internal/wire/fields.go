@@ -81,12 +81,27 @@ func (f *Fields) Delete(key string) bool {
 }
 
 // Clone returns a copy of f that shares no memory with it (the values
-// themselves are not copied); nil for an empty f.
+// themselves are not copied), with room for two more keys; nil for an
+// empty f.
 func (f Fields) Clone() Fields {
 	if len(f) == 0 {
 		return nil
 	}
-	return slices.Clone(f)
+	return append(make(Fields, 0, len(f)+2), f...)
+}
+
+// Immutable reports whether every value in f is immutable (nil, a string, a
+// bool or a number as the decoder gives them), so that sessions may share
+// f as long as none of them changes f itself.
+func (f Fields) Immutable() bool {
+	for _, kv := range f {
+		switch kv.Value.(type) {
+		case nil, string, bool, float64, int64, uint64:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Map returns f as a new map; an empty map (never nil) for an empty f.

@@ -90,3 +90,22 @@ func TestParseFieldsOrderAndDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldsImmutable: only what the decoder gives as immutable values
+// (nil, strings, booleans, numbers) lets Fields be shared.
+func TestFieldsImmutable(t *testing.T) {
+	for _, tc := range []struct {
+		f    Fields
+		want bool
+	}{
+		{nil, true},
+		{Fields{{"a", nil}, {"b", "s"}, {"c", true}, {"d", 1.5}, {"e", int64(1) << 60}, {"f", uint64(1) << 63}}, true},
+		{Fields{{"a", "s"}, {"m", map[string]any{}}}, false},
+		{Fields{{"l", []any{}}}, false},
+		{Fields{{"i", 42}}, false}, // a Go int is never decoded: not vouched for
+	} {
+		if got := tc.f.Immutable(); got != tc.want {
+			t.Errorf("%v.Immutable() = %v; want %v", tc.f, got, tc.want)
+		}
+	}
+}
