@@ -59,11 +59,11 @@ type memoryRecord struct {
 	// its decoding, so that a record read once and then rewritten (a
 	// session that changes on every request) costs no copy.
 	readBefore atomic.Bool
-	expires time.Time // zero: never
-	index   int       // in byExpiry
-	seen    time.Time // last write or touch
-	user    string    // the index that lists it (Options.UserKey); "" for none
-	handle  string    // its handle in that index
+	expires    time.Time // zero: never
+	index      int       // in byExpiry
+	seen       time.Time // last write or touch
+	user       string    // the index that lists it (Options.UserKey); "" for none
+	handle     string    // its handle in that index
 }
 
 func newMemoryBackend(o Options) *memoryBackend {
