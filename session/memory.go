@@ -108,7 +108,11 @@ func (m *memoryBackend) lookup(id string, now time.Time) (*memoryRecord, string,
 // that reads it, and that decoding is shared by the next ones until the
 // record is rewritten. A session
 // copies shared values before it changes them (Session.ownLocked), so no
-// request sees another's changes. BenchmarkSessionkitMemoryRead: ...
+// request sees another's changes. Same run, -cpu 1, three rounds each:
+// BenchmarkStorageSessionkitMemoryRead went from 1.18-1.20 µs and 4
+// allocations to 0.82-0.83 µs and 2; BenchmarkStorageSessionkitMemoryWrite,
+// which rewrites the record on every request, from 2.07-2.10 µs to
+// 2.15-2.16 µs (the bookkeeping), with the same 7 allocations.
 func (m *memoryBackend) readAt(id string, now time.Time) (decodedRecord, error) {
 	// The decoding is kept with the string it decoded (src): one stored
 	// by a request that read the record just before a rewrite is not
