@@ -168,6 +168,12 @@ func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
 		return dst, &json.UnsupportedValueError{Str: strconv.FormatFloat(f, 'g', -1, bits)}
 	}
 	abs := math.Abs(f)
+	if bits == 64 && abs < 1e15 && f == math.Trunc(f) && (f != 0 || !math.Signbit(f)) {
+		// A whole number, what sessions mostly hold (ids, counters,
+		// read back as float64): its shortest form is its digits, which
+		// AppendInt writes without the shortest-float search.
+		return strconv.AppendInt(dst, int64(f), 10), nil
+	}
 	format := byte('f')
 	if abs != 0 {
 		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {

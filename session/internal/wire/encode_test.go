@@ -71,7 +71,7 @@ func depth(v any) int {
 func TestAppendValueTypes(t *testing.T) {
 	type point struct{ X, Y int }
 	values := []any{
-		nil, "", "x", true, false, 0.0, -0.0, 1.0, 1e20, 1e21, 1e-6, 1e-7, 123.456, math.MaxFloat64, math.SmallestNonzeroFloat64,
+		nil, "", "x", true, false, 0.0, -0.0, 1.0, -1.0, 42.0, -42.0, 1e15 - 1, -(1e15 - 1), 1e15, 1e15 + 1, 1 << 53, 0.5, -2.5, 1e14 + 0.5, 1e20, 1e21, 1e-6, 1e-7, 123.456, math.MaxFloat64, math.SmallestNonzeroFloat64,
 		float32(1.1), float32(1e21), float32(1e-7), 1, -1, int8(-8), int16(16), int32(32), int64(math.MinInt64),
 		uint(1), uint8(8), uint16(16), uint32(32), uint64(math.MaxUint64), []any{}, []any(nil), []string{"a", "<b>"}, []string(nil),
 		map[string]any{}, map[string]any(nil), map[string]any{"b": 1, "a": []any{1, "x"}, "": nil}, point{1, 2}, &point{3, 4},
