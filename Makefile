@@ -57,10 +57,15 @@ tidy:
 
 # bench prints the comparison table of the bench module (sessionkit, scs,
 # gorilla; GOMAXPROCS 1 and 2; medians of BENCHCOUNT runs) and writes its
-# chart to docs/bench.svg. The raw output stays in bench/bench.txt.
+# chart to docs/bench.svg. The raw output stays in bench/bench.txt. The runs
+# are rounds of every benchmark rather than BENCHCOUNT runs of one after
+# the other, so that a slow minute of a shared machine falls on every
+# library alike instead of on whichever ran then.
 bench:
-	@cd bench && go test -run '^$$' -bench '^Benchmark(Scaffold|Sessionkit|SCS|Gorilla|Redis)' -benchmem \
-		-cpu 1,2 -count $(BENCHCOUNT) -benchtime $(BENCHTIME) . | tee bench.txt | grep -E '^(Benchmark|ok|FAIL)'
+	@cd bench && rm -f bench.txt && for i in $$(seq $(BENCHCOUNT)); do \
+		go test -run '^$$' -bench '^Benchmark(Scaffold|Sessionkit|SCS|Gorilla|Redis)' -benchmem \
+		-cpu 1,2 -count 1 -benchtime $(BENCHTIME) . > bench.round || { cat bench.round; exit 1; }; \
+		cat bench.round >> bench.txt; grep -E '^(Benchmark|ok|FAIL)' bench.round; done; rm -f bench.round
 	@cd bench && go run ./cmd/benchtable -svg ../docs/bench.svg -machine "$(BENCH_MACHINE)" \
 		-command "make bench BENCHCOUNT=$(BENCHCOUNT) BENCHTIME=$(BENCHTIME)" bench.txt
 
