@@ -218,6 +218,12 @@ func (c *Cookie) Parse(cookieHeader string) (value string, ok bool) {
 // cookie; the session middleware does this on every response, read-only
 // ones too.
 func (c *Cookie) ParseSecret(cookieHeader string) (value string, secret int, ok bool) {
+	return c.parse(cookieHeader, nil)
+}
+
+// parse is ParseSecret; when r is not nil, it also keeps in r what decode
+// keeps there.
+func (c *Cookie) parse(cookieHeader string, r *Received) (value string, secret int, ok bool) {
 	raw, found := findCookie(cookieHeader, c.name)
 	if !found || len(c.name)+len(raw) > MaxSize {
 		return "", -1, false
@@ -226,7 +232,7 @@ func (c *Cookie) ParseSecret(cookieHeader string) (value string, secret int, ok 
 	if raw == "" {
 		return "", -1, true
 	}
-	return c.decode(raw, nil)
+	return c.decode(raw, r)
 }
 
 // Decode reads a value that Encode wrote: ok is false when it is forged or

@@ -33,18 +33,10 @@ func (r *Received) signedBy(c *Cookie) bool {
 // ParseReceived is ParseSecret that keeps the verified signature for
 // SerializeReceived: r.Value, r.Secret and ok are what ParseSecret returns.
 func (c *Cookie) ParseReceived(cookieHeader string) (r Received, ok bool) {
-	r = Received{Secret: -1, c: c}
-	raw, found := findCookie(cookieHeader, c.name)
-	if !found || len(c.name)+len(raw) > MaxSize {
-		return r, false
-	}
-	raw = unquote(raw)
-	if raw == "" {
-		return r, true
-	}
-	r.Value, r.Secret, ok = c.decode(raw, &r)
+	r.c = c
+	r.Value, r.Secret, ok = c.parse(cookieHeader, &r)
 	if !ok {
-		r.enc = ""
+		r.enc = "" // verified, but the value did not decode
 	}
 	return r, ok
 }
