@@ -81,6 +81,17 @@ type decodedRecord struct {
 	shared        bool
 }
 
+// decodeRecord decodes a record; one that does not decode is an error
+// wrapping ErrCorruptRecord, which Read treats as absent.
+func decodeRecord(rec string) (decodedRecord, error) {
+	var d decodedRecord
+	var err error
+	if d.values, d.flash, d.m, err = parseRecordString(rec); err != nil {
+		return decodedRecord{}, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
+	}
+	return d, nil
+}
+
 // maxTouchLog bounds the touch log; when it is full it starts over, which
 // costs at most one extra touch per session.
 const maxTouchLog = 1 << 14
@@ -125,13 +136,10 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	var err error
 	if st.dec != nil {
 		r, err = st.dec.readAt(cookieValue, now)
+	} else if rec, gerr := st.b.Get(ctx, cookieValue); gerr != nil {
+		err = gerr
 	} else {
-		var rec []byte
-		if rec, err = st.b.Get(ctx, cookieValue); err == nil {
-			if r.values, r.flash, r.m, err = parseRecord(rec); err != nil {
-				err = fmt.Errorf("%w: %w", ErrCorruptRecord, err)
-			}
-		}
+		r, err = decodeRecord(string(rec))
 	}
 	switch {
 	case errors.Is(err, ErrNotFound):

@@ -162,28 +162,32 @@ func (b *fileBackend) dead(fi fs.FileInfo, now time.Time) bool {
 func (b *fileBackend) Get(_ context.Context, id string) ([]byte, error) {
 	p := b.path(id)
 	f, err := openRecord(p)
-	if errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, ErrNotFound
+	case errors.Is(err, errNotRegular):
+		return nil, b.notRegular(p)
+	case err != nil:
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, err
+	case !fi.Mode().IsRegular():
+		return nil, b.notRegular(p)
+	case b.dead(fi, b.o.now()):
 		return nil, ErrNotFound
 	}
-	if err == nil {
-		defer f.Close()
-		var fi fs.FileInfo
-		if fi, err = f.Stat(); err == nil && !fi.Mode().IsRegular() {
-			err = errNotRegular
-		}
-		if err == nil {
-			if b.dead(fi, b.o.now()) {
-				return nil, ErrNotFound
-			}
-			return readRecord(f, fi.Size())
-		}
-	}
-	if errors.Is(err, errNotRegular) {
-		// A directory, symlink or FIFO where a record belongs is not ours
-		// to follow (nor to block on).
-		return nil, fmt.Errorf("%w: session file %s is not a regular file", ErrCorruptRecord, b.rel(p))
-	}
-	return nil, err
+	return readRecord(f, fi.Size())
+}
+
+// notRegular is the error for a directory, symlink or FIFO where the record
+// p belongs: not ours to follow (nor to block on), so the record reads as
+// corrupt.
+func (b *fileBackend) notRegular(p string) error {
+	return fmt.Errorf("%w: session file %s is not a regular file", ErrCorruptRecord, b.rel(p))
 }
 
 // errNotRegular is openRecord's refusal of a path that is not a regular

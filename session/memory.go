@@ -3,7 +3,6 @@ package session
 import (
 	"container/heap"
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -106,17 +105,14 @@ func (m *memoryBackend) lookup(id string, now time.Time) (*memoryRecord, string,
 // record whose values and flash values are immutable (strings, numbers,
 // booleans: most sessions) is decoded once more, by the second request
 // that reads it, and that decoding is shared by the next ones until the
-// record is rewritten. A session
-// copies shared values before it changes them (Session.ownLocked), so no
-// request sees another's changes. Same run, -cpu 1, three rounds each:
-// BenchmarkStorageSessionkitMemoryRead went from 1.18-1.20 µs and 4
-// allocations to 0.82-0.83 µs and 2; BenchmarkStorageSessionkitMemoryWrite,
-// which rewrites the record on every request, from 2.07-2.10 µs to
-// 2.15-2.16 µs (the bookkeeping), with the same 7 allocations.
+// record is rewritten. A session copies shared values before it changes
+// them (Session.ownLocked), so no request sees another's changes. Same run,
+// -cpu 1, three rounds each: BenchmarkStorageSessionkitMemoryRead went from
+// 1.18-1.20 µs and 4 allocations to 0.82-0.83 µs and 2;
+// BenchmarkStorageSessionkitMemoryWrite, which rewrites the record on every
+// request, from 2.07-2.10 µs to 2.15-2.16 µs (the bookkeeping), with the
+// same 7 allocations.
 func (m *memoryBackend) readAt(id string, now time.Time) (decodedRecord, error) {
-	// The decoding is kept with the string it decoded (src): one stored
-	// by a request that read the record just before a rewrite is not
-	// taken for the new record's.
 	r, data, err := m.lookup(id, now)
 	if err != nil {
 		return decodedRecord{}, err
@@ -124,21 +120,20 @@ func (m *memoryBackend) readAt(id string, now time.Time) (decodedRecord, error) 
 	if d := r.decoded.Load(); d != nil && d.src == data {
 		return d.decodedRecord, nil
 	}
-	var d decodedRecord
-	d.values, d.flash, d.m, err = parseRecordString(data)
-	if err != nil {
-		return decodedRecord{}, fmt.Errorf("%w: %w", ErrCorruptRecord, err)
-	}
-	if r.readBefore.Swap(true) && d.values.Immutable() && d.flash.Immutable() {
+	d, err := decodeRecord(data)
+	if err == nil && r.readBefore.Swap(true) && d.values.Immutable() && d.flash.Immutable() {
 		d.shared = true
 		// Clipped, so that even an append could not write into the
 		// shared array.
 		d.values, d.flash = slices.Clip(d.values), slices.Clip(d.flash)
 		r.decoded.Store(&sharedDecoding{decodedRecord: d, src: data})
 	}
-	return d, nil
-} // sharedDecoding is a record's decoding that requests share, and the
-// record string it decoded.
+	return d, err
+}
+
+// sharedDecoding is a record's decoding that requests share, kept with the
+// record string it decoded (src): a decoding stored by a request that read
+// the record just before a rewrite is not taken for the new record's.
 type sharedDecoding struct {
 	decodedRecord
 	src string
@@ -166,8 +161,8 @@ func (m *memoryBackend) Set(_ context.Context, id string, record []byte, ttl tim
 // recordString returns record as a string that shares its memory. The
 // Backend contract lets a backend keep a record (its caller never writes
 // it after Set or Update), so the string stays as it is; reads then hand
-// it to the decoder without a copy (clockedBackend), one allocation and a
-// copy of the record fewer per request.
+// it to the decoder without a copy (readAt), one allocation and a copy of
+// the record fewer per request.
 func recordString(record []byte) string {
 	return unsafe.String(unsafe.SliceData(record), len(record))
 }

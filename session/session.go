@@ -233,6 +233,7 @@ func (s *Session) Destroy() {
 	defer s.mu.Unlock()
 	s.destroyed = true
 	s.values, s.flash, s.next = nil, nil, nil
+	s.shared = false
 }
 
 // ownLocked gives s values and flash of its own, copies of the ones it
