@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -16,6 +17,12 @@ import (
 // changed sessions, deletes old records after RegenerateID(true) and Destroy,
 // and treats corrupt records as absent (logged). Records are the Remix JSON
 // [values, flash] with a third element of metadata that Remix ignores.
+//
+// Every write is a compare-and-set over the version the request read, so
+// concurrent requests of one session never overwrite each other: a save
+// that finds the record changed reads it again and re-applies its own
+// changes (see Save). With Options.UserKey it keeps the per-user index
+// (UserIndex); over a Backend that is a Locker it implements Locking.
 //
 // It panics on a negative IdleTimeout in o: that is a programming error.
 func NewBackendStorage(b Backend, o Options) Storage {
@@ -30,13 +37,16 @@ func NewBackendStorage(b Backend, o Options) Storage {
 	if st.t != nil {
 		st.touches.m = make(map[string]time.Time)
 	}
-	st.r, st.caps.replace = b.(Replacer)
-	st.u, st.caps.update = b.(Updater)
 	st.dec, _ = b.(decodingBackend)
-	if st.o.UserKey != "" {
-		if st.ix, st.caps.index = b.(UserIndexBackend); st.caps.index {
-			return &indexedStorage{st}
-		}
+	st.caps.index = st.o.UserKey != ""
+	lk, locks := b.(Locker)
+	switch {
+	case st.caps.index && locks:
+		return &lockingIndexedStorage{indexedStorage{st}, lk}
+	case st.caps.index:
+		return &indexedStorage{st}
+	case locks:
+		return &lockingStorage{st, lk}
 	}
 	return st
 }
@@ -44,15 +54,10 @@ func NewBackendStorage(b Backend, o Options) Storage {
 type backendStorage struct {
 	b Backend
 	t Toucher
-	r Replacer
-	u Updater
 	// dec is b when it decodes its own records (memory storage); nil
 	// otherwise.
 	dec decodingBackend
-	// ix keeps the per-user index when Options.UserKey is set; nil
-	// otherwise.
-	ix UserIndexBackend
-	o  Options
+	o   Options
 	// caps is what b can do, for decideSave.
 	caps storeCaps
 	// touches remembers this process's recent touches. A touch extends the
@@ -64,12 +69,13 @@ type backendStorage struct {
 // decodingBackend is a Backend that decodes its records itself, at the
 // time the storage read from the clock: memory storage, which keeps a
 // record's decoding to share between the requests that read it
-// (memoryBackend.readAt), and whose updates take the same clock reading.
+// (memoryBackend.readAt), and whose writes take the same clock reading.
 type decodingBackend interface {
-	// readAt returns the record under id decoded, ErrNotFound, or an
-	// error wrapping ErrCorruptRecord for a record that does not decode.
-	readAt(id string, now time.Time) (decodedRecord, error)
-	updateAt(id string, record []byte, ttl time.Duration, now time.Time) error
+	// readAt returns the record under key decoded and its version,
+	// ErrNotFound, or an error wrapping ErrCorruptRecord for a record that
+	// does not decode.
+	readAt(key string, now time.Time) (decodedRecord, Version, error)
+	putAt(key string, record []byte, ttl time.Duration, v Version, now time.Time) (Version, error)
 }
 
 // decodedRecord is a record's content. shared means that values and flash
@@ -126,21 +132,47 @@ func (l *touchLog) add(id string, now time.Time) {
 	l.m[id] = now
 }
 
+// read returns the live record of id, decoded, and its version, at the
+// time now: ErrNotFound when it is absent or expired, an error wrapping
+// ErrCorruptRecord when it does not decode.
+func (st *backendStorage) read(ctx context.Context, id string, now time.Time) (decodedRecord, Version, error) {
+	return st.readKey(ctx, st.b.Key(id), now)
+}
+
+// readKey is read of the record under the backend's key.
+func (st *backendStorage) readKey(ctx context.Context, key string, now time.Time) (decodedRecord, Version, error) {
+	var r decodedRecord
+	var v Version
+	var err error
+	if st.dec != nil {
+		r, v, err = st.dec.readAt(key, now)
+	} else {
+		var rec []byte
+		if rec, v, err = st.b.Get(ctx, key); err == nil {
+			r, err = decodeRecord(string(rec))
+		}
+	}
+	if err == nil && st.o.expired(r.m, now, st.t == nil) {
+		err = ErrNotFound
+	}
+	return r, v, err
+}
+
+// put writes rec under key over version v, at the time now.
+func (st *backendStorage) put(ctx context.Context, key string, rec []byte, ttl time.Duration, v Version, now time.Time) (Version, error) {
+	if st.dec != nil {
+		return st.dec.putAt(key, rec, ttl, v, now)
+	}
+	return st.b.Put(ctx, key, rec, ttl, v)
+}
+
 // Read implements Storage.
 func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Session, error) {
 	if cookieValue == "" || !ValidID(cookieValue) {
 		return New(), nil
 	}
 	now := st.o.now()
-	var r decodedRecord
-	var err error
-	if st.dec != nil {
-		r, err = st.dec.readAt(cookieValue, now)
-	} else if rec, gerr := st.b.Get(ctx, cookieValue); gerr != nil {
-		err = gerr
-	} else {
-		r, err = decodeRecord(string(rec))
-	}
+	r, v, err := st.read(ctx, cookieValue, now)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		if st.o.UseUnknownIDs {
@@ -154,14 +186,9 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	case err != nil:
 		return nil, fmt.Errorf("session: read %s: %w", logID(cookieValue), err)
 	}
-	values, m := r.values, r.m
-	// With a Toucher, a refresh extends the backend's TTL without rewriting
-	// meta.Saved, so the backend's expiry is the idle check.
-	if st.o.expired(m, now, st.t == nil) {
-		return New(), nil
-	}
-	s := loaded(cookieValue, values, r.flash, m, now)
+	s := loaded(cookieValue, r.values, r.flash, r.m, now)
 	s.shared = r.shared
+	s.version = v
 	if st.t != nil {
 		// A touch by this process refreshed the record after its last
 		// write (meta.Saved): it is the session's last refresh.
@@ -170,18 +197,65 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 		}
 	}
 	s.setExpiryLocked(&st.o, s.saved, now)
-	if st.ix != nil {
-		s.indexed = userOf(values, st.o.UserKey)
+	if st.caps.index {
+		s.indexed = userOf(r.values, st.o.UserKey)
 	}
 	return s, nil
 }
 
-// Save implements Storage: snapshot, decide (decideSave), execute.
+// maxSaveAttempts bounds how often one Save reads a record again after a
+// conflict. Each conflict means another save of the session succeeded, so
+// n concurrent saves of one session need at most n attempts each: 64
+// concurrent requests of one user never exhaust it.
+const maxSaveAttempts = 128
+
+// errMerged is what one attempt of a save returns when it found the record
+// changed and merged this request's changes into the fresh one: the save
+// tries again.
+var errMerged = errors.New("session: merged; save again")
+
+// errDropped is what a save attempt returns when it dropped the request's
+// changes (dropped): Save returns no cookie and no error.
+var errDropped = errors.New("session: dropped")
+
+// Save implements Storage: snapshot, decide (decideSave), execute; and on a
+// conflict (another request saved the session since this one read it),
+// read the record again, re-apply this request's changes to it (rebase),
+// and start over, until the context ends or maxSaveAttempts.
 func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, error) {
+	var a saveAttempt
+	for n := 1; ; n++ {
+		value, set, err := st.saveOnce(ctx, s, &a)
+		if errors.Is(err, errDropped) {
+			return "", false, nil
+		}
+		if !errors.Is(err, errMerged) {
+			return value, set, err
+		}
+		if n == maxSaveAttempts {
+			return "", false, fmt.Errorf("session: save %s: the session changed under %d attempts in a row: %w",
+				logID(s.ID()), n, ErrConflict)
+		}
+		if err := backoff(ctx, n); err != nil {
+			return "", false, fmt.Errorf("session: save %s: %w", logID(s.ID()), err)
+		}
+	}
+}
+
+// saveAttempt carries what one attempt of a save leaves to the next: the
+// version of the record it wrote under a new id (RegenerateID, or a session
+// started after Destroy), which the next attempt writes over.
+type saveAttempt struct {
+	wroteID string
+	wrote   Version
+}
+
+// saveOnce is one attempt of Save.
+func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttempt) (string, bool, error) {
 	now := st.o.now()
 	s.mu.Lock()
 	snap := s.snapshotLocked()
-	if st.ix != nil {
+	if st.caps.index {
 		snap.user, snap.indexed = userOf(s.values, st.o.UserKey), s.indexed
 	}
 	plan := decideSave(snap, now, &st.o, st.caps)
@@ -199,104 +273,259 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 		return "", false, fmt.Errorf("session: save %s: a %d-byte record is over the %d-byte limit (Options.MaxRecordSize): %w",
 			logID(snap.id), len(rec), limit, ErrTooLarge)
 	}
+	x := execution{st: st, s: s, snap: &snap, plan: &plan, rec: rec, now: now, a: a}
 	if plan.index.needed {
-		return st.executeIndexed(ctx, s, snap.id, &plan, rec, now)
+		return x.indexed(ctx)
 	}
-	return st.execute(ctx, s, snap.id, &plan, rec, now)
+	return x.run(ctx)
 }
 
-// execute carries out plan for the session s as it was under id.
-func (st *backendStorage) execute(ctx context.Context, s *Session, id string, plan *savePlan, rec []byte, now time.Time) (string, bool, error) {
-	var err error
+// execution carries out one save attempt's plan.
+type execution struct {
+	st   *backendStorage
+	s    *Session
+	snap *saveSnapshot
+	plan *savePlan
+	rec  []byte
+	now  time.Time
+	a    *saveAttempt
+	// version is what the write stored.
+	version Version
+	// evicted: adding the session to its user's index marked the oldest
+	// ones revoked (Options.MaxUserSessions); the save ends them.
+	evicted bool
+}
+
+// run executes the plan: the write, then the deletes, then the session is
+// marked saved.
+func (x *execution) run(ctx context.Context) (string, bool, error) {
+	st, plan, id := x.st, x.plan, x.snap.id
 	switch plan.write {
-	case writeNone:
 	case writeTouch:
-		if st.touches.recent(id, now, st.o.IdleTimeout/refreshFraction) {
+		if st.touches.recent(id, x.now, st.o.IdleTimeout/refreshFraction) {
 			return "", false, nil
 		}
-		if err = st.t.Touch(ctx, id, plan.ttl); err == nil {
-			st.touches.add(id, now)
+		err := st.t.Touch(ctx, st.b.Key(id), plan.ttl)
+		if err == nil {
+			st.touches.add(id, x.now)
 		}
-	case writeUpdate:
-		if st.dec != nil {
-			err = st.dec.updateAt(id, rec, plan.ttl, now)
-		} else {
-			err = st.u.Update(ctx, id, rec, plan.ttl)
+		if errors.Is(err, ErrNotFound) {
+			return x.refreshGone()
 		}
-		if errors.Is(err, ErrNotFound) && !plan.refresh {
-			return st.dropped(ctx, s, id, plan, now)
+		if err != nil {
+			return "", false, fmt.Errorf("session: refresh %s: %w", logID(id), err)
 		}
-	case writeSet:
-		if plan.replace {
-			err = st.r.Replace(ctx, plan.deletes, id, rec, plan.ttl)
-			plan.deletes = nil
-		} else {
-			err = st.b.Set(ctx, id, rec, plan.ttl)
+	case writeRecord:
+		if done, value, set, err := x.write(ctx); done {
+			return value, set, err
 		}
 	}
-	if plan.refresh && errors.Is(err, ErrNotFound) {
-		// Deleted meanwhile (a logout elsewhere): do not resurrect it,
-		// nor send a persistent session's cookie for it.
-		err = nil
-		plan.cookie = cookieKeep
-	}
-	if err != nil {
-		verb := "save"
-		if plan.refresh {
-			verb = "refresh"
+	if x.plan.index.add {
+		if err := x.verifyIndexed(ctx); errors.Is(err, errRevoked) {
+			return x.dropped(ctx)
+		} else if err != nil {
+			return "", false, err
 		}
-		return "", false, fmt.Errorf("session: %s %s: %w", verb, logID(id), err)
 	}
-	if err := st.deleteAll(ctx, plan.deletes); err != nil {
+	if err := x.deleteOld(ctx); err != nil {
 		return "", false, err
 	}
-	switch plan.mark {
-	case markSaved:
-		st.markSaved(s, id, plan.created, now)
-	case markRefresh:
-		s.mu.Lock()
-		s.saved = now
-		s.setExpiryLocked(&st.o, now, now)
-		s.mu.Unlock()
+	if x.plan.index.remove {
+		x.unindex(ctx)
 	}
-	value, set := plan.cookie.result(id)
-	return value, set, nil
+	if x.evicted {
+		st.o.logger().WarnContext(ctx, "session: a sign-in took a user past Options.MaxUserSessions; their oldest sessions are ended",
+			"max_user_sessions", st.o.maxUserSessions())
+		if _, err := st.endRevoked(ctx, x.plan.index.to); err != nil {
+			st.o.logger().WarnContext(ctx, "session: ending a user's oldest sessions failed; the next revoke or sign-in ends them", "error", err)
+		}
+	}
+	return x.finish()
 }
 
-// dropped ends a save whose loaded record was deleted meanwhile (a logout, a
-// login elsewhere, a revoke, expiry): the changes are dropped and logged, and
-// no cookie is sent, so the next request with the old cookie is anonymous.
-func (st *backendStorage) dropped(ctx context.Context, s *Session, id string, plan *savePlan, now time.Time) (string, bool, error) {
-	st.o.logger().WarnContext(ctx, "session: deleted (by a concurrent logout, login or revoke, or expired) before this request saved it; its changes are dropped",
-		"session", logID(id))
-	s.mu.Lock()
-	if s.id == id {
-		s.savedLocked(plan.created, now)
-		s.stored = false
-		s.indexed = ""
+// write stores the record; done reports that the save ends here, with the
+// results given.
+func (x *execution) write(ctx context.Context) (done bool, value string, set bool, err error) {
+	st, snap, plan := x.st, x.snap, x.plan
+	key := st.b.Key(snap.id)
+	over := snap.version // the record loaded, rewritten in place
+	if snap.id != snap.originalID || !snap.stored {
+		// A new id: nothing there yet, or what an earlier attempt wrote.
+		over = Version{}
+		if x.a.wroteID == snap.id {
+			over = x.a.wrote
+		}
 	}
-	s.mu.Unlock()
-	return "", false, nil
+	if snap.stored && snap.id == snap.originalID && over.IsZero() {
+		// Restore'd, never read from the backend: write over whatever
+		// is there.
+		over, err = st.currentVersion(ctx, key)
+		if err != nil {
+			return true, "", false, err
+		}
+	}
+	x.version, err = st.put(ctx, key, x.rec, plan.ttl, over, x.now)
+	switch {
+	case err == nil:
+		if snap.id != snap.originalID || !snap.stored {
+			x.a.wroteID, x.a.wrote = snap.id, x.version
+		}
+		return false, "", false, nil
+	case errors.Is(err, ErrConflict) && plan.refresh:
+		// Another request wrote it meanwhile, which refreshed it too.
+		return true, "", false, nil
+	case errors.Is(err, ErrConflict) && snap.id == snap.originalID && snap.stored:
+		value, set, err := x.rebase(ctx)
+		return true, value, set, err
+	case errors.Is(err, ErrConflict):
+		// The new id's record changed since this save wrote it (a
+		// replayed write, or another program): read it and write again.
+		if x.a.wrote, err = st.currentVersion(ctx, key); err == nil {
+			x.a.wroteID = snap.id
+			err = errMerged
+		}
+		return true, "", false, err
+	}
+	verb := "save"
+	if plan.refresh {
+		verb = "refresh"
+	}
+	return true, "", false, fmt.Errorf("session: %s %s: %w", verb, logID(snap.id), err)
 }
 
-func (st *backendStorage) deleteAll(ctx context.Context, ids []string) error {
-	for _, id := range ids {
-		if err := st.b.Delete(ctx, id); err != nil {
+// currentVersion is the version stored under key now (zero: none).
+func (st *backendStorage) currentVersion(ctx context.Context, key string) (Version, error) {
+	_, v, err := st.b.Get(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):
+		return Version{}, nil
+	case err != nil:
+		return Version{}, fmt.Errorf("session: save: %w", err)
+	}
+	return v, nil
+}
+
+// deleteOld deletes the records the plan removes. The original record of a
+// session whose data moved to a new id (RegenerateID(true)) is deleted only
+// at the version this save merged: if another request saved it meanwhile,
+// its changes are merged into the new record first (rebase), so none are
+// lost. Every other delete (Destroy, a record past its lifetime, a session
+// replaced after Destroy) goes whatever changed: a destroy wins.
+func (x *execution) deleteOld(ctx context.Context) error {
+	st, snap := x.st, x.snap
+	for _, id := range x.plan.deletes {
+		v := Version{}
+		if id == snap.originalID && x.plan.write == writeRecord && snap.id != id {
+			v = snap.version
+		}
+		err := st.b.Delete(ctx, st.b.Key(id), v)
+		if errors.Is(err, ErrConflict) {
+			_, _, err = x.rebase(ctx)
+			return err // errMerged or errDropped: Save goes on
+		}
+		if err != nil {
 			return fmt.Errorf("session: delete %s: %w", logID(id), err)
 		}
 	}
 	return nil
 }
 
-// markSaved records a successful save of the session as it was under id.
-func (st *backendStorage) markSaved(s *Session, id string, created, now time.Time) {
+// refreshGone ends a sliding refresh of a record that was deleted meanwhile
+// (a logout elsewhere): it stays deleted, and a persistent session's cookie
+// is not sent again for it.
+func (x *execution) refreshGone() (string, bool, error) {
+	return "", false, nil
+}
+
+// finish marks the session saved and returns the cookie.
+func (x *execution) finish() (string, bool, error) {
+	switch x.plan.mark {
+	case markSaved:
+		x.st.markSaved(x.s, x.snap, x.plan, x.version, x.now)
+	case markRefresh:
+		s := x.s
+		s.mu.Lock()
+		s.saved = x.now
+		s.setExpiryLocked(&x.st.o, x.now, x.now)
+		s.mu.Unlock()
+	}
+	value, set := x.plan.cookie.result(x.snap.id)
+	return value, set, nil
+}
+
+// dropped ends a save whose loaded record was deleted meanwhile (a logout, a
+// login elsewhere, a revoke, expiry): the changes are dropped and logged, and
+// no cookie is sent, so the next request with the old cookie is anonymous.
+// A record this save already wrote under a new id is deleted: a destroy or
+// revoke is never undone.
+func (x *execution) dropped(ctx context.Context) (string, bool, error) {
+	st, s, snap := x.st, x.s, x.snap
+	if x.a.wroteID != "" {
+		if err := st.b.Delete(ctx, st.b.Key(x.a.wroteID), Version{}); err != nil {
+			return "", false, fmt.Errorf("session: delete %s: %w", logID(x.a.wroteID), err)
+		}
+		x.a.wroteID, x.a.wrote = "", Version{}
+	}
+	st.o.logger().WarnContext(ctx, "session: deleted (by a concurrent logout, login or revoke, or expired) before this request saved it; its changes are dropped",
+		"session", logID(snap.originalID))
+	s.mu.Lock()
+	if s.originalID == snap.originalID {
+		s.savedLocked(x.plan.created, x.now)
+		s.stored = false
+		s.indexed = ""
+		s.version = Version{}
+	}
+	s.mu.Unlock()
+	return "", false, errDropped
+}
+
+// markSaved records a successful save of the session as snap was. Changes
+// made while the save ran keep the session dirty (the middleware warns
+// about them when the headers are already out), but what is now stored
+// becomes the session's base.
+func (st *backendStorage) markSaved(s *Session, snap *saveSnapshot, plan *savePlan, v Version, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.id != id {
-		return // regenerated again during the save: leave it dirty
+	if s.changes == snap.changes {
+		s.savedLocked(plan.created, now)
+		s.version = v
+		s.indexed = plan.index.to
+		s.setExpiryLocked(&st.o, now, now)
+		return
 	}
-	s.savedLocked(created, now)
-	s.setExpiryLocked(&st.o, now, now)
+	if snap.destroyed || plan.write != writeRecord {
+		return
+	}
+	// Changed during the save: still dirty, now over the record written.
+	if s.deleteID != "" && s.id != snap.id {
+		s.deleteID = snap.id // a second RegenerateID(true) deletes what the first saved
+	} else {
+		s.deleteID = ""
+	}
+	s.originalID, s.stored, s.version, s.discarded = snap.id, true, v, nil
+	s.created, s.saved = plan.created, now
+	s.indexed = plan.index.to
+}
+
+// backoff waits a little before the n-th attempt of a save after a
+// conflict, more as conflicts repeat (up to about 2 ms), so that saves
+// that collide spread out; it returns early with ctx's error.
+func backoff(ctx context.Context, n int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if n < 2 {
+		return nil
+	}
+	d := time.Duration(rand.Int64N(int64(min(n, 20)) * int64(100*time.Microsecond)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // logID names a session in logs and errors without revealing its id, which

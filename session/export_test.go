@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,10 +44,23 @@ func FileStorageBackend(st Storage) *FileBackendForTest {
 
 // backendOf is the Backend of a storage NewBackendStorage made.
 func backendOf(st Storage) Backend {
-	if ix, ok := st.(*indexedStorage); ok {
-		return ix.b
+	switch st := st.(type) {
+	case *indexedStorage:
+		return st.b
+	case *lockingStorage:
+		return st.b
+	case *lockingIndexedStorage:
+		return st.b
 	}
 	return st.(*backendStorage).b
+}
+
+// Set stores data under key whatever is stored there: the tests' shortcut
+// for a write outside a session.
+func (m *memoryBackend) Set(ctx context.Context, key string, data []byte, ttl time.Duration) error {
+	_, v, _ := m.Get(ctx, key)
+	_, err := m.Put(ctx, key, data, ttl, v)
+	return err
 }
 
 // FileCrossProcessLocking reports whether file storage locks records across

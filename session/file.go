@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // NewFileStorage returns a Storage that keeps one file per session under dir,
@@ -26,16 +27,36 @@ import (
 // 0700. A file's modification time is when it was last saved or refreshed;
 // files past the IdleTimeout (else the Lifetime) are ignored, and swept by
 // the writes themselves: one shard directory (of 256) at a time, so that a
-// whole pass takes half the max age (between a minute and an hour). No
-// goroutine is started and nothing needs closing. A missing dir is created;
-// a dir that is a file or cannot be written is an error.
+// whole pass takes half the max age (between a minute and an hour; an hour
+// when sessions never expire). Nothing needs closing. A missing dir is
+// created; a dir that is a file or cannot be written is an error.
 //
-// Writes of one record (save, delete, refresh, sweep) are mutually
-// exclusive, within the process and, on systems with flock (Linux, macOS,
-// the BSDs), across processes sharing dir: each takes an advisory lock on
-// its shard's ".lock" file. So a save cannot bring back a record that a
-// concurrent logout or RegenerateID(true) deleted. On other systems only the
-// in-process exclusion holds.
+// Every write of a file (save, delete, refresh, sweep) holds its shard's
+// lock: a mutex within the process and, on systems with flock (Linux, macOS,
+// the BSDs), an advisory lock on the shard's ".lock" file for every process
+// sharing dir. Under it, a save or a delete is a compare-and-set: it lands
+// only when the file still holds what the request read, and otherwise
+// writes nothing and reports the conflict, which NewBackendStorage answers
+// by reading the record again (see Save). So a save cannot bring back a
+// record that a concurrent logout, revoke or RegenerateID(true) deleted, and
+// concurrent saves of one session do not silently overwrite each other. The
+// check compares contents, not modification times, so a file that another
+// program rewrote in place (as Remix does) counts as changed, unless it
+// wrote the same bytes. On systems without flock only the in-process
+// exclusion holds: processes sharing dir there can overwrite each other's
+// changes.
+//
+// With Options.UserKey, each user's index (see UserIndex) is one more file,
+// dir/<shard>/u-<hash>, named from a hash of the user name (never the name
+// itself). It expires Options.LifetimeLimit after it was last written (by
+// then none of its sessions can be alive), not by the idle timeout.
+//
+// The Storage is a Locking (exclusive sessions). A session's lock is held
+// with flock on a file dir/<shard>/.l-<hash>, so that it excludes the
+// requests of every process sharing dir; a process that exits releases its
+// locks at once, and a lock held past its time to live is released by a
+// timer of the holding process. Lock files that nobody holds are removed by
+// the sweep. On systems without flock, locks hold within the process only.
 func NewFileStorage(dir string, o Options) (Storage, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -47,17 +68,44 @@ func NewFileStorage(dir string, o Options) (Storage, error) {
 	return NewBackendStorage(b, o), nil
 }
 
+// fileBackend is the Backend (and Toucher, and Locker) of NewFileStorage.
+//
+// Keys are paths relative to root, with "/" as the separator:
+// "<2 hex>/<62 hex>" for a record (the Remix layout, from SHA-256 of the
+// id) and "<2 hex>/u-<62 hex>" for a user's index (from a domain-separated
+// SHA-256 of the user name). Every method parses its key (parseKey) and
+// refuses any other shape, so no key can name a path outside root.
+//
+// A file's Version is its content (Tag), with N = 1 so that an empty file
+// is not the zero Version. Neither its mtime nor its inode could do: two
+// rewrites within the filesystem's timestamp granularity have the same
+// mtime (and Touch changes the mtime without changing the record), and an
+// inode freed by a rename is reused by the next file created. The cost is
+// one read of the file under the shard lock per compare-and-set.
 type fileBackend struct {
 	root string
-	o    Options
-	// maxAge is how long after its mtime a file is dead: the idle timeout,
-	// else the lifetime, else 0 (never).
+	// prefix is root with a trailing separator: the path of key is prefix
+	// plus the key with its "/" converted.
+	prefix string
+	o      Options
+	// maxAge is how long after its mtime a record file is dead: the idle
+	// timeout, else the lifetime, else 0 (never).
 	maxAge time.Duration
+	// indexMaxAge is how long after its mtime (its last write) a user's
+	// index file is dead: Options.LifetimeLimit, 0 (never) when sessions
+	// have no lifetime. Every member of an index was created before the
+	// index was last written, so none outlives it. Members refresh their
+	// own records only, so the idle timeout does not apply.
+	indexMaxAge time.Duration
 
-	// shards serialise the writes (Set, Update, Delete, Touch, sweep) of
-	// the records in one shard directory within this process; lockShard
-	// adds an flock on the shard's lock file for other processes.
+	// shards serialise the writes (Put, Delete, Touch, sweep) of the files
+	// in one shard directory within this process; lockShard adds an flock
+	// on the shard's lock file for other processes.
 	shards [256]sync.Mutex
+
+	// The session locks (Locker) this process holds, by session id.
+	locksMu sync.Mutex
+	locks   map[string]*fileSessionLock
 
 	// The sweep: each write past sweepStep after the last step sweeps the
 	// next shard, so a whole pass takes sweepInterval and no write ever
@@ -67,9 +115,21 @@ type fileBackend struct {
 	nextShard int
 }
 
-// lockName is the lock file in each shard directory. Like temporary files it
-// starts with a dot, which no record name (hex digits) does.
-const lockName = ".lock"
+// File names in a shard directory. Records are 62 hex digits; the others
+// start with a prefix no record name has.
+const (
+	// lockName is the shard's lock file (lockShard).
+	lockName = ".lock"
+	// fileTempPrefix starts temporary files, renamed into place when
+	// written.
+	fileTempPrefix = ".tmp-"
+	// fileSessionLockPrefix starts session lock files (TryLock), followed
+	// by 62 hex digits.
+	fileSessionLockPrefix = ".l-"
+	// userIndexPrefix starts users' index files, followed by 62 hex
+	// digits.
+	userIndexPrefix = "u-"
+)
 
 func newFileBackend(dir string, o Options) (*fileBackend, error) {
 	if dir == "" {
@@ -99,7 +159,17 @@ func newFileBackend(dir string, o Options) (*fileBackend, error) {
 	os.Remove(probe.Name())
 
 	o = o.withDefaults()
-	b := &fileBackend{root: root, o: o, maxAge: o.IdleTimeout}
+	b := &fileBackend{
+		root:        root,
+		prefix:      root,
+		o:           o,
+		maxAge:      o.IdleTimeout,
+		indexMaxAge: o.LifetimeLimit(),
+		locks:       map[string]*fileSessionLock{},
+	}
+	if !strings.HasSuffix(b.prefix, string(filepath.Separator)) {
+		b.prefix += string(filepath.Separator)
+	}
 	if b.maxAge == 0 {
 		b.maxAge = max(o.Lifetime, 0)
 	}
@@ -107,27 +177,82 @@ func newFileBackend(dir string, o Options) (*fileBackend, error) {
 	return b, nil
 }
 
-// path returns the file of id: the Remix layout, a 2-hex-digit shard then the
-// other 62 hex digits of SHA-256(id).
+// fileHashKey returns "<2 hex>/<prefix><62 hex>" of SHA-256(s).
+func fileHashKey(s, prefix string) string {
+	sum := sha256.Sum256([]byte(s))
+	var h [64]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:2]) + "/" + prefix + string(h[2:])
+}
+
+// Key returns the key of id's record: its path below the directory, "/"
+// separated, "<sha256(id)[0:2]>/<sha256(id)[2:]>" in hex (the Remix layout).
+func (b *fileBackend) Key(id string) string { return fileHashKey(id, "") }
+
+// IndexKey returns the key of user's index file: "<2 hex>/u-<62 hex>" of a
+// SHA-256 of the user name that no id hashes to (a domain-separation
+// prefix), so the name never appears in a path.
+func (b *fileBackend) IndexKey(user string) string {
+	return fileHashKey("sessionkit user index\x00"+user, userIndexPrefix)
+}
+
+// path returns the file of id's record.
 func (b *fileBackend) path(id string) string {
-	p, _ := b.locate(id)
+	p, _, _, _ := b.parseKey(b.Key(id))
 	return p
 }
 
-// locate returns the file of id and the number of its shard.
-func (b *fileBackend) locate(id string) (string, int) {
-	sum := sha256.Sum256([]byte(id))
-	h := hex.EncodeToString(sum[:])
-	return filepath.Join(b.root, h[:2], h[2:]), int(sum[0])
+// errFileKey is the error for a key that is not one Key or IndexKey made. It
+// does not quote the key, which might be a session id passed by mistake.
+func errFileKey(key string) error {
+	return fmt.Errorf("session: file storage: malformed key (%d bytes): not a record or index key of this storage", len(key))
+}
+
+// parseKey returns the file that key names, its shard, and whether it is a
+// user's index; an error for anything but "<2 hex>/<62 hex>" and
+// "<2 hex>/u-<62 hex>" (lowercase hex digits only, so no key can name a
+// path outside root).
+func (b *fileBackend) parseKey(key string) (p string, shard int, index bool, err error) {
+	var name string
+	switch {
+	case len(key) == 65 && key[2] == '/':
+		name = key[3:]
+	case len(key) == 67 && key[2:5] == "/"+userIndexPrefix:
+		name, index = key[5:], true
+	default:
+		return "", 0, false, errFileKey(key)
+	}
+	if !fileIsHex(key[:2]) || !fileIsHex(name) {
+		return "", 0, false, errFileKey(key)
+	}
+	shard = fileHexDigit(key[0])<<4 | fileHexDigit(key[1])
+	return b.prefix + key[:2] + string(filepath.Separator) + key[3:], shard, index, nil
+}
+
+// fileIsHex reports whether s is lowercase hex digits only.
+func fileIsHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func fileHexDigit(c byte) int {
+	if c <= '9' {
+		return int(c - '0')
+	}
+	return int(c-'a') + 10
 }
 
 func (b *fileBackend) shardDir(shard int) string {
 	return filepath.Join(b.root, hex.EncodeToString([]byte{byte(shard)}))
 }
 
-// lockShard makes this caller the only writer of the shard's records, in
-// this process (a mutex) and in every process sharing the directory (flock
-// on the shard's lock file, see lockFile). With create, a missing shard
+// lockShard makes this caller the only writer of the shard's files, in this
+// process (a mutex) and in every process sharing the directory (flock on
+// the shard's lock file, see lockFile). With create, a missing shard
 // directory is created; without, it gives fs.ErrNotExist (so there is
 // nothing to delete or touch). The caller must call the returned unlock.
 func (b *fileBackend) lockShard(shard int, create bool) (unlock func(), err error) {
@@ -139,7 +264,7 @@ func (b *fileBackend) lockShard(shard int, create bool) (unlock func(), err erro
 	}
 	mu := &b.shards[shard]
 	mu.Lock()
-	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openLockFile(filepath.Join(dir, lockName), true)
 	if err == nil {
 		if err = lockFile(f); err != nil {
 			f.Close()
@@ -155,36 +280,65 @@ func (b *fileBackend) lockShard(shard int, create bool) (unlock func(), err erro
 	}, nil
 }
 
-func (b *fileBackend) dead(fi fs.FileInfo, now time.Time) bool {
-	return b.maxAge > 0 && !now.Before(fi.ModTime().Add(b.maxAge))
+// dead reports whether a file last written (or touched) at fi's mtime is
+// past its max age: maxAge for a record, indexMaxAge for a user's index.
+func (b *fileBackend) dead(fi fs.FileInfo, index bool, now time.Time) bool {
+	age := b.maxAge
+	if index {
+		age = b.indexMaxAge
+	}
+	return age > 0 && !now.Before(fi.ModTime().Add(age))
 }
 
-func (b *fileBackend) Get(_ context.Context, id string) ([]byte, error) {
-	p := b.path(id)
+// fileVersion is the Version of a file holding data (see fileBackend).
+func fileVersion(data []byte) Version {
+	return Version{N: 1, Tag: fileString(data)}
+}
+
+// fileString returns data as a string that shares its memory: the Backend
+// contract lets a backend keep what Put stores and lets it hand out what
+// Get returns (neither caller writes the slice afterwards), so a Version
+// costs no copy of the record.
+func fileString(data []byte) string {
+	return unsafe.String(unsafe.SliceData(data), len(data))
+}
+
+// Get returns the file's content and version. A file past its max age is
+// ErrNotFound (the sweep removes it later); a directory, symlink or FIFO
+// where the file belongs is an error wrapping ErrCorruptRecord.
+func (b *fileBackend) Get(_ context.Context, key string) ([]byte, Version, error) {
+	p, _, index, err := b.parseKey(key)
+	if err != nil {
+		return nil, Version{}, err
+	}
 	f, err := openRecord(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, ErrNotFound
+		return nil, Version{}, ErrNotFound
 	case errors.Is(err, errNotRegular):
-		return nil, b.notRegular(p)
+		return nil, Version{}, b.notRegular(p)
 	case err != nil:
-		return nil, err
+		return nil, Version{}, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, Version{}, err
 	case !fi.Mode().IsRegular():
-		return nil, b.notRegular(p)
-	case b.dead(fi, b.o.now()):
-		return nil, ErrNotFound
+		return nil, Version{}, b.notRegular(p)
+	case b.dead(fi, index, b.o.now()):
+		return nil, Version{}, ErrNotFound
 	}
-	return readRecord(f, fi.Size())
+	data, err := readRecord(f, fi.Size())
+	if err != nil {
+		return nil, Version{}, err
+	}
+	return data, fileVersion(data), nil
 }
 
-// notRegular is the error for a directory, symlink or FIFO where the record
-// p belongs: not ours to follow (nor to block on), so the record reads as
+// notRegular is the error for a directory, symlink or FIFO where the file p
+// belongs: not ours to follow (nor to block on), so the record reads as
 // corrupt.
 func (b *fileBackend) notRegular(p string) error {
 	return fmt.Errorf("%w: session file %s is not a regular file", ErrCorruptRecord, b.rel(p))
@@ -196,8 +350,9 @@ var errNotRegular = errors.New("not a regular file")
 
 // readRecord reads f, whose size was size when it was opened: in one read
 // system call when it still is (os.ReadFile makes two, the second to see
-// the end). Records are replaced by a rename, never written in place, so an
-// open record does not change; a file that does is read to its end.
+// the end). This storage replaces files by a rename, never writes them in
+// place, so an open file does not change; a file that does (another program
+// writing in place) is read to its end.
 func readRecord(f *os.File, size int64) ([]byte, error) {
 	if size <= 0 || size > maxFileRecord {
 		return io.ReadAll(f)
@@ -226,51 +381,90 @@ func (b *fileBackend) rel(p string) string {
 	return r
 }
 
-func (b *fileBackend) Set(_ context.Context, id string, record []byte, _ time.Duration) error {
-	return b.write(id, record, false)
-}
-
-// Update rewrites a live record; it is how a save avoids bringing back a
-// record a concurrent request deleted. The shard lock makes its check and
-// its rename one step for every writer, in this process and in others.
-func (b *fileBackend) Update(_ context.Context, id string, record []byte, _ time.Duration) error {
-	return b.write(id, record, true)
-}
-
-// write stores record atomically: a temporary file renamed over the record,
-// under the shard lock. With mustExist, a missing or expired record is
-// ErrNotFound.
-func (b *fileBackend) write(id string, record []byte, mustExist bool) error {
+// Put writes data to the file of key if it is still at version v (see
+// fileBackend): under the shard lock, it reads what is there, and writes
+// (a temporary file renamed into place) only when that matches. ttl is not
+// stored: a file expires its max age after its mtime (the ttl
+// NewBackendStorage passes for a record is never longer than that).
+func (b *fileBackend) Put(_ context.Context, key string, data []byte, _ time.Duration, v Version) (Version, error) {
+	p, shard, index, err := b.parseKey(key)
+	if err != nil {
+		return Version{}, err
+	}
 	now := b.o.now()
-	p, shard := b.locate(id)
 	unlock, err := b.lockShard(shard, true)
+	if err != nil {
+		return Version{}, err
+	}
+	err = b.matchLocked(p, index, v, now)
+	if err == nil {
+		err = b.writeLocked(p, data, now)
+	}
+	unlock()
+	if err != nil {
+		return Version{}, err
+	}
+	b.maybeSweep(now)
+	return fileVersion(data), nil
+}
+
+// matchLocked returns nil when what is stored at p is at version v, and
+// ErrConflict when it is not. The zero v matches nothing stored: no file, a
+// file past its max age, or a symlink or FIFO (which Get reports corrupt,
+// and a write replaces without following). Any other v matches a live file
+// with exactly that content. For the zero v, a directory is an error
+// wrapping ErrCorruptRecord (nothing can be written there). The caller
+// holds p's shard lock.
+func (b *fileBackend) matchLocked(p string, index bool, v Version, now time.Time) error {
+	conflictUnlessZero := func() error {
+		if v.IsZero() {
+			return nil
+		}
+		return ErrConflict
+	}
+	f, err := openRecord(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return conflictUnlessZero()
+	case errors.Is(err, errNotRegular):
+		if fi, err := os.Lstat(p); err == nil && fi.IsDir() && v.IsZero() {
+			return b.notRegular(p)
+		}
+		return conflictUnlessZero()
+	case err != nil:
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		return err
+	case fi.IsDir() && v.IsZero():
+		return b.notRegular(p)
+	case !fi.Mode().IsRegular() || b.dead(fi, index, now):
+		return conflictUnlessZero()
+	case v.IsZero() || v.N != 1 || fi.Size() != int64(len(v.Tag)):
+		return ErrConflict
+	}
+	data, err := readRecord(f, fi.Size())
 	if err != nil {
 		return err
 	}
-	err = b.writeLocked(p, record, now, mustExist)
-	unlock()
-	if err == nil {
-		b.maybeSweep(now)
+	if string(data) != v.Tag {
+		return ErrConflict
 	}
-	return err
+	return nil
 }
 
-func (b *fileBackend) writeLocked(p string, record []byte, now time.Time, mustExist bool) error {
-	if mustExist {
-		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) || err == nil && b.dead(fi, now) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+// writeLocked stores data in p atomically: a temporary file renamed over p.
+// The caller holds p's shard lock.
+func (b *fileBackend) writeLocked(p string, data []byte, now time.Time) error {
+	f, err := os.CreateTemp(filepath.Dir(p), fileTempPrefix+"*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(record)
+	_, err = f.Write(data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -290,16 +484,31 @@ func (b *fileBackend) writeLocked(p string, record []byte, now time.Time, mustEx
 	return err
 }
 
-func (b *fileBackend) Delete(_ context.Context, id string) error {
-	p, shard := b.locate(id)
+// Delete removes the file of key if it is still at version v (see
+// matchLocked), or whatever is there (a file, a symlink, a FIFO, an empty
+// directory) when v is zero. Nothing there is not an error for the zero v,
+// and ErrConflict for any other.
+func (b *fileBackend) Delete(_ context.Context, key string, v Version) error {
+	p, shard, index, err := b.parseKey(key)
+	if err != nil {
+		return err
+	}
 	unlock, err := b.lockShard(shard, false)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // no shard directory: no record
+	if errors.Is(err, fs.ErrNotExist) { // no shard directory: no file
+		if v.IsZero() {
+			return nil
+		}
+		return ErrConflict
 	}
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if !v.IsZero() {
+		if err := b.matchLocked(p, index, v, b.o.now()); err != nil {
+			return err
+		}
+	}
 	err = os.Remove(p)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -307,24 +516,177 @@ func (b *fileBackend) Delete(_ context.Context, id string) error {
 	return nil
 }
 
-// Touch sets the file's mtime to now, which restarts its idle timeout.
-func (b *fileBackend) Touch(_ context.Context, id string, _ time.Duration) error {
-	now := b.o.now()
-	p, shard := b.locate(id)
-	unlock, err := b.lockShard(shard, false)
-	if err == nil {
-		defer unlock()
-		err = os.Chtimes(p, now, now)
+// Touch sets the file's mtime to now, which restarts its idle timeout; its
+// content, and so its Version, stays. A missing file, or one past its max
+// age, is ErrNotFound: touching it would bring it back.
+func (b *fileBackend) Touch(_ context.Context, key string, _ time.Duration) error {
+	p, shard, index, err := b.parseKey(key)
+	if err != nil {
+		return err
 	}
+	now := b.o.now()
+	unlock, err := b.lockShard(shard, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ErrNotFound
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return ErrNotFound
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular():
+		return b.notRegular(p) // Chtimes would follow a symlink
+	case b.dead(fi, index, now):
+		return ErrNotFound
+	}
+	return os.Chtimes(p, now, now)
+}
+
+// fileSessionLock is a session lock (TryLock) this process holds.
+type fileSessionLock struct {
+	token string
+	// expires is when the lock is free again for this process's callers,
+	// by Options.Now; zero: it has no ttl.
+	expires time.Time
+	// f holds the flock of the lock file, for other processes; nil on
+	// systems without flock.
+	f *os.File
+	// timer closes f (and drops the lock) when the ttl ran out by the
+	// real clock, so that other processes, which cannot see expires, can
+	// take the lock then.
+	timer *time.Timer
+}
+
+// sessionLockPath returns the lock file of session id,
+// <shard>/.l-<62 hex> of a domain-separated SHA-256 of the id, and its
+// shard.
+func (b *fileBackend) sessionLockPath(id string) (string, int) {
+	key := fileHashKey("sessionkit session lock\x00"+id, fileSessionLockPrefix)
+	return b.prefix + key[:2] + string(filepath.Separator) + key[3:], fileHexDigit(key[0])<<4 | fileHexDigit(key[1])
+}
+
+// TryLock takes session id's lock for token when nobody holds it: no caller
+// in this process (the locks map: flock alone would not exclude two
+// goroutines that share a file) and no other process (flock, LOCK_NB, on
+// the session's lock file, kept open until Unlock). A lock this process
+// holds past its ttl (by Options.Now) is taken over. Other processes see a
+// lock as held until its holder unlocks it, exits, or its timer runs out
+// (ttl by the real clock). ttl <= 0: no expiry.
+//
+// The sweep removes a lock file that it can flock. A TryLock that opened the
+// file before that and locks it after holds a file that is no longer the
+// lock (another TryLock creates a new one): TryLock compares the file it
+// locked with the one at the path, and reports the lock not taken when they
+// differ (the caller tries again).
+func (b *fileBackend) TryLock(_ context.Context, id, token string, ttl time.Duration) (bool, error) {
+	now := b.o.now()
+	b.locksMu.Lock()
+	defer b.locksMu.Unlock()
+	if l, ok := b.locks[id]; ok {
+		if l.expires.IsZero() || now.Before(l.expires) {
+			return false, nil
+		}
+		b.releaseLocked(id, l)
+	}
+	l := &fileSessionLock{token: token}
+	if crossProcessLocking {
+		f, ok, err := b.flockSession(id)
+		if !ok || err != nil {
+			return false, err
+		}
+		l.f = f
+	}
+	if ttl > 0 {
+		l.expires = now.Add(ttl)
+		if l.f != nil {
+			l.timer = time.AfterFunc(ttl, func() {
+				b.locksMu.Lock()
+				if b.locks[id] == l {
+					b.releaseLocked(id, l)
+				}
+				b.locksMu.Unlock()
+			})
+		}
+	}
+	b.locks[id] = l
+	return true, nil
+}
+
+// flockSession opens and flocks session id's lock file without waiting;
+// ok is false when another process holds it, or the file was replaced
+// before it was locked.
+func (b *fileBackend) flockSession(id string) (f *os.File, ok bool, err error) {
+	p, shard := b.sessionLockPath(id)
+	if err := os.MkdirAll(b.shardDir(shard), 0o700); err != nil {
+		return nil, false, err
+	}
+	f, err = openLockFile(p, true)
+	if err != nil {
+		return nil, false, err
+	}
+	if ok, err = tryLockFile(f); !ok || err != nil {
+		f.Close()
+		return nil, false, err
+	}
+	if ok, err = fileStillAt(f, p); !ok || err != nil {
+		f.Close()
+		return nil, false, err
+	}
+	return f, true, nil
+}
+
+// fileStillAt reports whether f is the file at path p (not one that was
+// removed or replaced since f was opened).
+func fileStillAt(f *os.File, p string) (bool, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	pi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, pi), nil
+}
+
+// Unlock frees session id's lock if token holds it, and does nothing
+// otherwise. The lock file stays (for the sweep): removing it here would
+// race with another process's TryLock of it.
+func (b *fileBackend) Unlock(_ context.Context, id, token string) error {
+	b.locksMu.Lock()
+	defer b.locksMu.Unlock()
+	if l, ok := b.locks[id]; ok && l.token == token {
+		b.releaseLocked(id, l)
+	}
+	return nil
+}
+
+// releaseLocked drops lock l of session id; the caller holds locksMu.
+func (b *fileBackend) releaseLocked(id string, l *fileSessionLock) {
+	delete(b.locks, id)
+	if l.timer != nil {
+		l.timer.Stop()
+	}
+	if l.f != nil {
+		l.f.Close() // releases the flock
+	}
 }
 
 // sweepInterval is how long a whole sweep pass (every shard) takes: half the
-// max age, between a minute and an hour.
+// max age, between a minute and an hour; an hour when records never expire
+// (the sweep still removes leftover temporary files and free lock files).
 func (b *fileBackend) sweepInterval() time.Duration {
+	if b.maxAge == 0 {
+		return time.Hour
+	}
 	return min(max(b.maxAge/2, time.Minute), time.Hour)
 }
 
@@ -332,9 +694,6 @@ func (b *fileBackend) sweepInterval() time.Duration {
 // sweepInterval/256, run by the write that finds it due, after that write
 // released its own shard (a writer never holds two shard locks).
 func (b *fileBackend) maybeSweep(now time.Time) {
-	if b.maxAge == 0 {
-		return
-	}
 	b.sweepMu.Lock()
 	due := now.Sub(b.lastSweep) >= b.sweepInterval()/256
 	shard := b.nextShard
@@ -355,12 +714,13 @@ func (b *fileBackend) maybeSweep(now time.Time) {
 // between write and rename) is removed.
 const staleTemp = time.Hour
 
-// sweepShard removes the records of one shard that are past their idle
-// timeout or lifetime, and temporary files left by crashes; it returns how
-// many files it removed. Users' index files (Options.UserKey) lose their
-// dead members, and go when none is left. It holds the shard lock, so no write of that shard
-// can land between its check and its remove. Only regular files are
-// considered; symlinks are never followed.
+// sweepShard removes from one shard the files that are dead: records past
+// their idle timeout or lifetime, users' indexes past the longest lifetime
+// (see indexMaxAge), temporary files left by crashes, and session lock files
+// that nobody holds. It returns how many it removed. It holds the shard lock,
+// so no write of that shard can land between its check and its remove. Only
+// regular files with the names this storage gives are considered; symlinks
+// are never followed, other names are left alone.
 func (b *fileBackend) sweepShard(shard int, now time.Time) (int, error) {
 	unlock, err := b.lockShard(shard, false)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -377,34 +737,55 @@ func (b *fileBackend) sweepShard(shard int, now time.Time) (int, error) {
 	}
 	removed := 0
 	for _, f := range files {
-		if !f.Type().IsRegular() || f.Name() == lockName {
+		name := f.Name()
+		if !f.Type().IsRegular() || name == lockName {
 			continue
 		}
-		if strings.HasPrefix(f.Name(), userIndexPrefix) {
-			// A user's index: rewritten without the members whose records
-			// are gone or dead, removed when none is left. (A record that
-			// is gone or dead never comes back: only a save holding this
-			// lock can add a member.)
-			p := filepath.Join(dir, f.Name())
-			if list, err := readIndex(p); err == nil {
-				if err := b.writeIndexLocked(p, list, now); err == nil && len(list) > 0 {
-					if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
-						removed++
-					}
-				}
+		p := filepath.Join(dir, name)
+		if strings.HasPrefix(name, fileSessionLockPrefix) {
+			if b.removeFreeSessionLock(p) {
+				removed++
 			}
 			continue
+		}
+		temp := strings.HasPrefix(name, fileTempPrefix)
+		index := strings.HasPrefix(name, userIndexPrefix) && len(name) == 64 && fileIsHex(name[2:])
+		if !temp && !index && (len(name) != 62 || !fileIsHex(name)) {
+			continue // not a name this storage gives
 		}
 		fi, err := f.Info()
 		if err != nil {
 			continue
 		}
-		isTemp := strings.HasPrefix(f.Name(), ".tmp-")
-		if isTemp && now.Sub(fi.ModTime()) >= staleTemp || !isTemp && b.dead(fi, now) {
-			if os.Remove(filepath.Join(dir, f.Name())) == nil {
+		if temp && now.Sub(fi.ModTime()) >= staleTemp || !temp && b.dead(fi, index, now) {
+			if os.Remove(p) == nil {
 				removed++
 			}
 		}
 	}
 	return removed, nil
+}
+
+// removeFreeSessionLock removes the session lock file p if nobody holds it:
+// it takes the file's flock without waiting, and unlinks it while holding
+// it, so a TryLock that locks the file afterwards sees it was removed (see
+// TryLock). A lock held in this process is refused too (flock locks of two
+// opens of one file exclude each other). Without flock nothing is removed:
+// whether a lock is held cannot be told (and no lock files are made).
+func (b *fileBackend) removeFreeSessionLock(p string) bool {
+	if !crossProcessLocking {
+		return false
+	}
+	f, err := openLockFile(p, false)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if ok, err := tryLockFile(f); !ok || err != nil {
+		return false
+	}
+	if ok, err := fileStillAt(f, p); !ok || err != nil {
+		return false
+	}
+	return os.Remove(p) == nil
 }

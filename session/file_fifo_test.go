@@ -3,6 +3,7 @@
 package session_test
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -13,7 +14,9 @@ import (
 )
 
 // Issue 8.11: a FIFO where a record belongs is a corrupt record (logged, a
-// fresh session), never opened: reading it would block the request forever.
+// fresh session), never opened for a blocking read: reading it would block
+// the request forever. Put and Delete of the zero Version replace or remove
+// it; a versioned write is a conflict.
 func TestFileStorageFIFOIsCorrupt(t *testing.T) {
 	logs := sessiontest.NewLogs()
 	o := session.Options{Logger: logs.Logger()}
@@ -33,5 +36,38 @@ func TestFileStorageFIFOIsCorrupt(t *testing.T) {
 	}
 	if logs.Warnings() != 1 || !logs.Contains(session.LogID("fifo")) {
 		t.Errorf("want one warning naming %s:\n%s", session.LogID("fifo"), logs)
+	}
+
+	key := b.Key("fifo")
+	if _, _, err := b.Get(ctx, key); !errors.Is(err, session.ErrCorruptRecord) {
+		t.Errorf("Get: %v, want ErrCorruptRecord", err)
+	}
+	if err := b.Touch(ctx, key, 0); !errors.Is(err, session.ErrCorruptRecord) {
+		t.Errorf("Touch: %v, want ErrCorruptRecord", err)
+	}
+	if _, err := b.Put(ctx, key, []byte("x"), 0, session.Version{N: 1, Tag: "x"}); !errors.Is(err, session.ErrConflict) {
+		t.Errorf("Put over a version: %v, want ErrConflict", err)
+	}
+	if err := b.Delete(ctx, key, session.Version{N: 1, Tag: "x"}); !errors.Is(err, session.ErrConflict) {
+		t.Errorf("Delete of a version: %v, want ErrConflict", err)
+	}
+	if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Fatalf("the FIFO changed: %v, %v", fi, err)
+	}
+	if err := b.Delete(ctx, key, session.Version{}); err != nil {
+		t.Errorf("Delete of the zero Version: %v", err)
+	}
+	if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Delete of the zero Version left the FIFO: %v", err)
+	}
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := b.Put(ctx, key, []byte(`[{},{}]`), 0, session.Version{})
+	if err != nil {
+		t.Fatalf("Put of the zero Version over a FIFO: %v", err)
+	}
+	if data, got, err := b.Get(ctx, key); err != nil || got != v || string(data) != `[{},{}]` {
+		t.Errorf("Get after the Put = %s, %v, %v", data, got, err)
 	}
 }

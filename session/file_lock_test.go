@@ -5,10 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,13 +94,15 @@ func TestFileStorageNoResurrection(t *testing.T) {
 }
 
 // The two-process test: this test binary, run again with envLockChild set,
-// is the second process. It updates the records the parent names on fd 3
-// (one round number per line) in a loop while the parent deletes them,
-// reporting on fd 4.
+// is the second process. It rewrites (Get, then Put over that version) the
+// records the parent names on fd 3 (one round number per line) in a loop
+// while the parent deletes them, reporting on fd 4.
 const envLockChild = "SESSIONKIT_FILE_LOCK_CHILD"
 
 func lockRoundID(i int) string { return "round-" + strconv.Itoa(i) }
 
+// A compare-and-set Put in one process racing a Delete in another never
+// brings the deleted record back: the shard's flock makes each one step.
 func TestFileStorageTwoProcessesNoResurrection(t *testing.T) {
 	if dir := os.Getenv(envLockChild); dir != "" {
 		lockChild(t, dir)
@@ -137,17 +144,17 @@ func TestFileStorageTwoProcessesNoResurrection(t *testing.T) {
 	deadline := time.Now().Add(raceBudget)
 	rounds, resurrected := 0, 0
 	for ; rounds < raceRounds && time.Now().Before(deadline); rounds++ {
-		id := lockRoundID(rounds)
-		if err := b.Set(ctx, id, rec, 0); err != nil {
+		key := b.Key(lockRoundID(rounds))
+		if _, err := b.Put(ctx, key, rec, 0, session.Version{}); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintln(childIn, rounds)
 		expect("updating")
-		if err := b.Delete(ctx, id); err != nil {
+		if err := b.Delete(ctx, key, session.Version{}); err != nil {
 			t.Fatal(err)
 		}
 		expect("done")
-		if _, err := b.Get(ctx, id); err == nil {
+		if _, _, err := b.Get(ctx, key); err == nil {
 			resurrected++
 		} else if !errors.Is(err, session.ErrNotFound) {
 			t.Fatal(err)
@@ -159,12 +166,12 @@ func TestFileStorageTwoProcessesNoResurrection(t *testing.T) {
 	}
 	t.Logf("%d rounds", rounds)
 	if resurrected > 0 {
-		t.Errorf("a record deleted by one process was brought back by the other's update in %d of %d rounds", resurrected, rounds)
+		t.Errorf("a record deleted by one process was brought back by the other's Put in %d of %d rounds", resurrected, rounds)
 	}
 }
 
-// lockChild is the second process: for each round, Update the record until
-// it is gone (or a bound is reached).
+// lockChild is the second process: for each round, rewrite the record over
+// the version it read until it is gone (or a bound is reached).
 func lockChild(t *testing.T, dir string) {
 	b, err := session.NewFileBackendForTest(dir, session.Options{})
 	if err != nil {
@@ -178,22 +185,320 @@ func lockChild(t *testing.T, dir string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id := lockRoundID(i)
+		key := b.Key(lockRoundID(i))
 		for n := 0; n < 200; n++ {
-			err := b.Update(ctx, id, rec, 0)
+			_, v, err := b.Get(ctx, key)
+			if errors.Is(err, session.ErrNotFound) {
+				if n == 0 {
+					t.Fatal("the record is not there")
+				}
+				break
+			}
+			if err == nil {
+				_, err = b.Put(ctx, key, rec, 0, v)
+			}
 			if n == 0 {
 				if err != nil {
 					t.Fatalf("first update: %v", err)
 				}
 				fmt.Fprintln(out, "updating")
 			}
-			if errors.Is(err, session.ErrNotFound) {
-				break
-			}
-			if err != nil {
+			if err != nil && !errors.Is(err, session.ErrConflict) {
 				t.Fatal(err)
 			}
 		}
 		fmt.Fprintln(out, "done")
+	}
+}
+
+// Session locks within a process: a held lock is not taken again (not even
+// by its own token), Unlock with another token leaves it held, and past its
+// ttl (by Options.Now) it is taken over.
+func TestFileLockTokenAndTTL(t *testing.T) {
+	clock := sessiontest.NewFakeClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
+	b, err := session.NewFileBackendForTest(t.TempDir(), session.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	try := func(id, token string) bool {
+		t.Helper()
+		ok, err := b.TryLock(ctx, id, token, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !try("s", "a") {
+		t.Fatal("a free lock was not taken")
+	}
+	if try("s", "b") || try("s", "a") {
+		t.Error("a held lock was taken again")
+	}
+	if !try("other", "b") {
+		t.Error("another session's lock is held too")
+	}
+	b.Unlock(ctx, "s", "b")
+	if try("s", "c") {
+		t.Error("Unlock with another token freed the lock")
+	}
+	clock.Advance(time.Minute - time.Millisecond)
+	if try("s", "c") {
+		t.Error("taken over before its ttl")
+	}
+	clock.Advance(time.Millisecond)
+	if !try("s", "c") {
+		t.Fatal("not taken over after its ttl")
+	}
+	b.Unlock(ctx, "s", "a") // the expired holder: does nothing
+	if try("s", "d") {
+		t.Error("the expired holder's Unlock freed its successor's lock")
+	}
+	b.Unlock(ctx, "s", "c")
+	if !try("s", "d") {
+		t.Error("Unlock by the holder did not free the lock")
+	}
+	// With no ttl, the lock is held until Unlock.
+	if ok, _ := b.TryLock(ctx, "forever", "a", 0); !ok {
+		t.Fatal("not taken")
+	}
+	clock.Advance(1000 * time.Hour)
+	if try("forever", "b") {
+		t.Error("a lock without ttl was taken over")
+	}
+}
+
+// Two goroutines of one process exclude each other: flock alone would not
+// (it belongs to the open file), the in-process map does.
+func TestFileLockGoroutines(t *testing.T) {
+	b, err := session.NewFileBackendForTest(t.TempDir(), session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inside, overlaps, taken atomic.Int32
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			token := fmt.Sprint("g", g)
+			for range 300 {
+				ok, err := b.TryLock(ctx, "s", token, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !ok {
+					runtime.Gosched()
+					continue
+				}
+				taken.Add(1)
+				if inside.Add(1) != 1 {
+					overlaps.Add(1)
+				}
+				runtime.Gosched()
+				inside.Add(-1)
+				if err := b.Unlock(ctx, "s", token); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if overlaps.Load() > 0 {
+		t.Errorf("both goroutines held the lock at once %d times", overlaps.Load())
+	}
+	if taken.Load() == 0 {
+		t.Error("the lock was never taken")
+	}
+}
+
+// The helper process of the cross-process lock tests: this test binary, run
+// again with envLockHelper set to the storage directory, takes the lock of
+// session envLockHelperID with ttl envLockHelperTTL, says "locked" on
+// stdout, and exits without unlocking when its stdin closes.
+const (
+	envLockHelper    = "SESSIONKIT_FILE_LOCK_HELPER"
+	envLockHelperID  = "SESSIONKIT_FILE_LOCK_HELPER_ID"
+	envLockHelperTTL = "SESSIONKIT_FILE_LOCK_HELPER_TTL"
+)
+
+func TestFileLockHelperProcess(t *testing.T) {
+	dir := os.Getenv(envLockHelper)
+	if dir == "" {
+		return // not the helper
+	}
+	ttl, err := time.ParseDuration(os.Getenv(envLockHelperTTL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := session.NewFileBackendForTest(dir, session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := b.TryLock(ctx, os.Getenv(envLockHelperID), "helper", ttl)
+	if err != nil || !ok {
+		t.Fatalf("helper: TryLock = %v, %v", ok, err)
+	}
+	fmt.Println("locked")
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// startLockHelper starts the helper process holding id's lock in dir, and
+// returns once it holds it; closing stdin makes it exit.
+func startLockHelper(t *testing.T, dir, id string, ttl time.Duration) (cmd *exec.Cmd, stdin io.WriteCloser) {
+	t.Helper()
+	cmd = exec.Command(os.Args[0], "-test.run=^TestFileLockHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envLockHelper+"="+dir, envLockHelperID+"="+id, envLockHelperTTL+"="+ttl.String())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if lines.Text() == "locked" {
+			go io.Copy(io.Discard, stdout)
+			return cmd, stdin
+		}
+	}
+	t.Fatalf("the helper did not take the lock: %v", cmd.Wait())
+	return nil, nil
+}
+
+// Another process's lock (flock on the session's lock file) is held until
+// that process exits, which releases it.
+func TestFileLockAcrossProcesses(t *testing.T) {
+	if !session.FileCrossProcessLocking {
+		t.Skip("no flock on this system: session locks hold within a process only")
+	}
+	dir := t.TempDir()
+	b, err := session.NewFileBackendForTest(dir, session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, stdin := startLockHelper(t, dir, "s", time.Hour)
+	for i := range 20 {
+		if ok, err := b.TryLock(ctx, "s", fmt.Sprint("parent", i), time.Minute); ok || err != nil {
+			t.Fatalf("TryLock of a lock another process holds = %v, %v", ok, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if ok, err := b.TryLock(ctx, "other", "parent", time.Minute); !ok || err != nil {
+		t.Errorf("TryLock of another session = %v, %v", ok, err)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	if ok, err := b.TryLock(ctx, "s", "parent", time.Minute); !ok || err != nil {
+		t.Errorf("TryLock after the holder exited = %v, %v", ok, err)
+	}
+	// And the other way round: a lock this process holds excludes the
+	// helper; it takes it once this process unlocks.
+	b.Unlock(ctx, "s", "parent")
+	startLockHelper(t, dir, "s", time.Hour)
+	if ok, _ := b.TryLock(ctx, "s", "parent", time.Minute); ok {
+		t.Error("both processes hold the lock")
+	}
+}
+
+// A lock held past its ttl is released by the holding process's timer, so
+// another process can take it while the holder still runs.
+func TestFileLockTTLAcrossProcesses(t *testing.T) {
+	if !session.FileCrossProcessLocking {
+		t.Skip("no flock on this system: session locks hold within a process only")
+	}
+	dir := t.TempDir()
+	b, err := session.NewFileBackendForTest(dir, session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ttl = 300 * time.Millisecond
+	cmd, _ := startLockHelper(t, dir, "s", ttl)
+	start := time.Now()
+	if ok, _ := b.TryLock(ctx, "s", "parent", time.Minute); ok {
+		t.Fatal("took the lock another process holds")
+	}
+	for {
+		ok, err := b.TryLock(ctx, "s", "parent", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the lock was not released after its ttl")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the helper exited (%v): the lock was released by its exit, not its ttl", err)
+	}
+	if waited := time.Since(start); waited < ttl/2 {
+		t.Errorf("the lock was free %v after the helper took it, before its ttl %v", waited, ttl)
+	}
+}
+
+// Exclusive sessions through the Storage (Locking): a second Lock of a held
+// session times out; after the release it is taken.
+func TestFileStorageLocking(t *testing.T) {
+	st, err := session.NewFileStorage(t.TempDir(), session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk, ok := st.(session.Locking)
+	if !ok {
+		t.Fatal("file storage is not a Locking")
+	}
+	cookie, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("n", 1) })
+	release, err := lk.Lock(ctx, cookie, session.LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lk.Lock(ctx, cookie, session.LockOptions{Wait: 20 * time.Millisecond}); !errors.Is(err, session.ErrLockTimeout) {
+		t.Errorf("second Lock: %v, want ErrLockTimeout", err)
+	}
+	release()
+	release2, err := lk.Lock(ctx, cookie, session.LockOptions{Wait: time.Second})
+	if err != nil {
+		t.Fatalf("Lock after the release: %v", err)
+	}
+	release2()
+}
+
+// A symlink where a session's lock file belongs is not followed: TryLock
+// is an error, and the link's target is untouched.
+func TestFileLockSymlink(t *testing.T) {
+	if !session.FileCrossProcessLocking {
+		t.Skip("no lock files on this system")
+	}
+	parent := t.TempDir()
+	b, err := session.NewFileBackendForTest(filepath.Join(parent, "store"), session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := fileSessionLockPath(session.FileRoot(b), "s")
+	os.MkdirAll(filepath.Dir(p), 0o700)
+	target := filepath.Join(parent, "target")
+	if err := os.Symlink(target, p); err != nil {
+		t.Skip("symlinks not supported:", err)
+	}
+	if ok, err := b.TryLock(ctx, "s", "a", time.Minute); ok || err == nil {
+		t.Errorf("TryLock over a symlink = %v, %v; want an error", ok, err)
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("TryLock created the symlink's target: %v", err)
 	}
 }

@@ -2,10 +2,14 @@
 
 package session
 
-import "os"
+import (
+	"errors"
+	"io/fs"
+	"os"
+)
 
-// openRecord opens the record file p for reading, refusing anything but a
-// regular file (errNotRegular) before it opens it, so that a symlink is not
+// openRecord opens the file p for reading, refusing anything but a regular
+// file (errNotRegular) before it opens it, so that a symlink is not
 // followed; the caller checks with Stat what it opened.
 func openRecord(p string) (*os.File, error) {
 	fi, err := os.Lstat(p)
@@ -16,4 +20,21 @@ func openRecord(p string) (*os.File, error) {
 		return nil, errNotRegular
 	}
 	return os.Open(p)
+}
+
+// openLockFile opens the lock file p, creating it (mode 0600) when create is
+// set, refusing anything but a regular file (errNotRegular).
+func openLockFile(p string, create bool) (*os.File, error) {
+	fi, err := os.Lstat(p)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return nil, errNotRegular
+	case err != nil && !(create && errors.Is(err, fs.ErrNotExist)):
+		return nil, err
+	}
+	flag := os.O_RDWR
+	if create {
+		flag |= os.O_CREATE
+	}
+	return os.OpenFile(p, flag, 0o600)
 }

@@ -40,16 +40,23 @@ type memoryBackend struct {
 	mu       sync.RWMutex
 	records  map[string]*memoryRecord
 	byExpiry expiryHeap
-	// users is the per-user index (Options.UserKey): user, then handle.
-	// A record knows its user, so removing it (delete, revoke, eviction,
-	// expiry sweep) removes it from the index too.
-	users  map[string]map[string]*memoryRecord
+	// seq numbers the versions: every write takes the next one.
+	seq uint64
+	// docs are the per-user index documents (IndexKey), apart from the
+	// records so that MaxSessions never evicts one (a session missing from
+	// its index could not be revoked). Expired documents are dropped when
+	// read and swept when there are more documents than records.
+	docs map[string]*memoryDoc
+	// locks are the exclusive-session locks (Locker), by id.
+	locks  map[string]memoryLock
 	warned bool // the cap was reached and logged
 }
 
 type memoryRecord struct {
 	id   string
 	data string // the record (see recordString)
+	// version is the seq of the write that stored data.
+	version uint64
 	// decoded is data decoded, once a request read it, when its values
 	// are immutable: the requests that read the record share it (see
 	// readAt). A rewrite of data clears it.
@@ -60,10 +67,24 @@ type memoryRecord struct {
 	readBefore atomic.Bool
 	expires    time.Time // zero: never
 	index      int       // in byExpiry
-	seen       time.Time // last write or touch
-	user       string    // the index that lists it (Options.UserKey); "" for none
-	handle     string    // its handle in that index
 }
+
+type memoryDoc struct {
+	data    string
+	version uint64
+	expires time.Time
+}
+
+type memoryLock struct {
+	token   string
+	expires time.Time
+}
+
+var (
+	_ Backend = (*memoryBackend)(nil)
+	_ Toucher = (*memoryBackend)(nil)
+	_ Locker  = (*memoryBackend)(nil)
+)
 
 func newMemoryBackend(o Options) *memoryBackend {
 	o = o.withDefaults()
@@ -72,32 +93,55 @@ func newMemoryBackend(o Options) *memoryBackend {
 		max:     max(o.MaxSessions, 0),
 		logger:  o.logger(),
 		records: make(map[string]*memoryRecord),
-		users:   make(map[string]map[string]*memoryRecord),
+		docs:    make(map[string]*memoryDoc),
+		locks:   make(map[string]memoryLock),
 	}
 }
 
-func (m *memoryBackend) Get(_ context.Context, id string) ([]byte, error) {
-	_, data, err := m.lookup(id, m.now())
+// Key implements Backend: in this process's memory the id itself.
+func (m *memoryBackend) Key(id string) string { return id }
+
+// IndexKey implements Backend. Ids are [A-Za-z0-9_-], so a key that starts
+// with a NUL byte is never a record's.
+func (m *memoryBackend) IndexKey(user string) string { return "\x00" + user }
+
+func isDocKey(key string) bool { return key != "" && key[0] == 0 }
+
+// Get implements Backend.
+func (m *memoryBackend) Get(_ context.Context, key string) ([]byte, Version, error) {
+	now := m.now()
+	if isDocKey(key) {
+		m.mu.RLock()
+		d, ok := m.docs[key]
+		m.mu.RUnlock()
+		if !ok || expired(d.expires, now) {
+			return nil, Version{}, ErrNotFound
+		}
+		return []byte(d.data), Version{N: d.version}, nil
+	}
+	_, data, v, err := m.lookup(key, now)
 	if err != nil {
-		return nil, err
+		return nil, Version{}, err
 	}
-	return []byte(data), nil
+	return []byte(data), Version{N: v}, nil
 }
 
-// lookup returns the live record under id and its data at the time now.
-func (m *memoryBackend) lookup(id string, now time.Time) (*memoryRecord, string, error) {
+// lookup returns the live record under id, its data and its version at the
+// time now.
+func (m *memoryBackend) lookup(id string, now time.Time) (*memoryRecord, string, uint64, error) {
 	m.mu.RLock()
 	r, ok := m.records[id]
 	var data string
 	var expires time.Time
+	var v uint64
 	if ok {
-		data, expires = r.data, r.expires
+		data, expires, v = r.data, r.expires, r.version
 	}
 	m.mu.RUnlock()
 	if !ok || expired(expires, now) {
-		return nil, "", ErrNotFound
+		return nil, "", 0, ErrNotFound
 	}
-	return r, data, nil
+	return r, data, v, nil
 }
 
 // readAt is Get and the record's decoding at the time now
@@ -112,13 +156,13 @@ func (m *memoryBackend) lookup(id string, now time.Time) (*memoryRecord, string,
 // BenchmarkStorageSessionkitMemoryWrite, which rewrites the record on every
 // request, from 2.07-2.10 µs to 2.15-2.16 µs (the bookkeeping), with the
 // same 7 allocations.
-func (m *memoryBackend) readAt(id string, now time.Time) (decodedRecord, error) {
-	r, data, err := m.lookup(id, now)
+func (m *memoryBackend) readAt(key string, now time.Time) (decodedRecord, Version, error) {
+	r, data, v, err := m.lookup(key, now)
 	if err != nil {
-		return decodedRecord{}, err
+		return decodedRecord{}, Version{}, err
 	}
 	if d := r.decoded.Load(); d != nil && d.src == data {
-		return d.decodedRecord, nil
+		return d.decodedRecord, Version{N: v}, nil
 	}
 	d, err := decodeRecord(data)
 	if err == nil && r.readBefore.Swap(true) && d.values.Immutable() && d.flash.Immutable() {
@@ -128,7 +172,7 @@ func (m *memoryBackend) readAt(id string, now time.Time) (decodedRecord, error) 
 		d.values, d.flash = slices.Clip(d.values), slices.Clip(d.flash)
 		r.decoded.Store(&sharedDecoding{decodedRecord: d, src: data})
 	}
-	return d, err
+	return d, Version{N: v}, err
 }
 
 // sharedDecoding is a record's decoding that requests share, kept with the
@@ -150,26 +194,61 @@ func expiry(now time.Time, ttl time.Duration) time.Time {
 	return time.Time{}
 }
 
-func (m *memoryBackend) Set(_ context.Context, id string, record []byte, ttl time.Duration) error {
+// Put implements Backend: the version check and the write under one lock.
+func (m *memoryBackend) Put(_ context.Context, key string, data []byte, ttl time.Duration, v Version) (Version, error) {
 	now := m.now()
+	if isDocKey(key) {
+		return m.putDoc(key, data, ttl, v, now)
+	}
+	return m.putAt(key, data, ttl, v, now)
+}
+
+// putAt is Put of a record at the time now (decodingBackend).
+func (m *memoryBackend) putAt(key string, record []byte, ttl time.Duration, v Version, now time.Time) (Version, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.setLocked(id, recordString(record), ttl, now)
-	return nil
+	r, ok := m.records[key]
+	live := ok && !expired(r.expires, now)
+	if live && r.version != v.N || !live && !v.IsZero() {
+		return Version{}, ErrConflict
+	}
+	m.seq++
+	m.setLocked(key, recordString(record), ttl, now).version = m.seq
+	return Version{N: m.seq}, nil
+}
+
+func (m *memoryBackend) putDoc(key string, data []byte, ttl time.Duration, v Version, now time.Time) (Version, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.docs[key]
+	live := ok && !expired(d.expires, now)
+	if live && d.version != v.N || !live && !v.IsZero() {
+		return Version{}, ErrConflict
+	}
+	if len(m.docs) > len(m.records)+1024 {
+		for k, d := range m.docs {
+			if expired(d.expires, now) {
+				delete(m.docs, k)
+			}
+		}
+	}
+	m.seq++
+	m.docs[key] = &memoryDoc{data: string(data), version: m.seq, expires: expiry(now, ttl)}
+	return Version{N: m.seq}, nil
 }
 
 // recordString returns record as a string that shares its memory. The
 // Backend contract lets a backend keep a record (its caller never writes
-// it after Set or Update), so the string stays as it is; reads then hand
-// it to the decoder without a copy (readAt), one allocation and a copy of
-// the record fewer per request.
+// it after Put), so the string stays as it is; reads then hand it to the
+// decoder without a copy (readAt), one allocation and a copy of the record
+// fewer per request.
 func recordString(record []byte) string {
 	return unsafe.String(unsafe.SliceData(record), len(record))
 }
 
 func (m *memoryBackend) setLocked(id string, record string, ttl time.Duration, now time.Time) *memoryRecord {
 	if r, ok := m.records[id]; ok {
-		m.rewriteLocked(r, record, expiry(now, ttl), now)
+		m.rewriteLocked(r, record, expiry(now, ttl))
 		return r
 	}
 	for i := 0; i < sweepPerWrite && len(m.byExpiry) > 0 && expired(m.byExpiry[0].expires, now); i++ {
@@ -185,19 +264,18 @@ func (m *memoryBackend) setLocked(id string, record string, ttl time.Duration, n
 			m.removeLocked(m.byExpiry[0])
 		}
 	}
-	r := &memoryRecord{id: id, data: record, expires: expiry(now, ttl), seen: now}
+	r := &memoryRecord{id: id, data: record, expires: expiry(now, ttl)}
 	m.records[id] = r
 	heap.Push(&m.byExpiry, r)
 	return r
 }
 
-func (m *memoryBackend) rewriteLocked(r *memoryRecord, record string, expires, now time.Time) {
+func (m *memoryBackend) rewriteLocked(r *memoryRecord, record string, expires time.Time) {
 	if record != r.data {
 		r.decoded.Store(nil)
 		r.readBefore.Store(false)
 	}
 	r.data = record
-	r.seen = now
 	if !r.expires.Equal(expires) {
 		r.expires = expires
 		heap.Fix(&m.byExpiry, r.index)
@@ -207,126 +285,64 @@ func (m *memoryBackend) rewriteLocked(r *memoryRecord, record string, expires, n
 func (m *memoryBackend) removeLocked(r *memoryRecord) {
 	heap.Remove(&m.byExpiry, r.index)
 	delete(m.records, r.id)
-	m.unindexLocked(r)
 }
 
-// Update rewrites a live record; it is how a save avoids bringing back a
-// record a concurrent request deleted.
-func (m *memoryBackend) Update(_ context.Context, id string, record []byte, ttl time.Duration) error {
-	return m.updateAt(id, record, ttl, m.now())
-}
-
-// updateAt is Update at the time now (decodingBackend).
-func (m *memoryBackend) updateAt(id string, record []byte, ttl time.Duration, now time.Time) error {
+// Delete implements Backend.
+func (m *memoryBackend) Delete(_ context.Context, key string, v Version) error {
+	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.records[id]
-	if !ok || expired(r.expires, now) {
-		return ErrNotFound
+	if isDocKey(key) {
+		d, ok := m.docs[key]
+		if !v.IsZero() && (!ok || expired(d.expires, now) || d.version != v.N) {
+			return ErrConflict
+		}
+		delete(m.docs, key)
+		return nil
 	}
-	m.rewriteLocked(r, recordString(record), expiry(now, ttl), now)
-	return nil
-}
-
-func (m *memoryBackend) Delete(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if r, ok := m.records[id]; ok {
+	r, ok := m.records[key]
+	if !v.IsZero() && (!ok || expired(r.expires, now) || r.version != v.N) {
+		return ErrConflict
+	}
+	if ok {
 		m.removeLocked(r)
 	}
 	return nil
 }
 
-func (m *memoryBackend) Touch(_ context.Context, id string, ttl time.Duration) error {
+// Touch implements Toucher.
+func (m *memoryBackend) Touch(_ context.Context, key string, ttl time.Duration) error {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	r, ok := m.records[id]
+	r, ok := m.records[key]
 	if !ok || expired(r.expires, now) {
 		return ErrNotFound
 	}
-	m.rewriteLocked(r, r.data, expiry(now, ttl), now)
+	m.rewriteLocked(r, r.data, expiry(now, ttl))
 	return nil
 }
 
-// SaveIndexed implements UserIndexBackend: all of it under the one lock.
-func (m *memoryBackend) SaveIndexed(_ context.Context, c *IndexedSave) error {
+// TryLock implements Locker.
+func (m *memoryBackend) TryLock(_ context.Context, id, token string, ttl time.Duration) (bool, error) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if c.Require != "" {
-		if r, ok := m.records[c.Require]; !ok || expired(r.expires, now) {
-			return ErrNotFound
-		}
+	if l, ok := m.locks[id]; ok && !expired(l.expires, now) {
+		return false, nil
 	}
-	var r *memoryRecord
-	if c.ID != "" {
-		r = m.setLocked(c.ID, recordString(c.Record), c.TTL, now)
-	}
-	for _, d := range c.Delete {
-		if dr, ok := m.records[d.ID]; ok && dr != r {
-			m.removeLocked(dr)
-		}
-	}
-	if r != nil && r.user != c.To {
-		m.unindexLocked(r)
-		if c.To != "" {
-			r.user, r.handle = c.To, c.Handle
-			idx := m.users[c.To]
-			if idx == nil {
-				idx = make(map[string]*memoryRecord, 2)
-				m.users[c.To] = idx
-			}
-			idx[c.Handle] = r
-		}
+	m.locks[id] = memoryLock{token: token, expires: expiry(now, ttl)}
+	return true, nil
+}
+
+// Unlock implements Locker.
+func (m *memoryBackend) Unlock(_ context.Context, id, token string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.locks[id]; ok && l.token == token {
+		delete(m.locks, id)
 	}
 	return nil
-}
-
-// unindexLocked removes r from its user's index.
-func (m *memoryBackend) unindexLocked(r *memoryRecord) {
-	if r.user == "" {
-		return
-	}
-	if idx := m.users[r.user]; idx[r.handle] == r {
-		delete(idx, r.handle)
-		if len(idx) == 0 {
-			delete(m.users, r.user)
-		}
-	}
-	r.user, r.handle = "", ""
-}
-
-// UserRecords implements UserIndexBackend.
-func (m *memoryBackend) UserRecords(_ context.Context, user string) ([]UserRecord, error) {
-	now := m.now()
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	idx := m.users[user]
-	list := make([]UserRecord, 0, len(idx))
-	for h, r := range idx {
-		if !expired(r.expires, now) {
-			list = append(list, UserRecord{Handle: h, Record: []byte(r.data), Seen: r.seen})
-		}
-	}
-	return list, nil
-}
-
-// DeleteUserRecords implements UserIndexBackend.
-func (m *memoryBackend) DeleteUserRecords(_ context.Context, user string, revoke func(string) bool) (int, error) {
-	now := m.now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	for h, r := range m.users[user] {
-		if revoke(h) {
-			if !expired(r.expires, now) {
-				n++
-			}
-			m.removeLocked(r)
-		}
-	}
-	return n, nil
 }
 
 // expiryHeap orders records by expiry, soonest first; records that never

@@ -34,6 +34,7 @@ func TestNewMemoryStorageConformance(t *testing.T) {
 		ServerSide:          true,
 		ClockControlsExpiry: true,
 		UserIndex:           true,
+		Locks:               true,
 		Count: func(t *testing.T, st session.Storage) int {
 			return session.MemoryStorageLen(st)
 		},
@@ -41,7 +42,7 @@ func TestNewMemoryStorageConformance(t *testing.T) {
 			session.MemoryStorageBackend(st).Set(context.Background(), id, rec, 0)
 		},
 		Get: func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
-			rec, err := session.MemoryStorageBackend(st).Get(context.Background(), id)
+			rec, _, err := session.MemoryStorageBackend(st).Get(context.Background(), id)
 			return rec, err == nil
 		},
 	})
@@ -67,18 +68,18 @@ func TestMemoryBackendTTL(t *testing.T) {
 	b.Set(ctx, "a", []byte("1"), time.Minute)
 	b.Set(ctx, "forever", []byte("2"), 0)
 	clock.Advance(59 * time.Second)
-	if _, err := b.Get(ctx, "a"); err != nil {
+	if _, _, err := b.Get(ctx, "a"); err != nil {
 		t.Fatalf("live record: %v", err)
 	}
 	if err := b.Touch(ctx, "a", time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	clock.Advance(59 * time.Second)
-	if _, err := b.Get(ctx, "a"); err != nil {
+	if _, _, err := b.Get(ctx, "a"); err != nil {
 		t.Fatalf("touched record: %v", err)
 	}
 	clock.Advance(time.Second)
-	if _, err := b.Get(ctx, "a"); err != session.ErrNotFound {
+	if _, _, err := b.Get(ctx, "a"); err != session.ErrNotFound {
 		t.Fatalf("expired record: %v, want ErrNotFound", err)
 	}
 	if err := b.Touch(ctx, "a", time.Minute); err != session.ErrNotFound {
@@ -88,13 +89,13 @@ func TestMemoryBackendTTL(t *testing.T) {
 		t.Errorf("Touch of a missing record: %v, want ErrNotFound", err)
 	}
 	clock.Advance(1000 * time.Hour)
-	if _, err := b.Get(ctx, "forever"); err != nil {
+	if _, _, err := b.Get(ctx, "forever"); err != nil {
 		t.Errorf("a record with no TTL expired: %v", err)
 	}
 	if err := b.Touch(ctx, "forever", 0); err != nil {
 		t.Error(err)
 	}
-	if err := b.Delete(ctx, "nothing"); err != nil {
+	if err := b.Delete(ctx, "nothing", session.Version{}); err != nil {
 		t.Errorf("Delete of a missing record: %v", err)
 	}
 	b.Set(ctx, "new", []byte("3"), time.Minute) // sweeps the expired "a"
@@ -166,7 +167,7 @@ func TestMemoryBackendEvictsClosestToExpiry(t *testing.T) {
 	b.Set(ctx, "new0", []byte("1"), 30*time.Minute)
 	want := map[string]bool{"forever": true, "minute": true, "new0": true, "hour": false}
 	for id, live := range want {
-		if _, err := b.Get(ctx, id); (err == nil) != live {
+		if _, _, err := b.Get(ctx, id); (err == nil) != live {
 			t.Errorf("%s: live %v, want %v", id, err == nil, live)
 		}
 	}
@@ -174,7 +175,7 @@ func TestMemoryBackendEvictsClosestToExpiry(t *testing.T) {
 	b.Set(ctx, "new2", []byte("1"), 4*time.Hour) // evicts minute (2 h)
 	want = map[string]bool{"forever": true, "minute": false, "new0": false, "new1": true, "new2": true}
 	for id, live := range want {
-		if _, err := b.Get(ctx, id); (err == nil) != live {
+		if _, _, err := b.Get(ctx, id); (err == nil) != live {
 			t.Errorf("%s: live %v, want %v", id, err == nil, live)
 		}
 	}

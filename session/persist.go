@@ -33,7 +33,8 @@ func (s *Session) Persist(on bool) {
 	}
 	if s.persist != p {
 		s.persist = p
-		s.dirty = true
+		s.persistTouched = true
+		s.changedLocked("")
 	}
 }
 

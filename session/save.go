@@ -26,6 +26,12 @@ type saveSnapshot struct {
 	// refresh must send it again with the new time left.
 	persistent bool
 
+	// version is the stored version of originalID's record (zero: not
+	// read from the backend); changes is Session.changes, to tell a save
+	// whether the session changed while it ran.
+	version Version
+	changes uint64
+
 	// The per-user index (Options.UserKey; set by a storage that keeps one).
 	user    string // the user the session names now
 	indexed string // the user whose index lists its stored records
@@ -44,16 +50,17 @@ func (s *Session) snapshotLocked() saveSnapshot {
 		created:    s.created,
 		saved:      s.saved,
 		persistent: s.persistentLocked(),
+		version:    s.version,
+		changes:    s.changes,
 	}
 }
 
-// storeCaps is what a store can do besides Get, Set and Delete.
+// storeCaps is what a store can do besides the Backend's versioned Get, Put
+// and Delete.
 type storeCaps struct {
 	clientSide bool // the session lives in the cookie (cookie storage): nothing to delete
 	touch      bool // Toucher: extend a TTL without rewriting
-	update     bool // Updater: rewrite only while the record exists
-	replace    bool // Replacer: delete old records and write in one call
-	index      bool // UserIndexBackend with Options.UserKey: a per-user index
+	index      bool // Options.UserKey is set: a per-user index
 }
 
 // writeOp is how the plan writes the session's record.
@@ -61,8 +68,7 @@ type writeOp uint8
 
 const (
 	writeNone   writeOp = iota
-	writeSet            // store the record (a new or regenerated session, or no Updater)
-	writeUpdate         // store it only while the loaded record still exists (Updater)
+	writeRecord         // store the record: over the version loaded, or where none is
 	writeTouch          // extend the record's TTL without rewriting it (Toucher)
 )
 
@@ -99,8 +105,6 @@ const (
 // savePlan is what decideSave chose.
 type savePlan struct {
 	write writeOp
-	// replace: write and deletes go in one Replacer call.
-	replace bool
 	// refresh: the write is a sliding refresh of an unchanged session. A
 	// record deleted meanwhile (a logout elsewhere) is left deleted and is
 	// not an error; a throttled touch may be skipped.
@@ -118,14 +122,14 @@ type savePlan struct {
 	// which a client-side store cannot do; the storage logs it.
 	warnUndeletable bool
 
-	// index is the per-user index work (decideIndex), done with the write
-	// and the deletes in one backend call when needed.
+	// index is the per-user index work (decideIndex), done around the
+	// write and the deletes (executeIndexed).
 	index indexPlan
 }
 
 // encodes reports whether the plan writes the session's data, so that the
 // record must be encoded (under the session's lock).
-func (p *savePlan) encodes() bool { return p.write == writeSet || p.write == writeUpdate }
+func (p *savePlan) encodes() bool { return p.write == writeRecord }
 
 // decideSave is the save rule that every storage shares. It reads nothing but
 // its arguments.
@@ -156,20 +160,13 @@ func decideSave(s saveSnapshot, now time.Time, o *Options, c storeCaps) savePlan
 	case c.clientSide:
 		// The cookie is the record: every change and every refresh rewrites it.
 		if s.dirty || refreshDue {
-			p.write, p.cookie, p.mark = writeSet, cookieSet, markSaved
+			p.write, p.cookie, p.mark = writeRecord, cookieSet, markSaved
 		}
 	case s.dirty:
-		p.cookie, p.mark = cookieSet, markSaved
-		switch {
-		case s.stored && s.id == s.originalID && len(s.deletes) == 0 && c.update:
-			// A session this request loaded: rewrite it only if no
-			// concurrent request deleted it meanwhile (logout, login
-			// elsewhere).
-			p.write = writeUpdate
-		default:
-			p.write, p.deletes = writeSet, s.deletes
-			p.replace = len(s.deletes) > 0 && c.replace
-		}
+		// Written over the version loaded (a conflict merges), or where
+		// nothing is (a new or regenerated id); the records to delete go
+		// after the write.
+		p.write, p.deletes, p.cookie, p.mark = writeRecord, s.deletes, cookieSet, markSaved
 	case refreshDue:
 		// Sliding expiry: extend the record's life, without a Set-Cookie
 		// (the cookie holds only the id), unless the session is
@@ -178,13 +175,9 @@ func decideSave(s saveSnapshot, now time.Time, o *Options, c storeCaps) savePlan
 		if s.persistent {
 			p.cookie = cookieSet
 		}
-		switch {
-		case c.touch:
+		p.write = writeRecord
+		if c.touch {
 			p.write = writeTouch
-		case c.update:
-			p.write = writeUpdate
-		default:
-			p.write = writeSet
 		}
 	}
 	if c.index {

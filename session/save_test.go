@@ -19,9 +19,7 @@ func TestDecideSave(t *testing.T) {
 	life := Options{Lifetime: 2 * time.Hour}
 	none := Options{Lifetime: -1}
 	server := storeCaps{}
-	touch := storeCaps{touch: true, update: true}
-	update := storeCaps{update: true}
-	replace := storeCaps{replace: true}
+	touch := storeCaps{touch: true}
 	client := storeCaps{clientSide: true}
 
 	loaded := saveSnapshot{id: "a", originalID: "a", stored: true, created: created, saved: now.Add(-time.Minute)}
@@ -47,30 +45,26 @@ func TestDecideSave(t *testing.T) {
 			savePlan{ttl: 30 * time.Minute, created: created}},
 		{"unchanged, no expiry: nothing", loaded, none, server,
 			savePlan{created: created}},
-		{"new session: set, cookie, created now", fresh, life, update,
-			savePlan{write: writeSet, ttl: 2 * time.Hour, cookie: cookieSet, mark: markSaved, created: now}},
-		{"loaded and changed, Updater: update", dirty, life, update,
-			savePlan{write: writeUpdate, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created}},
-		{"loaded and changed, no Updater: set", dirty, life, server,
-			savePlan{write: writeSet, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created}},
-		{"regenerated: set new, then delete the original", regenerated, life, update,
-			savePlan{write: writeSet, deletes: []string{"a"}, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created}},
-		{"regenerated, Replacer: one replace", regenerated, life, replace,
-			savePlan{write: writeSet, replace: true, deletes: []string{"a"}, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created}},
+		{"new session: write, cookie, created now", fresh, life, server,
+			savePlan{write: writeRecord, ttl: 2 * time.Hour, cookie: cookieSet, mark: markSaved, created: now}},
+		{"loaded and changed: write", dirty, life, server,
+			savePlan{write: writeRecord, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created}},
+		{"loaded and changed, Toucher: write", dirty, life, touch,
+			savePlan{write: writeRecord, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created}},
+		{"regenerated: write the new id, then delete the original", regenerated, life, server,
+			savePlan{write: writeRecord, deletes: []string{"a"}, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created}},
 		{"destroyed: delete, expire the cookie", destroyed, life, touch,
 			savePlan{deletes: []string{"a"}, ttl: time.Hour, cookie: cookieExpire, mark: markSaved, created: created}},
 		{"destroyed before any save: expire the cookie only", destroyedNew, life, touch,
 			savePlan{ttl: 2 * time.Hour, cookie: cookieExpire, mark: markSaved, created: now}},
-		{"past its lifetime: delete the original, expire the cookie", expired, life, update,
+		{"past its lifetime: delete the original, expire the cookie", expired, life, server,
 			savePlan{deletes: []string{"a"}, cookie: cookieExpire, mark: markSaved, created: now.Add(-3 * time.Hour)}},
-		{"regenerated past its lifetime: delete the original once", expiredRegenerated, life, update,
+		{"regenerated past its lifetime: delete the original once", expiredRegenerated, life, server,
 			savePlan{deletes: []string{"a"}, cookie: cookieExpire, mark: markSaved, created: now.Add(-3 * time.Hour)}},
 		{"refresh due, Toucher: touch, no cookie", refreshDue, idle, touch,
 			savePlan{write: writeTouch, refresh: true, ttl: 30 * time.Minute, mark: markRefresh, created: created}},
-		{"refresh due, Updater: update, no cookie", refreshDue, idle, update,
-			savePlan{write: writeUpdate, refresh: true, ttl: 30 * time.Minute, mark: markRefresh, created: created}},
-		{"refresh due, plain backend: set, no cookie", refreshDue, idle, server,
-			savePlan{write: writeSet, refresh: true, ttl: 30 * time.Minute, mark: markRefresh, created: created}},
+		{"refresh due, plain backend: rewrite, no cookie", refreshDue, idle, server,
+			savePlan{write: writeRecord, refresh: true, ttl: 30 * time.Minute, mark: markRefresh, created: created}},
 		{"refresh not due yet: nothing", loaded, idle, server,
 			savePlan{ttl: 30 * time.Minute, created: created}},
 		{"refresh of a never-stored session: nothing", with(refreshDue, func(s *saveSnapshot) { s.stored = false }), idle, server,
@@ -80,10 +74,8 @@ func TestDecideSave(t *testing.T) {
 		// sends the cookie again; nothing else changes.
 		{"persistent, refresh due, Toucher: touch and cookie", persistentDue, idle, touch,
 			savePlan{write: writeTouch, refresh: true, ttl: 30 * time.Minute, cookie: cookieSet, mark: markRefresh, created: created}},
-		{"persistent, refresh due, Updater: update and cookie", persistentDue, idle, update,
-			savePlan{write: writeUpdate, refresh: true, ttl: 30 * time.Minute, cookie: cookieSet, mark: markRefresh, created: created}},
-		{"persistent, refresh due, plain backend: set and cookie", persistentDue, idle, server,
-			savePlan{write: writeSet, refresh: true, ttl: 30 * time.Minute, cookie: cookieSet, mark: markRefresh, created: created}},
+		{"persistent, refresh due, plain backend: rewrite and cookie", persistentDue, idle, server,
+			savePlan{write: writeRecord, refresh: true, ttl: 30 * time.Minute, cookie: cookieSet, mark: markRefresh, created: created}},
 		{"persistent, refresh not due: nothing", with(loaded, func(s *saveSnapshot) { s.persistent = true }), idle, touch,
 			savePlan{ttl: 30 * time.Minute, created: created}},
 		{"persistent, no idle timeout: nothing", persistentDue, life, touch,
@@ -91,16 +83,16 @@ func TestDecideSave(t *testing.T) {
 		{"persistent, destroyed: delete, expire the cookie", with(destroyed, func(s *saveSnapshot) { s.persistent = true }), life, touch,
 			savePlan{deletes: []string{"a"}, ttl: time.Hour, cookie: cookieExpire, mark: markSaved, created: created}},
 		{"cookie: persistent, refresh due: rewrite the cookie", persistentDue, idle, client,
-			savePlan{write: writeSet, ttl: 30 * time.Minute, cookie: cookieSet, mark: markSaved, created: created}},
+			savePlan{write: writeRecord, ttl: 30 * time.Minute, cookie: cookieSet, mark: markSaved, created: created}},
 
 		{"cookie: unchanged: nothing", loaded, idle, client,
 			savePlan{ttl: 30 * time.Minute, created: created}},
 		{"cookie: changed: write the cookie", dirty, life, client,
-			savePlan{write: writeSet, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created}},
+			savePlan{write: writeRecord, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created}},
 		{"cookie: refresh due: rewrite the cookie", refreshDue, idle, client,
-			savePlan{write: writeSet, ttl: 30 * time.Minute, cookie: cookieSet, mark: markSaved, created: created}},
+			savePlan{write: writeRecord, ttl: 30 * time.Minute, cookie: cookieSet, mark: markSaved, created: created}},
 		{"cookie: regenerated: write, warn, nothing to delete", regenerated, life, client,
-			savePlan{write: writeSet, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created, warnUndeletable: true}},
+			savePlan{write: writeRecord, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created, warnUndeletable: true}},
 		{"cookie: destroyed: expire, nothing to delete", destroyed, life, client,
 			savePlan{ttl: time.Hour, cookie: cookieExpire, mark: markSaved, created: created}},
 		{"cookie: past its lifetime: expire", expired, life, client,
@@ -119,7 +111,7 @@ func TestDecideSave(t *testing.T) {
 
 // The plan encodes a record only when it writes one.
 func TestSavePlanEncodes(t *testing.T) {
-	for op, want := range map[writeOp]bool{writeNone: false, writeSet: true, writeUpdate: true, writeTouch: false} {
+	for op, want := range map[writeOp]bool{writeNone: false, writeRecord: true, writeTouch: false} {
 		if got := (&savePlan{write: op}).encodes(); got != want {
 			t.Errorf("write %d: encodes() = %v, want %v", op, got, want)
 		}

@@ -42,6 +42,22 @@ type Session struct {
 	// loaded and by each indexed save.
 	indexed string
 
+	// version is the stored version of originalID's record, as loaded or
+	// last saved; zero when the session was not read from a backend (new,
+	// Restore). A save writes only over this version, and on a conflict
+	// merges (rebase in merge.go).
+	version Version
+	// changes counts the changes made (Set, Unset, Flash, RegenerateID,
+	// Destroy, Persist): a save leaves the session dirty when changes were
+	// made while it ran.
+	changes uint64
+	// touched lists the keys that Set and Unset changed since the last
+	// save: what a merge re-applies on a record another request changed.
+	// It starts in touchedBuf, so a request that changes a key or two
+	// allocates nothing for it.
+	touched    []string
+	touchedBuf [2]string
+
 	// ctx is the context NewContext returns for the session's request,
 	// allocated with the session (context.go).
 	ctx sessionContext
@@ -59,6 +75,9 @@ type Session struct {
 	// wire.PersistOff, or 0 for none, when persistDefault applies.
 	persist        int8
 	persistDefault bool
+	// persistTouched: Persist changed the choice since the last save, so a
+	// merge keeps this request's choice.
+	persistTouched bool
 	// shared: values and flash are, until changed, also other sessions'
 	// (memory storage shares a record's decoding between the requests
 	// that read it); ownLocked copies them before the first change.
@@ -171,14 +190,28 @@ func (s *Session) Set(key string, v any) {
 		if !s.destroyed {
 			s.ownLocked()
 			s.values.Delete(key)
-			s.dirty = true
+			s.changedLocked(key)
 		}
 		return
 	}
 	s.reviveLocked()
 	s.ownLocked()
 	s.values.Set(key, v)
+	s.changedLocked(key)
+}
+
+// changedLocked records a change: the session is dirty, and key (if not
+// "") is one a merge re-applies.
+func (s *Session) changedLocked(key string) {
 	s.dirty = true
+	s.changes++
+	if key == "" || slices.Contains(s.touched, key) {
+		return
+	}
+	if s.touched == nil {
+		s.touched = s.touchedBuf[:0]
+	}
+	s.touched = append(s.touched, key)
 }
 
 // Unset removes key, both as a value and as a flash value readable in this
@@ -192,7 +225,7 @@ func (s *Session) Unset(key string) {
 	s.ownLocked()
 	s.values.Delete(key)
 	s.flash.Delete(key)
-	s.dirty = true
+	s.changedLocked(key)
 }
 
 // Flash stores v under key for the next request only: Get does not see it in
@@ -204,7 +237,7 @@ func (s *Session) Flash(key string, v any) {
 	defer s.mu.Unlock()
 	s.reviveLocked()
 	s.next.Set(key, v)
-	s.dirty = true
+	s.changedLocked("")
 }
 
 // RegenerateID gives the session a new id, keeping its data; call it on every
@@ -222,7 +255,7 @@ func (s *Session) RegenerateID(deleteOld bool) {
 		s.deleteID = s.originalID
 	}
 	s.id = newID()
-	s.dirty = true
+	s.changedLocked("")
 }
 
 // Destroy ends the session: its data is gone now, and on save its record is
@@ -234,6 +267,7 @@ func (s *Session) Destroy() {
 	s.destroyed = true
 	s.values, s.flash, s.next = nil, nil, nil
 	s.shared = false
+	s.changes++
 }
 
 // ownLocked gives s values and flash of its own, copies of the ones it
@@ -260,6 +294,7 @@ func (s *Session) reviveLocked() {
 	s.deleteID = ""
 	s.destroyed = false
 	s.stored = false
+	s.version = Version{}
 	s.created, s.saved = time.Time{}, time.Time{}
 	s.persist, s.expiresAt, s.expiresIn = 0, time.Time{}, 0
 }
@@ -358,6 +393,8 @@ func (s *Session) savedLocked(created, now time.Time) {
 	s.dirty = false
 	s.deleteID = ""
 	s.discarded = nil
+	s.touched = s.touched[:0]
+	s.persistTouched = false
 	if s.destroyed {
 		s.stored = false
 	} else {

@@ -292,8 +292,8 @@ func TestRestoreValidatesTheID(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range b.Calls() {
-			if !session.ValidID(c.ID) {
-				t.Errorf("Restore(%.40q): the backend saw %s(%.40q)", id, c.Op, c.ID)
+			if !session.ValidID(c.Key) {
+				t.Errorf("Restore(%.40q): the backend saw %s(%.40q)", id, c.Op, c.Key)
 			}
 		}
 	}

@@ -52,48 +52,6 @@ type Storage interface {
 	Save(ctx context.Context, s *Session) (value string, set bool, err error)
 }
 
-// Backend stores session records for NewBackendStorage. Ids reaching a
-// Backend have passed ValidID. A Backend stores bytes; the ids, flash,
-// regeneration and expiry logic live in NewBackendStorage, once.
-type Backend interface {
-	// Get returns the record stored under id, or ErrNotFound when it is
-	// absent or expired, or an error wrapping ErrCorruptRecord when what is
-	// stored there is not a record. The caller does not modify the
-	// returned slice.
-	Get(ctx context.Context, id string) ([]byte, error)
-	// Set stores record under id; after ttl it may be dropped (0: never).
-	// The caller does not modify record after the call, so a backend may
-	// keep it.
-	Set(ctx context.Context, id string, record []byte, ttl time.Duration) error
-	// Delete removes the record under id; an absent record is not an error.
-	Delete(ctx context.Context, id string) error
-}
-
-// Toucher is a Backend that can extend a record's time to live without
-// rewriting it (Redis EXPIRE, memcache touch, a file's mtime). Sliding expiry
-// uses it when present; otherwise it rewrites the record.
-type Toucher interface {
-	Touch(ctx context.Context, id string, ttl time.Duration) error
-}
-
-// Updater is a Backend that can rewrite a record only while it still exists
-// (Redis SET XX, memcache replace). Save uses it for the sessions it loaded,
-// so that a request which loaded a session before a concurrent logout or
-// RegenerateID(true) cannot bring the deleted record back; that request's
-// changes are dropped (and logged) instead. Without it the last save wins.
-type Updater interface {
-	// Update stores record under id if a live record is there, and
-	// returns ErrNotFound otherwise.
-	Update(ctx context.Context, id string, record []byte, ttl time.Duration) error
-}
-
-// Replacer is a Backend that can delete old records and write a new one in a
-// single round trip (a Redis pipeline or transaction). Save uses it after
-// RegenerateID(true) when present.
-type Replacer interface {
-	Replace(ctx context.Context, deleteIDs []string, id string, record []byte, ttl time.Duration) error
-}
-
 // DefaultLifetime is the Lifetime of sessions when Options.Lifetime is 0: a
 // session ends two weeks after it was created however active it is, so that
 // a cookie captured once (before a logout that cookie storage cannot revoke,
@@ -143,16 +101,22 @@ type Options struct {
 	// ignore it.
 	MaxSessions int
 	// UserKey names the session value that holds the signed-in user (a
-	// string; "" or another type: no user). When set, the memory and file
-	// storages (and NewBackendStorage over a UserIndexBackend) keep an
-	// index of each user's sessions and implement UserIndex: list them,
-	// revoke one, or all but the current one. The index follows the value
-	// in the same save that changes it (login, switch, logout, Destroy,
-	// RegenerateID); a save that changes neither the user nor the id does
-	// no index work. A session saved before UserKey was set is indexed at
-	// its next change of user or id. "": no index. Cookie storage ignores
-	// it (it cannot revoke a session).
+	// string; "" or another type: no user). When set, every server-side
+	// storage (NewBackendStorage, and so memory, file, Redis, Memcache)
+	// keeps an index of each user's sessions and implements UserIndex:
+	// list them, revoke one, or all but the current one. The index
+	// follows the value in the save that changes it (login, switch,
+	// logout, Destroy, RegenerateID); a save that changes neither the user
+	// nor the id does no index work. A session saved before UserKey was
+	// set is indexed at its next change of user or id. "": no index.
+	// Cookie storage ignores it (it cannot revoke a session).
 	UserKey string
+	// MaxUserSessions bounds how many live sessions one user's index
+	// holds: a sign-in past it ends that user's oldest sessions (logged),
+	// so that the index stays small and no live session is left out of
+	// it, where it could not be revoked. 0: DefaultMaxUserSessions (200).
+	// Negative: no limit.
+	MaxUserSessions int
 }
 
 // DefaultMaxRecordSize is the largest record a server-side storage writes

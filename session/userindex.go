@@ -11,17 +11,36 @@ import (
 	"time"
 )
 
-// Sessions per user (Options.UserKey): NewBackendStorage over a Backend that
-// is a UserIndexBackend keeps, for every user, the handles of that user's
-// sessions, and its Storage implements UserIndex. The index follows the
-// UserKey value in the same backend call as the save that changes it
-// (decideSave's index case, executeIndexed), so a save that does not change
-// the user or the id does no index work.
+// Sessions per user (Options.UserKey): NewBackendStorage keeps, for every
+// user, an index document of that user's sessions (index_doc.go) under the
+// backend's IndexKey, written with the same versioned Put as the records, and
+// its Storage implements UserIndex. A save that changes neither the user nor
+// the id does no index work; one that does (a login, a logout, Destroy,
+// RegenerateID of a signed-in session) follows the write order below, which
+// holds on any backend, a Redis Cluster included, where the index and the
+// record live on different nodes and no step is atomic with another:
+//
+//  1. A record joins its user's index before it is written (add), and the
+//     save checks there that the record it was loaded from is a live member
+//     (a revoke wins). A failed write then leaves only an index member
+//     whose record does not name the user: nothing live changed.
+//  2. The record is written (compare-and-set, merged on a conflict).
+//  3. The save reads the index again: if its member was revoked meanwhile,
+//     it deletes what it wrote (verify).
+//  4. Old records are deleted, then leave the index (best effort: a member
+//     whose record is gone or names another user is never listed, and is
+//     pruned by the next change).
+//
+// A revoke first marks its members revoked in the index (one
+// compare-and-set), then deletes their records, then removes them. A save
+// racing it either wrote the index first (the revoke's compare-and-set fails,
+// it reads again and revokes the new member too) or sees the mark in step 1
+// or 3. A revoke that fails midway leaves its members marked, and the next
+// revoke of that user finishes them.
 
 // UserIndex lists and ends the sessions of one user. The Storage that
 // NewMemoryStorage, NewFileStorage and NewBackendStorage return implements it
-// when Options.UserKey is set (and, for NewBackendStorage, the Backend is a
-// UserIndexBackend); find it with a type assertion:
+// when Options.UserKey is set; find it with a type assertion:
 //
 //	ix, ok := st.(session.UserIndex)
 //
@@ -52,79 +71,9 @@ type SessionInfo struct {
 	// Created is when the session was created, kept across RegenerateID;
 	// zero for a record without metadata (written by Remix).
 	Created time.Time
-	// LastSeen is when the session was last saved or refreshed (sliding
-	// expiry).
+	// LastSeen is when the session was last saved (a sliding refresh that
+	// only extends the record's time to live does not move it).
 	LastSeen time.Time
-}
-
-// UserIndexBackend is a Backend that can keep an index of sessions per user,
-// for Options.UserKey; NewBackendStorage finds it with a type assertion. The
-// session package derives the handles, reads the user from the session and
-// decides when the index changes; the backend stores, per user, which records
-// have which handle, and makes each call below one step with respect to the
-// others (a lock, a transaction, a compare-and-swap), so that a save racing
-// with a revoke cannot bring a revoked session back.
-//
-// The memory and file storages implement it; see sessiontest for the
-// conformance scenarios ("per user: ...") that a Backend implementing it must
-// pass.
-type UserIndexBackend interface {
-	Backend
-	// SaveIndexed carries out a save that changes a session's user or id,
-	// or deletes it, together with its index entries; see IndexedSave.
-	SaveIndexed(ctx context.Context, c *IndexedSave) error
-	// UserRecords returns the records in user's index that are live in the
-	// backend (any order). A member whose record is gone is left out (and
-	// may be dropped from the index).
-	UserRecords(ctx context.Context, user string) ([]UserRecord, error)
-	// DeleteUserRecords deletes the records in user's index whose handles
-	// revoke accepts, removes them from the index, and returns how many
-	// live records it deleted. It is one step with respect to SaveIndexed
-	// of that user: a save that moved a member to a new id before it is
-	// seen under the new handle, and one after it finds its required
-	// record gone.
-	DeleteUserRecords(ctx context.Context, user string, revoke func(handle string) bool) (int, error)
-}
-
-// IndexedSave is one save for UserIndexBackend.SaveIndexed, done in this
-// order as a single step:
-//
-//  1. With Require set, the record under Require must be live; otherwise
-//     SaveIndexed returns ErrNotFound (or an error wrapping it) and changes
-//     nothing. Require is the id the session was loaded from: the save's
-//     own ID for a rewrite in place, or a member of Delete after
-//     RegenerateID(true). A revoke that deleted it wins.
-//  2. With ID set, Record is stored under ID with TTL (0: no expiry), as
-//     Backend.Set does.
-//  3. The records in Delete are deleted and removed from From's index.
-//  4. When From and To differ, ID (by Handle) leaves From's index; with To
-//     set, it joins To's index (if not there already). A Redis or Memcache
-//     index should live at least as long as its longest member, TTL.
-type IndexedSave struct {
-	ID      string        // the record to write; "" for none (Destroy, expiry)
-	Handle  string        // ID's handle
-	Record  []byte        // the record to write under ID
-	TTL     time.Duration // ID's time to live; 0: no expiry
-	Require string        // the record that must still be live; "" for none
-	Delete  []IndexedID   // records to delete, with their handles
-	From    string        // the user whose index listed the session before; "" for none
-	To      string        // the user whose index lists ID after; "" for none
-}
-
-// IndexedID is a record id with its handle.
-type IndexedID struct {
-	ID     string
-	Handle string
-}
-
-// UserRecord is one member of a user's index, as UserRecords returns it.
-type UserRecord struct {
-	Handle string
-	Record []byte
-	// Seen is when the backend last wrote or touched the record (zero if it
-	// does not know); LastSeen is the later of it and the record's save
-	// time.
-	Seen time.Time
 }
 
 // handleOf derives a session's handle from its id: the first 128 bits of a
@@ -160,10 +109,19 @@ func userOf(values fields, key string) string {
 
 // indexPlan is the index work of a save (savePlan.index).
 type indexPlan struct {
-	needed  bool
-	from    string // the user whose index lists the session's stored records
-	to      string // the user whose index lists the session after the save
-	require string // the record that must still be live (the loaded one)
+	needed bool
+	from   string // the user whose index lists the session's stored records
+	to     string // the user whose index lists the session after the save
+	// add: the record written joins to's index (step 1) and is verified
+	// there after the write (step 3).
+	add bool
+	// require: the record loaded must still be a live member of from's
+	// index, so that a login racing a revoke cannot carry the revoked
+	// session over to a new id.
+	require bool
+	// remove: records leave from's index after the save (step 4): the
+	// deleted ones, and the written one when it no longer names from.
+	remove bool
 }
 
 // decideIndex is decideSave's index case: it reads the snapshot and the plan
@@ -171,20 +129,169 @@ type indexPlan struct {
 // refresh) or delete records can change the index, and of those only the
 // ones that change the user or the id, or delete an indexed record.
 func decideIndex(s saveSnapshot, p *savePlan) indexPlan {
-	writes := (p.write == writeSet || p.write == writeUpdate) && !p.refresh
 	ix := indexPlan{from: s.indexed, to: s.indexed}
 	switch {
-	case writes:
+	case p.write == writeRecord && !p.refresh:
 		ix.to = s.user
-		ix.needed = ix.to != ix.from || ix.to != "" && s.id != s.originalID || ix.from != "" && len(p.deletes) > 0
-		if s.stored {
-			ix.require = s.originalID
-		}
+		ix.add = ix.to != "" && (ix.to != ix.from || s.id != s.originalID || !s.stored)
+		ix.require = ix.add && s.stored && ix.from != ""
+		ix.remove = ix.from != "" && (ix.to != ix.from || len(p.deletes) > 0)
 	case len(p.deletes) > 0:
 		ix.to = ""
-		ix.needed = ix.from != ""
+		ix.remove = ix.from != ""
 	}
+	ix.needed = ix.add || ix.remove
 	return ix
+}
+
+// errRevoked is what the index steps of a save return when the session was
+// revoked meanwhile: the save is dropped.
+var errRevoked = errors.New("session: revoked")
+
+// indexed is run for a save with index work: step 1, then run (which does
+// steps 2 to 4).
+func (x *execution) indexed(ctx context.Context) (string, bool, error) {
+	st, ix, snap := x.st, &x.plan.index, x.snap
+	if ix.add {
+		if ix.require && ix.from != ix.to {
+			d, _, err := st.readIndex(ctx, ix.from)
+			if err != nil {
+				return "", false, fmt.Errorf("session: save %s: %w", logID(snap.id), err)
+			}
+			if !d.live(handleOf(snap.originalID)) {
+				return x.dropped(ctx)
+			}
+		}
+		m := indexMember{handle: handleOf(snap.id), key: st.b.Key(snap.id), added: timeMS(x.now),
+			expires: lifetimeEnd(&st.o, x.plan.created)}
+		err := st.updateIndex(ctx, ix.to, func(d *indexDoc) (bool, error) {
+			if ix.require && ix.from == ix.to && !d.live(handleOf(snap.originalID)) {
+				return false, errRevoked
+			}
+			changed := d.add(m)
+			if d.evictOver(st.o.maxUserSessions(), x.now) > 0 {
+				x.evicted = true
+				changed = true
+			}
+			return changed, nil
+		})
+		if errors.Is(err, errRevoked) {
+			return x.dropped(ctx)
+		}
+		if err != nil {
+			return "", false, fmt.Errorf("session: save %s: %w", logID(snap.id), err)
+		}
+	}
+	return x.run(ctx)
+}
+
+// verifyIndexed is step 3: the written record must still be a live member
+// of its user's index; if a revoke marked it meanwhile, the record is
+// deleted and the save dropped (errRevoked).
+func (x *execution) verifyIndexed(ctx context.Context) error {
+	st, snap := x.st, x.snap
+	d, _, err := st.readIndex(ctx, x.plan.index.to)
+	if err != nil {
+		return fmt.Errorf("session: save %s: %w", logID(snap.id), err)
+	}
+	if d.live(handleOf(snap.id)) {
+		return nil
+	}
+	if err := st.b.Delete(ctx, st.b.Key(snap.id), Version{}); err != nil {
+		return fmt.Errorf("session: delete %s: %w", logID(snap.id), err)
+	}
+	x.a.wroteID, x.a.wrote = "", Version{}
+	return errRevoked
+}
+
+// unindex is step 4: the deleted records, and the written one when it no
+// longer names from, leave from's index. It is best effort: a member left
+// behind names a record that is gone or is another user's, which is never
+// listed and is pruned by the next change, so a failure is logged, not
+// returned (the session was saved).
+func (x *execution) unindex(ctx context.Context) {
+	st, ix, snap := x.st, &x.plan.index, x.snap
+	gone := make([]string, 0, len(x.plan.deletes)+1)
+	for _, id := range x.plan.deletes {
+		gone = append(gone, handleOf(id))
+	}
+	if x.plan.write == writeRecord && ix.to != ix.from {
+		gone = append(gone, handleOf(snap.id))
+	}
+	err := st.updateIndex(ctx, ix.from, func(d *indexDoc) (bool, error) {
+		return d.remove(func(m *indexMember) bool { return slices.Contains(gone, m.handle) }) > 0, nil
+	})
+	if err != nil {
+		st.o.logger().WarnContext(ctx, "session: a user's index keeps members of deleted sessions; they are not listed and go with the next change",
+			"error", err)
+	}
+}
+
+// lifetimeEnd is when a session created at created ends by its lifetime,
+// in Unix ms; 0 for never.
+func lifetimeEnd(o *Options, created time.Time) int64 {
+	if l := o.LifetimeLimit(); l > 0 {
+		return timeMS(created.Add(l))
+	}
+	return 0
+}
+
+// maxIndexAttempts bounds the compare-and-set retries of one index change.
+const maxIndexAttempts = 64
+
+// readIndex returns user's index document and its version (zero: none). A
+// document that does not parse is logged and read as empty, to be
+// overwritten at its version.
+func (st *backendStorage) readIndex(ctx context.Context, user string) (indexDoc, Version, error) {
+	data, v, err := st.b.Get(ctx, st.b.IndexKey(user))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return indexDoc{}, Version{}, nil
+	case err != nil:
+		return indexDoc{}, Version{}, fmt.Errorf("reading a user's index: %w", err)
+	}
+	d, err := parseIndexDoc(data)
+	if err != nil {
+		st.o.logger().WarnContext(ctx, "session: a user's index does not parse; it is rewritten", "error", err)
+	}
+	return d, v, nil
+}
+
+// updateIndex changes user's index with change, by compare-and-set, reading
+// it again on a conflict. change reports whether it changed the document;
+// an error from it ends the update. Members past their lifetime are pruned
+// with every write; an empty document is deleted.
+func (st *backendStorage) updateIndex(ctx context.Context, user string, change func(*indexDoc) (bool, error)) error {
+	key := st.b.IndexKey(user)
+	for n := 1; ; n++ {
+		d, v, err := st.readIndex(ctx, user)
+		if err != nil {
+			return err
+		}
+		changed, err := change(&d)
+		if err != nil || !changed {
+			return err
+		}
+		now := st.o.now()
+		d.prune(now)
+		if len(d.members) == 0 {
+			err = st.b.Delete(ctx, key, v)
+		} else {
+			_, err = st.b.Put(ctx, key, d.append(nil), st.o.LifetimeLimit(), v)
+		}
+		if !errors.Is(err, ErrConflict) {
+			if err != nil {
+				return fmt.Errorf("writing a user's index: %w", err)
+			}
+			return nil
+		}
+		if n == maxIndexAttempts {
+			return fmt.Errorf("writing a user's index: it changed under %d attempts in a row: %w", n, err)
+		}
+		if err := backoff(ctx, n); err != nil {
+			return err
+		}
+	}
 }
 
 // indexedStorage is a backendStorage with a per-user index: it implements
@@ -193,55 +300,33 @@ type indexedStorage struct {
 	*backendStorage
 }
 
-// executeIndexed carries out a plan with index work: one SaveIndexed call.
-func (st *backendStorage) executeIndexed(ctx context.Context, s *Session, id string, plan *savePlan, rec []byte, now time.Time) (string, bool, error) {
-	c := IndexedSave{Require: plan.index.require, From: plan.index.from, To: plan.index.to}
-	if plan.encodes() {
-		c.ID, c.Handle, c.Record, c.TTL = id, handleOf(id), rec, plan.ttl
-	}
-	for _, d := range plan.deletes {
-		c.Delete = append(c.Delete, IndexedID{ID: d, Handle: handleOf(d)})
-	}
-	err := st.ix.SaveIndexed(ctx, &c)
-	if errors.Is(err, ErrNotFound) {
-		return st.dropped(ctx, s, id, plan, now)
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("session: save %s: %w", logID(id), err)
-	}
-	st.markSaved(s, id, plan.created, now)
-	s.mu.Lock()
-	if s.id == id { // else regenerated again during the save: left dirty
-		s.indexed = plan.index.to
-	}
-	s.mu.Unlock()
-	value, set := plan.cookie.result(id)
-	return value, set, nil
-}
-
-// Sessions implements UserIndex.
+// Sessions implements UserIndex: the index, then each member's record.
 func (st *indexedStorage) Sessions(ctx context.Context, user string) ([]SessionInfo, error) {
 	if user == "" {
 		return nil, nil
 	}
-	recs, err := st.ix.UserRecords(ctx, user)
+	d, _, err := st.readIndex(ctx, user)
 	if err != nil {
 		return nil, fmt.Errorf("session: listing a user's sessions: %w", err)
 	}
 	now := st.o.now()
-	list := make([]SessionInfo, 0, len(recs))
-	for _, r := range recs {
-		values, _, m, err := parseRecord(r.Record)
-		// A session that would not load, or that now names another user,
-		// is not listed.
-		if err != nil || st.o.expired(m, now, st.t == nil) || userOf(values, st.o.UserKey) != user {
+	list := make([]SessionInfo, 0, len(d.members))
+	for _, m := range d.members {
+		if m.revoked || m.expiredAt(now) {
 			continue
 		}
-		info := SessionInfo{Handle: r.Handle, Created: msTime(m.Created), LastSeen: msTime(m.Saved)}
-		if r.Seen.After(info.LastSeen) {
-			info.LastSeen = r.Seen
+		r, _, err := st.readKey(ctx, m.key, now)
+		switch {
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("session: listing a user's sessions: %w", err)
 		}
-		list = append(list, info)
+		// A session that now names another user is not listed.
+		if userOf(r.values, st.o.UserKey) != user {
+			continue
+		}
+		list = append(list, SessionInfo{Handle: m.handle, Created: msTime(r.m.Created), LastSeen: msTime(r.m.Saved)})
 	}
 	slices.SortFunc(list, func(a, b SessionInfo) int {
 		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
@@ -257,7 +342,7 @@ func (st *indexedStorage) Revoke(ctx context.Context, user, handle string) error
 	if user == "" || handle == "" {
 		return nil
 	}
-	if _, err := st.ix.DeleteUserRecords(ctx, user, func(h string) bool { return h == handle }); err != nil {
+	if _, err := st.revoke(ctx, user, func(h string) bool { return h == handle }); err != nil {
 		return fmt.Errorf("session: revoking a session: %w", err)
 	}
 	return nil
@@ -268,9 +353,70 @@ func (st *indexedStorage) RevokeAll(ctx context.Context, user string, except ...
 	if user == "" {
 		return 0, nil
 	}
-	n, err := st.ix.DeleteUserRecords(ctx, user, func(h string) bool { return !slices.Contains(except, h) })
+	n, err := st.revoke(ctx, user, func(h string) bool { return !slices.Contains(except, h) })
 	if err != nil {
 		return n, fmt.Errorf("session: revoking a user's sessions: %w", err)
+	}
+	return n, nil
+}
+
+// revoke marks the members of user's index that pick chooses as revoked,
+// then ends them (endRevoked).
+func (st *backendStorage) revoke(ctx context.Context, user string, pick func(handle string) bool) (int, error) {
+	err := st.updateIndex(ctx, user, func(d *indexDoc) (bool, error) {
+		changed := false
+		for i := range d.members {
+			if m := &d.members[i]; !m.revoked && pick(m.handle) {
+				m.revoked, changed = true, true
+			}
+		}
+		return changed, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return st.endRevoked(ctx, user)
+}
+
+// endRevoked deletes the records of the revoked members of user's index
+// (those that still name the user), then removes the members. It returns
+// how many live sessions it ended. A failure leaves the members marked, for
+// the next revoke to finish.
+func (st *backendStorage) endRevoked(ctx context.Context, user string) (int, error) {
+	d, _, err := st.readIndex(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	now := st.o.now()
+	n := 0
+	var ended []string
+	for _, m := range d.members {
+		if !m.revoked {
+			continue
+		}
+		r, _, err := st.readKey(ctx, m.key, now)
+		switch {
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):
+		case err != nil:
+			return n, err
+		case userOf(r.values, st.o.UserKey) == user:
+			if err := st.b.Delete(ctx, m.key, Version{}); err != nil {
+				return n, fmt.Errorf("deleting a revoked session: %w", err)
+			}
+			n++
+		}
+		ended = append(ended, m.handle)
+	}
+	if len(ended) == 0 {
+		return n, nil
+	}
+	err = st.updateIndex(ctx, user, func(d *indexDoc) (bool, error) {
+		return d.remove(func(m *indexMember) bool { return m.revoked && slices.Contains(ended, m.handle) }) > 0, nil
+	})
+	if err != nil {
+		// The sessions are ended; their members are pruned by the next
+		// change of the index.
+		st.o.logger().WarnContext(ctx, "session: revoked sessions stay in a user's index until its next change", "error", err)
 	}
 	return n, nil
 }

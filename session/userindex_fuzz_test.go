@@ -1,56 +1,67 @@
 package session
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
+	"bytes"
+	"reflect"
 	"testing"
-	"time"
 )
 
-// FuzzFileUserIndex: whatever an index file holds, reading it gives only
-// well-formed members and never panics, and writing them back keeps exactly
-// the members whose records are live.
-func FuzzFileUserIndex(f *testing.F) {
-	live := recordName("live-id")
-	f.Add([]byte("h1 " + live + "\n"))
-	f.Add([]byte("h1 " + live + "\nh2 " + recordName("gone") + "\n"))
-	f.Add([]byte("garbage\n\n x \nh " + strings.Repeat("g", 64) + "\n"))
-	f.Add([]byte("h1 " + live))
-	f.Add([]byte{0, 0xff, ' ', '\n'})
+// FuzzParseIndexDoc: any bytes give a document or an error, never a panic;
+// a document that parses writes back to the same bytes, and what append
+// writes parses back to the same document.
+func FuzzParseIndexDoc(f *testing.F) {
+	f.Add([]byte("sessionkit-index 1\n"))
+	f.Add([]byte("sessionkit-index 1\nAbc_-xyz - 1700000000000 1701209600000 session:abc\n"))
+	f.Add([]byte("sessionkit-index 1\nh r 1 0 ab/cdef\nh2 - 2 3 key with spaces\n"))
+	f.Add([]byte("sessionkit-index 1\nh x 1 0 k\n"))
+	f.Add([]byte("sessionkit-index 2\n"))
+	f.Add([]byte("h - 1 2 k\n"))
+	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		dir := t.TempDir()
-		b, err := newFileBackend(dir, Options{})
+		d, _ := parseIndexDoc(data)
+		out := d.append(nil)
+		d2, err := parseIndexDoc(out)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("what append wrote does not parse: %v\n%q", err, out)
 		}
-		if err := b.write("live-id", []byte("[{},{}]"), false); err != nil {
-			t.Fatal(err)
+		if !reflect.DeepEqual(d.members, d2.members) && (len(d.members) > 0 || len(d2.members) > 0) {
+			t.Fatalf("round trip changed the members:\n%+v\n%+v", d.members, d2.members)
 		}
-		p := filepath.Join(dir, "index")
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		list, err := readIndex(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range list {
-			if m.handle == "" || len(m.name) != 64 || strings.ContainsAny(m.handle, " \n") {
-				t.Fatalf("malformed member %q", m)
-			}
-		}
-		if err := b.writeIndexLocked(p, list, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		again, err := readIndex(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range again {
-			if m.name != live {
-				t.Fatalf("a member without a live record was kept: %q", m)
-			}
+		if !bytes.Equal(d2.append(nil), out) {
+			t.Fatalf("append is not stable:\n%q\n%q", out, d2.append(nil))
 		}
 	})
+}
+
+func TestIndexDoc(t *testing.T) {
+	d := indexDoc{}
+	if !d.add(indexMember{handle: "h1", key: "k 1", added: 1, expires: 0}) || d.add(indexMember{handle: "h1", key: "other"}) {
+		t.Fatal("add of a new handle or of a known one")
+	}
+	d.add(indexMember{handle: "h2", key: "k2", added: 2, expires: 50})
+	d.add(indexMember{handle: "h3", key: "k3", added: 3, expires: 0})
+	got, err := parseIndexDoc(d.append(nil))
+	if err != nil || !reflect.DeepEqual(got, d) {
+		t.Fatalf("round trip = %+v, %v", got, err)
+	}
+	if n := d.evictOver(2, msTime(10)); n != 1 || !d.members[0].revoked || d.live("h1") || !d.live("h2") {
+		t.Errorf("evictOver(2) marked %d: %+v", n, d.members)
+	}
+	d.prune(msTime(50))
+	if d.live("h2") || len(d.members) != 2 {
+		t.Errorf("prune at the expiry kept h2: %+v", d.members)
+	}
+	if n := d.remove(func(m *indexMember) bool { return m.revoked }); n != 1 || len(d.members) != 1 {
+		t.Errorf("remove = %d: %+v", n, d.members)
+	}
+	for _, bad := range []string{"", "sessionkit-index 1\nh - x 0 k\n", "sessionkit-index 1\nh - 1 0\n", "sessionkit-index 1\nh ? 1 0 k\n", "other\n"} {
+		if d, err := parseIndexDoc([]byte(bad)); err == nil || len(d.members) != 0 {
+			t.Errorf("parseIndexDoc(%q) = %+v, %v; want no members and an error", bad, d, err)
+		}
+	}
+	// A damaged line hides no member after it.
+	d, err = parseIndexDoc([]byte("sessionkit-index 1\ngarbage\nh - 1 0 k\n"))
+	if err == nil || len(d.members) != 1 || d.members[0].handle != "h" {
+		t.Errorf("a damaged first line: %+v, %v", d, err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,12 +33,12 @@ func TestUserIndexImplementedBy(t *testing.T) {
 		st   session.Storage
 		want bool
 	}{
-		"memory":                         {session.NewMemoryStorage(withKey), true},
-		"file":                           {file, true},
-		"memory without UserKey":         {session.NewMemoryStorage(session.Options{}), false},
-		"cookie (cannot revoke)":         {cookieSt, false},
-		"backend that keeps no index":    {session.NewBackendStorage(sessiontest.NewBackend(nil).WithoutTouch(), withKey), false},
-		"backend that can keep an index": {session.NewBackendStorage(sessiontest.NewBackend(nil), withKey), true},
+		"memory":                 {session.NewMemoryStorage(withKey), true},
+		"file":                   {file, true},
+		"memory without UserKey": {session.NewMemoryStorage(session.Options{}), false},
+		"cookie (cannot revoke)": {cookieSt, false},
+		"any backend":            {session.NewBackendStorage(sessiontest.NewBackend(nil).WithoutTouch(), withKey), true},
+		"a backend that locks":   {session.NewBackendStorage(sessiontest.NewBackend(nil), withKey), true},
 	} {
 		if _, ok := c.st.(session.UserIndex); ok != c.want {
 			t.Errorf("%s: implements UserIndex = %v, want %v", name, ok, c.want)
@@ -46,42 +47,242 @@ func TestUserIndexImplementedBy(t *testing.T) {
 }
 
 // A save that changes neither the user nor the id does no index work: it is
-// the same single backend call as without UserKey.
+// the same single Put as without UserKey. A login, a logout and a listing
+// cost the index calls of the write order in userindex.go.
 func TestUserIndexCost(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Time{})
 	b := sessiontest.NewBackend(clock.Now)
-	st := session.NewBackendStorage(b.Updating(), session.Options{UserKey: "user", Now: clock.Now, IdleTimeout: time.Hour})
+	st := session.NewBackendStorage(b, session.Options{UserKey: "user", Now: clock.Now, IdleTimeout: time.Hour})
 	count := func(name string, want map[sessiontest.Op]int) {
 		t.Helper()
-		for op, n := range want {
-			if got := b.CallCount(op); got != n {
-				t.Errorf("%s: %d %s calls, want %d (%v)", name, got, op, n, b.Calls())
+		for _, op := range []sessiontest.Op{sessiontest.OpGet, sessiontest.OpPut, sessiontest.OpDelete, sessiontest.OpTouch} {
+			if got := b.CallCount(op); got != want[op] {
+				t.Errorf("%s: %d %s calls, want %d (%+v)", name, got, op, want[op], b.Calls())
 			}
 		}
 		b.ResetCalls()
 	}
+	get, put, del, touch := sessiontest.OpGet, sessiontest.OpPut, sessiontest.OpDelete, sessiontest.OpTouch
 	anon, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("n", 1) })
-	count("anonymous new session", map[sessiontest.Op]int{sessiontest.OpSet: 1, sessiontest.OpSaveIndexed: 0})
+	count("anonymous new session", map[sessiontest.Op]int{put: 1})
 	in, _ := sessiontest.Request(t, st, anon, func(s *session.Session) { s.RegenerateID(true); s.Set("user", "alice") })
-	count("login", map[sessiontest.Op]int{sessiontest.OpSaveIndexed: 1, sessiontest.OpSet: 0, sessiontest.OpDelete: 0})
+	// Read; the index read and written (add); the record; the index read
+	// again (verify); the old record deleted.
+	count("login", map[sessiontest.Op]int{get: 3, put: 2, del: 1})
 	sessiontest.Request(t, st, in, func(s *session.Session) { s.Set("n", 2) })
-	count("a change, same user", map[sessiontest.Op]int{sessiontest.OpGet: 1, sessiontest.OpUpdate: 1, sessiontest.OpSaveIndexed: 0})
+	count("a change, same user", map[sessiontest.Op]int{get: 1, put: 1})
 	sessiontest.Request(t, st, in, nil)
-	count("read only", map[sessiontest.Op]int{sessiontest.OpGet: 1, sessiontest.OpUpdate: 0, sessiontest.OpSaveIndexed: 0})
+	count("read only", map[sessiontest.Op]int{get: 1})
 	clock.Advance(10 * time.Minute)
 	sessiontest.Request(t, st, in, nil)
-	count("sliding refresh", map[sessiontest.Op]int{sessiontest.OpTouch: 1, sessiontest.OpSaveIndexed: 0})
+	count("sliding refresh", map[sessiontest.Op]int{get: 1, touch: 1})
 	sessiontest.Request(t, st, in, func(s *session.Session) { s.Set("user", "alice") })
-	count("the same user set again", map[sessiontest.Op]int{sessiontest.OpUpdate: 1, sessiontest.OpSaveIndexed: 0})
-	sessiontest.Request(t, st, in, func(s *session.Session) { s.Unset("user") })
-	count("logout", map[sessiontest.Op]int{sessiontest.OpSaveIndexed: 1, sessiontest.OpUpdate: 0})
-	sessiontest.Request(t, st, in, func(s *session.Session) { s.Destroy() })
-	count("Destroy of an anonymous session", map[sessiontest.Op]int{sessiontest.OpSaveIndexed: 0, sessiontest.OpDelete: 1})
+	count("the same user set again", map[sessiontest.Op]int{get: 1, put: 1})
 	ix := st.(session.UserIndex)
-	if _, err := ix.Sessions(context.Background(), "alice"); err != nil {
+	if list, err := ix.Sessions(context.Background(), "alice"); err != nil || len(list) != 1 {
+		t.Fatalf("Sessions = %v, %v", list, err)
+	}
+	count("listing one session", map[sessiontest.Op]int{get: 2})
+	sessiontest.Request(t, st, in, func(s *session.Session) { s.Unset("user") })
+	// Read; the record; the index read and, now empty, deleted.
+	count("logout", map[sessiontest.Op]int{get: 2, put: 1, del: 1})
+	sessiontest.Request(t, st, in, func(s *session.Session) { s.Destroy() })
+	count("Destroy of an anonymous session", map[sessiontest.Op]int{get: 1, del: 1})
+}
+
+// A failed save changes nothing that is live: a login whose index write
+// fails (the server holding the user's index is down) leaves the stored
+// session as it was, and so does one whose record write fails after its
+// index write; either way the session stays dirty, nothing is listed, and
+// a retry succeeds.
+func TestUserIndexFailedSaveChangesNothingLive(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("server down")
+	for _, tc := range []struct {
+		name string
+		op   sessiontest.Op
+		key  func(id string) string
+	}{
+		{"index write fails", sessiontest.OpPut, func(string) string { return "user:alice" }},
+		{"index read fails", sessiontest.OpGet, func(string) string { return "user:alice" }},
+		{"record write fails", sessiontest.OpPut, func(id string) string { return id }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := sessiontest.NewBackend(nil)
+			st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+			ix := st.(session.UserIndex)
+			id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("cart", 1) })
+			before, _ := b.Record(id)
+			s, _ := st.Read(ctx, id)
+			s.Set("user", "alice")
+			b.FailKey(tc.op, tc.key(id), boom)
+			if _, set, err := st.Save(ctx, s); !errors.Is(err, boom) || set || strings.Contains(err.Error(), id) {
+				t.Fatalf("Save = (%v, %v), want the error, naming no id", set, err)
+			}
+			if after, _ := b.Record(id); string(after) != string(before) {
+				t.Errorf("the stored session changed: %s -> %s", before, after)
+			}
+			if !s.Dirty() {
+				t.Error("the failed save marked the session saved")
+			}
+			b.FailKey(tc.op, tc.key(id), nil)
+			if list, err := ix.Sessions(ctx, "alice"); err != nil || len(list) != 0 {
+				t.Errorf("after the failed login Sessions = %v, %v; want none", list, err)
+			}
+			if _, _, err := st.Save(ctx, s); err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			if list, _ := ix.Sessions(ctx, "alice"); len(list) != 1 {
+				t.Errorf("after the retry %d sessions listed, want 1", len(list))
+			}
+		})
+	}
+}
+
+// id2handle is the handle of the stored session id (a loaded session's).
+func id2handle(t *testing.T, st session.Storage, id string) string {
+	t.Helper()
+	s, err := st.Read(context.Background(), id)
+	if err != nil {
 		t.Fatal(err)
 	}
-	count("listing", map[sessiontest.Op]int{sessiontest.OpUserRecords: 1, sessiontest.OpGet: 0})
+	return s.Handle()
+}
+
+// A revoke that lands between the steps of a login's save (after the index
+// write, after the record write) wins: the login's record is deleted, no
+// cookie is sent, and nothing of alice is live.
+func TestUserIndexRevokeDuringLogin(t *testing.T) {
+	for _, step := range []string{"before the record write", "before the verification"} {
+		t.Run(step, func(t *testing.T) {
+			ctx := context.Background()
+			b := sessiontest.NewBackend(nil)
+			st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+			ix := st.(session.UserIndex)
+			in, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+			s, _ := st.Read(ctx, in)
+			s.RegenerateID(true)
+			s.Set("n", 1)
+			newID := s.ID()
+			revoke := func() {
+				if _, err := ix.RevokeAll(ctx, "alice"); err != nil {
+					t.Errorf("RevokeAll: %v", err)
+				}
+			}
+			var once sync.Once
+			if step == "before the record write" {
+				b.Before(sessiontest.OpPut, func(key string) {
+					if key == newID {
+						once.Do(revoke)
+					}
+				})
+			} else {
+				gets := 0
+				b.Before(sessiontest.OpGet, func(key string) {
+					if key == "user:alice" {
+						if gets++; gets == 2 { // the add's read, then the verification's
+							once.Do(revoke)
+						}
+					}
+				})
+			}
+			v, set, err := st.Save(ctx, s)
+			b.Before(sessiontest.OpPut, nil)
+			b.Before(sessiontest.OpGet, nil)
+			if err != nil || set || v != "" {
+				t.Fatalf("the login's save = (%.12q, %v, %v), want it dropped", v, set, err)
+			}
+			for _, id := range []string{in, newID} {
+				if _, ok := b.Record(id); ok {
+					t.Errorf("a record of alice survived the revoke")
+				}
+			}
+			if list, _ := ix.Sessions(ctx, "alice"); len(list) != 0 {
+				t.Errorf("alice has %d sessions", len(list))
+			}
+		})
+	}
+}
+
+// A revoke that cannot delete a record returns the error and leaves the
+// member marked: it is not listed, a login cannot carry it over, and the
+// next revoke ends it.
+func TestUserIndexRevokeFailureIsFinishedLater(t *testing.T) {
+	ctx := context.Background()
+	b := sessiontest.NewBackend(nil)
+	st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+	ix := st.(session.UserIndex)
+	in, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+	boom := errors.New("boom")
+	b.FailKey(sessiontest.OpDelete, in, boom)
+	if _, err := ix.RevokeAll(ctx, "alice"); !errors.Is(err, boom) {
+		t.Fatalf("RevokeAll with a failing delete = %v", err)
+	}
+	if list, _ := ix.Sessions(ctx, "alice"); len(list) != 0 {
+		t.Errorf("a session marked revoked is listed")
+	}
+	s, _ := st.Read(ctx, in)
+	s.RegenerateID(true)
+	if v, set, err := st.Save(ctx, s); err != nil || set || v != "" {
+		t.Errorf("a login from the marked session = (%.12q, %v, %v), want it dropped", v, set, err)
+	}
+	b.FailKey(sessiontest.OpDelete, in, nil)
+	if n, err := ix.RevokeAll(ctx, "alice"); err != nil || n != 1 {
+		t.Errorf("the next RevokeAll = %d, %v; want 1", n, err)
+	}
+	if _, ok := b.Record(in); ok {
+		t.Error("the revoked session is still stored")
+	}
+}
+
+// Revoke returns an error when the index keeps changing under it, instead
+// of reporting success with sessions left.
+func TestUserIndexRevokeGivesUpWithAnError(t *testing.T) {
+	ctx := context.Background()
+	b := sessiontest.NewBackend(nil)
+	st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+	ix := st.(session.UserIndex)
+	sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+	b.Before(sessiontest.OpPut, func(key string) {
+		if rec, ok := b.Record("user:alice"); ok && key == "user:alice" {
+			b.Store("user:alice", rec) // another writer, every time
+		}
+	})
+	_, err := ix.RevokeAll(ctx, "alice")
+	b.Before(sessiontest.OpPut, nil)
+	if !errors.Is(err, session.ErrConflict) {
+		t.Errorf("RevokeAll under constant change = %v, want ErrConflict", err)
+	}
+}
+
+// Options.MaxUserSessions: a sign-in past the limit ends the user's oldest
+// session, with a warning.
+func TestUserIndexMaxUserSessions(t *testing.T) {
+	ctx := context.Background()
+	clock := sessiontest.NewFakeClock(time.Time{})
+	logs := sessiontest.NewLogs()
+	st := session.NewMemoryStorage(session.Options{UserKey: "user", MaxUserSessions: 2, Now: clock.Now, Logger: logs.Logger()})
+	ix := st.(session.UserIndex)
+	var cookies []string
+	for range 3 {
+		c, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+		cookies = append(cookies, c)
+		clock.Advance(time.Second)
+	}
+	if list, _ := ix.Sessions(ctx, "alice"); len(list) != 2 {
+		t.Errorf("%d sessions listed, want 2", len(list))
+	}
+	if s, _ := st.Read(ctx, cookies[0]); s.ID() == cookies[0] {
+		t.Error("the oldest session outlived the limit")
+	}
+	for _, c := range cookies[1:] {
+		if s, _ := st.Read(ctx, c); s.Get("user") != "alice" {
+			t.Error("a newer session was ended")
+		}
+	}
+	if !logs.Contains("MaxUserSessions") {
+		t.Errorf("no warning: %s", logs)
+	}
 }
 
 // Backend errors in the index calls are returned, never turned into a new
@@ -90,33 +291,24 @@ func TestUserIndexErrors(t *testing.T) {
 	ctx := context.Background()
 	logs := sessiontest.NewLogs()
 	b := sessiontest.NewBackend(nil)
-	st := session.NewBackendStorage(b.Updating(), session.Options{UserKey: "user", Logger: logs.Logger()})
+	st := session.NewBackendStorage(b, session.Options{UserKey: "user", Logger: logs.Logger()})
 	ix := st.(session.UserIndex)
 	boom := errors.New("boom")
-	s, _ := st.Read(ctx, "")
-	s.Set("user", "alice")
-	b.Fail(sessiontest.OpSaveIndexed, boom)
-	if _, _, err := st.Save(ctx, s); !errors.Is(err, boom) || strings.Contains(err.Error(), s.ID()) {
-		t.Errorf("failed indexed save: %v", err)
-	}
-	if s.Handle() != "" || !s.Dirty() {
-		t.Error("a failed save marked the session saved")
-	}
-	b.Fail(sessiontest.OpSaveIndexed, nil)
-	v, _, err := st.Save(ctx, s)
-	if err != nil || s.Handle() == "" {
-		t.Fatalf("save after the failure: %v, handle %q", err, s.Handle())
-	}
-	b.Fail(sessiontest.OpUserRecords, boom)
+	v, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+	b.FailKey(sessiontest.OpGet, "user:alice", boom)
 	if _, err := ix.Sessions(ctx, "alice"); !errors.Is(err, boom) {
 		t.Errorf("Sessions: %v", err)
 	}
-	b.Fail(sessiontest.OpDeleteUserRecords, boom)
-	if err := ix.Revoke(ctx, "alice", s.Handle()); !errors.Is(err, boom) {
+	if err := ix.Revoke(ctx, "alice", id2handle(t, st, v)); !errors.Is(err, boom) {
 		t.Errorf("Revoke: %v", err)
 	}
 	if _, err := ix.RevokeAll(ctx, "alice"); !errors.Is(err, boom) {
 		t.Errorf("RevokeAll: %v", err)
+	}
+	b.FailKey(sessiontest.OpGet, "user:alice", nil)
+	b.FailKey(sessiontest.OpPut, "user:alice", boom)
+	if _, err := ix.RevokeAll(ctx, "alice"); !errors.Is(err, boom) {
+		t.Errorf("RevokeAll with a failing index write: %v", err)
 	}
 	if got, _ := st.Read(ctx, v); got.Get("user") != "alice" {
 		t.Error("a failed revoke ended the session")
@@ -195,13 +387,13 @@ func TestFileUserIndexFiles(t *testing.T) {
 			t.Errorf("the index file reveals %q", secret)
 		}
 	}
-	if n := strings.Count(string(data), "\n"); n != 2 {
-		t.Errorf("index has %d lines, want 2:\n%s", n, data)
+	if n := strings.Count(string(data), "\n"); n != 3 {
+		t.Errorf("index has %d lines, want a header and 2 members:\n%s", n, data)
 	}
 	if fi, _ := os.Stat(files[0]); fi.Mode().Perm() != 0o600 {
 		t.Errorf("index file mode %v", fi.Mode().Perm())
 	}
-	// Garbage in the index file is skipped, not an error.
+	// Damaged lines in the index file are skipped, not an error.
 	if err := os.WriteFile(files[0], append(data, "garbage\nx y\n"...), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -3,62 +3,78 @@ package sessiontest
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/sessionkit/sessionkit/session"
 )
 
-// Op names a Backend method, for Call and Fail.
+// Op names a Backend method, for Call, Fail and Before.
 type Op string
 
 // The Backend operations.
 const (
-	OpGet    Op = "Get"
-	OpSet    Op = "Set"
-	OpDelete Op = "Delete"
-	OpTouch  Op = "Touch"
-	OpUpdate Op = "Update"
-
-	// The session.UserIndexBackend operations.
-	OpSaveIndexed       Op = "SaveIndexed"
-	OpUserRecords       Op = "UserRecords"
-	OpDeleteUserRecords Op = "DeleteUserRecords"
+	OpGet     Op = "Get"
+	OpPut     Op = "Put"
+	OpDelete  Op = "Delete"
+	OpTouch   Op = "Touch"
+	OpTryLock Op = "TryLock"
+	OpUnlock  Op = "Unlock"
 )
 
 // Call is one call a Backend received.
 type Call struct {
-	Op     Op
-	ID     string        // the user for UserRecords and DeleteUserRecords
-	Record []byte        // Set, Update and SaveIndexed
-	TTL    time.Duration // Set, Touch, Update and SaveIndexed
+	Op      Op
+	Key     string          // the key (a session id, or IndexKey's "user:" + name); the id for TryLock and Unlock
+	Record  []byte          // Put
+	TTL     time.Duration   // Put, Touch, TryLock
+	Version session.Version // Put, Delete
 }
 
 // Backend is an in-memory session.Backend, session.Toucher and
-// session.UserIndexBackend that records every call and can be told to fail,
-// for unit tests of session.NewBackendStorage and of code built on it.
-// Records expire after their TTL by the clock given to NewBackend. It is safe
-// for concurrent use.
+// session.Locker that records every call and can be told to fail, or to run
+// a function before a call (a concurrent request at an exact moment), for
+// unit tests of session.NewBackendStorage and of code built on it. A
+// record's key is its id; a user's index document is under "user:" + the
+// name. Records expire after their TTL by the clock given to NewBackend.
+// It is safe for concurrent use.
 type Backend struct {
 	mu      sync.Mutex
 	now     func() time.Time
 	records map[string]backendRecord
-	users   map[string]map[string]string // user, handle: id
+	locks   map[string]string // id: token
+	seq     uint64
 	calls   []Call
 	fail    map[Op]error
+	failKey map[failOn]error
+	before  map[Op]func(key string)
+}
+
+type failOn struct {
+	op  Op
+	key string
 }
 
 type backendRecord struct {
 	data    []byte
+	version uint64
 	expires time.Time // zero: never
 }
+
+var (
+	_ session.Backend = (*Backend)(nil)
+	_ session.Toucher = (*Backend)(nil)
+	_ session.Locker  = (*Backend)(nil)
+)
 
 // NewBackend returns an empty Backend whose TTLs follow now (nil: time.Now).
 func NewBackend(now func() time.Time) *Backend {
 	if now == nil {
 		now = time.Now
 	}
-	return &Backend{now: now, records: map[string]backendRecord{}, users: map[string]map[string]string{}, fail: map[Op]error{}}
+	return &Backend{now: now, records: map[string]backendRecord{}, locks: map[string]string{},
+		fail: map[Op]error{}, failKey: map[failOn]error{}, before: map[Op]func(string){}}
 }
 
 // Fail makes every later call of op return err (nil: succeed again). The
@@ -70,6 +86,33 @@ func (b *Backend) Fail(op Op, err error) {
 		delete(b.fail, op)
 	} else {
 		b.fail[op] = err
+	}
+}
+
+// FailKey makes every later call of op on key (a session id, or IndexKey's
+// "user:" + name) return err (nil: succeed again), as a store whose server
+// holding that key is down would.
+func (b *Backend) FailKey(op Op, key string, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil {
+		delete(b.failKey, failOn{op, key})
+	} else {
+		b.failKey[failOn{op, key}] = err
+	}
+}
+
+// Before makes every later call of op run fn with the call's key first,
+// outside the Backend's lock, so fn may call the Backend or a storage on it
+// (nil: no longer). It plays a concurrent request at an exact step of a
+// save.
+func (b *Backend) Before(op Op, fn func(key string)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if fn == nil {
+		delete(b.before, op)
+	} else {
+		b.before[op] = fn
 	}
 }
 
@@ -100,11 +143,18 @@ func (b *Backend) ResetCalls() {
 	b.calls = nil
 }
 
-// Len returns how many records are stored, expired or not.
+// Len returns how many session records are stored, expired or not (index
+// documents not counted).
 func (b *Backend) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.records)
+	n := 0
+	for k := range b.records {
+		if !isIndexKey(k) {
+			n++
+		}
+	}
+	return n
 }
 
 // Record returns the live record stored under id, without recording a call.
@@ -118,12 +168,14 @@ func (b *Backend) Record(id string) ([]byte, bool) {
 	return slices.Clone(r.data), true
 }
 
-// Put stores record under id with no expiry, without recording a call (a
-// record written by someone else, such as Remix).
-func (b *Backend) Put(id string, record []byte) {
+// Store stores record under id with no expiry and a new version, without
+// recording a call (a record written by someone else, such as Remix's
+// plain SET).
+func (b *Backend) Store(id string, record []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.records[id] = backendRecord{data: slices.Clone(record)}
+	b.seq++
+	b.records[id] = backendRecord{data: slices.Clone(record), version: b.seq}
 }
 
 // Expiry returns when the record under id expires (zero: never) and whether
@@ -139,192 +191,153 @@ func (r backendRecord) expired(now time.Time) bool {
 	return !r.expires.IsZero() && !now.Before(r.expires)
 }
 
-func (b *Backend) record(c Call) error {
+func isIndexKey(key string) bool { return strings.HasPrefix(key, "user:") }
+
+// call runs the Before hook of c.Op, then locks b and records c; the
+// caller unlocks b. It returns the error Fail set for c.Op.
+func (b *Backend) call(c Call) error {
+	b.mu.Lock()
+	fn := b.before[c.Op]
+	b.mu.Unlock()
+	if fn != nil {
+		fn(c.Key)
+	}
+	b.mu.Lock()
 	b.calls = append(b.calls, c)
+	if err := b.failKey[failOn{c.Op, c.Key}]; err != nil {
+		return err
+	}
 	return b.fail[c.Op]
 }
 
-// Get implements session.Backend.
-func (b *Backend) Get(_ context.Context, id string) ([]byte, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.record(Call{Op: OpGet, ID: id}); err != nil {
-		return nil, err
-	}
-	r, ok := b.records[id]
+// live returns the live record under key.
+func (b *Backend) live(key string) (backendRecord, bool) {
+	r, ok := b.records[key]
 	if !ok || r.expired(b.now()) {
-		return nil, session.ErrNotFound
+		return backendRecord{}, false
 	}
-	return slices.Clone(r.data), nil
+	return r, true
 }
 
-// Set implements session.Backend.
-func (b *Backend) Set(_ context.Context, id string, record []byte, ttl time.Duration) error {
-	b.mu.Lock()
+// Key implements session.Backend: the id itself.
+func (b *Backend) Key(id string) string { return id }
+
+// IndexKey implements session.Backend: "user:" + user (ids hold no ':').
+func (b *Backend) IndexKey(user string) string { return "user:" + user }
+
+// Get implements session.Backend.
+func (b *Backend) Get(_ context.Context, key string) ([]byte, session.Version, error) {
+	err := b.call(Call{Op: OpGet, Key: key})
 	defer b.mu.Unlock()
-	if err := b.record(Call{Op: OpSet, ID: id, Record: slices.Clone(record), TTL: ttl}); err != nil {
-		return err
+	if err != nil {
+		return nil, session.Version{}, err
 	}
-	r := backendRecord{data: slices.Clone(record)}
+	r, ok := b.live(key)
+	if !ok {
+		return nil, session.Version{}, session.ErrNotFound
+	}
+	return slices.Clone(r.data), session.Version{N: r.version}, nil
+}
+
+// Put implements session.Backend.
+func (b *Backend) Put(_ context.Context, key string, data []byte, ttl time.Duration, v session.Version) (session.Version, error) {
+	err := b.call(Call{Op: OpPut, Key: key, Record: slices.Clone(data), TTL: ttl, Version: v})
+	defer b.mu.Unlock()
+	if err != nil {
+		return session.Version{}, err
+	}
+	if r, ok := b.live(key); ok && r.version != v.N || !ok && !v.IsZero() {
+		return session.Version{}, session.ErrConflict
+	}
+	b.seq++
+	r := backendRecord{data: slices.Clone(data), version: b.seq}
 	if ttl > 0 {
 		r.expires = b.now().Add(ttl)
 	}
-	b.records[id] = r
-	return nil
+	b.records[key] = r
+	return session.Version{N: b.seq}, nil
 }
 
 // Delete implements session.Backend.
-func (b *Backend) Delete(_ context.Context, id string) error {
-	b.mu.Lock()
+func (b *Backend) Delete(_ context.Context, key string, v session.Version) error {
+	err := b.call(Call{Op: OpDelete, Key: key, Version: v})
 	defer b.mu.Unlock()
-	if err := b.record(Call{Op: OpDelete, ID: id}); err != nil {
+	if err != nil {
 		return err
 	}
-	delete(b.records, id)
+	if r, ok := b.live(key); !v.IsZero() && (!ok || r.version != v.N) {
+		return session.ErrConflict
+	}
+	delete(b.records, key)
 	return nil
 }
 
 // Touch implements session.Toucher: it restarts the TTL of a live record,
 // or returns session.ErrNotFound.
-func (b *Backend) Touch(_ context.Context, id string, ttl time.Duration) error {
-	b.mu.Lock()
+func (b *Backend) Touch(_ context.Context, key string, ttl time.Duration) error {
+	err := b.call(Call{Op: OpTouch, Key: key, TTL: ttl})
 	defer b.mu.Unlock()
-	if err := b.record(Call{Op: OpTouch, ID: id, TTL: ttl}); err != nil {
+	if err != nil {
 		return err
 	}
-	r, ok := b.records[id]
-	if !ok || r.expired(b.now()) {
+	r, ok := b.live(key)
+	if !ok {
 		return session.ErrNotFound
 	}
 	r.expires = time.Time{}
 	if ttl > 0 {
 		r.expires = b.now().Add(ttl)
 	}
-	b.records[id] = r
+	b.records[key] = r
 	return nil
 }
 
-// WithoutTouch returns b as a plain session.Backend that is not a
-// session.Toucher, so that sliding expiry rewrites records.
+// TryLock implements session.Locker. Locks do not expire (a test releases
+// them).
+func (b *Backend) TryLock(_ context.Context, id, token string, ttl time.Duration) (bool, error) {
+	err := b.call(Call{Op: OpTryLock, Key: id, TTL: ttl})
+	defer b.mu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	if _, held := b.locks[id]; held {
+		return false, nil
+	}
+	b.locks[id] = token
+	return true, nil
+}
+
+// Unlock implements session.Locker.
+func (b *Backend) Unlock(_ context.Context, id, token string) error {
+	err := b.call(Call{Op: OpUnlock, Key: id})
+	defer b.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if b.locks[id] == token {
+		delete(b.locks, id)
+	}
+	return nil
+}
+
+// WithoutTouch returns b as a session.Backend that is not a
+// session.Toucher (nor a session.Locker), so that sliding expiry rewrites
+// records.
 func (b *Backend) WithoutTouch() session.Backend { return plainBackend{b} }
 
 type plainBackend struct{ b *Backend }
 
-func (p plainBackend) Get(ctx context.Context, id string) ([]byte, error) { return p.b.Get(ctx, id) }
-func (p plainBackend) Set(ctx context.Context, id string, r []byte, ttl time.Duration) error {
-	return p.b.Set(ctx, id, r, ttl)
+func (p plainBackend) Key(id string) string        { return p.b.Key(id) }
+func (p plainBackend) IndexKey(user string) string { return p.b.IndexKey(user) }
+func (p plainBackend) Get(ctx context.Context, key string) ([]byte, session.Version, error) {
+	return p.b.Get(ctx, key)
 }
-func (p plainBackend) Delete(ctx context.Context, id string) error { return p.b.Delete(ctx, id) }
+func (p plainBackend) Put(ctx context.Context, key string, data []byte, ttl time.Duration, v session.Version) (session.Version, error) {
+	return p.b.Put(ctx, key, data, ttl, v)
+}
+func (p plainBackend) Delete(ctx context.Context, key string, v session.Version) error {
+	return p.b.Delete(ctx, key, v)
+}
 
 // Len returns how many records the Backend holds, for Config.Count.
 func (p plainBackend) Len() int { return p.b.Len() }
-
-// Updating returns b as a session.Backend that is also a session.Updater
-// (and a session.Toucher): saves of loaded sessions then call Update, which
-// refuses to bring back a record that was deleted meanwhile.
-func (b *Backend) Updating() session.Backend { return updatingBackend{b} }
-
-type updatingBackend struct{ *Backend }
-
-// Update stores record under id if a live record is there, else returns
-// session.ErrNotFound.
-func (u updatingBackend) Update(_ context.Context, id string, record []byte, ttl time.Duration) error {
-	b := u.Backend
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.record(Call{Op: OpUpdate, ID: id, Record: slices.Clone(record), TTL: ttl}); err != nil {
-		return err
-	}
-	if r, ok := b.records[id]; !ok || r.expired(b.now()) {
-		return session.ErrNotFound
-	}
-	r := backendRecord{data: slices.Clone(record)}
-	if ttl > 0 {
-		r.expires = b.now().Add(ttl)
-	}
-	b.records[id] = r
-	return nil
-}
-
-// SaveIndexed implements session.UserIndexBackend, in the order that
-// session.IndexedSave describes, as one step under the Backend's lock.
-func (b *Backend) SaveIndexed(_ context.Context, c *session.IndexedSave) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.record(Call{Op: OpSaveIndexed, ID: c.ID, Record: slices.Clone(c.Record), TTL: c.TTL}); err != nil {
-		return err
-	}
-	if c.Require != "" {
-		if r, ok := b.records[c.Require]; !ok || r.expired(b.now()) {
-			return session.ErrNotFound
-		}
-	}
-	if c.ID != "" {
-		r := backendRecord{data: slices.Clone(c.Record)}
-		if c.TTL > 0 {
-			r.expires = b.now().Add(c.TTL)
-		}
-		b.records[c.ID] = r
-	}
-	for _, d := range c.Delete {
-		delete(b.records, d.ID)
-		b.unindex(c.From, d.Handle)
-	}
-	if c.From != c.To {
-		b.unindex(c.From, c.Handle)
-	}
-	if c.To != "" && c.ID != "" {
-		if b.users[c.To] == nil {
-			b.users[c.To] = map[string]string{}
-		}
-		b.users[c.To][c.Handle] = c.ID
-	}
-	return nil
-}
-
-func (b *Backend) unindex(user, handle string) {
-	if idx := b.users[user]; idx != nil {
-		delete(idx, handle)
-		if len(idx) == 0 {
-			delete(b.users, user)
-		}
-	}
-}
-
-// UserRecords implements session.UserIndexBackend. Seen is left zero: the
-// record's save time is LastSeen.
-func (b *Backend) UserRecords(_ context.Context, user string) ([]session.UserRecord, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.record(Call{Op: OpUserRecords, ID: user}); err != nil {
-		return nil, err
-	}
-	var list []session.UserRecord
-	for h, id := range b.users[user] {
-		if r, ok := b.records[id]; ok && !r.expired(b.now()) {
-			list = append(list, session.UserRecord{Handle: h, Record: slices.Clone(r.data)})
-		}
-	}
-	return list, nil
-}
-
-// DeleteUserRecords implements session.UserIndexBackend.
-func (b *Backend) DeleteUserRecords(_ context.Context, user string, revoke func(string) bool) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if err := b.record(Call{Op: OpDeleteUserRecords, ID: user}); err != nil {
-		return 0, err
-	}
-	n := 0
-	for h, id := range b.users[user] {
-		if !revoke(h) {
-			continue
-		}
-		if r, ok := b.records[id]; ok && !r.expired(b.now()) {
-			n++
-		}
-		delete(b.records, id)
-		b.unindex(user, h)
-	}
-	return n, nil
-}

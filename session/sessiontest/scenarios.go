@@ -51,9 +51,9 @@ var scenarios = []scenario{
 	{name: "idle timeout ends an inactive session", clock: true, run: idleExpires},
 	{name: "idle timeout slides with read-only requests", clock: true, run: idleSlides},
 	{name: "sliding refresh is throttled to a tenth of the idle timeout", clock: true, run: idleThrottled},
-	{name: "of two overlapping requests the last save wins (T-CC1)", serverSide: true, run: lastWriterWins},
-	{name: "a save does not bring back a session a concurrent request destroyed (T-CC2)", updates: true, run: noResurrectAfterDestroy},
-	{name: "a save does not bring back an id a concurrent login regenerated (T-CC3)", updates: true, run: noResurrectAfterRegenerate},
+	{name: "of two overlapping requests that set different keys both keep theirs (T-CC1)", serverSide: true, run: mergeDifferentKeys},
+	{name: "a save does not bring back a session a concurrent request destroyed (T-CC2)", serverSide: true, run: noResurrectAfterDestroy},
+	{name: "a save does not bring back an id a concurrent login regenerated (T-CC3)", serverSide: true, run: noResurrectAfterRegenerate},
 	{name: "concurrent requests on one session (T-CC4)", run: concurrentRequests},
 	{name: "concurrent use of one session object", run: concurrentSessionObject},
 	// Persistence ("remember me") and the session's times: persist.go.
@@ -1141,22 +1141,6 @@ func concurrentSessionObject(t *testing.T, c Config) {
 			t.Errorf("lost data: %v", s.Data())
 		}
 	})
-}
-
-// lastWriterWins: A and B load one session; A sets x and saves, B sets y
-// and saves. Each save writes the whole session as its request saw it, so x
-// is lost (security-and-routers.md §6.1, T-CC1: the documented policy).
-func lastWriterWins(t *testing.T, c Config) {
-	e := newEnv(t, c, nil)
-	id, _ := e.req("", func(s *session.Session) { s.Set("base", 1) })
-	a, b := e.read(id), e.read(id)
-	a.Set("x", 1)
-	e.save(a)
-	b.Set("y", 2)
-	e.save(b)
-	if got := e.read(id); got.Has("x") || got.Get("y") != 2.0 || got.Get("base") != 1.0 {
-		t.Errorf("want last-writer-wins (x lost, y kept), got %v", got.Data())
-	}
 }
 
 // noResurrectAfterDestroy: A loads, B destroys (logout), A saves: a change,

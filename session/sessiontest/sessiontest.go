@@ -22,6 +22,7 @@ package sessiontest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -61,18 +62,18 @@ type Config struct {
 	// checked against the record's metadata, is still tested.
 	ClockControlsExpiry bool
 
-	// LastWriterWins is true for a server-side storage whose backend cannot
-	// rewrite a record only while it exists (it is not a session.Updater):
-	// a request that loaded a session before a concurrent logout can then
-	// bring the record back when it saves. The suite leaves out the scenarios
-	// that check it cannot.
-	LastWriterWins bool
-
 	// UserIndex is true for a storage that implements session.UserIndex when
-	// Options.UserKey is set (a Backend that is a session.UserIndexBackend):
-	// the per-user scenarios then run. False: one scenario checks that the
-	// storage does not offer it.
+	// Options.UserKey is set (every storage of session.NewBackendStorage:
+	// implied with Backend): the per-user scenarios then run. False: one
+	// scenario checks that the storage does not offer it.
 	UserIndex bool
+
+	// Locks is true for a storage that implements session.Locking (one of
+	// session.NewBackendStorage over a session.Locker): the exclusive-
+	// session scenarios then run. With Backend they run too, and check
+	// that the storage implements session.Locking exactly when the
+	// backend is a session.Locker.
+	Locks bool
 
 	// Count, optional (server-side only), returns how many records the
 	// storage holds. It enables the checks that a read never creates a
@@ -129,7 +130,7 @@ func Request(t testing.TB, st session.Storage, cookieValue string, fn func(*sess
 
 // Run runs every scenario of the suite against the storage c describes, each
 // as a subtest. Scenarios that do not apply to the kind of storage (server-
-// side or not, Config.UserIndex, LastWriterWins) are not run, and those that
+// side or not, Config.UserIndex, Config.Locks) are not run, and those that
 // need what the Config does not give (ClockControlsExpiry, Put, Get) are
 // listed in one log line instead of skipping.
 func Run(t *testing.T, c Config) {
@@ -142,7 +143,8 @@ func Run(t *testing.T, c Config) {
 	}
 	var omitted []string
 	for _, sc := range scenarios {
-		if sc.serverSide && !c.ServerSide || sc.cookieSide && c.ServerSide || sc.updates && (!c.ServerSide || c.LastWriterWins) ||
+		if sc.serverSide && !c.ServerSide || sc.cookieSide && c.ServerSide || sc.locks && !c.Locks && c.backendOf == nil ||
+			sc.backend && c.backendOf == nil ||
 			sc.userIndex && !c.UserIndex || sc.noUserIndex && c.UserIndex {
 			continue // does not apply to this kind of storage
 		}
@@ -175,7 +177,8 @@ type scenario struct {
 	serverSide bool // only for server-side storages
 	cookieSide bool // only for storages that keep the session in the cookie
 	clock      bool // needs the store's expiry to follow the fake clock
-	updates    bool // needs update-if-exists saves (not Config.LastWriterWins)
+	locks      bool // needs session.Locking (Config.Locks, or a Backend that may lock)
+	backend    bool // tests the Backend itself (Config.Backend)
 	put, get   bool // needs Config.Put / Config.Get
 	userIndex  bool // needs a per-user index (Config.UserIndex)
 	// noUserIndex: only for a storage without one
@@ -335,21 +338,39 @@ func (c Config) withBackend(t *testing.T) Config {
 			return st
 		}
 	}
-	c.ServerSide = true
+	c.ServerSide, c.UserIndex = true, true
 	ctx := context.Background()
 	if c.Put == nil {
 		c.Put = func(t *testing.T, st session.Storage, id string, rec []byte) {
-			if err := backend(st).Set(ctx, id, rec, 0); err != nil {
+			if err := Overwrite(ctx, backend(st), id, rec); err != nil {
 				t.Fatalf("Put: %v", err)
 			}
 		}
 	}
 	if c.Get == nil {
 		c.Get = func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
-			rec, err := backend(st).Get(ctx, id)
+			b := backend(st)
+			rec, _, err := b.Get(ctx, b.Key(id))
 			return rec, err == nil
 		}
 	}
 	c.backendOf = backend
 	return c
+}
+
+// Overwrite stores rec as id's record with no expiry whatever is stored
+// there, as another program (a Remix app's plain SET) would: over the
+// version it reads, again if that changed meanwhile.
+func Overwrite(ctx context.Context, b session.Backend, id string, rec []byte) error {
+	key := b.Key(id)
+	for {
+		_, v, err := b.Get(ctx, key)
+		if err != nil && !errors.Is(err, session.ErrNotFound) && !errors.Is(err, session.ErrCorruptRecord) {
+			return err
+		}
+		_, err = b.Put(ctx, key, rec, 0, v)
+		if !errors.Is(err, session.ErrConflict) {
+			return err
+		}
+	}
 }

@@ -12,20 +12,18 @@ import (
 )
 
 // backendConfig runs the suite on session.NewBackendStorage over the fake
-// Backend, with Touch and Update or with neither, which also checks the
+// Backend, with Touch and locks or with neither, which also checks the
 // suite itself.
 func backendConfig(touch bool) sessiontest.Config {
 	return sessiontest.Config{
 		Backend: func(t *testing.T, o session.Options) session.Backend {
 			b := sessiontest.NewBackend(o.Now)
 			if !touch {
-				return b.WithoutTouch() // neither Toucher nor Updater
+				return b.WithoutTouch() // neither Toucher nor Locker
 			}
-			return b.Updating()
+			return b
 		},
 		ClockControlsExpiry: true,
-		LastWriterWins:      !touch,
-		UserIndex:           touch, // WithoutTouch hides the index too
 	}
 }
 
@@ -39,9 +37,9 @@ func TestRunMinimalConfig(t *testing.T) {
 		New: func(t *testing.T, o session.Options) session.Storage {
 			return session.NewBackendStorage(sessiontest.NewBackend(nil), o)
 		},
-		ServerSide:     true,
-		LastWriterWins: true, // sessiontest.Backend alone is not a session.Updater
-		UserIndex:      true,
+		ServerSide: true,
+		UserIndex:  true,
+		Locks:      true,
 	})
 }
 
@@ -67,14 +65,15 @@ func TestBackend(t *testing.T) {
 	ctx := context.Background()
 	clock := sessiontest.NewFakeClock(time.Time{})
 	b := sessiontest.NewBackend(clock.Now)
-	if _, err := b.Get(ctx, "a"); !errors.Is(err, session.ErrNotFound) {
+	if _, _, err := b.Get(ctx, "a"); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("Get of nothing: %v", err)
 	}
-	if err := b.Set(ctx, "a", []byte("rec"), time.Minute); err != nil {
+	if _, err := b.Put(ctx, "a", []byte("rec"), time.Minute, session.Version{}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := b.Get(ctx, "a"); err != nil || string(got) != "rec" {
-		t.Fatalf("Get = %q, %v", got, err)
+	got, v, err := b.Get(ctx, "a")
+	if err != nil || string(got) != "rec" || v.IsZero() {
+		t.Fatalf("Get = %q, %v, %v", got, v, err)
 	}
 	clock.Advance(30 * time.Second)
 	if err := b.Touch(ctx, "a", time.Minute); err != nil {
@@ -85,32 +84,39 @@ func TestBackend(t *testing.T) {
 		t.Error("Touch did not extend the TTL")
 	}
 	clock.Advance(time.Second)
-	if _, err := b.Get(ctx, "a"); !errors.Is(err, session.ErrNotFound) {
+	if _, _, err := b.Get(ctx, "a"); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("expired record: %v", err)
 	}
 	if err := b.Touch(ctx, "a", time.Minute); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("Touch of an expired record: %v", err)
 	}
 	boom := errors.New("boom")
-	b.Fail(sessiontest.OpSet, boom)
-	if err := b.Set(ctx, "b", []byte("x"), 0); err != boom {
-		t.Errorf("Set with a fault: %v", err)
+	b.Fail(sessiontest.OpPut, boom)
+	if _, err := b.Put(ctx, "b", []byte("x"), 0, session.Version{}); err != boom {
+		t.Errorf("Put with a fault: %v", err)
 	}
 	if _, ok := b.Record("b"); ok {
-		t.Error("a failed Set stored the record")
+		t.Error("a failed Put stored the record")
 	}
-	b.Fail(sessiontest.OpSet, nil)
-	if err := b.Set(ctx, "b", []byte("x"), 0); err != nil {
+	b.Fail(sessiontest.OpPut, nil)
+	var before []string
+	b.Before(sessiontest.OpPut, func(key string) { before = append(before, key) })
+	if _, err := b.Put(ctx, "b", []byte("x"), 0, session.Version{}); err != nil {
 		t.Error(err)
 	}
-	if err := b.Delete(ctx, "b"); err != nil || b.Len() != 1 {
+	b.Before(sessiontest.OpPut, nil)
+	if len(before) != 1 || before[0] != "b" {
+		t.Errorf("Before saw %q", before)
+	}
+	b.Store("c", []byte("y"))
+	if err := b.Delete(ctx, "b", session.Version{}); err != nil || b.Len() != 2 { // "c", and "a" expired
 		t.Errorf("Delete: %v, Len %d", err, b.Len())
 	}
-	if n := b.CallCount(sessiontest.OpSet); n != 3 {
-		t.Errorf("CallCount(Set) = %d, want 3", n)
+	if n := b.CallCount(sessiontest.OpPut); n != 3 {
+		t.Errorf("CallCount(Put) = %d, want 3", n)
 	}
 	calls := b.Calls()
-	if len(calls) == 0 || calls[0].Op != sessiontest.OpGet || calls[0].ID != "a" {
+	if len(calls) == 0 || calls[0].Op != sessiontest.OpGet || calls[0].Key != "a" {
 		t.Errorf("Calls()[0] = %+v", calls[0])
 	}
 	b.ResetCalls()
@@ -162,10 +168,9 @@ func TestRunBuildsNoSpareBackend(t *testing.T) {
 					outside = append(outside, t.Name())
 					mu.Unlock()
 				}
-				return sessiontest.NewBackend(o.Now).Updating()
+				return sessiontest.NewBackend(o.Now)
 			},
 			ClockControlsExpiry: true,
-			UserIndex:           true,
 		})
 	})
 	if len(outside) > 0 {

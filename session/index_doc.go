@@ -1,0 +1,186 @@
+package session
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The per-user index document: what a Backend stores under IndexKey(user).
+// It is text, one line per member after a header line:
+//
+//	sessionkit-index 1
+//	<handle> <state> <added> <expires> <key>
+//
+// handle is the session's handle (handleOf; never the id), state "-" for a
+// live member or "r" for one a revoke marked, added and expires are Unix
+// milliseconds (expires 0: no lifetime limit), and key is the backend's key
+// of the record (Backend.Key), the rest of the line. The format belongs to
+// this package; backends store the bytes.
+
+const indexHeader = "sessionkit-index 1"
+
+// indexMember is one session in a user's index.
+type indexMember struct {
+	handle  string
+	key     string
+	added   int64 // Unix ms
+	expires int64 // Unix ms, the end of its lifetime; 0: none
+	revoked bool
+}
+
+// indexDoc is a user's index document.
+type indexDoc struct {
+	members []indexMember
+}
+
+// DefaultMaxUserSessions is how many sessions one user's index holds when
+// Options.MaxUserSessions is 0.
+const DefaultMaxUserSessions = 200
+
+func (o *Options) maxUserSessions() int {
+	switch {
+	case o.MaxUserSessions > 0:
+		return o.MaxUserSessions
+	case o.MaxUserSessions < 0:
+		return 0
+	}
+	return DefaultMaxUserSessions
+}
+
+// errIndexSyntax is wrapped by parseIndexDoc's error.
+var errIndexSyntax = errors.New("malformed index document")
+
+// parseIndexDoc reads an index document. Lines that do not parse are
+// skipped, so that one damaged line does not hide the members after it
+// (a member left out could not be revoked), and reported in the error; a
+// document without the header has no members.
+func parseIndexDoc(data []byte) (indexDoc, error) {
+	var d indexDoc
+	header, rest, _ := bytes.Cut(data, []byte("\n"))
+	if string(header) != indexHeader {
+		return d, fmt.Errorf("%w: no header", errIndexSyntax)
+	}
+	bad := 0
+	for len(rest) > 0 {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		if m, ok := parseIndexLine(string(line)); ok {
+			d.members = append(d.members, m)
+		} else {
+			bad++
+		}
+	}
+	if bad > 0 {
+		return d, fmt.Errorf("%w: %d lines skipped", errIndexSyntax, bad)
+	}
+	return d, nil
+}
+
+func parseIndexLine(line string) (indexMember, bool) {
+	var m indexMember
+	var f [4]string
+	for i := range f {
+		var ok bool
+		if f[i], line, ok = strings.Cut(line, " "); !ok {
+			return m, false
+		}
+	}
+	added, err1 := strconv.ParseInt(f[2], 10, 64)
+	expires, err2 := strconv.ParseInt(f[3], 10, 64)
+	if f[0] == "" || line == "" || err1 != nil || err2 != nil || (f[1] != "-" && f[1] != "r") {
+		return m, false
+	}
+	return indexMember{handle: f[0], key: line, added: added, expires: expires, revoked: f[1] == "r"}, true
+}
+
+// append appends the document's encoding to dst.
+func (d *indexDoc) append(dst []byte) []byte {
+	dst = append(dst, indexHeader...)
+	dst = append(dst, '\n')
+	for _, m := range d.members {
+		dst = append(dst, m.handle...)
+		if m.revoked {
+			dst = append(dst, " r "...)
+		} else {
+			dst = append(dst, " - "...)
+		}
+		dst = strconv.AppendInt(dst, m.added, 10)
+		dst = append(dst, ' ')
+		dst = strconv.AppendInt(dst, m.expires, 10)
+		dst = append(dst, ' ')
+		dst = append(dst, m.key...)
+		dst = append(dst, '\n')
+	}
+	return dst
+}
+
+func (m *indexMember) expiredAt(now time.Time) bool {
+	return m.expires > 0 && now.UnixMilli() >= m.expires
+}
+
+// live reports whether handle is a member that no revoke marked.
+func (d *indexDoc) live(handle string) bool {
+	for _, m := range d.members {
+		if m.handle == handle {
+			return !m.revoked
+		}
+	}
+	return false
+}
+
+// add makes m a member, unless its handle is one already (live or
+// revoked: a revoked member stays revoked). It reports whether it changed
+// the document.
+func (d *indexDoc) add(m indexMember) bool {
+	if slices.ContainsFunc(d.members, func(o indexMember) bool { return o.handle == m.handle }) {
+		return false
+	}
+	d.members = append(d.members, m)
+	return true
+}
+
+// remove removes the members drop chooses and returns how many.
+func (d *indexDoc) remove(drop func(*indexMember) bool) int {
+	n := len(d.members)
+	d.members = slices.DeleteFunc(d.members, func(m indexMember) bool { return drop(&m) })
+	return n - len(d.members)
+}
+
+// prune removes the members past their lifetime: their records are gone
+// or are no longer sessions.
+func (d *indexDoc) prune(now time.Time) {
+	d.remove(func(m *indexMember) bool { return m.expiredAt(now) })
+}
+
+// evictOver marks the oldest live members revoked while more than max are
+// live (max 0: no limit), and returns how many it marked; the save that
+// added the newest ends them (endRevoked).
+func (d *indexDoc) evictOver(max int, now time.Time) int {
+	if max <= 0 {
+		return 0
+	}
+	live := 0
+	for _, m := range d.members {
+		if !m.revoked && !m.expiredAt(now) {
+			live++
+		}
+	}
+	n := 0
+	for live > max {
+		oldest := -1
+		for i, m := range d.members {
+			if !m.revoked && !m.expiredAt(now) && (oldest < 0 || m.added < d.members[oldest].added) {
+				oldest = i
+			}
+		}
+		d.members[oldest].revoked = true
+		live--
+		n++
+	}
+	return n
+}

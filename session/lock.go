@@ -1,0 +1,147 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Exclusive sessions: a route that reads and then writes one value (a cart,
+// a counter) can hold the session's lock for the whole request, so that
+// requests of one session run one at a time, across processes. Merged saves
+// (see Save) already keep the changes of concurrent requests to different
+// keys; a lock is for the read-modify-write of one key, where the later save
+// would win. Locking is opt-in per route: every request that waits for a
+// lock holds a server slot, and when every request locks, one slow request
+// makes all of that user's requests queue behind it.
+
+// ErrLockTimeout is returned (wrapped) by Locking.Lock when the session's
+// lock was still held by another request after LockOptions.Wait. The
+// session middleware answers it with 503 Service Unavailable and a
+// Retry-After header.
+var ErrLockTimeout = errors.New("session: timed out waiting for the session's lock")
+
+// Default lock times, used when a LockOptions field is 0.
+const (
+	// DefaultLockTTL is how long a lock is held at most: a request that
+	// runs longer loses it (and a process that died holding it blocks its
+	// session this long).
+	DefaultLockTTL = 30 * time.Second
+	// DefaultLockWait is how long Lock waits for a lock another request
+	// holds.
+	DefaultLockWait = 5 * time.Second
+)
+
+// LockOptions configure Locking.Lock.
+type LockOptions struct {
+	// TTL is how long the lock is held at most; 0: DefaultLockTTL.
+	TTL time.Duration
+	// Wait is how long Lock waits for a lock another request holds before
+	// it returns ErrLockTimeout; 0: DefaultLockWait. The context's
+	// deadline also ends the wait.
+	Wait time.Duration
+}
+
+// Locking is a Storage that can serialize the requests of one session: the
+// Storage of NewBackendStorage over a Backend that is a Locker (memory, file,
+// Redis, Memcache). Find it with a type assertion:
+//
+//	lk, ok := st.(session.Locking)
+type Locking interface {
+	Storage
+	// Lock waits until this request holds the lock of the session that
+	// cookieValue names, and returns the function that frees it (call it
+	// once, after the session was saved). A cookie value that is empty or
+	// not a valid id names no stored session: Lock returns at once with a
+	// no-op release, since no other request can hold that session. Past
+	// o.Wait it returns an error wrapping ErrLockTimeout; a backend error
+	// is returned as it is.
+	Lock(ctx context.Context, cookieValue string, o LockOptions) (release func(), err error)
+}
+
+// lockingStorage is a backendStorage over a Locker: it implements Locking.
+type lockingStorage struct {
+	*backendStorage
+	lk Locker
+}
+
+// Lock implements Locking.
+func (st *lockingStorage) Lock(ctx context.Context, cookieValue string, o LockOptions) (func(), error) {
+	return st.lockSession(ctx, st.lk, cookieValue, o)
+}
+
+// lockingIndexedStorage is an indexedStorage over a Locker: it implements
+// UserIndex and Locking.
+type lockingIndexedStorage struct {
+	indexedStorage
+	lk Locker
+}
+
+// Lock implements Locking.
+func (st *lockingIndexedStorage) Lock(ctx context.Context, cookieValue string, o LockOptions) (func(), error) {
+	return st.lockSession(ctx, st.lk, cookieValue, o)
+}
+
+// unlockTimeout bounds the release of a lock, which runs after the
+// request's context may have ended.
+const unlockTimeout = 5 * time.Second
+
+// lockSession is Lock: TryLock with a fresh token until it is taken, waiting
+// longer between tries as they fail (1 ms, doubling up to 50 ms), until
+// o.Wait (by the real clock: Options.Now may be a test's fake clock) or
+// the context's end.
+func (st *backendStorage) lockSession(ctx context.Context, lk Locker, cookieValue string, o LockOptions) (func(), error) {
+	if cookieValue == "" || !ValidID(cookieValue) {
+		return func() {}, nil
+	}
+	ttl, wait := o.TTL, o.Wait
+	if ttl <= 0 {
+		ttl = DefaultLockTTL
+	}
+	if wait <= 0 {
+		wait = DefaultLockWait
+	}
+	token := newID()
+	deadline := time.Now().Add(wait)
+	pause := time.Millisecond
+	for {
+		ok, err := lk.TryLock(ctx, cookieValue, token, ttl)
+		if err != nil {
+			return nil, fmt.Errorf("session: lock %s: %w", logID(cookieValue), err)
+		}
+		if ok {
+			return st.unlocker(ctx, lk, cookieValue, token), nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, fmt.Errorf("session: lock %s: held by another request for over %v: %w", logID(cookieValue), wait, ErrLockTimeout)
+		}
+		t := time.NewTimer(min(pause, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("session: lock %s: %w", logID(cookieValue), ctx.Err())
+		case <-t.C:
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
+
+// unlocker returns the release function of a lock taken with token: it
+// unlocks once, on a context that outlives the request's (bounded by
+// unlockTimeout), and logs a failure (the lock then ends at its TTL).
+func (st *backendStorage) unlocker(ctx context.Context, lk Locker, id, token string) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
+			defer cancel()
+			if err := lk.Unlock(uctx, id, token); err != nil {
+				st.o.logger().WarnContext(ctx, "session: releasing a session's lock failed; it ends at its TTL",
+					"session", logID(id), "error", err)
+			}
+		})
+	}
+}
