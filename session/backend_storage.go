@@ -273,22 +273,29 @@ func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttem
 		return "", false, fmt.Errorf("session: save %s: a %d-byte record is over the %d-byte limit (Options.MaxRecordSize): %w",
 			logID(snap.id), len(rec), limit, ErrTooLarge)
 	}
-	x := execution{st: st, s: s, snap: &snap, plan: &plan, rec: rec, now: now, a: a}
+	// The execution holds its state by value, so that it stays on the
+	// stack: a request pays no allocation for it.
+	x := execution{st: st, s: s, snap: snap, plan: plan, rec: rec, now: now, a: *a}
+	var value string
+	var set bool
 	if plan.index.needed {
-		return x.indexed(ctx)
+		value, set, err = x.indexed(ctx)
+	} else {
+		value, set, err = x.run(ctx)
 	}
-	return x.run(ctx)
+	*a = x.a
+	return value, set, err
 }
 
 // execution carries out one save attempt's plan.
 type execution struct {
 	st   *backendStorage
 	s    *Session
-	snap *saveSnapshot
-	plan *savePlan
+	snap saveSnapshot
+	plan savePlan
 	rec  []byte
 	now  time.Time
-	a    *saveAttempt
+	a    saveAttempt
 	// version is what the write stored.
 	version Version
 	// evicted: adding the session to its user's index marked the oldest
@@ -299,7 +306,7 @@ type execution struct {
 // run executes the plan: the write, then the deletes, then the session is
 // marked saved.
 func (x *execution) run(ctx context.Context) (string, bool, error) {
-	st, plan, id := x.st, x.plan, x.snap.id
+	st, plan, id := x.st, &x.plan, x.snap.id
 	switch plan.write {
 	case writeTouch:
 		if st.touches.recent(id, x.now, st.o.IdleTimeout/refreshFraction) {
@@ -346,7 +353,7 @@ func (x *execution) run(ctx context.Context) (string, bool, error) {
 // write stores the record; done reports that the save ends here, with the
 // results given.
 func (x *execution) write(ctx context.Context) (done bool, value string, set bool, err error) {
-	st, snap, plan := x.st, x.snap, x.plan
+	st, snap, plan := x.st, &x.snap, &x.plan
 	key := st.b.Key(snap.id)
 	over := snap.version // the record loaded, rewritten in place
 	if snap.id != snap.originalID || !snap.stored {
@@ -412,7 +419,7 @@ func (st *backendStorage) currentVersion(ctx context.Context, key string) (Versi
 // lost. Every other delete (Destroy, a record past its lifetime, a session
 // replaced after Destroy) goes whatever changed: a destroy wins.
 func (x *execution) deleteOld(ctx context.Context) error {
-	st, snap := x.st, x.snap
+	st, snap := x.st, &x.snap
 	for _, id := range x.plan.deletes {
 		v := Version{}
 		if id == snap.originalID && x.plan.write == writeRecord && snap.id != id {
@@ -441,7 +448,7 @@ func (x *execution) refreshGone() (string, bool, error) {
 func (x *execution) finish() (string, bool, error) {
 	switch x.plan.mark {
 	case markSaved:
-		x.st.markSaved(x.s, x.snap, x.plan, x.version, x.now)
+		x.st.markSaved(x.s, &x.snap, &x.plan, x.version, x.now)
 	case markRefresh:
 		s := x.s
 		s.mu.Lock()
@@ -459,7 +466,7 @@ func (x *execution) finish() (string, bool, error) {
 // A record this save already wrote under a new id is deleted: a destroy or
 // revoke is never undone.
 func (x *execution) dropped(ctx context.Context) (string, bool, error) {
-	st, s, snap := x.st, x.s, x.snap
+	st, s, snap := x.st, x.s, &x.snap
 	if x.a.wroteID != "" {
 		if err := st.b.Delete(ctx, st.b.Key(x.a.wroteID), Version{}); err != nil {
 			return "", false, fmt.Errorf("session: delete %s: %w", logID(x.a.wroteID), err)

@@ -31,7 +31,7 @@ import (
 // this request's changes to it; the save then tries again (errMerged). A
 // record that is gone ends the save (dropped).
 func (x *execution) rebase(ctx context.Context) (string, bool, error) {
-	st, s, snap := x.st, x.s, x.snap
+	st, s, snap := x.st, x.s, &x.snap
 	r, v, err := st.read(ctx, snap.originalID, st.o.now())
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):

@@ -151,7 +151,7 @@ var errRevoked = errors.New("session: revoked")
 // indexed is run for a save with index work: step 1, then run (which does
 // steps 2 to 4).
 func (x *execution) indexed(ctx context.Context) (string, bool, error) {
-	st, ix, snap := x.st, &x.plan.index, x.snap
+	st, ix, snap := x.st, &x.plan.index, &x.snap
 	if ix.add {
 		if ix.require && ix.from != ix.to {
 			d, _, err := st.readIndex(ctx, ix.from)
@@ -189,7 +189,7 @@ func (x *execution) indexed(ctx context.Context) (string, bool, error) {
 // of its user's index; if a revoke marked it meanwhile, the record is
 // deleted and the save dropped (errRevoked).
 func (x *execution) verifyIndexed(ctx context.Context) error {
-	st, snap := x.st, x.snap
+	st, snap := x.st, &x.snap
 	d, _, err := st.readIndex(ctx, x.plan.index.to)
 	if err != nil {
 		return fmt.Errorf("session: save %s: %w", logID(snap.id), err)
@@ -210,7 +210,7 @@ func (x *execution) verifyIndexed(ctx context.Context) error {
 // listed and is pruned by the next change, so a failure is logged, not
 // returned (the session was saved).
 func (x *execution) unindex(ctx context.Context) {
-	st, ix, snap := x.st, &x.plan.index, x.snap
+	st, ix, snap := x.st, &x.plan.index, &x.snap
 	gone := make([]string, 0, len(x.plan.deletes)+1)
 	for _, id := range x.plan.deletes {
 		gone = append(gone, handleOf(id))
