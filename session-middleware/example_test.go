@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
@@ -95,6 +96,71 @@ func ExampleNew() {
 	// / -> visit 2, user "alice", message ""
 	// / -> visit 1, user "", message "logged out"
 	// / -> visit 2, user "", message ""
+}
+
+// Exclusive makes the requests of one session run one at a time on the
+// routes it wraps: here "add to cart", which reads a count and writes it
+// back. Twenty concurrent requests of one browser all count; without the
+// lock, two requests could read the same count and one addition would be
+// lost. The other routes do not lock.
+func ExampleExclusive() {
+	sessionCookie, err := cookie.New("session", cookie.Options{
+		Secrets: []string{"replace with 32+ random bytes from a secret store"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A storage that can lock (session.Locking): memory, file, Redis,
+	// Memcache; not cookie storage.
+	storage := session.NewMemoryStorage(session.Options{IdleTimeout: 30 * time.Minute})
+	withSession, err := sessionmiddleware.New(sessionCookie, storage, sessionmiddleware.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	exclusive := sessionmiddleware.Exclusive(sessionmiddleware.ExclusiveOptions{
+		// Held at most 10 s; a request waits at most 2 s for it, then
+		// gets 503 Service Unavailable with "Retry-After: 1".
+		Lock: session.LockOptions{TTL: 10 * time.Second, Wait: 2 * time.Second},
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /cart", exclusive(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		items, _ := session.Value[int](s, "items")
+		s.Set("items", items+1)
+		fmt.Fprintf(w, "%d items", items+1)
+	})))
+	mux.HandleFunc("GET /cart", func(w http.ResponseWriter, r *http.Request) {
+		items, _ := session.Value[int](session.FromContext(r.Context()), "items")
+		fmt.Fprintf(w, "%d items", items)
+	})
+	server := httptest.NewServer(withSession(mux))
+	defer server.Close()
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	fetch := func(res *http.Response, err error) string {
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.Status + ": " + string(body)
+	}
+	fmt.Println(fetch(browser.Post(server.URL+"/cart", "", nil))) // starts the session
+	var wg sync.WaitGroup
+	for range 19 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fetch(browser.Post(server.URL+"/cart", "", nil))
+		}()
+	}
+	wg.Wait()
+	fmt.Println(fetch(browser.Get(server.URL + "/cart")))
+	// Output:
+	// 200 OK: 1 items
+	// 200 OK: 20 items
 }
 
 // An ErrorHandler chooses the response when the storage fails: here a 503

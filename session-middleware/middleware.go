@@ -124,6 +124,20 @@
 // CookieStorageOptions.CookieName names another cookie; and when the storage
 // already serves another cookie.
 //
+// # Exclusive sessions
+//
+// Concurrent requests of one session each save their changes, and saves are
+// merged, so changes to different keys are kept; the read-modify-write of
+// one key (a counter, a cart) is not: both requests read 3 and write 4.
+// Exclusive, route middleware placed inside the session middleware around
+// such routes, makes the requests of one session run one at a time there,
+// with the storage's lock (session.Locking; cookie storage cannot lock). It
+// is off by default, and meant for few routes: every locked request of a
+// user waits for the previous one, and when every request locks, one slow
+// request makes all of that user's requests queue behind it. A request that
+// waits longer than its Lock.Wait gets 503 Service Unavailable with
+// Retry-After. See Exclusive.
+//
 // # Errors
 //
 // A storage that cannot read or save a session (a database that is down, a
@@ -398,22 +412,60 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	if m.persistByDefault {
 		s.PersistByDefault(true)
 	}
-	r = r.WithContext(session.NewContext(ctx, s))
-	rw := &responseWriter{w: w, m: m, r: r, s: s, in: in,
+	rw := &responseWriter{w: w, m: m, s: s, in: in,
 		outerCookies: slices.Clip(w.Header()["Set-Cookie"])}
+	// The request's context carries rw for Exclusive (in rw, so that it
+	// costs no allocation), under the session's own context.
+	rw.ctx = stateContext{Context: ctx, rw: rw}
+	r = r.WithContext(session.NewContext(&rw.ctx, s))
+	rw.r = r
 	next.ServeHTTP(rw, r)
 	// Reached only when the handler returned: a panic skips the save.
 	if rw.state == statePending {
 		rw.save()
 		return
 	}
-	if rw.state == stateFailed {
+	if rw.state != stateSent {
 		return
 	}
-	if s.Dirty() || !rw.destroyedAtSave && s.Destroyed() {
+	// rw.s, not s: Exclusive may have replaced the session.
+	if s := rw.s; s.Dirty() || !rw.destroyedAtSave && s.Destroyed() {
 		m.logger.WarnContext(ctx, "sessionmiddleware: the session changed after the response headers were sent; the change is lost (change the session before writing the response)",
 			"cookie", m.name, "method", r.Method, "path", r.URL.Path)
 	}
+}
+
+// stateKey is the context key under which a request's context carries its
+// *responseWriter, the middleware's state of the request, for Exclusive.
+type stateKey struct{}
+
+// stateContext is the context that carries a request's *responseWriter. It
+// lives inside the responseWriter (rw.ctx), so that it costs no allocation,
+// as context.WithValue's would. The session's context (session.NewContext)
+// wraps it, so that session.FromContext still finds the session first.
+type stateContext struct {
+	context.Context
+	rw *responseWriter
+}
+
+// Value returns the request's *responseWriter for stateKey, and asks the
+// parent for any other key.
+func (c *stateContext) Value(key any) any {
+	if key == (stateKey{}) {
+		return c.rw
+	}
+	return c.Context.Value(key)
+}
+
+// String names the context, as context.WithValue's do, for debugging.
+func (c *stateContext) String() string { return "sessionmiddleware.state" }
+
+// requestState returns the state the session middleware keeps for the
+// request whose context is ctx, or nil when no session middleware runs
+// outside.
+func requestState(ctx context.Context) *responseWriter {
+	rw, _ := ctx.Value(stateKey{}).(*responseWriter)
+	return rw
 }
 
 // fail writes the error response. No cache may keep it: it is sent with

@@ -25,24 +25,31 @@ const (
 	// stateFailed: saving failed and the error response was written; the
 	// handler's writes are discarded.
 	stateFailed
+	// stateSkipped: Exclusive answered instead of the handler (a lock
+	// timeout, an error); the session is not saved and writes go through.
+	stateSkipped
 )
 
 // responseWriter is the http.ResponseWriter that handlers behind the
-// middleware get. It is the only allocation the middleware makes per request
-// beyond the request's new context, so it also holds the backing array for
-// the header values it adds.
+// middleware get, and the middleware's state of the request (Exclusive finds
+// it in the request's context). It is the only allocation the middleware
+// makes per request beyond the request's new context, so it also holds that
+// context's state part and the backing array for the header values it adds.
 type responseWriter struct {
-	w     http.ResponseWriter
-	m     *middleware
+	w http.ResponseWriter
+	m *middleware
+	// r and s are the request and its session; Exclusive replaces both
+	// when it reads the session again under the session's lock.
 	r     *http.Request
 	s     *session.Session
 	state writerState
+	// destroyedAtSave is s.Destroyed() when it was saved, so that a Destroy
+	// after the headers went out is reported as lost. (Next to state, so
+	// that the two share a word.)
+	destroyedAtSave bool
 	// in is the session value the request carried (the cookie or the
 	// token), to send again when an older secret signed it.
 	in incoming
-	// destroyedAtSave is s.Destroyed() when it was saved, so that a Destroy
-	// after the headers went out is reported as lost.
-	destroyedAtSave bool
 	// saveErr is why saving failed, in stateFailed.
 	saveErr error
 	// outerCookies are the Set-Cookie lines present before the handler ran
@@ -52,6 +59,11 @@ type responseWriter struct {
 	// vals backs the Set-Cookie (or token), Vary and Cache-Control values
 	// when the handler set none, saving three allocations.
 	vals [3]string
+	// ctx is the part of the request's context that carries rw.
+	ctx stateContext
+	// release frees the session's lock that Exclusive took; save calls it
+	// (nil: no lock is held).
+	release func()
 }
 
 var (
@@ -163,6 +175,9 @@ func (rw *responseWriter) save() {
 	// Asked before Save, whose own reads of the session do not count.
 	accessed := rw.s.Accessed()
 	line, send, err := m.saveSession(rw.r.Context(), rw.s, rw.in)
+	// Saved or not, the session's lock (Exclusive) is no longer needed:
+	// nothing this request does from now on reaches the store.
+	rw.unlock()
 	if err != nil {
 		rw.state = stateFailed
 		rw.saveErr = err
@@ -201,6 +216,15 @@ func (rw *responseWriter) save() {
 		rw.add(h, 2, "Cache-Control", m.noCache)
 	} else {
 		h["Cache-Control"] = privateCacheControl(cc, m.noCache)
+	}
+}
+
+// unlock frees the session's lock that Exclusive took, once; it does
+// nothing when no lock is held.
+func (rw *responseWriter) unlock() {
+	if release := rw.release; release != nil {
+		rw.release = nil
+		release()
 	}
 }
 

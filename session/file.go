@@ -81,7 +81,8 @@ func NewFileStorage(dir string, o Options) (Storage, error) {
 // rewrites within the filesystem's timestamp granularity have the same
 // mtime (and Touch changes the mtime without changing the record), and an
 // inode freed by a rename is reused by the next file created. The cost is
-// one read of the file under the shard lock per compare-and-set.
+// one read of the file, under the shard lock, per Put or Delete over a
+// version (the zero Version needs only a stat).
 type fileBackend struct {
 	root string
 	// prefix is root with a trailing separator: the path of key is prefix
@@ -107,8 +108,8 @@ type fileBackend struct {
 	locksMu sync.Mutex
 	locks   map[string]*fileSessionLock
 
-	// The sweep: each write past sweepStep after the last step sweeps the
-	// next shard, so a whole pass takes sweepInterval and no write ever
+	// The sweep: each Put past sweepInterval/256 after the last step
+	// sweeps the next shard, so a whole pass takes sweepInterval and no write ever
 	// scans more than one shard. No goroutine.
 	sweepMu   sync.Mutex
 	lastSweep time.Time
@@ -571,12 +572,14 @@ func (b *fileBackend) sessionLockPath(id string) (string, int) {
 }
 
 // TryLock takes session id's lock for token when nobody holds it: no caller
-// in this process (the locks map: flock alone would not exclude two
-// goroutines that share a file) and no other process (flock, LOCK_NB, on
-// the session's lock file, kept open until Unlock). A lock this process
-// holds past its ttl (by Options.Now) is taken over. Other processes see a
-// lock as held until its holder unlocks it, exits, or its timer runs out
-// (ttl by the real clock). ttl <= 0: no expiry.
+// in this process (the locks map, checked first: flock locks belong to an
+// open file, and this process's callers share its files) and no other
+// process (flock, LOCK_NB, on the session's lock file, kept open until
+// Unlock). A lock that this process holds past its ttl by Options.Now is
+// taken over (its file closed). Other processes see a lock as held until
+// its holder unlocks it, exits (the system releases its flocks), or its
+// timer fires: after ttl by the real clock, the timer closes the file and
+// frees the lock in the holding process too. ttl <= 0: no expiry.
 //
 // The sweep removes a lock file that it can flock. A TryLock that opened the
 // file before that and locks it after holds a file that is no longer the

@@ -121,8 +121,10 @@ func (st *backendStorage) lockSession(ctx context.Context, lk Locker, cookieValu
 		t := time.NewTimer(min(pause, left))
 		select {
 		case <-ctx.Done():
+			// The request ended while another held the lock: a timeout
+			// too, for the caller that answers 503.
 			t.Stop()
-			return nil, fmt.Errorf("session: lock %s: %w", logID(cookieValue), ctx.Err())
+			return nil, fmt.Errorf("session: lock %s: %w: %w", logID(cookieValue), ErrLockTimeout, ctx.Err())
 		case <-t.C:
 		}
 		pause = min(2*pause, 50*time.Millisecond)

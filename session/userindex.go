@@ -240,12 +240,22 @@ func lifetimeEnd(o *Options, created time.Time) int64 {
 const maxIndexAttempts = 64
 
 // readIndex returns user's index document and its version (zero: none). A
-// document that does not parse is logged and read as empty, to be
-// overwritten at its version.
+// document that does not parse is logged and read without the lines that
+// do not, to be overwritten at its version. Something under the index key
+// that is no document at all (a Redis key of another type) is logged,
+// deleted and read as no document, so that it cannot block the user's
+// sign-ins and revokes for good.
 func (st *backendStorage) readIndex(ctx context.Context, user string) (indexDoc, Version, error) {
-	data, v, err := st.b.Get(ctx, st.b.IndexKey(user))
+	key := st.b.IndexKey(user)
+	data, v, err := st.b.Get(ctx, key)
 	switch {
 	case errors.Is(err, ErrNotFound):
+		return indexDoc{}, Version{}, nil
+	case errors.Is(err, ErrCorruptRecord):
+		st.o.logger().WarnContext(ctx, "session: a user's index key holds no index document; it is replaced", "error", err)
+		if err := st.b.Delete(ctx, key, Version{}); err != nil {
+			return indexDoc{}, Version{}, fmt.Errorf("replacing a user's corrupt index: %w", err)
+		}
 		return indexDoc{}, Version{}, nil
 	case err != nil:
 		return indexDoc{}, Version{}, fmt.Errorf("reading a user's index: %w", err)
@@ -363,16 +373,20 @@ func (st *indexedStorage) RevokeAll(ctx context.Context, user string, except ...
 // revoke marks the members of user's index that pick chooses as revoked,
 // then ends them (endRevoked).
 func (st *backendStorage) revoke(ctx context.Context, user string, pick func(handle string) bool) (int, error) {
+	marked := false // the document holds revoked members, new or left by a failed revoke
 	err := st.updateIndex(ctx, user, func(d *indexDoc) (bool, error) {
 		changed := false
+		marked = false
 		for i := range d.members {
-			if m := &d.members[i]; !m.revoked && pick(m.handle) {
+			m := &d.members[i]
+			if !m.revoked && pick(m.handle) {
 				m.revoked, changed = true, true
 			}
+			marked = marked || m.revoked
 		}
 		return changed, nil
 	})
-	if err != nil {
+	if err != nil || !marked {
 		return 0, err
 	}
 	return st.endRevoked(ctx, user)

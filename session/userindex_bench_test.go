@@ -70,3 +70,30 @@ func benchUserStorage(b *testing.B, kind, key string) Storage {
 	}
 	return st
 }
+
+// BenchmarkLogin is a sign-in with UserKey: an anonymous session regenerated
+// and given a user (the index read and written, the record written, the
+// index read again, the old record deleted).
+func BenchmarkLogin(b *testing.B) {
+	ctx := context.Background()
+	for _, kind := range []string{"memory", "file"} {
+		b.Run(kind, func(b *testing.B) {
+			st := benchUserStorage(b, kind, "user")
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				s, _ := st.Read(ctx, "")
+				s.Set("cart", 1)
+				anon, _, err := st.Save(ctx, s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s, _ = st.Read(ctx, anon)
+				s.RegenerateID(true)
+				s.Set("user", fmt.Sprint("user", i))
+				if _, _, err := st.Save(ctx, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -417,5 +418,35 @@ func TestFileUserIndexFiles(t *testing.T) {
 	}
 	if files := indexes(); len(files) != 0 {
 		t.Errorf("the sweep left an index of dead sessions: %v", files)
+	}
+}
+
+// Something under a user's index key that is no document (a Redis hash, a
+// directory) is logged and replaced, so it cannot block that user's
+// sign-ins for good.
+func TestUserIndexCorruptIndexIsReplaced(t *testing.T) {
+	ctx := context.Background()
+	logs := sessiontest.NewLogs()
+	b := sessiontest.NewBackend(nil)
+	st := session.NewBackendStorage(b, session.Options{UserKey: "user", Logger: logs.Logger()})
+	ix := st.(session.UserIndex)
+	b.Store("user:alice", []byte("old"))
+	corrupt := true // until the storage deletes it
+	b.Before(sessiontest.OpGet, func(key string) {
+		if key == "user:alice" && corrupt {
+			b.FailKey(sessiontest.OpGet, key, fmt.Errorf("WRONGTYPE: %w", session.ErrCorruptRecord))
+		} else {
+			b.FailKey(sessiontest.OpGet, key, nil)
+		}
+	})
+	b.Before(sessiontest.OpDelete, func(key string) { corrupt = corrupt && key != "user:alice" })
+	c, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+	b.Before(sessiontest.OpGet, nil)
+	b.Before(sessiontest.OpDelete, nil)
+	if list, err := ix.Sessions(ctx, "alice"); err != nil || len(list) != 1 || list[0].Handle != id2handle(t, st, c) {
+		t.Errorf("after replacing the corrupt index: %v, %v", list, err)
+	}
+	if !logs.Contains("holds no index document") {
+		t.Errorf("not logged: %s", logs)
 	}
 }

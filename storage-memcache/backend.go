@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"strings"
 	"syscall"
@@ -17,9 +16,30 @@ import (
 	"github.com/sessionkit/sessionkit/session"
 )
 
-// backend is the session.Backend (with session.Toucher and session.Updater)
-// that New wraps in session.NewBackendStorage. Nothing it sends or returns
-// holds a raw id: keys hold the id's SHA-256, and errors no key.
+// backend is the session.Backend (with session.Toucher and session.Locker)
+// that New wraps in session.NewBackendStorage. It stores bytes under keys
+// and changes them only by compare-and-set; everything else (records, the
+// per-user index document, merging concurrent saves) is package session's.
+// Nothing it sends or returns holds a raw id: keys hold the id's SHA-256,
+// and errors no key.
+//
+// Versions. A Get is a memcache gets, and the version it returns is the
+// item's CAS id (Version.N). gomemcache does not return the CAS id a store
+// gave the item, so Put returns Version{Tag: the bytes it wrote}; a later
+// Put or Delete at such a version reads the item (gets), compares its bytes
+// with Tag and swaps at the CAS id it read: two round trips instead of one,
+// and a rewrite with the same bytes goes unnoticed, which the session
+// package allows (see session.Version).
+//
+// Tombstones. memcache has no conditional delete, so Delete at a version
+// swaps the item (cas) for an empty value whose expiration is already past:
+// memcached drops it at once, and nothing can be written between the check
+// and the removal (a cas and then a plain delete could remove a value
+// another request wrote over the first one). A stored empty value is a
+// tombstone: Get reads it as absent, and Put at the zero version writes
+// over it (an add, then a gets and a cas). The session package never writes
+// empty data; if it did, that would be a tombstone too, and Put returns the
+// zero Version ("absent") for it.
 type backend struct {
 	client      *memcache.Client
 	prefix      string
@@ -27,21 +47,21 @@ type backend struct {
 	// now is the wall clock for absolute expiration times, which memcached
 	// compares with its own clock: never session.Options.Now.
 	now func() time.Time
-	// For the per-user index (userindex.go): how long an index item lives
-	// after a change (Options.Session.LifetimeLimit(), 0: no expiry), and
-	// where evictions are logged.
-	lifetime time.Duration
-	logger   *slog.Logger
 }
 
 var (
 	_ session.Backend = (*backend)(nil)
 	_ session.Toucher = (*backend)(nil)
-	_ session.Updater = (*backend)(nil)
+	_ session.Locker  = (*backend)(nil)
 )
 
-// key is the memcache key of id: prefix + hex(SHA-256(id)), as Remix.
-func (b *backend) key(id string) string {
+// digestLength is the number of hex digits of the SHA-256 in the keys of
+// index documents and locks: one less than a record key's, so that no such
+// key equals a record's.
+const digestLength = hashLength - 1
+
+// Key implements session.Backend: prefix + hex(SHA-256(id)), as Remix.
+func (b *backend) Key(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	var digits [hashLength]byte
 	hex.Encode(digits[:], sum[:])
@@ -52,62 +72,182 @@ func (b *backend) key(id string) string {
 	return k.String()
 }
 
-// Get implements session.Backend.
-func (b *backend) Get(ctx context.Context, id string) ([]byte, error) {
+// IndexKey implements session.Backend: prefix + "u" + 63 hex digits of a
+// SHA-256 of the user name, separated from every other hash of the package.
+// It holds no user name, and never equals a record's key (64 hex digits
+// after the prefix).
+func (b *backend) IndexKey(user string) string {
+	return b.digestKey('u', "sessionkit user index\x00"+user)
+}
+
+// lockKey is the key of session id's lock (Locker): prefix + "l" + 63 hex
+// digits of a domain-separated SHA-256 of the id.
+func (b *backend) lockKey(id string) string {
+	return b.digestKey('l', "sessionkit session lock\x00"+id)
+}
+
+func (b *backend) digestKey(kind byte, s string) string {
+	sum := sha256.Sum256([]byte(s))
+	var digits [hashLength]byte
+	hex.Encode(digits[:], sum[:])
+	var k strings.Builder
+	k.Grow(len(b.prefix) + 1 + digestLength)
+	k.WriteString(b.prefix)
+	k.WriteByte(kind)
+	k.Write(digits[:digestLength])
+	return k.String()
+}
+
+// errNoCAS is returned when the server gives an item without a CAS id: a
+// memcached started with -C, which this storage cannot use.
+var errNoCAS = errors.New("memcachestorage: the server returned an item without a CAS id (memcached -C disables them; this storage needs them)")
+
+// gets reads the item under key: nil and no error when there is none.
+func (b *backend) gets(ctx context.Context, key string) (*memcache.Item, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	key := b.key(id)
 	var it *memcache.Item
 	err := b.retryStale(func() (err error) {
 		it, err = b.client.Get(key)
 		return err
 	})
 	if errors.Is(err, memcache.ErrCacheMiss) {
-		return nil, session.ErrNotFound
+		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("memcachestorage: get: %w", err)
+		return nil, err
 	}
-	return it.Value, nil
+	if it.CasID == 0 {
+		return nil, errNoCAS
+	}
+	return it, nil
 }
 
-// Set implements session.Backend with a memcache set.
-func (b *backend) Set(ctx context.Context, id string, record []byte, ttl time.Duration) error {
-	it, err := b.item(ctx, b.key(id), record, ttl)
+// Get implements session.Backend with one gets. A tombstone (an empty
+// value) is absent.
+func (b *backend) Get(ctx context.Context, key string) ([]byte, session.Version, error) {
+	it, err := b.gets(ctx, key)
 	if err != nil {
-		return err
+		return nil, session.Version{}, fmt.Errorf("memcachestorage: get: %w", err)
 	}
-	if err := b.retryStale(func() error { return b.client.Set(it) }); err != nil {
-		return fmt.Errorf("memcachestorage: set: %w", err)
+	if it == nil || len(it.Value) == 0 {
+		return nil, session.Version{}, session.ErrNotFound
 	}
-	return nil
+	return it.Value, session.Version{N: it.CasID}, nil
 }
 
-// Update implements session.Updater with a memcache replace, which stores
-// only over a live item: a save never brings back a session that a
-// concurrent logout deleted.
-func (b *backend) Update(ctx context.Context, id string, record []byte, ttl time.Duration) error {
-	it, err := b.item(ctx, b.key(id), record, ttl)
+// Put implements session.Backend: at the zero version one add, at a version
+// Get returned one cas, at a version Put returned a gets and a cas. The size
+// check comes first, before anything is sent: memcached answers an oversized
+// store by deleting what the key held.
+//
+// add and cas are sent again, like every command, when they fail on a
+// connection the server had closed (retryStale). If the first one was
+// carried out and only its reply was lost, the second answers "not stored"
+// (add: the key now holds our item) or "exists" (cas: the CAS id moved on),
+// and Put returns session.ErrConflict although its bytes are stored. That is
+// safe: a conflict writes nothing, and the session package answers it by
+// reading the key again and re-applying its own changes to what it finds,
+// which are then already there. The replay never writes over another
+// request's item (its CAS id or the add's "absent" no longer holds), so the
+// worst it does is make this request act as if it had lost a race it won.
+func (b *backend) Put(ctx context.Context, key string, data []byte, ttl time.Duration, v session.Version) (session.Version, error) {
+	it, err := b.item(ctx, key, data, ttl)
 	if err != nil {
-		return err
+		return session.Version{}, err
 	}
-	err = b.retryStale(func() error { return b.client.Replace(it) })
-	if errors.Is(err, memcache.ErrNotStored) {
-		return session.ErrNotFound
+	if err := b.store(ctx, it, v); err != nil {
+		return session.Version{}, err
 	}
-	if err != nil {
-		return fmt.Errorf("memcachestorage: replace: %w", err)
-	}
-	return nil
+	return session.Version{Tag: string(data)}, nil
 }
 
-// Touch implements session.Toucher with a memcache touch.
-func (b *backend) Touch(ctx context.Context, id string, ttl time.Duration) error {
+// store writes it if what is stored under its key is still at version v
+// (see Put).
+func (b *backend) store(ctx context.Context, it *memcache.Item, v session.Version) error {
+	switch {
+	case v.N != 0:
+		it.CasID = v.N
+		return b.cas(it)
+	case v.Tag != "":
+		cur, err := b.gets(ctx, it.Key)
+		if err != nil {
+			return fmt.Errorf("memcachestorage: get: %w", err)
+		}
+		if cur == nil || string(cur.Value) != v.Tag {
+			return session.ErrConflict
+		}
+		it.CasID = cur.CasID
+		return b.cas(it)
+	}
+	err := b.retryStale(func() error { return b.client.Add(it) })
+	if !errors.Is(err, memcache.ErrNotStored) {
+		if err != nil {
+			return fmt.Errorf("memcachestorage: add: %w", err)
+		}
+		return nil
+	}
+	// Something is stored: a conflict, unless it is a tombstone.
+	cur, err := b.gets(ctx, it.Key)
+	if err != nil {
+		return fmt.Errorf("memcachestorage: get: %w", err)
+	}
+	if cur == nil || len(cur.Value) != 0 {
+		// A value, or one that was gone again by the time we looked:
+		// the caller reads again and decides.
+		return session.ErrConflict
+	}
+	it.CasID = cur.CasID
+	return b.cas(it)
+}
+
+// cas sends one compare-and-swap. Every refusal is session.ErrConflict: the
+// item changed (exists), or is gone (not found; gomemcache may also say not
+// stored).
+func (b *backend) cas(it *memcache.Item) error {
+	err := b.retryStale(func() error { return b.client.CompareAndSwap(it) })
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCacheMiss):
+		return session.ErrConflict
+	}
+	return fmt.Errorf("memcachestorage: cas: %w", err)
+}
+
+// tombstoneGone is the expiration of a tombstone written by a conditional
+// delete: a negative expiration, which memcached reads as already expired,
+// so the swap removes the item.
+const tombstoneGone = -1
+
+// Delete implements session.Backend. At the zero version it is one delete
+// (nothing stored is not an error; whether it was there is not reported,
+// and the session package decides nothing from it). At a version it is one
+// cas of a tombstone that expires at once, at that version (a gets first
+// for a version Put returned): the conditional delete memcache lacks.
+// ErrConflict when the item changed or is gone.
+func (b *backend) Delete(ctx context.Context, key string, v session.Version) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	key, exp := b.key(id), expiration(ttl, b.now())
+	if v.IsZero() {
+		err := b.retryStale(func() error { return b.client.Delete(key) })
+		if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
+			return fmt.Errorf("memcachestorage: delete: %w", err)
+		}
+		return nil
+	}
+	return b.store(ctx, &memcache.Item{Key: key, Expiration: tombstoneGone}, v)
+}
+
+// Touch implements session.Toucher with one touch, which moves the item's
+// expiration and leaves its CAS id (the version) as it is.
+func (b *backend) Touch(ctx context.Context, key string, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	exp := expiration(ttl, b.now())
 	err := b.retryStale(func() error { return b.client.Touch(key, exp) })
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return session.ErrNotFound
@@ -118,31 +258,61 @@ func (b *backend) Touch(ctx context.Context, id string, ttl time.Duration) error
 	return nil
 }
 
-// Delete implements session.Backend.
-func (b *backend) Delete(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
+// TryLock implements session.Locker: one add of the lock item (prefix + "l"
+// + a hash of the id) holding token, expiring after ttl rounded up to whole
+// seconds (at least one). A lock item that is there means another holder.
+func (b *backend) TryLock(ctx context.Context, id, token string, ttl time.Duration) (bool, error) {
+	if token == "" {
+		return false, errors.New("memcachestorage: empty lock token")
 	}
-	key := b.key(id)
-	err := b.retryStale(func() error { return b.client.Delete(key) })
-	if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
-		return fmt.Errorf("memcachestorage: delete: %w", err)
+	if ttl < time.Second {
+		ttl = time.Second
+	}
+	it, err := b.item(ctx, b.lockKey(id), []byte(token), ttl)
+	if err != nil {
+		return false, err
+	}
+	switch err := b.store(ctx, it, session.Version{}); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, session.ErrConflict):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// Unlock implements session.Locker: a gets of the lock item and, when token
+// still holds it, a cas of a tombstone that expires at once, so that a lock
+// taken by another holder in between is never removed.
+func (b *backend) Unlock(ctx context.Context, id, token string) error {
+	key := b.lockKey(id)
+	cur, err := b.gets(ctx, key)
+	if err != nil {
+		return fmt.Errorf("memcachestorage: unlock: %w", err)
+	}
+	if cur == nil || string(cur.Value) != token {
+		return nil // expired, and perhaps taken by another holder
+	}
+	err = b.cas(&memcache.Item{Key: key, Expiration: tombstoneGone, CasID: cur.CasID})
+	if err != nil && !errors.Is(err, session.ErrConflict) {
+		return fmt.Errorf("memcachestorage: unlock: %w", err)
 	}
 	return nil
 }
 
-// item builds the item for a set, replace or compare-and-swap of any item
-// of the storage, refusing one the server would refuse. The check must come
-// first: memcached answers an oversized set by deleting what the key held.
-func (b *backend) item(ctx context.Context, key string, record []byte, ttl time.Duration) (*memcache.Item, error) {
+// item builds the item for an add or a compare-and-swap, refusing one the
+// server would refuse. The check must come first: memcached answers an
+// oversized store by deleting what the key held.
+func (b *backend) item(ctx context.Context, key string, value []byte, ttl time.Duration) (*memcache.Item, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if n := itemSize(len(key), len(record)); n > b.maxItemSize {
+	if n := itemSize(len(key), len(value)); n > b.maxItemSize {
 		return nil, fmt.Errorf("%w: %d bytes of session data make a %d-byte item, over the %d-byte limit (Options.MaxItemSize, memcached -I); the stored session is unchanged",
-			ErrTooLarge, len(record), n, b.maxItemSize)
+			ErrTooLarge, len(value), n, b.maxItemSize)
 	}
-	return &memcache.Item{Key: key, Value: record, Expiration: expiration(ttl, b.now())}, nil
+	return &memcache.Item{Key: key, Value: value, Expiration: expiration(ttl, b.now())}, nil
 }
 
 // itemOverhead is what memcached adds to a key and a value when it sizes an
@@ -185,10 +355,15 @@ func expiration(ttl time.Duration, now time.Time) int32 {
 // had closed: gomemcache keeps up to MaxIdleConns idle connections per
 // server, and after a memcached restart the first command on each of them
 // fails although the server is back. Each failure discards that connection,
-// so MaxIdleConns+1 attempts reach a new one. Every command the backend
-// sends is idempotent (get, set, replace of the same bytes, touch, delete),
-// so sending it again is safe. A server that is down refuses the new
-// connection, which ends the retries.
+// so MaxIdleConns+1 attempts reach a new one. A server that is down refuses
+// the new connection, which ends the retries.
+//
+// get, gets, touch and delete are idempotent, so sending one again is safe
+// (a delete sent twice may answer "not found" the second time, which Delete
+// does not report, and from which nothing is decided). add and cas are not:
+// when the first one was carried out and only its reply was lost, the second
+// answers "not stored", "exists" or "not found", which Put and Delete return
+// as session.ErrConflict; see Put for why that is safe.
 func (b *backend) retryStale(op func() error) error {
 	idle := b.client.MaxIdleConns
 	if idle < 1 {

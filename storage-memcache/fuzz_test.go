@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzKeyPrefix: New accepts a prefix exactly when every key built from it
-// is a legal memcache key (at most 250 bytes, no space, control character
+// (a record's, an index document's, a lock's) is a legal memcache key (at most 250 bytes, no space, control character
 // or DEL) made of ASCII only, as Remix requires.
 func FuzzKeyPrefix(f *testing.F) {
 	for _, s := range []string{"", "remix:session:", "a b", "a\x00", "\x7f", "é", "~!", string(make([]byte, 187))} {
@@ -30,9 +30,10 @@ func FuzzKeyPrefix(f *testing.F) {
 		if err != nil {
 			return
 		}
-		k := b.key("some-session-id")
-		if len(k) > MaxKeyLength || (prefix != "" && k[:len(prefix)] != prefix) {
-			t.Fatalf("key %q", k)
+		for _, k := range []string{b.Key("some-session-id"), b.IndexKey("some user"), b.lockKey("some-session-id")} {
+			if len(k) > MaxKeyLength || (prefix != "" && k[:len(prefix)] != prefix) {
+				t.Fatalf("key %q", k)
+			}
 		}
 	})
 }

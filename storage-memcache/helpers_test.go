@@ -26,28 +26,48 @@ func testPrefix() string {
 	return fmt.Sprintf("sktest:%d:", prefixes.Add(1))
 }
 
-// trackingBackend is a backend that remembers the ids written through it,
-// so that the conformance suite can count the records still stored
-// (memcached cannot list keys by prefix).
+// trackingBackend is a backend that remembers the record keys written
+// through it, so that the conformance suite can count the records still
+// stored (memcached cannot list keys by prefix).
 type trackingBackend struct {
 	*backend
-	mu  sync.Mutex
-	ids map[string]bool
+	mu   sync.Mutex
+	keys map[string]bool
+	// onEmptyRecord, if not nil, is called by a Put of an empty record
+	// (which only the conformance suite's Overwrite makes), on the
+	// goroutine of the test that called it.
+	onEmptyRecord func()
 }
 
-func (b *trackingBackend) Set(ctx context.Context, id string, record []byte, ttl time.Duration) error {
-	b.mu.Lock()
-	b.ids[id] = true
-	b.mu.Unlock()
-	return b.backend.Set(ctx, id, record, ttl)
+func newTrackingBackend(t testing.TB, client *memcache.Client, o Options) *trackingBackend {
+	return &trackingBackend{backend: newTestBackend(t, client, o), keys: map[string]bool{}}
 }
 
-// Len counts the written ids whose items are still on the server.
+func (b *trackingBackend) Put(ctx context.Context, key string, data []byte, ttl time.Duration, v session.Version) (session.Version, error) {
+	if b.isRecordKey(key) {
+		if len(data) == 0 && b.onEmptyRecord != nil {
+			b.onEmptyRecord()
+		}
+		b.mu.Lock()
+		b.keys[key] = true
+		b.mu.Unlock()
+	}
+	return b.backend.Put(ctx, key, data, ttl, v)
+}
+
+// isRecordKey reports whether key is a record's (prefix + 64 hex digits),
+// not an index document's or a lock's (prefix + a letter + 63 digits).
+func (b *backend) isRecordKey(key string) bool {
+	rest, ok := strings.CutPrefix(key, b.prefix)
+	return ok && len(rest) == hashLength && strings.IndexByte("0123456789abcdef", rest[0]) >= 0
+}
+
+// Len counts the written records still on the server (tombstones left out).
 func (b *trackingBackend) Len() int {
 	b.mu.Lock()
-	keys := make([]string, 0, len(b.ids))
-	for id := range b.ids {
-		keys = append(keys, b.key(id))
+	keys := make([]string, 0, len(b.keys))
+	for k := range b.keys {
+		keys = append(keys, k)
 	}
 	b.mu.Unlock()
 	if len(keys) == 0 {
@@ -57,7 +77,13 @@ func (b *trackingBackend) Len() int {
 	if err != nil {
 		panic(fmt.Sprintf("GetMulti: %v", err))
 	}
-	return len(items)
+	n := 0
+	for _, it := range items {
+		if len(it.Value) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func newTestBackend(t testing.TB, client *memcache.Client, o Options) *backend {
@@ -195,6 +221,51 @@ func startMemcached(t testing.TB, extra ...string) (*testserver.Server, *memcach
 	t.Helper()
 	srv := testserver.Memcached(t, extra...)
 	return srv, newClient(srv.Addr())
+}
+
+// pool is a client over several memcached processes, with a client for
+// each of them alone and the selector that maps keys to them.
+type pool struct {
+	srvs    []*testserver.Server
+	addrs   []string
+	singles []*memcache.Client
+	sel     *memcache.ServerList
+	client  *memcache.Client
+}
+
+// startPool starts n memcached processes and a client over all of them.
+func startPool(t testing.TB, n int) *pool {
+	t.Helper()
+	p := &pool{sel: new(memcache.ServerList)}
+	for i := 0; i < n; i++ {
+		srv := testserver.Memcached(t)
+		p.srvs = append(p.srvs, srv)
+		p.addrs = append(p.addrs, srv.Addr())
+		p.singles = append(p.singles, newClient(srv.Addr()))
+	}
+	if err := p.sel.SetServers(p.addrs...); err != nil {
+		t.Fatal(err)
+	}
+	p.client = memcache.NewFromSelector(p.sel)
+	p.client.Timeout = 5 * time.Second
+	p.client.MaxIdleConns = 16
+	return p
+}
+
+// serverFor is the index of the server that key maps to, stored or not.
+func (p *pool) serverFor(t testing.TB, key string) int {
+	t.Helper()
+	addr, err := p.sel.PickServer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, srv := range p.srvs {
+		if addr.String() == srv.Addr() {
+			return i
+		}
+	}
+	t.Fatalf("%s is none of the servers", addr)
+	return -1
 }
 
 // newClient is a client whose timeout leaves room for a loaded test

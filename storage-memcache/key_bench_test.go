@@ -14,6 +14,6 @@ func BenchmarkKey(b *testing.B) {
 	id := "zQy3Jv0m1lW6m0qPZ9bqJ2v7vOq3qkq8m4b0T6m3rA0"
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		_ = be.key(id)
+		_ = be.Key(id)
 	}
 }

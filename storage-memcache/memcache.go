@@ -3,7 +3,6 @@ package memcachestorage
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -59,9 +58,10 @@ type Options struct {
 	// least 1024 (memcached's smallest -I).
 	MaxItemSize int
 
-	// Session configures expiry, unknown ids and logging, as for every
-	// storage of package session. IdleTimeout and Lifetime become the
-	// items' expiration times; the sliding refresh is one memcache touch.
+	// Session configures expiry, unknown ids, logging and the per-user
+	// index (UserKey), as for every storage of package session.
+	// IdleTimeout and Lifetime become the items' expiration times; the
+	// sliding refresh is one memcache touch.
 	Session session.Options
 }
 
@@ -72,6 +72,11 @@ type Options struct {
 // [values, flash] plus metadata, so a Remix app using
 // @remix-run/session-storage-memcache with the same prefix and a single
 // server reads the same sessions.
+//
+// Every write is a compare-and-swap (gets, then cas or add), so concurrent
+// saves of one session are merged rather than lost (see the package doc).
+// The Storage also implements session.Locking, and with o.Session.UserKey
+// set session.UserIndex.
 //
 // gomemcache takes no context: a context already done fails a call before it
 // is sent, and client.Timeout (default 500 ms) bounds each command.
@@ -121,11 +126,7 @@ func newBackend(client *memcache.Client, o Options) (*backend, error) {
 	if o.Session.IdleTimeout < 0 {
 		return nil, errors.New("memcachestorage: Options.Session.IdleTimeout is negative")
 	}
-	logger := o.Session.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	return &backend{client: client, prefix: prefix, maxItemSize: size, now: time.Now, lifetime: o.Session.LifetimeLimit(), logger: logger}, nil
+	return &backend{client: client, prefix: prefix, maxItemSize: size, now: time.Now}, nil
 }
 
 // checkKeyPrefix accepts what memcached accepts in a key (printable ASCII,

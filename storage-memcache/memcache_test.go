@@ -3,6 +3,7 @@ package memcachestorage
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"net"
 	"strings"
@@ -18,11 +19,17 @@ func TestConformance(t *testing.T) {
 	_, client := startMemcached(t)
 	sessiontest.Run(t, sessiontest.Config{
 		Backend: func(t *testing.T, o session.Options) session.Backend {
-			return &trackingBackend{backend: newTestBackend(t, client, Options{}), ids: map[string]bool{}}
+			b := newTrackingBackend(t, client, Options{})
+			// An empty item is a tombstone, which reads as absent and is
+			// not logged: the corrupt-record scenario's empty record is not
+			// one this backend can hold. The records before it are checked.
+			b.onEmptyRecord = func() {
+				t.Skip("an empty memcache item is a tombstone (absent, not a corrupt record)")
+			}
+			return b
 		},
 		// memcached expires items by its own clock, not Options.Now.
 		ClockControlsExpiry: false,
-		UserIndex:           true,
 	})
 }
 
@@ -63,21 +70,6 @@ func TestNewOptions(t *testing.T) {
 	}
 	if _, err := New(nil, Options{}); err == nil || !strings.Contains(err.Error(), "nil memcache client") {
 		t.Errorf("New(nil): %v", err)
-	}
-}
-
-func TestKey(t *testing.T) {
-	b, err := newBackend(memcache.New("127.0.0.1:1"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// SHA-256("abc") from FIPS 180-2.
-	if got, want := b.key("abc"), "remix:session:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; got != want {
-		t.Errorf("key = %q, want %q", got, want)
-	}
-	b, _ = newBackend(memcache.New("127.0.0.1:1"), Options{KeyPrefix: strings.Repeat("p", MaxKeyPrefixLength)})
-	if n := len(b.key(strings.Repeat("x", 128))); n != MaxKeyLength {
-		t.Errorf("longest key is %d bytes, want %d", n, MaxKeyLength)
 	}
 }
 
@@ -132,10 +124,10 @@ func TestExpiryOnServer(t *testing.T) {
 			before := time.Now().Unix()
 			id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
 			after := time.Now().Unix()
-			if _, err := client.Get(b.key(id)); err != nil {
+			if _, err := client.Get(b.Key(id)); err != nil {
 				t.Fatalf("the item is not on the server (expired at once?): %v", err)
 			}
-			exp := expirationOf(t, srv.Addr(), b.key(id))
+			exp := expirationOf(t, srv.Addr(), b.Key(id))
 			if tc.wantAfter < 0 {
 				if exp != -1 {
 					t.Errorf("exp = %d, want -1 (never)", exp)
@@ -188,9 +180,10 @@ func TestExpiresByServerClock(t *testing.T) {
 	}
 }
 
-// TestCommands counts the commands the server receives: none to save an
-// unchanged session, one touch for a sliding refresh, one replace to save a
-// loaded session, one set for a new one.
+// TestCommands counts the commands the server receives for each kind of
+// request: one gets to read; none to save an unchanged session; one touch
+// for a sliding refresh; one add to save a new session; one cas to save a
+// changed one; one delete to destroy it.
 func TestCommands(t *testing.T) {
 	srv, client := startMemcached(t)
 	clock := sessiontest.NewFakeClock(time.Time{})
@@ -202,7 +195,7 @@ func TestCommands(t *testing.T) {
 		step()
 		after := stats(t, srv.Addr())
 		d := map[string]int64{}
-		for _, k := range []string{"cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses"} {
+		for _, k := range []string{"cmd_get", "cmd_set", "cmd_touch", "cas_hits", "cas_badval", "cas_misses", "delete_hits", "delete_misses"} {
 			if n := after[k] - before[k]; n != 0 {
 				d[k] = n
 			}
@@ -211,26 +204,23 @@ func TestCommands(t *testing.T) {
 	}
 	check := func(name string, got map[string]int64, want map[string]int64) {
 		t.Helper()
-		if len(got) != len(want) {
+		if !maps.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
 			t.Errorf("%s: commands %v, want %v", name, got, want)
-			return
-		}
-		for k, n := range want {
-			if got[k] != n {
-				t.Errorf("%s: commands %v, want %v", name, got, want)
-			}
 		}
 	}
 	var id string
-	check("new session", delta(func() {
+	check("new session (add)", delta(func() {
 		id, _ = sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("n", 1) })
 	}), map[string]int64{"cmd_set": 1})
-	expBefore := expirationOf(t, srv.Addr(), b.key(id))
+	expBefore := expirationOf(t, srv.Addr(), b.Key(id))
 
-	s, err := st.Read(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var s *session.Session
+	check("read (gets)", delta(func() {
+		var err error
+		if s, err = st.Read(ctx, id); err != nil || s.ID() != id {
+			t.Fatalf("Read: %v", err)
+		}
+	}), map[string]int64{"cmd_get": 1})
 	check("unchanged save", delta(func() {
 		if _, set, err := st.Save(ctx, s); err != nil || set {
 			t.Fatalf("Save: %v, %v", set, err)
@@ -239,15 +229,15 @@ func TestCommands(t *testing.T) {
 
 	clock.Advance(7 * time.Minute) // past a tenth of the idle timeout
 	s, _ = st.Read(ctx, id)
-	check("sliding refresh", delta(func() {
+	check("sliding refresh (touch)", delta(func() {
 		if _, set, err := st.Save(ctx, s); err != nil || set {
 			t.Fatalf("Save: %v, %v", set, err)
 		}
 	}), map[string]int64{"cmd_touch": 1})
-	if v, _ := client.Get(b.key(id)); v == nil || !strings.Contains(string(v.Value), `"n":1`) {
+	if v, _ := client.Get(b.Key(id)); v == nil || !strings.Contains(string(v.Value), `"n":1`) {
 		t.Errorf("the touched item: %v", v)
 	}
-	if exp := expirationOf(t, srv.Addr(), b.key(id)); exp < expBefore {
+	if exp := expirationOf(t, srv.Addr(), b.Key(id)); exp < expBefore {
 		t.Errorf("touch moved the expiration from %d to %d", expBefore, exp)
 	}
 
@@ -256,14 +246,22 @@ func TestCommands(t *testing.T) {
 
 	s, _ = st.Read(ctx, id)
 	s.Set("n", 2)
-	check("changed loaded session (replace)", delta(func() {
+	check("changed session (cas)", delta(func() {
 		if _, _, err := st.Save(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-	}), map[string]int64{"cmd_set": 1})
+	}), map[string]int64{"cmd_set": 1, "cas_hits": 1})
+
 	s, _ = st.Read(ctx, id)
 	s.Destroy()
-	check("destroy", delta(func() { st.Save(ctx, s) }), map[string]int64{"delete_hits": 1})
+	check("destroy (delete)", delta(func() {
+		if _, _, err := st.Save(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}), map[string]int64{"delete_hits": 1})
+	if _, err := client.Get(b.Key(id)); !errors.Is(err, memcache.ErrCacheMiss) {
+		t.Errorf("the destroyed session's item: %v, want a miss", err)
+	}
 }
 
 // TestDone: a context that is already done fails every call before it is

@@ -40,7 +40,7 @@ func TestThreeServers(t *testing.T) {
 	perServer := make([]int, 3)
 	for i := range ids {
 		ids[i], _ = sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("i", i) })
-		where[i] = serverOf(t, singles, b.key(ids[i]))
+		where[i] = serverOf(t, singles, b.Key(ids[i]))
 		if where[i] < 0 {
 			t.Fatalf("session %d is on no server", i)
 		}
@@ -115,7 +115,7 @@ func TestThreeServers(t *testing.T) {
 	onRestarted := 0
 	for i := 0; i < 30; i++ {
 		id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("fresh", i) })
-		if serverOf(t, singles, b.key(id)) == dead {
+		if serverOf(t, singles, b.Key(id)) == dead {
 			onRestarted++
 		}
 		if s, err := st.Read(ctx, id); err != nil || s.Get("fresh") != float64(i) {
@@ -175,7 +175,9 @@ func TestRestartUnnoticed(t *testing.T) {
 
 // TestNoResurrection races a logout with a save of the same session, 1500
 // times: whichever runs first, the session stays deleted, because a save of
-// a loaded session is a replace, which never creates an item.
+// a loaded session is a cas at the version it read, which fails on a deleted
+// item, and a save that then finds the record gone drops its changes
+// (logged) instead of writing it again.
 func TestNoResurrection(t *testing.T) {
 	_, client := startMemcached(t)
 	logs := sessiontest.NewLogs()
@@ -214,7 +216,7 @@ func TestNoResurrection(t *testing.T) {
 				t.Fatalf("round %d: %v", round, err)
 			}
 		}
-		if _, err := client.Get(b.key(id)); !errors.Is(err, memcache.ErrCacheMiss) {
+		if _, err := client.Get(b.Key(id)); !errors.Is(err, memcache.ErrCacheMiss) {
 			t.Fatalf("round %d: the logged-out session is back (%v)", round, err)
 		}
 	}

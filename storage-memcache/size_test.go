@@ -50,7 +50,7 @@ func TestItemSizeLimit(t *testing.T) {
 			}
 			_, client := startMemcached(t, extra...)
 			b := newTestBackend(t, client, Options{MaxItemSize: limit.size})
-			for _, key := range []string{b.key("x"), DefaultKeyPrefix + strings.Repeat("0", 64), strings.Repeat("k", MaxKeyLength)} {
+			for _, key := range []string{b.Key("x"), DefaultKeyPrefix + strings.Repeat("0", 64), strings.Repeat("k", MaxKeyLength)} {
 				server := largestValue(t, client, key, limit.size)
 				ours := limit.size - itemOverhead - len(key)
 				if ours > server {
@@ -99,7 +99,7 @@ func TestOversizedSave(t *testing.T) {
 			logs := sessiontest.NewLogs()
 			st, b := newStorage(t, client, Options{Session: session.Options{Logger: logs.Logger()}})
 			id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
-			before, err := client.Get(b.key(id))
+			before, err := client.Get(b.Key(id))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +118,7 @@ func TestOversizedSave(t *testing.T) {
 			if strings.Contains(err.Error(), id) || strings.Contains(err.Error(), s.ID()) {
 				t.Errorf("the error carries an id: %v", err)
 			}
-			after, err := client.Get(b.key(id))
+			after, err := client.Get(b.Key(id))
 			if err != nil || !bytes.Equal(after.Value, before.Value) {
 				t.Fatalf("the stored session changed: %v", err)
 			}

@@ -14,13 +14,13 @@ import (
 // scenario on a fresh key prefix. Redis expires keys by its own clock, so
 // the scenarios that need the store to follow the suite's fake clock are
 // left out (ClockControlsExpiry false); sliding refresh against the real
-// server is tested in TestSlidingRefreshIsOnePEXPIRE and TestTTL.
+// server is tested in TestRoundTrips and TestTTL. With Backend the suite
+// also runs its per-user, merged-save and exclusive-lock scenarios.
 func conformance(t *testing.T, c redis.UniversalClient) {
 	sessiontest.Run(t, sessiontest.Config{
 		Backend: func(t *testing.T, o session.Options) session.Backend {
 			return countedBackend{mustBackend(t, c, Options{KeyPrefix: freshPrefix(), Session: o})}
 		},
-		UserIndex: true,
 	})
 }
 
@@ -36,7 +36,8 @@ func TestConformanceCluster(t *testing.T) {
 
 // TestClusterSpreadsSessions checks that sessions written through a
 // ClusterClient land on more than one master, and that regenerating an id
-// (old and new key in different slots, usually on different nodes) works.
+// (old and new key in different slots, usually on different nodes: each
+// one-key script runs on its key's node) works.
 func TestClusterSpreadsSessions(t *testing.T) {
 	cl := testserver.RedisCluster(t, 3)
 	c := newClusterClient(t, cl)
@@ -73,8 +74,8 @@ func TestClusterSpreadsSessions(t *testing.T) {
 	if masters < 2 {
 		t.Errorf("60 sessions landed on %d master(s), want them spread over more than one", masters)
 	}
-	// Regenerate every one: the pipeline of SET new + DEL old crosses
-	// slots and nodes.
+	// Regenerate every one: the new key's write and the old key's delete
+	// go to different slots and nodes.
 	for i, ck := range cookies {
 		nv := request(t, st, ck, func(s *session.Session) { s.RegenerateID(true); s.Set("m", i) })
 		if nv == ck {
@@ -94,8 +95,8 @@ func TestClusterSpreadsSessions(t *testing.T) {
 }
 
 // TestConformanceRing runs the suite through a *redis.Ring over two
-// servers (client-side sharding), and checks that a regeneration's
-// pipeline works when the old and new keys live on different shards.
+// servers (client-side sharding), and checks that a regeneration works when
+// the old and new keys live on different shards.
 func TestConformanceRing(t *testing.T) {
 	a, b := testserver.Redis(t), testserver.Redis(t)
 	ring := redis.NewRing(&redis.RingOptions{

@@ -6,17 +6,38 @@
 // "session:" + id.
 //
 // New returns a session.Storage built on session.NewBackendStorage, so ids,
-// flash, regeneration and expiry behave exactly as in every other storage of
-// package session. What Redis adds:
+// flash, regeneration, expiry, merged saves, the per-user index and
+// exclusive locks behave exactly as in every other storage of package
+// session. What Redis adds:
 //
-//   - One round trip per request at most: a read is one GET; a save is one
-//     SET with its TTL (PX), or after RegenerateID(true) one pipeline of the
-//     new SET and the old id's DEL; an unchanged session costs nothing; a
-//     sliding refresh is one PEXPIRE, at most once per tenth of the idle
-//     timeout.
-//   - No resurrection: a session loaded by this request is rewritten with
-//     SET … XX, so a request that loaded it before a concurrent logout or
-//     login cannot write it back.
+//   - Few round trips: a read is one GET; a save is one EVALSHA of a
+//     compare-and-set script on the record's key; an unchanged session
+//     costs nothing; a sliding refresh is one PEXPIRE, at most once per
+//     tenth of the idle timeout. After RegenerateID(true) the new record's
+//     write and the old one's delete are one round trip each. With
+//     Options.Session.UserKey set, a login or logout that changes the
+//     per-user index costs a few more, made by package session on the
+//     index document.
+//   - Compare-and-set: a key's version is its bytes. A save sends the SHA-1
+//     of the bytes it read, and the script writes only while the key still
+//     holds them, in the same round trip; otherwise nothing is written and
+//     package session reads the record again and re-applies the request's
+//     own changes (merged saves), so concurrent requests that change
+//     different keys of one session all keep their changes. Any write in
+//     between counts, this package's or another program's (a Remix app's
+//     plain SET). A record deleted by a concurrent logout or revoke is not
+//     written back.
+//   - Exclusive sessions: the Storage is a session.Locking. A session's lock
+//     is the key prefix + "lock:" + id, taken with SET … NX PX (so it ends
+//     at its TTL if its holder dies) and freed by a script that deletes it
+//     only for the token that holds it.
+//   - Sessions per user: with Options.Session.UserKey set, the Storage is a
+//     session.UserIndex. Package session keeps each user's index as one
+//     document, a string under prefix + "index:" + the user name, read and
+//     written with the same GET and compare-and-set script as the records.
+//   - Cluster-safe: every script reads and writes one key, so it runs on the
+//     node that owns that key; nothing uses MULTI/EXEC or more than one key
+//     per command.
 //   - Redis keeps the expiry: every write sets the key's TTL to what is left
 //     of the session (the idle timeout, or less near the end of its
 //     Lifetime), so Redis drops ended sessions itself.
@@ -24,20 +45,8 @@
 //     past the client's timeouts or past the request's context deadline
 //     makes Read or Save fail (the middleware's error response), and the
 //     same Storage works again when the server is back. A key that does not
-//     hold a valid record is logged and read as absent.
-//   - Sessions per user: with Options.Session.UserKey set, the Storage
-//     implements session.UserIndex. Each user's sessions are a Redis hash,
-//     KeyPrefix + "user:" + the user name (handle → id), whose TTL is the
-//     session lifetime from its last new member, so it outlives them all.
-//     Its commands ride in the same pipeline as the record's write (login,
-//     logout, Destroy); a save that keeps the user sends none. A login that
-//     changes the id costs a second round trip, which deletes the old record
-//     only after the new one is indexed, and a revoke reads the index again
-//     after its deletes, so a save racing with a revoke cannot bring the
-//     session back. Listing is one round trip on a single node (a script
-//     that reads the index and its records) and two on a Cluster or Ring
-//     (HGETALL, then the records' GETs in one pipeline); a revoke three.
-//     Pipelines only, never MULTI/EXEC, so it works on a Cluster.
+//     hold a valid record (garbage, or another Redis type than a string) is
+//     logged and read as absent.
 //
 // Errors and logs never carry a session id or a key.
 package redisstorage

@@ -30,7 +30,8 @@ func ExampleNew() {
 	}
 	ctx := context.Background()
 
-	// First request: no cookie; a SET … PX stores the new session.
+	// First request: no cookie; one EVALSHA (a compare-and-set script that
+	// requires the key to be absent, then SET … PX) stores the new session.
 	s, _ := st.Read(ctx, "")
 	s.Set("visits", 1)
 	cookieValue, set, _ := st.Save(ctx, s)
@@ -38,8 +39,8 @@ func ExampleNew() {
 	ttl, _ := client.PTTL(ctx, "session:"+cookieValue).Result()
 	fmt.Println("TTL:", ttl.Round(time.Minute))
 
-	// Second request: one GET; the user signs in, so the id changes and
-	// the old key goes in the same round trip as the new one's write.
+	// Second request: one GET; the user signs in, so the id changes: the
+	// new key is written and the old one deleted.
 	s, _ = st.Read(ctx, cookieValue)
 	fmt.Println("visits:", s.Get("visits"))
 	s.RegenerateID(true)

@@ -36,22 +36,38 @@ var prefixSeq atomic.Int64
 func freshPrefix() string { return fmt.Sprintf("t%d:session:", prefixSeq.Add(1)) }
 
 // countedBackend is a backend with Len, for sessiontest's Config.Count: the
-// number of keys under its prefix, over every master of a cluster. It keeps
-// every method of backend, so the storage still sees a Toucher, Updater and
-// Replacer.
+// number of session records under its prefix (keys whose remainder after the
+// prefix holds no ':', so not the index documents and locks), over every
+// master of a cluster. It keeps every method of backend, so the storage
+// still sees a Toucher and a Locker.
 type countedBackend struct{ *backend }
 
-func (b countedBackend) Len() int { return countKeys(b.c, b.prefix+"*") }
+func (b countedBackend) Len() int {
+	n := 0
+	for _, k := range listKeys(b.c, b.prefix+"*") {
+		if !strings.Contains(k[len(b.prefix):], ":") {
+			n++
+		}
+	}
+	return n
+}
 
 // countKeys counts the keys matching pattern with SCAN, on every master of
 // a cluster or shard of a ring.
-func countKeys(c redis.UniversalClient, pattern string) int {
+func countKeys(c redis.UniversalClient, pattern string) int { return len(listKeys(c, pattern)) }
+
+// listKeys returns the keys matching pattern, found with SCAN on every
+// master of a cluster or shard of a ring.
+func listKeys(c redis.UniversalClient, pattern string) []string {
 	ctx := context.Background()
-	var n atomic.Int64
+	var mu sync.Mutex
+	var keys []string
 	scan := func(ctx context.Context, node redis.Cmdable) error {
 		iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
 		for iter.Next(ctx) {
-			n.Add(1)
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
 		}
 		return iter.Err()
 	}
@@ -65,9 +81,37 @@ func countKeys(c redis.UniversalClient, pattern string) int {
 		err = scan(ctx, c)
 	}
 	if err != nil {
-		panic(fmt.Sprintf("counting keys: %v", err))
+		panic(fmt.Sprintf("listing keys: %v", err))
 	}
-	return int(n.Load())
+	return keys
+}
+
+// loadScripts loads the backend's scripts on every server behind c (every
+// master of a cluster, every shard of a ring), so that the next EVALSHA of
+// each is one round trip.
+func loadScripts(t testing.TB, c redis.UniversalClient) {
+	t.Helper()
+	ctx := context.Background()
+	load := func(ctx context.Context, node redis.Scripter) error {
+		for _, s := range []*redis.Script{putScript, delScript, unlockScript} {
+			if err := s.Load(ctx, node).Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var err error
+	switch cc := c.(type) {
+	case *redis.ClusterClient:
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return load(ctx, node) })
+	case *redis.Ring:
+		err = cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error { return load(ctx, node) })
+	default:
+		err = load(ctx, c)
+	}
+	if err != nil {
+		t.Fatalf("loading the scripts: %v", err)
+	}
 }
 
 // mustBackend is newBackend that fails the test on error.

@@ -2,11 +2,14 @@ package redisstorage
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/session"
@@ -28,14 +31,18 @@ type Options struct {
 	// Session holds the options every storage takes: IdleTimeout (sliding
 	// expiry; each write sets it as the key's TTL, and a read-only request
 	// refreshes it with one PEXPIRE at most once per tenth of it),
-	// Lifetime, UseUnknownIDs and Logger. Now is used for the expiry
-	// metadata in the records; Redis itself expires keys by its own clock.
+	// Lifetime, UseUnknownIDs, UserKey and Logger. Now is used for the
+	// expiry metadata in the records; Redis itself expires keys by its own
+	// clock.
 	Session session.Options
 }
 
 // New returns a session.Storage that keeps each session's record in Redis
 // under KeyPrefix + id, with the TTL that the session's expiry allows, so
-// that Redis drops it when the session ends.
+// that Redis drops it when the session ends. The Storage is
+// session.NewBackendStorage over a backend that is a session.Backend,
+// session.Toucher and session.Locker, so it is also a session.Locking, and
+// a session.UserIndex when Options.Session.UserKey is set.
 //
 // client may be any go-redis v9 client: *redis.Client (one node, or
 // Sentinel through redis.NewFailoverClient), *redis.ClusterClient or
@@ -46,11 +53,12 @@ type Options struct {
 // warning (for the clients whose options it can see, and for a
 // *redis.AutoPipeliner, which never honours per-command deadlines).
 //
-// A read costs one command (GET), a save at most one round trip (SET … PX,
-// SET … XX PX, or after RegenerateID(true) a pipeline of the SET and the old
-// id's DEL), an unchanged session none, and a sliding refresh one PEXPIRE.
-// New returns an error for a nil client, a negative IdleTimeout,
-// or a KeyPrefix with control characters or invalid UTF-8.
+// A read costs one command (GET), a save one round trip (EVALSHA of a
+// compare-and-set script), an unchanged session none, and a sliding
+// refresh one PEXPIRE. A login or logout that changes the per-user index
+// costs a few more, made by package session on the index document. New
+// returns an error for a nil client, a negative IdleTimeout, or a KeyPrefix
+// with control characters or invalid UTF-8.
 func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 	b, err := newBackend(client, o)
 	if err != nil {
@@ -63,21 +71,31 @@ func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 }
 
 // backend is the session.Backend behind New. It is also a session.Toucher
-// (PEXPIRE), session.Updater (SET … XX) and session.Replacer (a pipeline).
+// (PEXPIRE) and a session.Locker (SET … NX PX).
+//
+// Its keys, all under the prefix: a session's record is prefix + id (as
+// Remix's); user's index document, which package session writes, is
+// prefix + "index:" + user; the lock of session id is prefix + "lock:" +
+// id. Ids are [A-Za-z0-9_-] (checked by package session before any backend
+// call), so a record key never holds a ':' after the prefix and is never
+// an index or lock key, and "index:" and "lock:" keep those two apart.
+//
+// A key's version is its bytes: Get returns them as the Version's Tag, and
+// Put and Delete send their SHA-1 to a script that compares it with the
+// SHA-1 of what is stored, on the server, in the same round trip as the
+// write. Any write in between, by this package or by another program (a
+// Remix app's plain SET), changes the bytes and so is a conflict, unless it
+// wrote the very same bytes.
 type backend struct {
 	c      redis.UniversalClient
 	prefix string
 	logger *slog.Logger
-	// lifetime is Options.Session.LifetimeLimit(): how long a user's index
-	// lives after its last new member (userindex.go); 0: no expiry.
-	lifetime time.Duration
 }
 
 var (
-	_ session.Backend  = (*backend)(nil)
-	_ session.Toucher  = (*backend)(nil)
-	_ session.Updater  = (*backend)(nil)
-	_ session.Replacer = (*backend)(nil)
+	_ session.Backend = (*backend)(nil)
+	_ session.Toucher = (*backend)(nil)
+	_ session.Locker  = (*backend)(nil)
 )
 
 func newBackend(client redis.UniversalClient, o Options) (*backend, error) {
@@ -103,7 +121,7 @@ func newBackend(client redis.UniversalClient, o Options) (*backend, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &backend{c: client, prefix: prefix, logger: logger, lifetime: o.Session.LifetimeLimit()}, nil
+	return &backend{c: client, prefix: prefix, logger: logger}, nil
 }
 
 // isNil reports whether client is nil or a nil pointer of a go-redis client
@@ -138,35 +156,18 @@ func contextTimeoutEnabled(client redis.UniversalClient) bool {
 	return true
 }
 
-// key is the Redis key of a session id. Ids are [A-Za-z0-9_-] (checked by
-// the session core before any backend call), so a key under the prefix
-// whose remainder holds any other character (such as ':') is never a
-// session's record; that space is left for indexes.
-func (b *backend) key(id string) string { return b.prefix + id }
+// Key implements session.Backend: the Redis key of session id's record,
+// prefix + id, as Remix's.
+func (b *backend) Key(id string) string { return b.prefix + id }
 
-// The command builders below return commands without running them, so a
-// write can be sent alone or pipelined with other commands in one round
-// trip (the old id's DEL today; index updates that must ride along with the
-// record's write later).
+// IndexKey implements session.Backend: the Redis key of user's index
+// document, a string that package session reads and writes with Get, Put
+// and Delete. The ':' after "index" cannot occur in an id, so it is never
+// a record's key.
+func (b *backend) IndexKey(user string) string { return b.prefix + "index:" + user }
 
-// setCmd is SET key record [XX] [PX ms]. A ttl of 0 or less stores the
-// record without expiry. With XX it answers redis.Nil when no key is there.
-func setCmd(ctx context.Context, key string, record []byte, ttl time.Duration, xx bool) *redis.StatusCmd {
-	args := make([]any, 3, 6)
-	args[0], args[1], args[2] = "set", key, record
-	if xx {
-		args = append(args, "xx")
-	}
-	if ttl > 0 {
-		args = append(args, "px", millis(ttl))
-	}
-	return redis.NewStatusCmd(ctx, args...)
-}
-
-// pexpireCmd is PEXPIRE key ms: true when the key exists.
-func pexpireCmd(ctx context.Context, key string, ttl time.Duration) *redis.BoolCmd {
-	return redis.NewBoolCmd(ctx, "pexpire", key, millis(ttl))
-}
+// lockKey is the Redis key of session id's lock.
+func (b *backend) lockKey(id string) string { return b.prefix + "lock:" + id }
 
 // millis is ttl in whole milliseconds, rounded up so that a positive ttl
 // never becomes 0 (which PX refuses) and a key never expires early.
@@ -188,80 +189,153 @@ func ready(ctx context.Context, op string) error {
 	return nil
 }
 
-// Get implements session.Backend with one GET. A key that holds another
-// Redis type than a string is logged and read as absent, as the core treats
-// a record it cannot parse.
-func (b *backend) Get(ctx context.Context, id string) ([]byte, error) {
-	if err := ready(ctx, "get"); err != nil {
-		return nil, err
+// versionOf is the Version of a key that holds s: s itself as the Tag. N is
+// 1 only for an empty value, whose Version would otherwise be the zero
+// Version ("absent").
+func versionOf(s string) session.Version {
+	if s == "" {
+		return session.Version{N: 1}
 	}
-	rec, err := b.c.Get(ctx, b.key(id)).Bytes()
+	return session.Version{Tag: s}
+}
+
+// digest is the SHA-1 (hex) of the bytes that v names, as the scripts'
+// redis.sha1hex computes it for what is stored; "" for the zero Version.
+func digest(v session.Version) string {
+	if v.IsZero() {
+		return ""
+	}
+	sum := sha1.Sum([]byte(v.Tag))
+	return hex.EncodeToString(sum[:])
+}
+
+// wrongType reports whether err is Redis's answer for a key of another
+// type than a string (from a command, or from redis.call in a script).
+func wrongType(err error) bool { return redis.HasErrorPrefix(err, "WRONGTYPE") }
+
+// corrupt returns the error for a key that holds another Redis type than a
+// string: no record (or index document) can be read from it. The session
+// core logs it (once, naming neither the key nor the id) and treats the
+// record as absent, or replaces the index document.
+func (b *backend) corrupt(_ context.Context, op string) error {
+	return fmt.Errorf("redisstorage: %s: %w: the key holds another Redis type than a string", op, session.ErrCorruptRecord)
+}
+
+// Get implements session.Backend with one GET. The Version is the bytes
+// themselves.
+func (b *backend) Get(ctx context.Context, key string) ([]byte, session.Version, error) {
+	if err := ready(ctx, "get"); err != nil {
+		return nil, session.Version{}, err
+	}
+	s, err := b.c.Get(ctx, key).Result()
 	switch {
 	case err == nil:
-		return rec, nil
+		// go-redis reads the reply into a string, which is never changed:
+		// the returned slice shares its bytes instead of copying them, as
+		// the Backend contract allows (the caller does not modify the
+		// returned slice), and the Version's Tag is that same string.
+		return unsafe.Slice(unsafe.StringData(s), len(s)), versionOf(s), nil
 	case errors.Is(err, redis.Nil):
-		return nil, session.ErrNotFound
-	case redis.HasErrorPrefix(err, "WRONGTYPE"):
-		b.logger.WarnContext(ctx, "redisstorage: a key under the session prefix holds another Redis type than a string record; treated as absent",
-			"prefix", b.prefix)
-		return nil, session.ErrNotFound
+		return nil, session.Version{}, session.ErrNotFound
+	case wrongType(err):
+		return nil, session.Version{}, b.corrupt(ctx, "get")
 	}
-	return nil, fmt.Errorf("redisstorage: get: %w", err)
+	return nil, session.Version{}, fmt.Errorf("redisstorage: get: %w", err)
 }
 
-// Set implements session.Backend with one SET … PX, so the TTL is set with
-// the write and a crash cannot leave a record without expiry.
-func (b *backend) Set(ctx context.Context, id string, record []byte, ttl time.Duration) error {
-	if err := ready(ctx, "set"); err != nil {
-		return err
-	}
-	cmd := setCmd(ctx, b.key(id), record, ttl, false)
-	_ = b.c.Process(ctx, cmd)
-	if err := cmd.Err(); err != nil {
-		return fmt.Errorf("redisstorage: set: %w", err)
-	}
-	return nil
-}
+// putScript is Put's compare-and-set on one key (KEYS[1]), so it runs on
+// the one node that owns the key (Cluster-safe). ARGV[1] is the SHA-1 of
+// the bytes the caller read, or "" when the key must be absent; ARGV[2] the
+// new value; ARGV[3] its TTL in milliseconds, or 0 for none. It returns 1
+// when it wrote, 0 on a conflict (nothing written).
+var putScript = redis.NewScript(`local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then
+  if cur then return 0 end
+elseif not cur or redis.sha1hex(cur) ~= ARGV[1] then
+  return 0
+end
+if ARGV[3] == '0' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1`)
 
-// Update implements session.Updater with one SET … XX PX: the record is
-// written only while the key exists, so a request that loaded a session
-// before a concurrent logout or login cannot bring it back.
-func (b *backend) Update(ctx context.Context, id string, record []byte, ttl time.Duration) error {
-	if err := ready(ctx, "update"); err != nil {
-		return err
+// delScript is Delete's compare-and-delete on one key: ARGV[1] is the
+// SHA-1 of the bytes the caller read. 1: deleted; 0: a conflict.
+var delScript = redis.NewScript(`local cur = redis.call('GET', KEYS[1])
+if not cur or redis.sha1hex(cur) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1`)
+
+// unlockScript deletes a lock key (KEYS[1]) only while it holds the token
+// ARGV[1].
+var unlockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`)
+
+// Put implements session.Backend with one round trip: putScript, sent as
+// EVALSHA (go-redis falls back to EVAL, which loads it, the first time a
+// server sees it). The TTL is set with the write (PX), so a crash cannot
+// leave a record without expiry; a ttl of 0 or less stores it without one.
+func (b *backend) Put(ctx context.Context, key string, data []byte, ttl time.Duration, v session.Version) (session.Version, error) {
+	if err := ready(ctx, "put"); err != nil {
+		return session.Version{}, err
 	}
-	cmd := setCmd(ctx, b.key(id), record, ttl, true)
-	_ = b.c.Process(ctx, cmd)
-	switch err := cmd.Err(); {
-	case errors.Is(err, redis.Nil):
-		return session.ErrNotFound
+	var ms int64
+	if ttl > 0 {
+		ms = millis(ttl)
+	}
+	n, err := putScript.Run(ctx, b.c, []string{key}, digest(v), data, ms).Int()
+	switch {
+	case wrongType(err):
+		return session.Version{}, b.corrupt(ctx, "put")
 	case err != nil:
-		return fmt.Errorf("redisstorage: update: %w", err)
+		return session.Version{}, fmt.Errorf("redisstorage: put: %w", err)
+	case n == 0:
+		return session.Version{}, session.ErrConflict
 	}
-	return nil
+	// The caller does not modify data after Put (the Backend contract), so
+	// the new Version's Tag shares its bytes instead of copying them.
+	return versionOf(unsafe.String(unsafe.SliceData(data), len(data))), nil
 }
 
-// Delete implements session.Backend with one DEL.
-func (b *backend) Delete(ctx context.Context, id string) error {
+// Delete implements session.Backend: one DEL for the zero Version (whatever
+// is there), otherwise one round trip of delScript, which deletes only
+// while the key still holds the bytes that v names. With a non-zero v, a
+// key that is absent (deleted or expired since) is a conflict too.
+func (b *backend) Delete(ctx context.Context, key string, v session.Version) error {
 	if err := ready(ctx, "delete"); err != nil {
 		return err
 	}
-	if err := b.c.Del(ctx, b.key(id)).Err(); err != nil {
+	if v.IsZero() {
+		if err := b.c.Del(ctx, key).Err(); err != nil {
+			return fmt.Errorf("redisstorage: delete: %w", err)
+		}
+		return nil
+	}
+	n, err := delScript.Run(ctx, b.c, []string{key}, digest(v)).Int()
+	switch {
+	case wrongType(err):
+		return b.corrupt(ctx, "delete")
+	case err != nil:
 		return fmt.Errorf("redisstorage: delete: %w", err)
+	case n == 0:
+		return session.ErrConflict
 	}
 	return nil
 }
 
 // Touch implements session.Toucher with one PEXPIRE, which restarts the
-// key's TTL without rewriting the record. The session core decides when
-// (at most once per tenth of the idle timeout). A ttl of 0 or less removes
-// the expiry (PERSIST, with an EXISTS in the same pipeline to tell an
-// absent key).
-func (b *backend) Touch(ctx context.Context, id string, ttl time.Duration) error {
+// key's TTL without rewriting the record (so without changing its
+// Version). The session core decides when (at most once per tenth of the
+// idle timeout). A ttl of 0 or less removes the expiry (PERSIST, with an
+// EXISTS in the same pipeline to tell an absent key).
+func (b *backend) Touch(ctx context.Context, key string, ttl time.Duration) error {
 	if err := ready(ctx, "touch"); err != nil {
 		return err
 	}
-	key := b.key(id)
 	if ttl <= 0 {
 		var exists *redis.IntCmd
 		_, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -277,7 +351,7 @@ func (b *backend) Touch(ctx context.Context, id string, ttl time.Duration) error
 		}
 		return nil
 	}
-	cmd := pexpireCmd(ctx, key, ttl)
+	cmd := redis.NewBoolCmd(ctx, "pexpire", key, millis(ttl))
 	_ = b.c.Process(ctx, cmd)
 	ok, err := cmd.Result()
 	if err != nil {
@@ -289,29 +363,38 @@ func (b *backend) Touch(ctx context.Context, id string, ttl time.Duration) error
 	return nil
 }
 
-// Replace implements session.Replacer: the new record's SET … PX and the
-// old ids' DELs go out in one pipeline, one round trip. It is a pipeline,
-// not MULTI/EXEC: the old and new keys hash to different slots, which a
-// transaction in a Redis Cluster refuses (CROSSSLOT), while a pipeline
-// works on one node, Sentinel, Ring and Cluster alike (a ClusterClient
-// sends each node its part at the same time). Without a transaction the
-// commands are not atomic: the SET goes first so that a connection lost
-// midway leaves the user signed in under the new id, never signed out, and
-// an error from any command is returned.
-func (b *backend) Replace(ctx context.Context, deleteIDs []string, id string, record []byte, ttl time.Duration) error {
-	if err := ready(ctx, "replace"); err != nil {
+// TryLock implements session.Locker with one SET lock token NX PX: the lock
+// is a key of its own, prefix + "lock:" + id, that Redis drops after ttl
+// whoever holds it. ttl must be positive: a lock without expiry would block
+// its session for good if its holder died.
+func (b *backend) TryLock(ctx context.Context, id, token string, ttl time.Duration) (bool, error) {
+	if err := ready(ctx, "lock"); err != nil {
+		return false, err
+	}
+	if ttl <= 0 {
+		return false, errors.New("redisstorage: lock: the lock's time to live is not positive")
+	}
+	cmd := redis.NewStatusCmd(ctx, "set", b.lockKey(id), token, "nx", "px", millis(ttl))
+	_ = b.c.Process(ctx, cmd)
+	switch err := cmd.Err(); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, redis.Nil):
+		return false, nil // held by another token
+	default:
+		return false, fmt.Errorf("redisstorage: lock: %w", err)
+	}
+}
+
+// Unlock implements session.Locker with one round trip of unlockScript,
+// which deletes the lock only while token still holds it: a lock that
+// expired and was taken by another request is left to that request.
+func (b *backend) Unlock(ctx context.Context, id, token string) error {
+	if err := ready(ctx, "unlock"); err != nil {
 		return err
 	}
-	set := setCmd(ctx, b.key(id), record, ttl, false)
-	_, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		_ = p.Process(ctx, set)
-		for _, d := range deleteIDs {
-			p.Del(ctx, b.key(d))
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("redisstorage: replace: %w", err)
+	if err := unlockScript.Run(ctx, b.c, []string{b.lockKey(id)}, token).Err(); err != nil {
+		return fmt.Errorf("redisstorage: unlock: %w", err)
 	}
 	return nil
 }
