@@ -41,8 +41,8 @@
 //
 // NewMemoryStorage and NewFileStorage keep the data on the server and only
 // the id in the cookie; they share one implementation, NewBackendStorage,
-// over a small Backend interface (Get, Set, Delete; optionally Toucher,
-// Updater, Replacer). Ids from cookies are validated before any backend sees
+// over a small versioned Backend interface (Key, IndexKey, Get, Put,
+// Delete; optionally Toucher and Locker). Ids from cookies are validated before any backend sees
 // them, ids the store does not know are never adopted (Options.UseUnknownIDs
 // opts in, as Remix's useUnknownIds), unchanged sessions are not written, a
 // backend error is returned rather than turned into a new session (which
@@ -60,16 +60,17 @@
 // # Sessions per user
 //
 // With Options.UserKey naming the session value that holds the signed-in
-// user, the memory and file storages (and NewBackendStorage over a
-// UserIndexBackend, such as the Redis and Memcache storages) keep an index of
-// each user's sessions, and their Storage implements UserIndex: Sessions
+// user, every storage of NewBackendStorage (memory, file, Redis, Memcache)
+// keeps an index of each user's sessions, and implements UserIndex: Sessions
 // lists a user's live sessions newest first, Revoke signs one out by its
 // handle (Session.Handle, derived one-way from the id), RevokeAll signs out
-// all but some. The index follows the value in the save that changes it,
-// in the same backend call; a save that keeps the user does no index work. A
+// all but some. The index is one document per user that this package writes
+// with the backend's versioned Put, in an order that holds on any backend
+// (see userindex.go); a save that keeps the user does no index work. A
 // revoked session's next request is anonymous, and a save racing with the
-// revoke cannot bring it back, even under a new id. Cookie storage does not
-// implement UserIndex.
+// revoke cannot bring it back, even under a new id. At most
+// Options.MaxUserSessions sessions per user are kept live. Cookie storage
+// does not implement UserIndex.
 //
 // # Writing a storage
 //
@@ -123,14 +124,19 @@
 //
 // # Concurrency
 //
-// A Session is safe for concurrent use within a request. Between requests
-// the last save wins: two overlapping requests that change the same session
-// each write their own copy. A logout or login still wins over a request
-// that loaded the session before it: the memory and file storages (and any
-// Backend that is an Updater) rewrite a loaded session only while its record
-// exists, so a deleted session is never brought back; that request's changes
-// are dropped and logged instead. File storage makes the check and the write
-// one step with a lock per shard directory, which also holds between
-// processes sharing the directory on systems with flock (Linux, macOS, the
-// BSDs).
+// A Session is safe for concurrent use within a request. Between requests,
+// concurrent saves merge: every record has a version, every save of a
+// server-side storage writes over the version its request read, and a save
+// that finds the record changed reads it again and re-applies its own
+// changes key by key (merge.go has the rules): requests that set different
+// keys all keep theirs, on the same key the later save wins, flash from
+// either survives. A logout, a revoke or a login that regenerated the id
+// wins over a request that loaded the session before it: that request's
+// changes are dropped and logged, and the deleted session is never brought
+// back. A change made while a save runs keeps the session dirty.
+//
+// For a handler that reads and then writes one key (a counter, a cart),
+// Locking serializes the requests of one session, across processes: the
+// session middleware's Exclusive option takes the lock per route. It is off
+// by default, because every locked request waits for the previous one.
 package session
