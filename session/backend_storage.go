@@ -252,30 +252,38 @@ type saveAttempt struct {
 
 // saveOnce is one attempt of Save.
 func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttempt) (string, bool, error) {
-	now := st.o.now()
+	// The execution holds its state by value, so that it stays on the
+	// stack (a request pays no allocation for it), and is built in place.
+	x := execution{st: st, s: s, now: st.o.now(), a: *a}
+	snap, plan := &x.snap, &x.plan
 	s.mu.Lock()
-	snap := s.snapshotLocked()
+	*snap = s.snapshotLocked()
 	if st.caps.index {
 		snap.user, snap.indexed = userOf(s.values, st.o.UserKey), s.indexed
 	}
-	plan := decideSave(snap, now, &st.o, st.caps)
-	var rec []byte
+	*plan = decideSave(*snap, x.now, &st.o, st.caps)
 	var err error
 	if plan.encodes() {
-		rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(plan.created), Saved: timeMS(now),
+		x.rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(plan.created), Saved: timeMS(x.now),
 			Persist: s.persist})
 	}
 	s.mu.Unlock()
 	if err != nil {
 		return "", false, err
 	}
-	if limit := st.o.MaxRecordSize; limit > 0 && len(rec) > limit {
+	if limit := st.o.MaxRecordSize; limit > 0 && len(x.rec) > limit {
 		return "", false, fmt.Errorf("session: save %s: a %d-byte record is over the %d-byte limit (Options.MaxRecordSize): %w",
-			logID(snap.id), len(rec), limit, ErrTooLarge)
+			logID(snap.id), len(x.rec), limit, ErrTooLarge)
 	}
-	// The execution holds its state by value, so that it stays on the
-	// stack: a request pays no allocation for it.
-	x := execution{st: st, s: s, snap: snap, plan: plan, rec: rec, now: now, a: *a}
+	if plan.write == writeNone && len(plan.deletes) == 0 && !plan.index.needed {
+		// Nothing to write or delete: an unchanged session (most
+		// requests), or a destroyed one that was never stored.
+		if plan.mark == markSaved {
+			st.markSaved(s, snap, plan, Version{}, x.now)
+		}
+		value, set := plan.cookie.result(snap.id)
+		return value, set, nil
+	}
 	var value string
 	var set bool
 	if plan.index.needed {

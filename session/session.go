@@ -53,10 +53,11 @@ type Session struct {
 	changes uint64
 	// touched lists the keys that Set and Unset changed since the last
 	// save: what a merge re-applies on a record another request changed.
-	// It starts in touchedBuf, so a request that changes a key or two
-	// allocates nothing for it.
+	// It starts in touchedBuf, so a request that changes one key (most
+	// writes) allocates nothing for it, and a Session stays within the
+	// allocator's 352-byte size class.
 	touched    []string
-	touchedBuf [2]string
+	touchedBuf [1]string
 
 	// ctx is the context NewContext returns for the session's request,
 	// allocated with the session (context.go).
