@@ -136,10 +136,14 @@ func (l *touchLog) add(id string, now time.Time) {
 // time now: ErrNotFound when it is absent or expired, an error wrapping
 // ErrCorruptRecord when it does not decode.
 func (st *backendStorage) read(ctx context.Context, id string, now time.Time) (decodedRecord, Version, error) {
+	if st.dec != nil {
+		return st.readKey(ctx, id, now) // skips the Key call: its keys are the ids
+	}
 	return st.readKey(ctx, st.b.Key(id), now)
 }
 
-// readKey is read of the record under the backend's key.
+// readKey is read of the record under the backend's key. A decodingBackend
+// (memory storage) keys records by their ids.
 func (st *backendStorage) readKey(ctx context.Context, key string, now time.Time) (decodedRecord, Version, error) {
 	var r decodedRecord
 	var v Version
@@ -252,38 +256,40 @@ type saveAttempt struct {
 
 // saveOnce is one attempt of Save.
 func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttempt) (string, bool, error) {
-	// The execution holds its state by value, so that it stays on the
-	// stack (a request pays no allocation for it), and is built in place.
-	x := execution{st: st, s: s, now: st.o.now(), a: *a}
-	snap, plan := &x.snap, &x.plan
+	now := st.o.now()
 	s.mu.Lock()
-	*snap = s.snapshotLocked()
+	snap := s.snapshotLocked()
 	if st.caps.index {
 		snap.user, snap.indexed = userOf(s.values, st.o.UserKey), s.indexed
 	}
-	*plan = decideSave(*snap, x.now, &st.o, st.caps)
+	plan := decideSave(&snap, now, &st.o, st.caps)
+	if plan.write == writeNone && len(plan.deletes) == 0 && !plan.index.needed {
+		// Nothing to write or delete: an unchanged session (most
+		// requests), or a destroyed one that was never stored.
+		if plan.mark == markSaved {
+			st.markSavedLocked(s, &snap, &plan, Version{}, now)
+		}
+		s.mu.Unlock()
+		value, set := plan.cookie.result(snap.id)
+		return value, set, nil
+	}
+	var rec []byte
 	var err error
 	if plan.encodes() {
-		x.rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(plan.created), Saved: timeMS(x.now),
+		rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(plan.created), Saved: timeMS(now),
 			Persist: s.persist})
 	}
 	s.mu.Unlock()
 	if err != nil {
 		return "", false, err
 	}
-	if limit := st.o.MaxRecordSize; limit > 0 && len(x.rec) > limit {
+	if limit := st.o.MaxRecordSize; limit > 0 && len(rec) > limit {
 		return "", false, fmt.Errorf("session: save %s: a %d-byte record is over the %d-byte limit (Options.MaxRecordSize): %w",
-			logID(snap.id), len(x.rec), limit, ErrTooLarge)
+			logID(snap.id), len(rec), limit, ErrTooLarge)
 	}
-	if plan.write == writeNone && len(plan.deletes) == 0 && !plan.index.needed {
-		// Nothing to write or delete: an unchanged session (most
-		// requests), or a destroyed one that was never stored.
-		if plan.mark == markSaved {
-			st.markSaved(s, snap, plan, Version{}, x.now)
-		}
-		value, set := plan.cookie.result(snap.id)
-		return value, set, nil
-	}
+	// The execution holds its state by value, so that it stays on the
+	// stack: a request pays no allocation for it.
+	x := execution{st: st, s: s, snap: snap, plan: plan, rec: rec, now: now, a: *a}
 	var value string
 	var set bool
 	if plan.index.needed {
@@ -501,6 +507,11 @@ func (x *execution) dropped(ctx context.Context) (string, bool, error) {
 func (st *backendStorage) markSaved(s *Session, snap *saveSnapshot, plan *savePlan, v Version, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	st.markSavedLocked(s, snap, plan, v, now)
+}
+
+// markSavedLocked is markSaved with s.mu held.
+func (st *backendStorage) markSavedLocked(s *Session, snap *saveSnapshot, plan *savePlan, v Version, now time.Time) {
 	if s.changes == snap.changes {
 		s.savedLocked(plan.created, now)
 		s.version = v

@@ -209,7 +209,8 @@ func (st *cookieStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	now := st.o.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	plan := decideSave(s.snapshotLocked(), now, &st.o.Options, storeCaps{clientSide: true})
+	snap := s.snapshotLocked()
+	plan := decideSave(&snap, now, &st.o.Options, storeCaps{clientSide: true})
 	if plan.warnUndeletable {
 		st.o.logger().WarnContext(ctx, "session: id regenerated, but cookie storage cannot delete the old session; it stays valid until it expires",
 			"session", logID(s.deleteID))

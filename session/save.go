@@ -133,7 +133,7 @@ func (p *savePlan) encodes() bool { return p.write == writeRecord }
 
 // decideSave is the save rule that every storage shares. It reads nothing but
 // its arguments.
-func decideSave(s saveSnapshot, now time.Time, o *Options, c storeCaps) savePlan {
+func decideSave(s *saveSnapshot, now time.Time, o *Options, c storeCaps) savePlan {
 	p := savePlan{created: s.created}
 	if p.created.IsZero() {
 		p.created = now

@@ -101,7 +101,7 @@ func TestDecideSave(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := tt.o.withDefaults()
-			got := decideSave(tt.s, now, &o, tt.c)
+			got := decideSave(&tt.s, now, &o, tt.c)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("decideSave\n got %+v\nwant %+v", got, tt.want)
 			}

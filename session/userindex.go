@@ -128,7 +128,7 @@ type indexPlan struct {
 // decided so far. Only saves that write the session's data (not a sliding
 // refresh) or delete records can change the index, and of those only the
 // ones that change the user or the id, or delete an indexed record.
-func decideIndex(s saveSnapshot, p *savePlan) indexPlan {
+func decideIndex(s *saveSnapshot, p *savePlan) indexPlan {
 	ix := indexPlan{from: s.indexed, to: s.indexed}
 	switch {
 	case p.write == writeRecord && !p.refresh:

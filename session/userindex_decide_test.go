@@ -56,7 +56,7 @@ func TestDecideSaveIndex(t *testing.T) {
 		{"no index", with(loaded, func(s *saveSnapshot) { s.dirty, s.user = true, "alice" }), storeCaps{}, indexPlan{}},
 	}
 	for _, tt := range tests {
-		if got := decideSave(tt.s, now, &o, tt.c).index; got != tt.want {
+		if got := decideSave(&tt.s, now, &o, tt.c).index; got != tt.want {
 			t.Errorf("%s: index plan %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
