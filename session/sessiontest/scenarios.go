@@ -852,6 +852,11 @@ func corruptRecord(t *testing.T, c Config) {
 		if s.ID() == id || s.Len() != 0 {
 			t.Errorf("record %q: id %q, Len %d: want a new, empty session", rec, s.ID(), s.Len())
 		}
+		if rec == "" && e.logs.Warnings() == 0 {
+			// A backend may hold no empty value (memcache storage reads
+			// one as a deletion's tombstone): absent, nothing to log.
+			continue
+		}
 		if e.logs.Warnings() != 1 {
 			t.Errorf("record %q: %d warnings logged, want 1:\n%s", rec, e.logs.Warnings(), e.logs)
 		}
