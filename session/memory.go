@@ -208,8 +208,7 @@ func (m *memoryBackend) putAt(key string, record []byte, ttl time.Duration, v Ve
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.records[key]
-	live := ok && !expired(r.expires, now)
-	if live && r.version != v.N || !live && !v.IsZero() {
+	if stale(ok && !expired(r.expires, now), r.seq(), v) {
 		return Version{}, ErrConflict
 	}
 	m.seq++
@@ -221,8 +220,7 @@ func (m *memoryBackend) putDoc(key string, data []byte, ttl time.Duration, v Ver
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.docs[key]
-	live := ok && !expired(d.expires, now)
-	if live && d.version != v.N || !live && !v.IsZero() {
+	if stale(ok && !expired(d.expires, now), d.seq(), v) {
 		return Version{}, ErrConflict
 	}
 	if len(m.docs) > len(m.records)+1024 {
@@ -235,6 +233,31 @@ func (m *memoryBackend) putDoc(key string, data []byte, ttl time.Duration, v Ver
 	m.seq++
 	m.docs[key] = &memoryDoc{data: string(data), version: m.seq, expires: expiry(now, ttl)}
 	return Version{N: m.seq}, nil
+}
+
+// stale reports whether a write over version v must be refused: what is
+// stored (live or not, at version cur) is not what v names.
+func stale(live bool, cur uint64, v Version) bool {
+	if !live {
+		return !v.IsZero()
+	}
+	return cur != v.N
+}
+
+// seq is the version of r; 0 for none.
+func (r *memoryRecord) seq() uint64 {
+	if r == nil {
+		return 0
+	}
+	return r.version
+}
+
+// seq is the version of d; 0 for none.
+func (d *memoryDoc) seq() uint64 {
+	if d == nil {
+		return 0
+	}
+	return d.version
 }
 
 // recordString returns record as a string that shares its memory. The
@@ -294,14 +317,14 @@ func (m *memoryBackend) Delete(_ context.Context, key string, v Version) error {
 	defer m.mu.Unlock()
 	if isDocKey(key) {
 		d, ok := m.docs[key]
-		if !v.IsZero() && (!ok || expired(d.expires, now) || d.version != v.N) {
+		if !v.IsZero() && stale(ok && !expired(d.expires, now), d.seq(), v) {
 			return ErrConflict
 		}
 		delete(m.docs, key)
 		return nil
 	}
 	r, ok := m.records[key]
-	if !v.IsZero() && (!ok || expired(r.expires, now) || r.version != v.N) {
+	if !v.IsZero() && stale(ok && !expired(r.expires, now), r.seq(), v) {
 		return ErrConflict
 	}
 	if ok {
