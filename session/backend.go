@@ -97,3 +97,16 @@ type Locker interface {
 	// leaves it alone otherwise (it expired and another holder took it).
 	Unlock(ctx context.Context, id, token string) error
 }
+
+// MultiGetter is a Backend that reads several keys in one round trip (a
+// Redis pipeline, memcache's get of several keys). UserIndex's Sessions and
+// RevokeAll read a user's records with it when present; otherwise one Get
+// per record.
+type MultiGetter interface {
+	// GetMulti returns what is stored under each of keys, in their order:
+	// nil for a key with nothing stored (or expired), or with something
+	// that is not a value the backend can return (as Get's
+	// ErrCorruptRecord). An error fails the whole call. The caller does
+	// not modify the returned slices.
+	GetMulti(ctx context.Context, keys []string) ([][]byte, error)
+}

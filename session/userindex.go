@@ -304,6 +304,43 @@ func (st *backendStorage) updateIndex(ctx context.Context, user string, change f
 	}
 }
 
+// readMembers reads the live records of members, in their order: nil for
+// one that is gone, expired or corrupt. A MultiGetter reads them in one
+// round trip; otherwise one Get each.
+func (st *backendStorage) readMembers(ctx context.Context, members []indexMember, now time.Time) ([]*decodedRecord, error) {
+	recs := make([]*decodedRecord, len(members))
+	if mg, ok := st.b.(MultiGetter); ok && st.dec == nil {
+		keys := make([]string, len(members))
+		for i, m := range members {
+			keys[i] = m.key
+		}
+		data, err := mg.GetMulti(ctx, keys)
+		if err != nil {
+			return nil, err
+		}
+		for i, b := range data {
+			if b == nil {
+				continue
+			}
+			if r, err := decodeRecord(string(b)); err == nil && !st.o.expired(r.m, now, st.t == nil) {
+				recs[i] = &r
+			}
+		}
+		return recs, nil
+	}
+	for i, m := range members {
+		r, _, err := st.readKey(ctx, m.key, now)
+		switch {
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):
+		case err != nil:
+			return nil, err
+		default:
+			recs[i] = &r
+		}
+	}
+	return recs, nil
+}
+
 // indexedStorage is a backendStorage with a per-user index: it implements
 // UserIndex.
 type indexedStorage struct {
@@ -320,23 +357,18 @@ func (st *indexedStorage) Sessions(ctx context.Context, user string) ([]SessionI
 		return nil, fmt.Errorf("session: listing a user's sessions: %w", err)
 	}
 	now := st.o.now()
-	list := make([]SessionInfo, 0, len(d.members))
-	for _, m := range d.members {
-		if m.revoked || m.expiredAt(now) {
-			continue
+	members := slices.DeleteFunc(d.members, func(m indexMember) bool { return m.revoked || m.expiredAt(now) })
+	recs, err := st.readMembers(ctx, members, now)
+	if err != nil {
+		return nil, fmt.Errorf("session: listing a user's sessions: %w", err)
+	}
+	list := make([]SessionInfo, 0, len(members))
+	for i, m := range members {
+		// A session that is gone, or now names another user, is not
+		// listed.
+		if r := recs[i]; r != nil && userOf(r.values, st.o.UserKey) == user {
+			list = append(list, SessionInfo{Handle: m.handle, Created: msTime(r.m.Created), LastSeen: msTime(r.m.Saved)})
 		}
-		r, _, err := st.readKey(ctx, m.key, now)
-		switch {
-		case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):
-			continue
-		case err != nil:
-			return nil, fmt.Errorf("session: listing a user's sessions: %w", err)
-		}
-		// A session that now names another user is not listed.
-		if userOf(r.values, st.o.UserKey) != user {
-			continue
-		}
-		list = append(list, SessionInfo{Handle: m.handle, Created: msTime(r.m.Created), LastSeen: msTime(r.m.Saved)})
 	}
 	slices.SortFunc(list, func(a, b SessionInfo) int {
 		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
@@ -402,18 +434,17 @@ func (st *backendStorage) endRevoked(ctx context.Context, user string) (int, err
 		return 0, err
 	}
 	now := st.o.now()
+	revoked := slices.DeleteFunc(d.members, func(m indexMember) bool { return !m.revoked })
+	recs, err := st.readMembers(ctx, revoked, now)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
-	var ended []string
-	for _, m := range d.members {
-		if !m.revoked {
-			continue
-		}
-		r, _, err := st.readKey(ctx, m.key, now)
-		switch {
-		case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):
-		case err != nil:
-			return n, err
-		case userOf(r.values, st.o.UserKey) == user:
+	ended := make([]string, 0, len(revoked))
+	for i, m := range revoked {
+		// A record that is gone, or names another user now, is not this
+		// user's session any more: only its member goes.
+		if r := recs[i]; r != nil && userOf(r.values, st.o.UserKey) == user {
 			if err := st.b.Delete(ctx, m.key, Version{}); err != nil {
 				return n, fmt.Errorf("deleting a revoked session: %w", err)
 			}

@@ -50,9 +50,10 @@ type backend struct {
 }
 
 var (
-	_ session.Backend = (*backend)(nil)
-	_ session.Toucher = (*backend)(nil)
-	_ session.Locker  = (*backend)(nil)
+	_ session.Backend     = (*backend)(nil)
+	_ session.Toucher     = (*backend)(nil)
+	_ session.Locker      = (*backend)(nil)
+	_ session.MultiGetter = (*backend)(nil)
 )
 
 // digestLength is the number of hex digits of the SHA-256 in the keys of
@@ -135,6 +136,33 @@ func (b *backend) Get(ctx context.Context, key string) ([]byte, session.Version,
 		return nil, session.Version{}, session.ErrNotFound
 	}
 	return it.Value, session.Version{N: it.CasID}, nil
+}
+
+// GetMulti implements session.MultiGetter with one get of several keys per
+// server (gomemcache asks the servers at once), for listing and revoking a
+// user's sessions. A missing key or a tombstone reads as nil.
+func (b *backend) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var items map[string]*memcache.Item
+	err := b.retryStale(func() (err error) {
+		items, err = b.client.GetMulti(keys)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("memcachestorage: get: %w", err)
+	}
+	for i, k := range keys {
+		if it := items[k]; it != nil && len(it.Value) > 0 {
+			out[i] = it.Value
+		}
+	}
+	return out, nil
 }
 
 // Put implements session.Backend: at the zero version one add, at a version

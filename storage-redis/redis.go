@@ -93,9 +93,10 @@ type backend struct {
 }
 
 var (
-	_ session.Backend = (*backend)(nil)
-	_ session.Toucher = (*backend)(nil)
-	_ session.Locker  = (*backend)(nil)
+	_ session.Backend     = (*backend)(nil)
+	_ session.Toucher     = (*backend)(nil)
+	_ session.Locker      = (*backend)(nil)
+	_ session.MultiGetter = (*backend)(nil)
 )
 
 func newBackend(client redis.UniversalClient, o Options) (*backend, error) {
@@ -274,6 +275,40 @@ var unlockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] the
   return redis.call('DEL', KEYS[1])
 end
 return 0`)
+
+// GetMulti implements session.MultiGetter: one GET per key in one pipeline,
+// one round trip (a ClusterClient sends each node its part at once), for
+// listing and revoking a user's sessions. A key that is absent or holds
+// another Redis type reads as nil.
+func (b *backend) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
+	if err := ready(ctx, "get"); err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err := b.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, k)
+		}
+		return nil
+	})
+	for i, cmd := range cmds {
+		switch s, cerr := cmd.Result(); {
+		case cerr == nil:
+			out[i] = []byte(s)
+		case errors.Is(cerr, redis.Nil), wrongType(cerr):
+		default:
+			return nil, fmt.Errorf("redisstorage: get: %w", cerr)
+		}
+	}
+	if err != nil && !errors.Is(err, redis.Nil) && !wrongType(err) {
+		return nil, fmt.Errorf("redisstorage: get: %w", err)
+	}
+	return out, nil
+}
 
 // Put implements session.Backend with one round trip: putScript, sent as
 // EVALSHA (go-redis falls back to EVAL, which loads it, the first time a

@@ -15,25 +15,26 @@ type Op string
 
 // The Backend operations.
 const (
-	OpGet     Op = "Get"
-	OpPut     Op = "Put"
-	OpDelete  Op = "Delete"
-	OpTouch   Op = "Touch"
-	OpTryLock Op = "TryLock"
-	OpUnlock  Op = "Unlock"
+	OpGet      Op = "Get"
+	OpGetMulti Op = "GetMulti"
+	OpPut      Op = "Put"
+	OpDelete   Op = "Delete"
+	OpTouch    Op = "Touch"
+	OpTryLock  Op = "TryLock"
+	OpUnlock   Op = "Unlock"
 )
 
 // Call is one call a Backend received.
 type Call struct {
 	Op      Op
-	Key     string          // the key (a session id, or IndexKey's "user:" + name); the id for TryLock and Unlock
+	Key     string          // the key (a session id, or IndexKey's "user:" + name); the id for TryLock and Unlock; GetMulti's keys, joined by spaces
 	Record  []byte          // Put
 	TTL     time.Duration   // Put, Touch, TryLock
 	Version session.Version // Put, Delete
 }
 
-// Backend is an in-memory session.Backend, session.Toucher and
-// session.Locker that records every call and can be told to fail, or to run
+// Backend is an in-memory session.Backend, session.Toucher,
+// session.Locker and session.MultiGetter that records every call and can be told to fail, or to run
 // a function before a call (a concurrent request at an exact moment), for
 // unit tests of session.NewBackendStorage and of code built on it. A
 // record's key is its id; a user's index document is under "user:" + the
@@ -63,9 +64,10 @@ type backendRecord struct {
 }
 
 var (
-	_ session.Backend = (*Backend)(nil)
-	_ session.Toucher = (*Backend)(nil)
-	_ session.Locker  = (*Backend)(nil)
+	_ session.Backend     = (*Backend)(nil)
+	_ session.Toucher     = (*Backend)(nil)
+	_ session.Locker      = (*Backend)(nil)
+	_ session.MultiGetter = (*Backend)(nil)
 )
 
 // NewBackend returns an empty Backend whose TTLs follow now (nil: time.Now).
@@ -239,6 +241,22 @@ func (b *Backend) Get(_ context.Context, key string) ([]byte, session.Version, e
 	return slices.Clone(r.data), session.Version{N: r.version}, nil
 }
 
+// GetMulti implements session.MultiGetter.
+func (b *Backend) GetMulti(_ context.Context, keys []string) ([][]byte, error) {
+	err := b.call(Call{Op: OpGetMulti, Key: strings.Join(keys, " ")})
+	defer b.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		if r, ok := b.live(k); ok {
+			out[i] = slices.Clone(r.data)
+		}
+	}
+	return out, nil
+}
+
 // Put implements session.Backend.
 func (b *Backend) Put(_ context.Context, key string, data []byte, ttl time.Duration, v session.Version) (session.Version, error) {
 	err := b.call(Call{Op: OpPut, Key: key, Record: slices.Clone(data), TTL: ttl, Version: v})
@@ -321,8 +339,8 @@ func (b *Backend) Unlock(_ context.Context, id, token string) error {
 }
 
 // WithoutTouch returns b as a session.Backend that is not a
-// session.Toucher (nor a session.Locker), so that sliding expiry rewrites
-// records.
+// session.Toucher (nor a session.Locker or session.MultiGetter), so that
+// sliding expiry rewrites records.
 func (b *Backend) WithoutTouch() session.Backend { return plainBackend{b} }
 
 type plainBackend struct{ b *Backend }

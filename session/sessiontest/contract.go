@@ -3,6 +3,7 @@ package sessiontest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ var contractScenarios = []scenario{
 	{name: "backend: index documents live apart from records", backend: true, run: contractIndexKey},
 	{name: "backend: Touch extends a record without changing its version", backend: true, run: contractTouch},
 	{name: "backend: a lock is held by one token at a time", backend: true, run: contractLock},
+	{name: "backend: GetMulti reads what Get reads", backend: true, run: contractGetMulti},
 }
 
 func init() { scenarios = append(scenarios, contractScenarios...) }
@@ -163,4 +165,34 @@ func contractLock(t *testing.T, c Config) {
 		t.Errorf("TryLock after Unlock = %v, %v", ok, err)
 	}
 	lk.Unlock(ctx, id, "t4")
+}
+
+func contractGetMulti(t *testing.T, c Config) {
+	b, e := contractBackend(t, c)
+	mg, ok := b.(session.MultiGetter)
+	if !ok {
+		return // optional: listing then reads one record at a time
+	}
+	ctx := context.Background()
+	ids := []string{session.New().ID(), session.New().ID(), session.New().ID()}
+	e.saw(ids...)
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = b.Key(id)
+	}
+	for _, i := range []int{0, 2} {
+		if _, err := b.Put(ctx, keys[i], []byte(fmt.Sprintf(`[{"i":%d},{}]`, i)), time.Hour, session.Version{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := mg.GetMulti(ctx, keys)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("GetMulti = %d values, %v", len(got), err)
+	}
+	if string(got[0]) != `[{"i":0},{}]` || got[1] != nil || string(got[2]) != `[{"i":2},{}]` {
+		t.Errorf("GetMulti = %q, want the two records in order and nil for the missing one", got)
+	}
+	if got, err := mg.GetMulti(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("GetMulti of no keys = %q, %v", got, err)
+	}
 }
