@@ -331,7 +331,9 @@ func (x *execution) run(ctx context.Context) (string, bool, error) {
 			st.touches.add(id, x.now)
 		}
 		if errors.Is(err, ErrNotFound) {
-			return x.refreshGone()
+			// Deleted meanwhile (a logout elsewhere): it stays deleted,
+			// and a persistent session's cookie is not sent again.
+			return "", false, nil
 		}
 		if err != nil {
 			return "", false, fmt.Errorf("session: refresh %s: %w", logID(id), err)
@@ -449,13 +451,6 @@ func (x *execution) deleteOld(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// refreshGone ends a sliding refresh of a record that was deleted meanwhile
-// (a logout elsewhere): it stays deleted, and a persistent session's cookie
-// is not sent again for it.
-func (x *execution) refreshGone() (string, bool, error) {
-	return "", false, nil
 }
 
 // finish marks the session saved and returns the cookie.
