@@ -29,8 +29,8 @@ help:
 	@echo "make demo-remix  a Go app and a Remix app sharing one login (ARGS=\"-storage cookie\")"
 	@echo "make release VERSION=v0.x.y   tag every library module (see release/README.md)"
 
-# deps installs what the tests need and the machine lacks: redis-server and
-# memcached from Debian's packages, Node.js packages from npm.
+# deps installs what the tests need and the machine lacks: redis-server,
+# memcached and postgresql from Debian's packages, Node.js packages from npm.
 deps:
 	@bash .ci/deps
 
@@ -63,7 +63,7 @@ tidy:
 # library alike instead of on whichever ran then.
 bench:
 	@cd bench && rm -f bench.txt && for i in $$(seq $(BENCHCOUNT)); do \
-		go test -run '^$$' -bench '^Benchmark(Scaffold|Sessionkit|SCS|Gorilla|Redis)' -benchmem \
+		go test -run '^$$' -bench '^Benchmark(Scaffold|Sessionkit|SCS|Gorilla|Redis|Postgres)' -benchmem \
 		-cpu 1,2 -count 1 -benchtime $(BENCHTIME) . > bench.round || { cat bench.round; exit 1; }; \
 		cat bench.round >> bench.txt; grep -E '^(Benchmark|ok|FAIL)' bench.round; done; rm -f bench.round
 	@cd bench && go run ./cmd/benchtable -svg ../docs/bench.svg -machine "$(BENCH_MACHINE)" \

@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
+	postgresstorage "github.com/sessionkit/sessionkit/storage-postgres"
 )
 
 const testSecret = "test-secret-test-secret-test-secret!"
@@ -32,10 +34,11 @@ var storageRows = []struct {
 	{"cookie-sealed", "cookie", true},
 	{"redis", "redis", false},
 	{"memcache", "memcache", false},
+	{"postgres", "postgres", false},
 }
 
-// withServer points cfg at a redis-server or memcached started for the test
-// (skipped with an install hint when missing, unless
+// withServer points cfg at a redis-server, memcached or PostgreSQL started
+// for the test (skipped with an install hint when missing, unless
 // SESSIONKIT_REQUIRE_SERVERS=1) when its storage needs one.
 func withServer(t *testing.T, cfg config) config {
 	t.Helper()
@@ -44,6 +47,8 @@ func withServer(t *testing.T, cfg config) config {
 		cfg.redis = testserver.Redis(t).Addr()
 	case "memcache":
 		cfg.memcache = testserver.Memcached(t).Addr()
+	case "postgres":
+		cfg.postgres = testserver.PostgresServer(t).URL()
 	}
 	return cfg
 }
@@ -79,6 +84,9 @@ func newTestServer(t *testing.T, storage string, seal bool) (*httptest.Server, *
 	st, info, err := newStorage(cfg, "session", testSecret)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if info.Close != nil {
+		t.Cleanup(info.Close) // before the server stops: cleanups run last first
 	}
 	rec := &idRecorder{Storage: st}
 	h, err := newApp(c, rec, appConfig{storage: info, idle: cfg.idle, lifetime: cfg.lifetime, logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -310,6 +318,9 @@ func TestPagesExplainSession(t *testing.T) {
 
 			_, body = get(t, cl, srv.URL+"/")
 			mustContain(t, body, "<code>visits</code> = <code>2</code>")
+			if row.storage == "postgres" {
+				mustContain(t, body, "in PostgreSQL at 127.0.0.1:", "one row per session in the table sessions of the database postgres")
+			}
 			switch {
 			case row.storage != "cookie":
 				mustContain(t, body, "it carries only the id, the data stays on the server")
@@ -378,13 +389,64 @@ func TestStorageFlag(t *testing.T) {
 	}{
 		{config{storage: "redis", redis: "127.0.0.1:1"}, "-storage redis: no Redis answers at 127.0.0.1:1 (-redis)"},
 		{config{storage: "memcache", memcache: "127.0.0.1:1"}, "-storage memcache: a server at 127.0.0.1:1 (-memcache) does not answer"},
-		{config{storage: "nope"}, `-storage "nope": want one of memory, file, cookie, redis, memcache`},
+		{config{storage: "postgres", postgres: "postgres://127.0.0.1:1/postgres?sslmode=disable"}, "-storage postgres: no PostgreSQL answers at 127.0.0.1:1 (-postgres)"},
+		{config{storage: "postgres", postgres: "postgres://127.0.0.1:bad/"}, "-storage postgres: -postgres: "},
+		{config{storage: "nope"}, `-storage "nope": want one of memory, file, cookie, redis, memcache, postgres`},
 		{config{storage: "file", seal: true, dir: t.TempDir()}, "-seal applies to -storage cookie only"},
 	} {
 		_, _, err := newStorage(tc.cfg, "session", testSecret)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("-storage %s -seal=%v: error %v, want %q", tc.cfg.storage, tc.cfg.seal, err, tc.want)
 		}
+	}
+	// A -postgres URL's password never appears in the message.
+	for _, u := range []string{"postgres://app:hunter2@127.0.0.1:1/app?sslmode=disable", "postgres://app:hunter2@127.0.0.1:bad/app"} {
+		_, _, err := newStorage(config{storage: "postgres", postgres: u}, "session", testSecret)
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("-postgres %s: error %v: want one without the password", u, err)
+		}
+	}
+}
+
+// TestPostgresLeastPrivilege: a PostgreSQL user that may only read and
+// write the sessions table, made by an administrator, cannot run Migrate
+// (CREATE on the schema), yet the app starts and keeps sessions; without the
+// table it says which table it could not create.
+func TestPostgresLeastPrivilege(t *testing.T) {
+	srv := testserver.PostgresServer(t)
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(ctx, "CREATE ROLE app LOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	appURL := strings.Replace(srv.URL(), testserver.PostgresUser+"@", "app@", 1)
+	cfg := config{storage: "postgres", postgres: appURL, idle: time.Hour, lifetime: 24 * time.Hour}
+	if _, _, err := newStorage(cfg, "session", testSecret); err == nil || !strings.Contains(err.Error(), "-storage postgres: creating the table sessions: ") {
+		t.Fatalf("no table, no right to create it: error %v", err)
+	}
+
+	if err := postgresstorage.Migrate(ctx, admin, "sessions"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "GRANT SELECT, INSERT, UPDATE, DELETE ON sessions TO app"); err != nil {
+		t.Fatal(err)
+	}
+	st, info, err := newStorage(cfg, "session", testSecret)
+	if err != nil {
+		t.Fatalf("the table exists and app may use it: %v", err)
+	}
+	defer info.Close()
+	s, err := st.Read(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Set(userKey, "demo")
+	if _, _, err := st.Save(ctx, s); err != nil {
+		t.Fatalf("save as app: %v", err)
 	}
 }
 

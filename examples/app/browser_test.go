@@ -29,8 +29,8 @@ const (
 
 // browserRows are the storages the app offers, each run through the whole
 // flow in a fresh browser profile. A storage that needs a server (Redis,
-// Memcache) adds a row whose setup starts it and returns the flags that
-// point the app at it.
+// Memcache, PostgreSQL) adds a row whose setup starts it and returns the
+// flags that point the app at it.
 var browserRows = []struct {
 	name  string
 	setup func(t *testing.T) []string // the app's flags
@@ -44,6 +44,9 @@ var browserRows = []struct {
 	}},
 	{"memcache", func(t *testing.T) []string {
 		return []string{"-storage", "memcache", "-memcache", testserver.Memcached(t).Addr()}
+	}},
+	{"postgres", func(t *testing.T) []string {
+		return []string{"-storage", "postgres", "-postgres", testserver.PostgresServer(t).URL()}
 	}},
 }
 

@@ -9,6 +9,11 @@
 //	go run ./examples/app -storage cookie -seal -addr localhost:9000
 //	go run ./examples/app -storage redis -redis 127.0.0.1:6379
 //	go run ./examples/app -storage memcache -memcache 127.0.0.1:11211,127.0.0.1:11212
+//	go run ./examples/app -storage postgres -postgres 'postgres://app@127.0.0.1:5432/app?sslmode=disable'
+//
+// -storage postgres creates its table, sessions, at start when it is
+// missing; the -postgres URL may also carry pgx's pool settings, such as
+// pool_max_conns=8.
 //
 // Set SESSION_SECRET (32+ characters) to keep sessions valid across
 // restarts; without it a random secret is made at start. SIGINT (Ctrl-C) and
@@ -57,6 +62,7 @@ func main() {
 type config struct {
 	addr, storage, dir string
 	redis, memcache    string // server addresses, comma-separated
+	postgres           string // a PostgreSQL connection URL
 	secure, seal       bool
 	idle, lifetime     time.Duration
 }
@@ -76,6 +82,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.dir, "dir", ".sessions", "directory for -storage file")
 	fs.StringVar(&cfg.redis, "redis", "127.0.0.1:6379", "with -storage redis: the server's address, or several seed nodes of a Redis Cluster, comma-separated")
 	fs.StringVar(&cfg.memcache, "memcache", "127.0.0.1:11211", "with -storage memcache: memcached addresses, comma-separated")
+	fs.StringVar(&cfg.postgres, "postgres", "postgres://127.0.0.1:5432/postgres?sslmode=disable", "with -storage postgres: the server's connection URL (pgx's format; the table is sessions)")
 	fs.BoolVar(&cfg.seal, "seal", false, "with -storage cookie: encrypt the payload (AES-256-GCM) instead of only signing it")
 	fs.BoolVar(&cfg.secure, "secure", false, "send the cookie over HTTPS only (__Host- name); leave off for http://localhost")
 	fs.DurationVar(&cfg.idle, "idle", 30*time.Minute, "idle timeout")
@@ -110,6 +117,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	st, info, err := newStorage(cfg, name, secret)
 	if err != nil {
 		return err
+	}
+	if info.Close != nil {
+		defer info.Close() // after the shutdown: requests in flight use it
 	}
 	app, err := newApp(c, st, appConfig{storage: info, idle: cfg.idle, lifetime: cfg.lifetime})
 	if err != nil {

@@ -245,6 +245,7 @@ func TestRunArguments(t *testing.T) {
 		{[]string{"-h"}, flag.ErrHelp.Error()},
 		{[]string{"-storage", "memory", "extra"}, `unexpected arguments ["extra"]`},
 		{[]string{"-storage", "memcache", "-memcache", "127.0.0.1:1"}, "-storage memcache: a server at 127.0.0.1:1 (-memcache) does not answer"},
+		{[]string{"-storage", "postgres", "-postgres", "postgres://127.0.0.1:1/postgres?sslmode=disable"}, "-storage postgres: no PostgreSQL answers at 127.0.0.1:1 (-postgres)"},
 		{[]string{"-storage", "memory", "-seal"}, "-seal applies to -storage cookie only"},
 		{[]string{"-storage", "memory", "-addr", "127.0.0.1:-1"}, "invalid port"},
 	} {

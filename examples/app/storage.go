@@ -5,24 +5,32 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/session"
 	memcachestorage "github.com/sessionkit/sessionkit/storage-memcache"
+	postgresstorage "github.com/sessionkit/sessionkit/storage-postgres"
 	redisstorage "github.com/sessionkit/sessionkit/storage-redis"
 )
 
 // storageNames are the values -storage accepts in this build, in the order
 // the usage text lists them.
-var storageNames = []string{"memory", "file", "cookie", "redis", "memcache"}
+var storageNames = []string{"memory", "file", "cookie", "redis", "memcache", "postgres"}
 
-// serverCheckTimeout bounds the check, at start, that a Redis or Memcache
-// server answers, so a wrong address is a clear error rather than a 500 on
-// the first request.
+// serverCheckTimeout bounds the check, at start, that a Redis, Memcache or
+// PostgreSQL server answers, so a wrong address is a clear error rather than
+// a 500 on the first request.
 const serverCheckTimeout = 3 * time.Second
+
+// postgresTable is the table -storage postgres keeps sessions in; the app
+// creates it at start when it is missing (postgresstorage.Migrate).
+const postgresTable = "sessions"
 
 // storageInfo describes the storage the app runs on, for the pages.
 type storageInfo struct {
@@ -33,6 +41,9 @@ type storageInfo struct {
 	// Users lists and revokes a user's sessions (the account page's
 	// "Active sessions"); nil for cookie storage, which cannot revoke.
 	Users session.UserIndex
+	// Close releases the storage's connections to its server; nil when it
+	// holds none.
+	Close func()
 }
 
 // newStorage returns the storage -storage names (see openStorage), and its
@@ -97,6 +108,7 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 		} else {
 			info.Where = fmt.Sprintf("in Redis at %s, under the key session:<id>", cfg.redis)
 		}
+		info.Close = func() { client.Close() }
 		st, err := redisstorage.New(client, redisstorage.Options{Session: o})
 		return st, info, err
 	case "memcache":
@@ -108,10 +120,53 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 			return nil, info, fmt.Errorf("-storage memcache: a server at %s (-memcache) does not answer: %w", cfg.memcache, err)
 		}
 		info.Where = fmt.Sprintf("in memcached at %s, under the key remix:session:<sha256 of the id>", cfg.memcache)
+		info.Close = func() { client.Close() }
 		st, err := memcachestorage.New(client, memcachestorage.Options{Session: o})
 		return st, info, err
+	case "postgres":
+		return openPostgres(cfg.postgres, o, info)
 	}
 	return nil, info, fmt.Errorf("-storage %q: want one of %s", cfg.storage, strings.Join(storageNames, ", "))
+}
+
+// openPostgres connects a pgx pool to the PostgreSQL server the URL (or
+// key=value connection string) names, checks that it answers, creates the
+// sessions table when it is missing, and returns the storage on it. The
+// pages name the server and the table, never the URL: it may hold a
+// password.
+func openPostgres(connString string, o session.Options, info storageInfo) (session.Storage, storageInfo, error) {
+	pcfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, info, fmt.Errorf("-storage postgres: -postgres: %w", err)
+	}
+	cc := pcfg.ConnConfig
+	at := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
+	if err != nil {
+		return nil, info, fmt.Errorf("-storage postgres: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), serverCheckTimeout)
+	defer cancel()
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, info, fmt.Errorf("-storage postgres: no PostgreSQL answers at %s (-postgres): %w", at, err)
+	}
+	// Migrate needs CREATE on the schema even when the table exists, which a
+	// least-privilege user (its table made by an administrator) lacks: New's
+	// check of the table decides, and Migrate's error is reported only when
+	// the table is not usable.
+	migrateErr := postgresstorage.Migrate(ctx, pool, postgresTable)
+	st, err := postgresstorage.New(pool, postgresstorage.Options{Table: postgresTable, Session: o})
+	if err != nil {
+		pool.Close()
+		if migrateErr != nil {
+			return nil, info, fmt.Errorf("-storage postgres: creating the table %s: %w", postgresTable, migrateErr)
+		}
+		return nil, info, fmt.Errorf("-storage postgres: %w", err)
+	}
+	info.Where = fmt.Sprintf("in PostgreSQL at %s, one row per session in the table %s of the database %s", at, postgresTable, cc.Database)
+	info.Close = pool.Close
+	return st, info, nil
 }
 
 // splitAddrs splits a comma-separated address list, dropping blanks.

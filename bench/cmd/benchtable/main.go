@@ -13,8 +13,8 @@
 //	                                       the cookie, read, change, save,
 //	                                       serialize (Lib: Sessionkit, Remix)
 //
-// Workload is Memory, Cookie, CookieSealed, File, Redis or Memcache; Mode is
-// Write or Read. With -count above 1 the median of the runs is used; each
+// Workload is Memory, Cookie, CookieSealed, File, Redis, Memcache or
+// Postgres; Mode is Write or Read. With -count above 1 the median of the runs is used; each
 // GOMAXPROCS (the -N suffix of -cpu 1,2) gets its own table.
 //
 // Usage:

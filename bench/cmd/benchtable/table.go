@@ -20,6 +20,8 @@ var workloads = []struct{ Name, Label string }{
 	{"RedisRead", "Redis, read"},
 	{"MemcacheWrite", "Memcache, write"},
 	{"MemcacheRead", "Memcache, read"},
+	{"PostgresWrite", "PostgreSQL, write"},
+	{"PostgresRead", "PostgreSQL, read"},
 }
 
 // A kind of table: which libraries, which name prefix, and whether the

@@ -9,10 +9,11 @@
 // starts a session, every later one loads it and writes a counter. A
 // response other than 200 OK, or a transport error, is an error; 0 is the
 // bar. Every server runs as its own process on a free loopback port, with
-// redis-server and memcached started on free loopback ports for their rows
-// and stopped by PID at the end. Requests are bounded in count (-max) and
-// time (-duration); the client runs on the same machine as the servers, so
-// the figures are end-to-end ones, where net/http's own cost dominates.
+// redis-server, memcached and PostgreSQL started on free loopback ports for
+// their rows and stopped by PID at the end. Requests are bounded in count
+// (-max) and time (-duration); the client runs on the same machine as the
+// servers, so the figures are end-to-end ones, where net/http's own cost
+// dominates.
 //
 //	go run ./cmd/load -duration 5s -clients 32
 package main
@@ -44,7 +45,7 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long each target is loaded")
 	clients := flag.Int("clients", 32, "concurrent clients, each with its own session")
 	maxRequests := flag.Int64("max", 2_000_000, "at most this many requests per target")
-	only := flag.String("only", "", "comma-separated targets to run (default: all): sessionkit-memory, scs-memory, sessionkit-cookie, gorilla-cookie, app-memory, app-cookie, app-file, app-redis, app-redis-cluster, app-memcache")
+	only := flag.String("only", "", "comma-separated targets to run (default: all): sessionkit-memory, scs-memory, sessionkit-cookie, gorilla-cookie, app-memory, app-cookie, app-file, app-redis, app-redis-cluster, app-memcache, app-postgres")
 	examples := flag.String("examples", "", "the examples module folder (default: ../examples next to this module)")
 	flag.Parse()
 

@@ -33,6 +33,7 @@ func targets() []target {
 		exampleApp("app-redis", "example app, Redis (1 node)", redisNode, "-storage", "redis"),
 		exampleApp("app-redis-cluster", "example app, Redis Cluster (3 masters)", redisCluster, "-storage", "redis"),
 		exampleApp("app-memcache", "example app, Memcache", memcached, "-storage", "memcache"),
+		exampleApp("app-postgres", "example app, PostgreSQL", postgres, "-storage", "postgres"),
 	}
 }
 
@@ -105,6 +106,15 @@ func memcached(env *environment) ([]string, error) {
 	}
 	env.stoppers = append(env.stoppers, func() { s.Stop() })
 	return []string{"-memcache", s.Addr()}, nil
+}
+
+func postgres(env *environment) ([]string, error) {
+	s, err := testserver.StartPostgres()
+	if err != nil {
+		return nil, skipIfMissing(err)
+	}
+	env.stoppers = append(env.stoppers, func() { s.Stop() })
+	return []string{"-postgres", s.URL()}, nil
 }
 
 // serveMinimal is the -serve mode: one handler of the bench module on addr,

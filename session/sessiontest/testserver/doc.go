@@ -1,8 +1,10 @@
-// Package testserver starts real redis-server and memcached processes for
-// tests: each on a free loopback port, with no persistence, in a temporary
-// directory, stopped by its PID when the test ends. The storage modules'
-// conformance tests, the interop tests, the benchmarks and the example app's
-// browser test share it, so that every one of them talks to a real server.
+// Package testserver starts real redis-server, memcached and PostgreSQL
+// processes for tests: each on a free loopback port, in a temporary
+// directory, without persistence (PostgreSQL keeps its cluster in that
+// directory, with durability off), stopped by its PID when the test ends.
+// The storage modules' conformance tests, the interop tests, the benchmarks
+// and the example app's browser test share it, so that every one of them
+// talks to a real server.
 //
 // A server that is not installed makes the test skip with an install hint,
 // unless the environment sets SESSIONKIT_REQUIRE_SERVERS=1 (as .ci/run does
@@ -13,6 +15,15 @@
 //		client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 //		...
 //	}
+//
+//	func TestWithPostgres(t *testing.T) {
+//		pg := testserver.PostgresServer(t) // skipped when PostgreSQL is missing
+//		pool, err := pgxpool.New(ctx, pg.URL())
+//		...
+//	}
+//
+// PostgreSQL refuses to run as root; when the tests run as root, the server
+// runs as the system user postgres (see StartPostgres).
 //
 // The Start functions do the same without a testing.TB, for programs such as
 // a demo or a load generator; they must call Stop.
