@@ -140,8 +140,11 @@ func (t table) indexName() string {
 // expires_at when they do not exist; it leaves an existing table as it is,
 // so it is safe to call at every start, and from several processes at once
 // (a transaction-scoped advisory lock, keyed by a hash of the table name,
-// runs them one after the other). The schema, if the name has one, must
-// exist. The statements are those of the README:
+// runs them one after the other). When the table and its index are both
+// there it sends nothing else, so a database user that may only read and
+// write the table (and not create in its schema) can call it too. The
+// schema, if the name has one, must exist. The statements are those of the
+// README:
 //
 //	CREATE TABLE IF NOT EXISTS sessions (
 //		key        text COLLATE "C" PRIMARY KEY,
