@@ -1,7 +1,6 @@
 package sessionmiddleware
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 )
 
 // locking returns st as a session.Locking, or fails the test: the storage
@@ -272,46 +271,11 @@ func TestExclusiveTwoProcesses(t *testing.T) {
 	portFile := filepath.Join(t.TempDir(), "port")
 	const secret = "two-processes-secret-0123456789abcdef"
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestExclusiveHelperProcess$")
-	cmd.Env = append(os.Environ(), helperDirEnv+"="+dir, helperSecretEnv+"="+secret, helperPortEnv+"="+portFile)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewReader(stdout)
-	var out strings.Builder
-	stopped := false
-	// stop closes the second server's stdin, which ends it, and waits for
-	// it to exit.
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		stdin.Close()
-		rest, _ := io.ReadAll(lines)
-		out.Write(rest)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("second process: %v\n%s", err, out.String())
-		}
-	}
-	defer stop()
 	// The second server prints "ready" once its port file is written (or
-	// exits, on an error).
-	line, err := lines.ReadString('\n')
-	out.WriteString(line)
-	if line != "ready\n" {
-		stop()
-		t.Fatalf("second process did not start: %v\n%s", err, out.String())
-	}
+	// exits, on an error); closing its stdin (Wait) stops it.
+	second := testserver.StartHelper(t, "TestExclusiveHelperProcess",
+		helperDirEnv+"="+dir, helperSecretEnv+"="+secret, helperPortEnv+"="+portFile)
+	second.Expect("ready")
 	addr, err := os.ReadFile(portFile)
 	if err != nil {
 		t.Fatal(err)
@@ -332,7 +296,9 @@ func TestExclusiveTwoProcesses(t *testing.T) {
 		t.Fatalf("POST /start: %d, cookie %q", res.StatusCode, ck)
 	}
 	increment(t, ts.Client(), urls, ck, 200)
-	stop()
+	if err := second.Wait(); err != nil {
+		t.Error(err)
+	}
 }
 
 // A request that waits for the lock longer than Lock.Wait gets 503 with

@@ -13,12 +13,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessionkit/session"
 	"github.com/sessionkit/sessionkit/session/sessiontest"
+	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 )
 
 // The race tests stop early at raceBudget, so that a slow machine (or -race)
@@ -344,36 +344,13 @@ func TestFileLockHelperProcess(t *testing.T) {
 }
 
 // startLockHelper starts the helper process holding id's lock in dir, and
-// returns once it holds it; closing stdin makes it exit.
-func startLockHelper(t *testing.T, dir, id string, ttl time.Duration) (cmd *exec.Cmd, stdin io.WriteCloser) {
+// returns once it holds it; Wait (closing its stdin) makes it exit.
+func startLockHelper(t *testing.T, dir, id string, ttl time.Duration) *testserver.Helper {
 	t.Helper()
-	cmd = exec.Command(os.Args[0], "-test.run=^TestFileLockHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envLockHelper+"="+dir, envLockHelperID+"="+id, envLockHelperTTL+"="+ttl.String())
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Wait()
-	})
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		if lines.Text() == "locked" {
-			go io.Copy(io.Discard, stdout)
-			return cmd, stdin
-		}
-	}
-	t.Fatalf("the helper did not take the lock: %v", cmd.Wait())
-	return nil, nil
+	h := testserver.StartHelper(t, "TestFileLockHelperProcess",
+		envLockHelper+"="+dir, envLockHelperID+"="+id, envLockHelperTTL+"="+ttl.String())
+	h.Expect("locked")
+	return h
 }
 
 // Another process's lock (flock on the session's lock file) is held until
@@ -387,7 +364,7 @@ func TestFileLockAcrossProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd, stdin := startLockHelper(t, dir, "s", time.Hour)
+	helper := startLockHelper(t, dir, "s", time.Hour)
 	for i := range 20 {
 		if ok, err := b.TryLock(ctx, "s", fmt.Sprint("parent", i), time.Minute); ok || err != nil {
 			t.Fatalf("TryLock of a lock another process holds = %v, %v", ok, err)
@@ -397,9 +374,8 @@ func TestFileLockAcrossProcesses(t *testing.T) {
 	if ok, err := b.TryLock(ctx, "other", "parent", time.Minute); !ok || err != nil {
 		t.Errorf("TryLock of another session = %v, %v", ok, err)
 	}
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("helper: %v", err)
+	if err := helper.Wait(); err != nil {
+		t.Fatal(err)
 	}
 	if ok, err := b.TryLock(ctx, "s", "parent", time.Minute); !ok || err != nil {
 		t.Errorf("TryLock after the holder exited = %v, %v", ok, err)
@@ -425,7 +401,7 @@ func TestFileLockTTLAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	const ttl = 300 * time.Millisecond
-	cmd, _ := startLockHelper(t, dir, "s", ttl)
+	helper := startLockHelper(t, dir, "s", ttl)
 	start := time.Now()
 	if ok, _ := b.TryLock(ctx, "s", "parent", time.Minute); ok {
 		t.Fatal("took the lock another process holds")
@@ -443,8 +419,8 @@ func TestFileLockTTLAcrossProcesses(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
-		t.Errorf("the helper exited (%v): the lock was released by its exit, not its ttl", err)
+	if !helper.Running() {
+		t.Error("the helper exited: the lock was released by its exit, not its ttl")
 	}
 	if waited := time.Since(start); waited < ttl/2 {
 		t.Errorf("the lock was free %v after the helper took it, before its ttl %v", waited, ttl)

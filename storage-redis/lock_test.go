@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
@@ -110,54 +108,19 @@ func TestExclusiveTwoProcesses(t *testing.T) {
 	}
 	cookie := request(t, st, "", func(s *session.Session) { s.Set("n", 0) })
 
-	child := exec.Command(os.Args[0], "-test.run=^TestExclusiveHelperProcess$", "-test.count=1")
-	child.Env = append(os.Environ(), envLockAddr+"="+srv.Addr(), envLockPrefix+"="+prefix, envLockCookie+"="+cookie)
-	stdin, err := child.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr lockedBuffer
-	child.Stderr = &stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
 	// The child says "ready" once connected, and both start together when
 	// it reads "go".
-	lines := bufio.NewScanner(stdout)
-	var rest []string
-	ready := false
-	for lines.Scan() {
-		if lines.Text() == "ready" {
-			ready = true
-			break
-		}
-		rest = append(rest, lines.Text())
-	}
-	if !ready {
-		child.Wait()
-		t.Fatalf("the helper process did not get ready:\n%s\n%s", rest, stderr.String())
-	}
-	var drained sync.WaitGroup
-	drained.Go(func() {
-		for lines.Scan() {
-			rest = append(rest, lines.Text())
-		}
-	})
-	if _, err := io.WriteString(stdin, "go\n"); err != nil {
-		t.Fatal(err)
-	}
+	child := testserver.StartHelper(t, "TestExclusiveHelperProcess",
+		envLockAddr+"="+srv.Addr(), envLockPrefix+"="+prefix, envLockCookie+"="+cookie)
+	child.Expect("ready")
+	child.Send("go")
 	parentErr := increments(ctx, st, cookie, 100, 8)
-	drained.Wait()
 	childErr := child.Wait()
 	if parentErr != nil {
 		t.Errorf("this process: %v", parentErr)
 	}
 	if childErr != nil {
-		t.Errorf("the helper process: %v\n%s\n%s", childErr, rest, stderr.String())
+		t.Error(childErr)
 	}
 	s, err := st.Read(ctx, cookie)
 	if err != nil {
@@ -282,21 +245,3 @@ func TestLockWaits(t *testing.T) {
 	}
 }
 
-// lockedBuffer is an io.Writer safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	return len(p), nil
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}

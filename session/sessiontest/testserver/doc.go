@@ -30,4 +30,8 @@
 //
 // On Linux a started server also gets SIGKILL when the process that started
 // it dies, so a killed test run leaves no server behind.
+//
+// StartHelper runs the test binary again as a second process running one
+// of its tests, for what must hold between processes (locks, a storage two
+// servers share); the two talk in lines (Helper.Expect, Helper.Send).
 package testserver
