@@ -3,9 +3,7 @@ package memcachestorage
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -43,199 +41,23 @@ func TestMerge64(t *testing.T) {
 func merge64(t *testing.T, client *memcache.Client) {
 	t.Helper()
 	st, _ := newStorage(t, client, Options{})
-	ctx := context.Background()
 	id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("base", "kept") })
-	const n = 64
-	sessions := make([]*session.Session, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sessions[i], errs[i] = st.Read(ctx, id)
-		}()
-	}
-	wg.Wait()
-	for i, s := range sessions {
-		if errs[i] != nil || s.ID() != id {
-			t.Fatalf("read %d: %v", i, errs[i])
-		}
-	}
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := sessions[i]
-			s.Set(fmt.Sprintf("k%d", i), i)
-			<-start
-			_, _, errs[i] = st.Save(ctx, s)
-		}()
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("save %d: %v", i, err)
-		}
-	}
-	s, err := st.Read(ctx, id)
-	if err != nil || s.ID() != id {
-		t.Fatalf("final read: %v", err)
-	}
-	missing := 0
-	for i := range n {
-		if got := s.Get(fmt.Sprintf("k%d", i)); got != float64(i) {
-			missing++
-			t.Errorf("k%d = %v after the merged saves", i, got)
-		}
-	}
-	if s.Get("base") != "kept" || s.Len() != n+1 {
-		t.Errorf("the session holds %d values (base %v), want %d", s.Len(), s.Get("base"), n+1)
-	}
-	t.Logf("%d of %d keys kept", n-missing, n)
+	sessiontest.ConcurrentSaves(t, st, id, 64, nil)
 }
 
 // TestRevokeVsRegenerate races, 1000 times over three servers, a login that
-// regenerates the id of a signed-in session with RevokeAll of its user.
-// Whichever wins, the session the login's cookie reaches afterwards is
-// either not signed in or listed by Sessions, where a revoke finds it; and
-// the old cookie never loads a signed-in session.
+// regenerates the id of a signed-in session with RevokeAll of its user, the
+// revoke started with the login or at each step of it in turn
+// (sessiontest.RevokeRace). Whichever wins, the session the login's cookie
+// reaches afterwards is either not signed in or listed by Sessions, where a
+// revoke finds it; and the old cookie never loads a signed-in session that
+// is not listed.
 func TestRevokeVsRegenerate(t *testing.T) {
 	p := startPool(t, 3)
-	logs := sessiontest.NewLogs()
-	st, _ := newStorage(t, p.client, Options{Session: session.Options{UserKey: "user", Logger: logs.Logger()}})
-	ix, ok := st.(session.UserIndex)
-	if !ok {
-		t.Fatal("the storage with UserKey is not a session.UserIndex")
-	}
-	const trials = 1000
-	const workers = 8
-	results := make([]revokeOutcome, trials)
-	trialsCh := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for trial := range trialsCh {
-				results[trial] = revokeTrial(st, ix, fmt.Sprintf("U%d", trial))
-			}
-		}()
-	}
-	deadline := time.Now().Add(90 * time.Second)
-	for trial := 0; trial < trials && !t.Failed(); trial++ {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d trials in 90 s", trial)
-		}
-		trialsCh <- trial
-	}
-	close(trialsCh)
-	wg.Wait()
-	violations, loginFailed, signedIn, notSignedIn := 0, 0, 0, 0
-	for i, r := range results {
-		if len(r.violations) > 0 {
-			violations++
-			if violations <= 5 {
-				t.Errorf("trial %d: %v", i, r.violations)
-			}
-		}
-		switch {
-		case r.loginErr != nil:
-			loginFailed++
-		case r.signedIn:
-			signedIn++
-		default:
-			notSignedIn++
-		}
-	}
-	t.Logf("%d trials: %d violations; the login failed in %d, kept a signed-in (listed) session in %d, ended signed out in %d",
-		trials, violations, loginFailed, signedIn, notSignedIn)
-	if violations > 0 {
-		t.Errorf("%d violations in %d trials", violations, trials)
-	}
-}
-
-type revokeOutcome struct {
-	loginErr   error
-	signedIn   bool // the login's cookie loads a session signed in as the user
-	listed     bool // ... which Sessions lists
-	revoked    int
-	violations []string
-}
-
-// revokeTrial runs one trial of TestRevokeVsRegenerate for user; it runs on
-// a worker goroutine, so it reports problems instead of failing the test.
-func revokeTrial(st session.Storage, ix session.UserIndex, user string) (r revokeOutcome) {
-	ctx := context.Background()
-	first, err := st.Read(ctx, "")
-	if err == nil {
-		first.Set("user", user)
-		_, _, err = st.Save(ctx, first)
-	}
-	if err != nil {
-		r.violations = append(r.violations, fmt.Sprintf("the first login: %v", err))
-		return r
-	}
-	old := first.ID()
-	start := make(chan struct{})
-	var login string
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		<-start
-		s, err := st.Read(ctx, old)
-		if err != nil {
-			r.loginErr = err
-			return
-		}
-		s.RegenerateID(true)
-		s.Set("user", user)
-		var set bool
-		login, set, err = st.Save(ctx, s)
-		if err == nil && !set {
-			login = old
-		}
-		r.loginErr = err
-	}()
-	var revokeErr error
-	go func() {
-		defer wg.Done()
-		<-start
-		r.revoked, revokeErr = ix.RevokeAll(ctx, user)
-	}()
-	close(start)
-	wg.Wait()
-	if revokeErr != nil {
-		r.violations = append(r.violations, fmt.Sprintf("RevokeAll: %v", revokeErr))
-	}
-	if r.loginErr != nil && !errors.Is(r.loginErr, session.ErrNotFound) {
-		r.violations = append(r.violations, fmt.Sprintf("login: %v", r.loginErr))
-	}
-	list, err := ix.Sessions(ctx, user)
-	if err != nil {
-		r.violations = append(r.violations, fmt.Sprintf("Sessions: %v", err))
-	}
-	if r.loginErr == nil {
-		s, err := st.Read(ctx, login)
-		if err != nil {
-			r.violations = append(r.violations, fmt.Sprintf("read the login's cookie: %v", err))
-		} else if s.Get("user") == user {
-			r.signedIn = true
-			r.listed = slices.ContainsFunc(list, func(si session.SessionInfo) bool { return si.Handle == s.Handle() })
-			if !r.listed {
-				r.violations = append(r.violations, "the login's session is signed in but not listed: no revoke can end it")
-			}
-		}
-	}
-	if s, err := st.Read(ctx, old); err != nil {
-		r.violations = append(r.violations, fmt.Sprintf("read the old cookie: %v", err))
-	} else if s.Get("user") != nil {
-		r.violations = append(r.violations, "the old cookie still loads a signed-in session after RegenerateID(true) and RevokeAll")
-	}
-	return r
+	start := time.Now()
+	r := sessiontest.RevokeRace(t, newTestBackend(t, p.client, Options{}), 1000, 8)
+	t.Logf("%d trials in %v: %d violations; the login failed in %d, kept a signed-in (listed) session in %d, ended signed out in %d",
+		r.Trials, time.Since(start).Round(time.Millisecond), r.Violations, r.LoginErrors, r.LoginKept, r.Revoked)
 }
 
 // TestFailedSaveChangesNothingLive: a login in place (the user set on a

@@ -244,4 +244,3 @@ func TestLockWaits(t *testing.T) {
 		t.Errorf("%d lock keys left after every release", n)
 	}
 }
-

@@ -60,38 +60,7 @@ func mergeDifferentKeys(t *testing.T, c Config) {
 func merge64(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	id, _ := e.req("", func(s *session.Session) { s.Set("base", 1) })
-	const n = 64
-	sessions := make([]*session.Session, n)
-	for i := range sessions {
-		sessions[i] = e.read(id)
-		sessions[i].Set(fmt.Sprintf("k%d", i), i)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for _, s := range sessions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			if _, _, err := e.st.Save(ctx, s); err != nil {
-				t.Errorf("Save: %v", err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	got := e.read(id)
-	missing := 0
-	for i := range n {
-		if got.Get(fmt.Sprintf("k%d", i)) != float64(i) {
-			missing++
-		}
-	}
-	if missing > 0 || got.Get("base") != 1.0 {
-		t.Errorf("%d of %d keys lost (base %v)", missing, n, got.Get("base"))
-	}
+	ConcurrentSaves(t, e.st, id, 64, nil)
 }
 
 func mergeSameKey(t *testing.T, c Config) {

@@ -177,3 +177,12 @@ func TestRunBuildsNoSpareBackend(t *testing.T) {
 		t.Errorf("the suite built %d backends outside its scenarios", len(outside))
 	}
 }
+
+// RevokeRace on the fake backend: no trial leaves a session that cannot be
+// revoked (the storage modules run it at scale on their servers).
+func TestRevokeRace(t *testing.T) {
+	r := sessiontest.RevokeRace(t, sessiontest.NewBackend(nil), 200, 8)
+	if r.Trials != 200 || r.LoginKept+r.Revoked+r.LoginErrors != 200 {
+		t.Errorf("result %+v", r)
+	}
+}
