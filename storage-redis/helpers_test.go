@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/sessiontest"
 	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 )
 
@@ -222,24 +223,10 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// request plays one request: Read cookie, fn, Save; it returns the cookie
-// afterwards and fails the test on any error.
+// request plays one request (sessiontest.Request) and returns the cookie
+// afterwards.
 func request(t testing.TB, st session.Storage, cookie string, fn func(*session.Session)) string {
 	t.Helper()
-	ctx := context.Background()
-	s, err := st.Read(ctx, cookie)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	if fn != nil {
-		fn(s)
-	}
-	v, set, err := st.Save(ctx, s)
-	if err != nil {
-		t.Fatalf("Save: %v", err)
-	}
-	if !set {
-		return cookie
-	}
+	v, _ := sessiontest.Request(t, st, cookie, fn)
 	return v
 }
