@@ -16,13 +16,19 @@
 //	go run ./release -repo . v0.2.0          rewrite requires, commit, tag
 //	go run ./release -repo . -proxy DIR      write GOPROXY=file://DIR from the tags
 //
-// Nothing is pushed: the command prints the git push line to run.
+// A release refuses uncommitted changes and untracked files that .gitignore
+// does not exclude. Nothing is pushed: the command prints the git push line
+// to run. With -proxy it prints how a consumer module uses the proxy: GOPROXY
+// with the file proxy first, and GONOSUMDB for the sessionkit modules only,
+// which the public checksum database cannot know before they are published.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 func main() {
@@ -39,7 +45,12 @@ func main() {
 			flag.Usage()
 			os.Exit(2)
 		}
-		mods, err := WriteProxy(*repo, *proxy)
+		dir, err := filepath.Abs(*proxy) // a file:// URL needs an absolute path
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "release:", err)
+			os.Exit(1)
+		}
+		mods, err := WriteProxy(*repo, dir)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "release:", err)
 			os.Exit(1)
@@ -47,7 +58,7 @@ func main() {
 		for _, m := range mods {
 			fmt.Println(m)
 		}
-		fmt.Printf("GOPROXY=file://%s\n", *proxy)
+		fmt.Print(ConsumerInstructions(dir, mods))
 		return
 	}
 
@@ -68,4 +79,33 @@ func main() {
 		fmt.Printf(" %s", t)
 	}
 	fmt.Println()
+}
+
+// ModulePrefix is the path prefix of every sessionkit module. GONOSUMDB
+// names it so that the go command records these modules' hashes from what
+// the file proxy serves instead of asking the checksum database, which knows
+// only published versions; every other module is still checked against it.
+const ModulePrefix = "github.com/sessionkit/sessionkit"
+
+// ConsumerInstructions tells how a module outside the repository gets the
+// modules of a file proxy in dir (absolute), given the "path@version" lines
+// WriteProxy returned.
+func ConsumerInstructions(dir string, mods []string) string {
+	example := ModulePrefix + "/session-middleware@VERSION"
+	for _, m := range mods {
+		if strings.HasPrefix(m, ModulePrefix+"/session-middleware@") {
+			example = m // the last listed; any would do
+		}
+	}
+	url := filepath.ToSlash(dir)
+	if !strings.HasPrefix(url, "/") {
+		url = "/" + url // file:///C:/… on Windows
+	}
+	return fmt.Sprintf(`
+To use these modules from your own module (outside this repository), run there:
+
+	export GOPROXY=file://%s,https://proxy.golang.org,direct
+	export GONOSUMDB=%s
+	go get %s
+`, url, ModulePrefix, example)
 }

@@ -98,16 +98,15 @@ func parseGoMod(data []byte) (Module, error) {
 
 // Release rewrites every sibling require in every module to version,
 // commits the change and tags each released module as dir/version. It
-// refuses a dirty work tree, an existing tag, and a released module that
-// requires a module that is not released.
+// refuses a work tree with uncommitted changes or untracked files, an
+// existing tag, and a released module that requires a module that is not
+// released.
 func Release(root, version string) ([]string, error) {
 	if !versionRE.MatchString(version) {
 		return nil, fmt.Errorf("version %q: want vMAJOR.MINOR.PATCH with major 0 or 1 (for example v0.2.0)", version)
 	}
-	if out, err := git(root, "status", "--porcelain", "--untracked-files=no"); err != nil {
+	if err := checkClean(root); err != nil {
 		return nil, err
-	} else if out != "" {
-		return nil, fmt.Errorf("the work tree has uncommitted changes:\n%s", out)
 	}
 	mods, err := Modules(root)
 	if err != nil {
@@ -155,6 +154,30 @@ func Release(root, version string) ([]string, error) {
 		}
 	}
 	return tags, nil
+}
+
+// checkClean refuses a work tree with uncommitted changes, and one with
+// untracked files that .gitignore does not exclude: the tags name the
+// commit, so such a file would be in the module a developer tested but not
+// in the module a consumer gets.
+func checkClean(root string) error {
+	out, err := git(root, "status", "--porcelain", "--untracked-files=no")
+	if err != nil {
+		return err
+	}
+	if out != "" {
+		return fmt.Errorf("the work tree has uncommitted changes; commit or discard them first:\n%s", out)
+	}
+	out, err = git(root, "ls-files", "-z", "--others", "--exclude-standard", "--full-name", ":/")
+	if err != nil {
+		return err
+	}
+	if out = strings.Trim(out, "\x00"); out != "" {
+		names := strings.Split(out, "\x00")
+		return fmt.Errorf("the work tree has %d untracked file(s), which the release commit and tags would not hold; commit them, delete them or add them to .gitignore first:\n  %s",
+			len(names), strings.Join(names, "\n  "))
+	}
+	return nil
 }
 
 func git(dir string, args ...string) (string, error) {

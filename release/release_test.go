@@ -32,7 +32,13 @@ func TestReleaseThroughAFileProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"cookie/" + version, "session/" + version, "session-middleware/" + version, "router/" + version} {
+	wantTags := []string{"cookie/" + version, "session/" + version, "session-middleware/" + version, "router/" + version}
+	for _, dir := range []string{"storage-redis", "storage-memcache", "storage-postgres"} {
+		if _, err := os.Stat(filepath.Join(repo, dir, "go.mod")); err == nil {
+			wantTags = append(wantTags, dir+"/"+version)
+		}
+	}
+	for _, want := range wantTags {
 		if !slices.Contains(tags, want) {
 			t.Errorf("tags %v lack %s", tags, want)
 		}
@@ -55,7 +61,7 @@ func TestReleaseThroughAFileProxy(t *testing.T) {
 
 	// Fill the module cache with the third-party modules the libraries
 	// need, so the consumers below can be served offline from it.
-	for _, dir := range []string{"session-middleware", "storage-redis", "storage-memcache"} {
+	for _, dir := range []string{"session-middleware", "storage-redis", "storage-memcache", "storage-postgres"} {
 		if _, err := os.Stat(filepath.Join(repo, dir, "go.mod")); err != nil {
 			continue
 		}
@@ -70,7 +76,7 @@ func TestReleaseThroughAFileProxy(t *testing.T) {
 	t.Logf("proxy: %v", written)
 
 	t.Run("session-middleware", func(t *testing.T) {
-		consumer(t, proxy, "github.com/sessionkit/sessionkit/session-middleware", `package main
+		consumer(t, proxy, []string{"github.com/sessionkit/sessionkit/session-middleware"}, "", `package main
 
 import (
 	"fmt"
@@ -105,9 +111,71 @@ func main() {
 		}, nil)
 	})
 
+	// The checksum database knows no unpublished version: without
+	// GONOSUMDB for the sessionkit modules, `go get` fails verifying them.
+	t.Run("without GONOSUMDB", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, filepath.Join(dir, "go.mod"), "module example.com/consumer\n\ngo 1.26\n")
+		cmd := exec.Command("go", "get", "github.com/sessionkit/sessionkit/session@"+version)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), append(consumerEnv(t, dir, proxy), "GONOSUMDB=")...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "verifying module") {
+			t.Fatalf("go get without GONOSUMDB: err = %v, want a failure verifying the module:\n%s", err, out)
+		}
+	})
+
+	if _, err := os.Stat(filepath.Join(repo, "storage-postgres", "go.mod")); err == nil {
+		t.Run("session-middleware+storage-postgres", func(t *testing.T) {
+			consumer(t, proxy, []string{"github.com/sessionkit/sessionkit/session-middleware", "github.com/sessionkit/sessionkit/storage-postgres"},
+				readFile(t, filepath.Join(repo, "storage-postgres", "go.sum")), `package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/session"
+	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
+	postgresstorage "github.com/sessionkit/sessionkit/storage-postgres"
+)
+
+// newStorage is what a program would call with its pool; this one has no
+// database, so it only has to build.
+var newStorage func(*pgxpool.Pool, postgresstorage.Options) (session.Storage, error) = postgresstorage.New
+
+func main() {
+	c, err := cookie.New("session", cookie.Options{Secrets: []string{"a secret of thirty-two bytes...."}})
+	if err != nil {
+		panic(err)
+	}
+	mw, err := sessionmiddleware.New(c, session.NewMemoryStorage(session.Options{}), sessionmiddleware.Options{})
+	if err != nil {
+		panic(err)
+	}
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.FromContext(r.Context()).Set("n", 1)
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	fmt.Println(rec.Code, len(rec.Result().Cookies()), postgresstorage.DefaultTable, newStorage != nil)
+}
+`, "200 1 sessions true", []string{
+					"github.com/sessionkit/sessionkit/cookie",
+					"github.com/sessionkit/sessionkit/session",
+					"github.com/sessionkit/sessionkit/session-middleware",
+					"github.com/sessionkit/sessionkit/storage-postgres",
+					"github.com/jackc/pgx/v5",
+				}, []string{"router", "storage-redis", "storage-memcache", "go-redis", "gomemcache", "miniredis", "chromedp", "testify"})
+		})
+	}
+
 	if _, err := os.Stat(filepath.Join(repo, "storage-redis", "go.mod")); err == nil {
 		t.Run("storage-redis", func(t *testing.T) {
-			consumer(t, proxy, "github.com/sessionkit/sessionkit/storage-redis", `package main
+			consumer(t, proxy, []string{"github.com/sessionkit/sessionkit/storage-redis"},
+				readFile(t, filepath.Join(repo, "storage-redis", "go.sum")), `package main
 
 import (
 	"fmt"
@@ -122,37 +190,54 @@ func main() {
 	fmt.Println(err == nil)
 }
 `, "true", []string{
-				"github.com/sessionkit/sessionkit/session",
-				"github.com/sessionkit/sessionkit/storage-redis",
-				"github.com/redis/go-redis/v9",
-			}, []string{"cookie", "session-middleware", "router", "storage-memcache", "gomemcache", "miniredis", "testify"})
+					"github.com/sessionkit/sessionkit/session",
+					"github.com/sessionkit/sessionkit/storage-redis",
+					"github.com/redis/go-redis/v9",
+				}, []string{"cookie", "session-middleware", "router", "storage-memcache", "gomemcache", "miniredis", "testify"})
 		})
 	}
 }
 
-// consumer makes a fresh module outside the repository, gets mod from the
-// proxy, builds and runs main and checks its output, and checks after
-// `go mod tidy` that every sessionkit module it requires is in want, every
-// module of want is there, and no required module path contains one of
-// forbidden.
-func consumer(t *testing.T, proxy, mod, main, wantOutput string, want, forbidden []string) {
-	dir := t.TempDir()
+// consumerEnv is the environment of a consumer module in dir: the release's
+// proxy, then the local module cache for third-party modules; the checksum
+// database on, but skipped for the sessionkit modules with GONOSUMDB, as
+// release/README.md and the module READMEs tell consumers. The database's
+// URL is one nothing listens on, so the tests stay offline and show that
+// nothing needs it: a third-party module's hash must come from go.sum.
+func consumerEnv(t *testing.T, dir, proxy string) []string {
 	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := []string{
+	return []string{
 		"GOWORK=off",
 		"GOFLAGS=-mod=mod -modcacherw",
 		"GOMODCACHE=" + filepath.Join(dir, ".modcache"), // nothing stale from earlier runs
-		"GOPROXY=file://" + proxy + ",file://" + filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download"),
-		"GOSUMDB=off",
-		"GOPRIVATE=", "GONOPROXY=", "GONOSUMDB=",
+		"GOPROXY=file://" + filepath.ToSlash(proxy) + ",file://" + filepath.ToSlash(filepath.Join(strings.TrimSpace(string(modcache)), "cache", "download")),
+		"GOSUMDB=sum.golang.org http://127.0.0.1:1",
+		"GONOSUMDB=" + ModulePrefix,
+		"GOPRIVATE=", "GONOPROXY=", "GOINSECURE=",
 		"GOTOOLCHAIN=local",
 	}
+}
+
+// consumer makes a fresh module outside the repository with goSum as its
+// go.sum (the third-party hashes, which the checksum database would give a
+// consumer online), gets mods from the proxy, builds and runs main and
+// checks its output, and checks after `go mod tidy` that every sessionkit
+// module it requires is in want, every module of want is there, and no
+// required module path contains one of forbidden.
+func consumer(t *testing.T, proxy string, mods []string, goSum, main, wantOutput string, want, forbidden []string) {
+	dir := t.TempDir()
+	env := consumerEnv(t, dir, proxy)
 	write(t, filepath.Join(dir, "go.mod"), "module example.com/consumer\n\ngo 1.26\n")
+	write(t, filepath.Join(dir, "go.sum"), goSum)
 	write(t, filepath.Join(dir, "main.go"), main)
-	run(t, dir, env, "go", "get", mod+"@"+version)
+	get := []string{"get"}
+	for _, m := range mods {
+		get = append(get, m+"@"+version)
+	}
+	run(t, dir, env, "go", get...)
 	run(t, dir, env, "go", "mod", "tidy")
 	if out := strings.TrimSpace(run(t, dir, env, "go", "run", ".")); out != wantOutput {
 		t.Fatalf("consumer printed %q, want %q", out, wantOutput)
@@ -238,6 +323,15 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 		t.Fatalf("%s %s in %s: %v\n%s%s", name, strings.Join(args, " "), dir, err, out, stderr)
 	}
 	return string(out)
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
 
 func write(t *testing.T, name, data string) {
