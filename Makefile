@@ -16,7 +16,7 @@ BENCH_MACHINE ?= $(shell nproc)-core$(shell grep -m1 'model name' /proc/cpuinfo 
 all: lint test
 
 help:
-	@echo "make run       serve the example app on http://localhost:8080"
+	@echo "make run       serve the example app on http://localhost:8080 (STORAGE=memory|file|cookie|redis|redis-cluster|memcache|postgres)"
 	@echo "make test      install test servers if missing, run every module's tests with -race"
 	@echo "make lint      gofmt, go vet, go mod tidy leaves no diff, each module builds alone"
 	@echo "make fuzz      every fuzz target for FUZZTIME (default $(FUZZTIME))"
@@ -113,9 +113,14 @@ e2e: deps
 	cd examples && SESSIONKIT_E2E=1 go test -race -count=1 -timeout 10m -run '^TestBrowser' -v ./app ./remix-shared/
 
 # run builds the app and execs it (not go run, which exits 1 after Ctrl-C even
-# when the app shut down cleanly), so Ctrl-C ends make run with status 0.
+# when the app shut down cleanly) with -storage $(STORAGE): memory, file (the
+# default), cookie, redis, redis-cluster, memcache or postgres. For the last
+# four the app starts throwaway servers on free loopback ports and stops them
+# when it exits (examples/app/servers.go). More flags go in ARGS. On Ctrl-C the
+# app exits 0, but make, interrupted too, reports 130 (see README.md).
+STORAGE ?= file
 run:
-	@mkdir -p .tmp && cd examples && go build -o ../.tmp/example-app ./app && exec ../.tmp/example-app $(ARGS)
+	@mkdir -p .tmp && cd examples && go build -o ../.tmp/example-app ./app && exec ../.tmp/example-app -storage $(STORAGE) $(ARGS)
 
 # demo-remix runs examples/remix-shared: the Go app and the Remix app (and the
 # Redis it starts itself) until Ctrl-C. ARGS: -storage, -go-addr, -node-port.
@@ -126,7 +131,10 @@ demo-remix: deps
 	@cd examples && ../.tmp/remix-shared-demo $(ARGS)
 
 # release rewrites sibling requires to VERSION, commits and tags each library
-# module as folder/VERSION. It pushes nothing.
+# module as folder/VERSION. It pushes nothing, and refuses uncommitted changes
+# and untracked files. With PROXY=DIR it then writes a file-based module proxy
+# of the tags into DIR and prints how a consumer module uses it.
 release:
-	@if [ -z "$(VERSION)" ]; then echo "usage: make release VERSION=v0.2.0"; exit 2; fi
+	@if [ -z "$(VERSION)" ]; then echo "usage: make release VERSION=v0.2.0 [PROXY=/tmp/sessionkit-proxy]"; exit 2; fi
 	go run ./release -repo . $(VERSION)
+	$(if $(PROXY),go run ./release -repo . -proxy $(PROXY))

@@ -9,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -37,16 +38,23 @@ var storageRows = []struct {
 	{"postgres", "postgres", false},
 }
 
-// withServer points cfg at a redis-server, memcached or PostgreSQL started
-// for the test (skipped with an install hint when missing, unless
+// withServer points cfg at a redis-server, a Redis Cluster, a pool of
+// memcached or a PostgreSQL started for the test (skipped with an install hint when missing, unless
 // SESSIONKIT_REQUIRE_SERVERS=1) when its storage needs one.
 func withServer(t *testing.T, cfg config) config {
 	t.Helper()
 	switch cfg.storage {
 	case "redis":
 		cfg.redis = testserver.Redis(t).Addr()
+	case "redis-cluster":
+		cfg.redis = strings.Join(testserver.RedisCluster(t, clusterMasters).Addrs(), ",")
 	case "memcache":
-		cfg.memcache = testserver.Memcached(t).Addr()
+		// A pool, as make run starts: sessions spread over the servers.
+		addrs := make([]string, memcachePool)
+		for i := range addrs {
+			addrs[i] = testserver.Memcached(t).Addr()
+		}
+		cfg.memcache = strings.Join(addrs, ",")
 	case "postgres":
 		cfg.postgres = testserver.PostgresServer(t).URL()
 	}
@@ -244,10 +252,14 @@ func TestCrossOriginRefused(t *testing.T) {
 	cross := []struct {
 		name   string
 		header http.Header
+		want   string // how the refusal page describes the sender
 	}{
-		{"Sec-Fetch-Site cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}}},
-		{"Sec-Fetch-Site same-site", http.Header{"Sec-Fetch-Site": {"same-site"}, "Origin": {"http://127.0.0.1:1"}}},
-		{"Origin only", http.Header{"Origin": {"https://evil.example"}}},
+		{"Sec-Fetch-Site cross-site", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}},
+			"came from a page at <code>https://evil.example</code>, which your browser marked <code>Sec-Fetch-Site: cross-site</code>: that page is on another site."},
+		{"Sec-Fetch-Site same-site", http.Header{"Sec-Fetch-Site": {"same-site"}, "Origin": {"http://127.0.0.1:1"}},
+			"came from a page at <code>http://127.0.0.1:1</code>, which your browser marked <code>Sec-Fetch-Site: same-site</code>: that page is on this site, but at another origin (another port or subdomain)."},
+		{"Origin only", http.Header{"Origin": {"https://evil.example"}},
+			"came from a page at <code>https://evil.example</code>: that page is at another origin than this one. The request was refused"},
 	}
 	for _, row := range storageRows {
 		t.Run(row.name, func(t *testing.T) {
@@ -264,7 +276,10 @@ func TestCrossOriginRefused(t *testing.T) {
 				if sc := resp.Header.Values("Set-Cookie"); len(sc) > 0 {
 					t.Fatalf("%s: refused POST /logout set a cookie: %q", c.name, sc)
 				}
-				mustContain(t, body, "Cross-origin request refused", "CrossOriginProtection")
+				mustContain(t, body, "Cross-origin request refused", "CrossOriginProtection", c.want)
+				if strings.Contains(c.name, "same-site") {
+					mustNotContain(t, between(body, `<p id="refused">`, "</p>"), "another site")
+				}
 				if after := sessionCookie(t, cl, srv); after != before {
 					t.Fatalf("%s: the refused logout changed the cookie", c.name)
 				}
@@ -312,12 +327,21 @@ func TestPagesExplainSession(t *testing.T) {
 
 			_, body := get(t, cl, srv.URL+"/")
 			mustContain(t, body, "What the session holds now", "<strong>"+row.storage+"</strong>",
-				"your browser sent none: this is a new session", "saves the session (it changed)",
+				"your browser sent none: this is a new session", "saves the session (it changed; the save creates it)",
+				`<td id="created"><span class="muted">now: this is a new session, created by this response's save</span>`,
 				"<code>visits</code> = <code>1</code>", "after 1 hour without a request, or 24 hours after it was created", "Try next")
 			pages = append(pages, body)
 
 			_, body = get(t, cl, srv.URL+"/")
-			mustContain(t, body, "<code>visits</code> = <code>2</code>")
+			mustContain(t, body, "<code>visits</code> = <code>2</code>", "saves the session (it changed)</td>")
+			// One duration format everywhere: minutes and seconds, never
+			// thousands of seconds.
+			if in := between(body, "</span> (in ", ")"); !regexp.MustCompile(`^(1 hour|59 minutes( \d+ seconds?)?)$`).MatchString(in) {
+				t.Errorf("expires in %q, want 1 hour or 59 minutes and some seconds", in)
+			}
+			if row.storage == "file" {
+				mustContain(t, body, "one file per session under /") // an absolute path
+			}
 			if row.storage == "postgres" {
 				mustContain(t, body, "in PostgreSQL at 127.0.0.1:", "one row per session in the table sessions of the database postgres")
 			}
@@ -344,6 +368,12 @@ func TestPagesExplainSession(t *testing.T) {
 
 			_, body = get(t, cl, srv.URL+"/account")
 			mustContain(t, body, "does not write the session: unchanged")
+			if row.storage == "cookie" {
+				mustContain(t, body, "there is no record on the server to delete")
+				mustNotContain(t, body, "its record")
+			} else {
+				mustContain(t, body, "(its record on the server deleted)", "<th>Session began</th>", "may be before it signed in")
+			}
 			pages = append(pages, body)
 
 			_, body = post(t, cl, srv.URL+"/logout", nil)
@@ -391,7 +421,7 @@ func TestStorageFlag(t *testing.T) {
 		{config{storage: "memcache", memcache: "127.0.0.1:1"}, "-storage memcache: a server at 127.0.0.1:1 (-memcache) does not answer"},
 		{config{storage: "postgres", postgres: "postgres://127.0.0.1:1/postgres?sslmode=disable"}, "-storage postgres: no PostgreSQL answers at 127.0.0.1:1 (-postgres)"},
 		{config{storage: "postgres", postgres: "postgres://127.0.0.1:bad/"}, "-storage postgres: -postgres: "},
-		{config{storage: "nope"}, `-storage "nope": want one of memory, file, cookie, redis, memcache, postgres`},
+		{config{storage: "nope"}, `-storage "nope": want one of memory, file, cookie, redis, redis-cluster, memcache, postgres`},
 		{config{storage: "file", seal: true, dir: t.TempDir()}, "-seal applies to -storage cookie only"},
 	} {
 		_, _, err := newStorage(tc.cfg, "session", testSecret)
@@ -454,7 +484,8 @@ func TestShortIDAndDuration(t *testing.T) {
 	if got := shortID("abcdefghijklmnop"); got != "abcdefgh…" {
 		t.Errorf("shortID: %q", got)
 	}
-	for d, want := range map[time.Duration]string{30 * time.Minute: "30 minutes", time.Hour: "1 hour", 12 * time.Hour: "12 hours", 90 * time.Second: "90 seconds", 1500 * time.Millisecond: "1.5s"} {
+	for d, want := range map[time.Duration]string{30 * time.Minute: "30 minutes", time.Hour: "1 hour", 12 * time.Hour: "12 hours", 90 * time.Second: "1 minute 30 seconds", 1799 * time.Second: "29 minutes 59 seconds",
+		12*time.Hour - time.Second: "11 hours 59 minutes", time.Hour + 5*time.Second: "1 hour", 45 * time.Second: "45 seconds", 1500 * time.Millisecond: "1.5s"} {
 		if got := humanDuration(d); got != want {
 			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
 		}
@@ -472,7 +503,7 @@ func TestRememberMe(t *testing.T) {
 			cl.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 			_, body := get(t, cl, srv.URL+"/login")
 			mustContain(t, body, `<input name="remember" id="remember" type="checkbox" value="on"> Remember me`,
-				`<td id="created"><span class="muted">not saved yet`, `<td id="persistent">off:`)
+				`<td id="created"><span class="muted">not yet: this is a new session and this response does not save it`, `<td id="persistent">off:`)
 
 			for _, remember := range []bool{true, false} {
 				form := url.Values{"username": {"demo"}, "password": {"password"}}

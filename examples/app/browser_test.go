@@ -42,8 +42,15 @@ var browserRows = []struct {
 	{"redis", func(t *testing.T) []string {
 		return []string{"-storage", "redis", "-redis", testserver.Redis(t).Addr()}
 	}},
+	{"redis-cluster", func(t *testing.T) []string {
+		return []string{"-storage", "redis-cluster", "-redis", strings.Join(testserver.RedisCluster(t, clusterMasters).Addrs(), ",")}
+	}},
 	{"memcache", func(t *testing.T) []string {
-		return []string{"-storage", "memcache", "-memcache", testserver.Memcached(t).Addr()}
+		addrs := make([]string, memcachePool) // a pool, as make run starts
+		for i := range addrs {
+			addrs[i] = testserver.Memcached(t).Addr()
+		}
+		return []string{"-storage", "memcache", "-memcache", strings.Join(addrs, ",")}
 	}},
 	{"postgres", func(t *testing.T) []string {
 		return []string{"-storage", "postgres", "-postgres", testserver.PostgresServer(t).URL()}

@@ -12,7 +12,7 @@ import (
 )
 
 // The account page's "Active sessions": every session signed in as this user
-// (one per browser or device), with "sign out this device" on each row and
+// (one per browser or device), with a "Sign out" button on each row and
 // "sign out everywhere else". The storages index sessions by the "user" value
 // (session.Options.UserKey), so listing asks the store for this user's
 // sessions only, and signing out deletes their records on the server: the
@@ -153,13 +153,13 @@ const devicesHTML = `{{define "devices"}}{{with .Devices}}
 <h2>Active sessions</h2>
 {{if not .Available}}<p class="muted" id="devices-unavailable">Not available with cookie storage: the whole session lives in the browser's cookie, so the server cannot list it or sign it out (sign out ends only this browser's copy). Use <code>-storage memory</code> or <code>-storage file</code>.</p>
 {{else if .Error}}<p class="flash error">Your sessions could not be listed right now.</p>
-{{else}}<p class="muted">Every browser signed in as you. Signing one out deletes its session on the server: its next request is anonymous.</p>
+{{else}}<p class="muted">Every browser signed in as you. Signing one out deletes its session on the server: its next request is anonymous. <em>Session began</em> is when that browser's session started, which may be before it signed in: signing in gives the session a new id but keeps its start.</p>
 <table class="devices">
-<tr><th>Session started</th><th>Last seen</th><th></th></tr>
+<tr><th>Session began</th><th>Last seen</th><th></th></tr>
 {{range .Rows}}<tr class="device{{if .This}} this{{end}}">
 <td>{{.Created}}</td>
 <td>{{.Ago}} <span class="muted">({{.LastSeen}})</span>{{if .This}} <strong class="this-device">this device</strong>{{end}}</td>
-<td><form method="post" action="{{href $.Devices.R.SignOut}}"><input type="hidden" name="handle" value="{{.Handle}}"><button type="submit" class="sign-out-device">Sign out{{if .This}} this device{{end}}</button></form></td>
+<td><form method="post" action="{{href $.Devices.R.SignOut}}"><input type="hidden" name="handle" value="{{.Handle}}"><button type="submit" class="sign-out-device">Sign out</button></form></td>
 </tr>{{end}}
 </table>
 {{if .Others}}<form method="post" action="{{href .R.SignOutOthers}}"><p><button class="primary" type="submit" id="sign-out-others">Sign out everywhere else ({{.Others}})</button></p></form>{{end}}

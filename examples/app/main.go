@@ -7,9 +7,15 @@
 //	go run ./examples/app                       # file storage in ./.sessions
 //	go run ./examples/app -storage memory
 //	go run ./examples/app -storage cookie -seal -addr localhost:9000
+//	go run ./examples/app -storage redis-cluster  # starts 3 throwaway masters
 //	go run ./examples/app -storage redis -redis 127.0.0.1:6379
 //	go run ./examples/app -storage memcache -memcache 127.0.0.1:11211,127.0.0.1:11212
 //	go run ./examples/app -storage postgres -postgres 'postgres://app@127.0.0.1:5432/app?sslmode=disable'
+//
+// With -storage redis, redis-cluster, memcache or postgres and no address
+// flag, the app starts throwaway servers on free loopback ports (one Redis, a
+// Redis Cluster of 3 masters, a pool of 3 memcached, one PostgreSQL) and
+// stops them, removing their files, when it exits (servers.go).
 //
 // -storage postgres creates its table, sessions, at start when it is
 // missing; the -postgres URL may also carry pgx's pool settings, such as
@@ -80,9 +86,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.addr, "addr", "localhost:8080", "address to listen on (port 0: any free port)")
 	fs.StringVar(&cfg.storage, "storage", "file", "session storage: "+strings.Join(storageNames, ", "))
 	fs.StringVar(&cfg.dir, "dir", ".sessions", "directory for -storage file")
-	fs.StringVar(&cfg.redis, "redis", "127.0.0.1:6379", "with -storage redis: the server's address, or several seed nodes of a Redis Cluster, comma-separated")
-	fs.StringVar(&cfg.memcache, "memcache", "127.0.0.1:11211", "with -storage memcache: memcached addresses, comma-separated")
-	fs.StringVar(&cfg.postgres, "postgres", "postgres://127.0.0.1:5432/postgres?sslmode=disable", "with -storage postgres: the server's connection URL (pgx's format; the table is sessions)")
+	fs.StringVar(&cfg.redis, "redis", "", "with -storage redis: the server's address, or several seed nodes of a Redis Cluster, comma-separated; with -storage redis-cluster: seed nodes (empty: start throwaway servers)")
+	fs.StringVar(&cfg.memcache, "memcache", "", "with -storage memcache: memcached addresses, comma-separated (empty: start a throwaway pool of 3)")
+	fs.StringVar(&cfg.postgres, "postgres", "", "with -storage postgres: the server's connection URL, pgx's format; the table is sessions (empty: start a throwaway server)")
 	fs.BoolVar(&cfg.seal, "seal", false, "with -storage cookie: encrypt the payload (AES-256-GCM) instead of only signing it")
 	fs.BoolVar(&cfg.secure, "secure", false, "send the cookie over HTTPS only (__Host- name); leave off for http://localhost")
 	fs.DurationVar(&cfg.idle, "idle", 30*time.Minute, "idle timeout")
@@ -111,6 +117,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		name = "__Host-session"
 	}
 	c, err := cookie.New(name, cookie.Options{Secure: cfg.secure, Secrets: []string{secret}})
+	if err != nil {
+		return err
+	}
+	// Throwaway servers when -storage needs one and no address was given;
+	// stopped last, after the HTTP server and the storage's connections.
+	stopServers, err := startServers(&cfg, logger)
+	defer stopServers()
 	if err != nil {
 		return err
 	}

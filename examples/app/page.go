@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -48,6 +49,7 @@ type sessionView struct {
 	FlashNow  []entry // read in this request, gone on the next
 	FlashNext []entry // set in this request, shown on the next
 	WillSave  bool    // Dirty: this response writes the session
+	Located   string  // where this session's record lives (storageInfo.Locate); "" when the storage does not say
 	Idle      string  // "" when there is no such limit
 	Lifetime  string
 	// Created and ExpiresAt are the session's times as this request loaded
@@ -83,7 +85,7 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, p page)
 	if s := session.FromContext(r.Context()); s != nil {
 		p.Notice = flashString(s, "notice")
 		p.Error = flashString(s, "error")
-		p.Session = a.sessionView(s)
+		p.Session = a.sessionView(r.Context(), s)
 	}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, p); err != nil {
@@ -110,7 +112,7 @@ func flashString(s *session.Session, key string) string {
 	return ""
 }
 
-func (a *app) sessionView(s *session.Session) *sessionView {
+func (a *app) sessionView(ctx context.Context, s *session.Session) *sessionView {
 	d := s.Data()
 	v := &sessionView{
 		ShortID:   shortID(s.ID()),
@@ -132,6 +134,9 @@ func (a *app) sessionView(s *session.Session) *sessionView {
 		v.ExpiresIn = humanDuration(s.ExpiresIn().Round(time.Second))
 	}
 	v.Persistent = s.Persistent()
+	if a.cfg.storage.Locate != nil {
+		v.Located = a.cfg.storage.Locate(ctx, s.ID())
+	}
 	if a.cfg.idle > 0 {
 		v.Idle = humanDuration(a.cfg.idle)
 	}
@@ -209,23 +214,29 @@ func clockTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-// humanDuration writes 30m as "30 minutes" and 12h as "12 hours".
+// humanDuration is the one format of every duration on the pages: the
+// largest unit and the next one when it is not zero, so 30m is "30 minutes",
+// 1799s "29 minutes 59 seconds" and 12h "12 hours". Below a minute, a
+// fraction of a second is kept ("1.5s").
 func humanDuration(d time.Duration) string {
-	unit := func(n int64, name string) string {
-		if n == 1 {
-			return "1 " + name
+	if d < time.Minute && d%time.Second != 0 {
+		return d.String()
+	}
+	parts := []struct {
+		n    time.Duration
+		name string
+	}{{d / time.Hour, "hour"}, {d % time.Hour / time.Minute, "minute"}, {d % time.Minute / time.Second, "second"}}
+	for i, p := range parts {
+		if p.n == 0 && i < len(parts)-1 {
+			continue
 		}
-		return fmt.Sprintf("%d %ss", n, name)
+		out := plural(int(p.n), p.name)
+		if i+1 < len(parts) && parts[i+1].n != 0 {
+			out += " " + plural(int(parts[i+1].n), parts[i+1].name)
+		}
+		return out
 	}
-	switch {
-	case d%time.Hour == 0:
-		return unit(int64(d/time.Hour), "hour")
-	case d%time.Minute == 0:
-		return unit(int64(d/time.Minute), "minute")
-	case d%time.Second == 0:
-		return unit(int64(d/time.Second), "second")
-	}
-	return d.String()
+	return "0 seconds"
 }
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
@@ -307,14 +318,14 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 <p>Signed in as <strong id="user">{{.User}}</strong>. Only signed-in visitors see this page; others are sent to the sign-in form with a flash.</p>
 {{template "devices" .}}
 <div class="card next"><h2>Try next</h2>
-<p>Reload: the welcome message was flash, so it is gone. Then sign out: the session is destroyed (its record deleted) and a new, anonymous one carries the “signed out” message.</p>
+<p>Reload: the welcome message was flash, so it is gone. Then sign out: {{if .Storage.ClientSide}}the session is destroyed, and since it lives only in the cookie there is no record on the server to delete: your browser's cookie is replaced by that of a new, anonymous session, which carries the “signed out” message{{else}}the session is destroyed (its record on the server deleted) and a new, anonymous one carries the “signed out” message{{end}}.</p>
 {{if and .Devices .Devices.Available}}<p>Sign in from a second browser (or a private window) too: both appear under <em>Active sessions</em>. Sign the other one out from here, then reload it: it is anonymous.</p>{{end}}
 </div>
 {{end -}}
 {{- define "refused"}}
-<p id="refused">This <code>{{.Request.Method}} {{.Request.Path}}</code> came from another origin{{with .Request.Origin}} (<code>{{.}}</code>){{end}}{{with .Request.FetchSite}}, <code>Sec-Fetch-Site: {{.}}</code>{{end}}, so it was refused before the session was read. Nothing changed.</p>
+<p id="refused">This <code>{{.Request.Method}} {{.Request.Path}}</code> came from a page{{with .Request.Origin}} at <code>{{.}}</code>{{end}}{{with .Request.FetchSite}}, which your browser marked <code>Sec-Fetch-Site: {{.}}</code>{{end}}: {{if eq .Request.FetchSite "cross-site"}}that page is on another site{{else if eq .Request.FetchSite "same-site"}}that page is on this site, but at another origin (another port or subdomain){{else}}that page is at another origin than this one{{end}}. The request was refused before the session was read. Nothing changed.</p>
 <div class="card"><h2>Why</h2>
-<p>A page on another site can make your browser post a form here, and the browser would attach your session cookie. The app wraps every route in Go's <code>net/http.CrossOriginProtection</code>, which refuses unsafe methods (POST, PUT, DELETE…) that the browser marks as cross-origin. <code>GET</code> pages and non-browser clients are not affected.</p>
+<p>A page of another origin (another site, or another port or subdomain of this one) can make your browser post a form here, and the browser would attach your session cookie. The app wraps every route in Go's <code>net/http.CrossOriginProtection</code>, which refuses unsafe methods (POST, PUT, DELETE…) unless the browser marks them <code>Sec-Fetch-Site: same-origin</code> (or, without that header, their <code>Origin</code> is this host). <code>GET</code> pages and non-browser clients are not affected.</p>
 </div>
 <div class="card next"><h2>Try next</h2><p><a href="{{href .R.Home}}">Go home</a>: you are still signed in if you were.</p></div>
 {{end -}}
@@ -323,14 +334,15 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 <h2>What the session holds now</h2>
 <table>
 <tr><th>Storage</th><td><strong>{{.Storage.Name}}</strong>{{if .Storage.ClientSide}}{{if .Storage.Sealed}}, sealed{{else}}, signed only{{end}}{{end}}: {{.Storage.Where}}</td></tr>
-<tr><th>Session id</th><td><code id="sid">{{$s.ShortID}}</code> <span class="muted">(shortened: the whole id is a credential)</span></td></tr>
+{{with $s.Located}}<tr><th>Where this session is</th><td id="located">{{.}}</td></tr>
+{{end}}<tr><th>Session id</th><td><code id="sid">{{$s.ShortID}}</code> <span class="muted">(shortened: the whole id is a credential)</span></td></tr>
 <tr><th>Values</th><td>{{range $s.Values}}<code>{{.Key}}</code> = <code>{{.Value}}</code><br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
 <tr><th>Flash read now</th><td>{{range $s.FlashNow}}<code>{{.Key}}</code> = <code>{{.Value}}</code> <span class="muted">(gone on the next request)</span><br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
 <tr><th>Flash for next page</th><td>{{range $s.FlashNext}}<code>{{.Key}}</code> = <code>{{.Value}}</code><br>{{else}}<span class="muted">none</span>{{end}}</td></tr>
-<tr><th>Created</th><td id="created">{{with $s.Created}}{{.}}{{else}}<span class="muted">not saved yet: a new session is created by its first save</span>{{end}}</td></tr>
+<tr><th>Created</th><td id="created">{{if $s.Created}}{{$s.Created}}{{else if $s.WillSave}}<span class="muted">now: this is a new session, created by this response's save</span>{{else}}<span class="muted">not yet: this is a new session and this response does not save it, so it is created by the first response that does</span>{{end}}</td></tr>
 <tr><th>Expires</th><td>{{if $s.Idle}}after {{$s.Idle}} without a request{{end}}{{if and $s.Idle $s.Lifetime}}, or {{end}}{{if $s.Lifetime}}{{$s.Lifetime}} after it was created{{end}}{{if not (or $s.Idle $s.Lifetime)}}never (no idle timeout, no lifetime){{end}}, enforced by the server.{{with $s.ExpiresAt}} As loaded for this page: at <span id="expires">{{.}}</span> (in {{$s.ExpiresIn}}){{if $s.Idle}}; a request that saves or refreshes the session moves it{{end}}.{{end}}</td></tr>
 <tr><th>Remember me</th><td id="persistent">{{if $s.Persistent}}on: the cookie has a <code>Max-Age</code> that follows the server's expiry, so it survives a browser restart{{else}}off: the cookie has no <code>Max-Age</code>, so the browser drops it when it closes{{end}}</td></tr>
-<tr><th>This response</th><td>{{if $s.WillSave}}saves the session (it changed){{else}}does not write the session: unchanged, so no write and no <code>Set-Cookie</code>{{end}}</td></tr>
+<tr><th>This response</th><td>{{if $s.WillSave}}saves the session ({{if $s.Created}}it changed{{else}}it changed; the save creates it{{end}}){{else}}does not write the session: unchanged, so no write and no <code>Set-Cookie</code>{{end}}</td></tr>
 <tr><th>Cookie <code>{{.Cookie.Name}}</code></th><td>{{if not .Cookie.Sent}}your browser sent none: this is a new session{{else if not .Cookie.Valid}}your browser sent one that does not verify (forged, or signed with another secret): this is a new session{{else if .Storage.ClientSide}}signed with HMAC-SHA256; it carries the whole session ({{.Cookie.Bytes}} bytes{{if .Storage.Sealed}}, encrypted{{end}}){{else}}signed with HMAC-SHA256; it carries only the id, the data stays on the server{{end}}</td></tr>
 </table>
 {{if and .Storage.ClientSide .Cookie.Payload}}
@@ -338,7 +350,7 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 <p>Cookie storage without keys only <em>signs</em> the payload: it cannot be changed, but it can be read. This is what your browser sent (id shortened here):</p>
 <pre>{{.Cookie.Payload}}</pre>
 <p class="muted">The values, the flash for the next request, then the creation and last-save times (Unix milliseconds) that the server checks expiry against.</p>
-<p>Restart with <code>-seal</code> (<code>make run ARGS="-storage cookie -seal"</code>) to encrypt it with AES-256-GCM.</p>
+<p>Restart with <code>-seal</code> (<code>make run STORAGE=cookie ARGS="-seal"</code>) to encrypt it with AES-256-GCM.</p>
 </div>
 {{else if .Storage.Sealed}}
 <p class="muted" id="payload">The payload is sealed with AES-256-GCM: the browser holds it but cannot read or change it.</p>

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 )
 
 // binDir holds the app binary that the process tests build once.
@@ -254,4 +256,116 @@ func TestRunArguments(t *testing.T) {
 			t.Errorf("run %q: error %v, want %q", tc.args, err, tc.want)
 		}
 	}
+}
+
+var startedLine = regexp.MustCompile(`msg="started a throwaway server" server=(?:"[^"]*"|\S+) addr=(\S+) pid=(\d+)`)
+
+// TestThrowawayServers: `make run STORAGE=redis|redis-cluster|memcache|postgres`
+// runs the app with -storage and no address, so it starts its own servers
+// (one Redis, a Cluster of 3 masters, a pool of 3 memcached, a PostgreSQL),
+// serves pages on them, and on SIGINT exits 0 having stopped every server
+// and removed every directory it made.
+func TestThrowawayServers(t *testing.T) {
+	for _, tc := range []struct {
+		storage string
+		servers int
+		needs   []string // binaries; postgres is looked up like testserver does
+		located string   // what the page says about where the session is
+	}{
+		{"redis", 1, []string{"redis-server"}, ""},
+		{"redis-cluster", clusterMasters, []string{"redis-server", "redis-cli"}, "on the master at 127.0.0.1:"},
+		{"memcache", memcachePool, []string{"memcached"}, "on the memcached at 127.0.0.1:"},
+		{"postgres", 1, nil, "a row of the table sessions (database postgres, at 127.0.0.1:"},
+	} {
+		t.Run(tc.storage, func(t *testing.T) {
+			for _, bin := range tc.needs {
+				if _, err := exec.LookPath(bin); err != nil {
+					skipOrFail(t, bin+" is not installed")
+				}
+			}
+			if tc.storage == "postgres" && !postgresInstalled() {
+				skipOrFail(t, "PostgreSQL is not installed")
+			}
+			// A TMPDIR of the test's own, which the servers' directories go
+			// into, open to the user postgres that PostgreSQL runs as under
+			// root (hence under /tmp, not under a private temporary folder).
+			base := ""
+			if fi, err := os.Stat("/tmp"); err == nil && fi.IsDir() {
+				base = "/tmp"
+			}
+			tmp, err := os.MkdirTemp(base, "sessionkit-app-servers-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(tmp) })
+			if err := os.Chmod(tmp, 0o777); err != nil {
+				t.Fatal(err)
+			}
+
+			p := startApp(t, []string{"SESSION_SECRET=" + testSecret, "TMPDIR=" + tmp}, "-storage", tc.storage)
+			var pids []int
+			for _, m := range startedLine.FindAllStringSubmatch(p.stderr.String(), -1) {
+				var pid int
+				fmt.Sscan(m[2], &pid)
+				pids = append(pids, pid)
+			}
+			if len(pids) != tc.servers {
+				t.Fatalf("started %d servers, want %d:\n%s", len(pids), tc.servers, p.stderr.String())
+			}
+			for _, pid := range pids {
+				if err := syscall.Kill(pid, 0); err != nil {
+					t.Fatalf("server pid %d is not running: %v", pid, err)
+				}
+			}
+			for i := 0; i < 2; i++ { // a new session, then the saved one
+				resp, err := http.Get(p.URL + "/")
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "<strong>"+tc.storage+"</strong>") {
+					t.Fatalf("GET /: status %d\n%s", resp.StatusCode, body)
+				}
+				if tc.located != "" {
+					mustContain(t, between(string(body), `<td id="located">`, "</td>"), tc.located)
+				}
+			}
+
+			if code := p.stop(t, syscall.SIGINT); code != 0 {
+				t.Fatalf("exit code %d after SIGINT, want 0\n%s", code, p.stderr.String())
+			}
+			mustContain(t, p.stderr.String(), `msg=stopped`, fmt.Sprintf(`msg="stopped the throwaway servers" count=%d`, tc.servers))
+			for _, pid := range pids {
+				if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+					t.Errorf("server pid %d still exists after the app exited (kill 0: %v)", pid, err)
+				}
+			}
+			if left, _ := os.ReadDir(tmp); len(left) > 0 {
+				var names []string
+				for _, e := range left {
+					names = append(names, e.Name())
+				}
+				t.Errorf("left in TMPDIR: %q", names)
+			}
+		})
+	}
+}
+
+func skipOrFail(t *testing.T, why string) {
+	t.Helper()
+	if testserver.Required() {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+}
+
+// postgresInstalled reports whether initdb is on PATH or in Debian's
+// /usr/lib/postgresql/<version>/bin, where testserver looks.
+func postgresInstalled() bool {
+	if _, err := exec.LookPath("initdb"); err == nil {
+		return true
+	}
+	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	return len(m) > 0
 }

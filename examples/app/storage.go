@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +23,7 @@ import (
 
 // storageNames are the values -storage accepts in this build, in the order
 // the usage text lists them.
-var storageNames = []string{"memory", "file", "cookie", "redis", "memcache", "postgres"}
+var storageNames = []string{"memory", "file", "cookie", "redis", "redis-cluster", "memcache", "postgres"}
 
 // serverCheckTimeout bounds the check, at start, that a Redis, Memcache or
 // PostgreSQL server answers, so a wrong address is a clear error rather than
@@ -41,6 +43,10 @@ type storageInfo struct {
 	// Users lists and revokes a user's sessions (the account page's
 	// "Active sessions"); nil for cookie storage, which cannot revoke.
 	Users session.UserIndex
+	// Locate says where the record of the session with this id lives, when
+	// that depends on the id: the Redis Cluster master that holds its key,
+	// the memcached of the pool that its key hashes to. Nil otherwise.
+	Locate func(ctx context.Context, id string) string
 	// Close releases the storage's connections to its server; nil when it
 	// holds none.
 	Close func()
@@ -72,7 +78,11 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 		info.Where = "in this process's memory; gone when the app stops"
 		return session.NewMemoryStorage(o), info, nil
 	case "file":
-		info.Where = fmt.Sprintf("one file per session under %s/", cfg.dir)
+		dir := cfg.dir
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs // the real folder, wherever the app was started from
+		}
+		info.Where = fmt.Sprintf("one file per session under %s%c", dir, filepath.Separator)
 		st, err := session.NewFileStorage(cfg.dir, o)
 		return st, info, err
 	case "cookie":
@@ -91,20 +101,32 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 		}
 		st, err := session.NewCookieStorage(copts)
 		return st, info, err
-	case "redis":
-		// One address is a single server; several are the seed nodes of a
-		// Redis Cluster. ContextTimeoutEnabled makes a request's deadline
-		// bound its commands.
+	case "redis", "redis-cluster":
+		// One address is a single server; several, or -storage
+		// redis-cluster, are the seed nodes of a Redis Cluster.
+		// ContextTimeoutEnabled makes a request's deadline bound its
+		// commands.
 		addrs := splitAddrs(cfg.redis)
-		client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: addrs, ContextTimeoutEnabled: true})
+		uo := &redis.UniversalOptions{Addrs: addrs, ContextTimeoutEnabled: true}
+		if cfg.storage == "redis-cluster" {
+			uo.IsClusterMode = true
+		}
+		client := redis.NewUniversalClient(uo)
 		ctx, cancel := context.WithTimeout(context.Background(), serverCheckTimeout)
 		defer cancel()
 		if err := client.Ping(ctx).Err(); err != nil {
 			client.Close()
-			return nil, info, fmt.Errorf("-storage redis: no Redis answers at %s (-redis): %w", cfg.redis, err)
+			return nil, info, fmt.Errorf("-storage %s: no Redis answers at %s (-redis): %w", cfg.storage, cfg.redis, err)
 		}
-		if len(addrs) > 1 {
-			info.Where = fmt.Sprintf("in a Redis Cluster (seeds %s), under keys session:<id>", cfg.redis)
+		if cluster, ok := client.(*redis.ClusterClient); ok {
+			info.Where = fmt.Sprintf("in a Redis Cluster (seeds %s), under the key session:<id>, on the master that serves its hash slot", cfg.redis)
+			info.Locate = func(ctx context.Context, id string) string {
+				master, err := cluster.MasterForKey(ctx, redisstorage.DefaultKeyPrefix+id)
+				if err != nil {
+					return "unknown right now (" + err.Error() + ")"
+				}
+				return "on the master at " + master.Options().Addr + ", which serves the hash slot of its key"
+			}
 		} else {
 			info.Where = fmt.Sprintf("in Redis at %s, under the key session:<id>", cfg.redis)
 		}
@@ -113,13 +135,30 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 		return st, info, err
 	case "memcache":
 		// Several addresses spread sessions over the servers by key.
-		client := memcache.New(splitAddrs(cfg.memcache)...)
+		// The ServerList picks a session's server from its key; the page
+		// asks it the same (PickServer).
+		servers := new(memcache.ServerList)
+		if err := servers.SetServers(splitAddrs(cfg.memcache)...); err != nil {
+			return nil, info, fmt.Errorf("-storage memcache: -memcache %s: %w", cfg.memcache, err)
+		}
+		client := memcache.NewFromSelector(servers)
 		client.Timeout = serverCheckTimeout
 		if err := client.Ping(); err != nil {
 			client.Close()
 			return nil, info, fmt.Errorf("-storage memcache: a server at %s (-memcache) does not answer: %w", cfg.memcache, err)
 		}
 		info.Where = fmt.Sprintf("in memcached at %s, under the key remix:session:<sha256 of the id>", cfg.memcache)
+		if len(splitAddrs(cfg.memcache)) > 1 {
+			info.Where = fmt.Sprintf("in a pool of memcached (%s), under the key remix:session:<sha256 of the id>, on the server that key hashes to", cfg.memcache)
+			info.Locate = func(_ context.Context, id string) string {
+				sum := sha256.Sum256([]byte(id))
+				addr, err := servers.PickServer(memcachestorage.DefaultKeyPrefix + hex.EncodeToString(sum[:]))
+				if err != nil {
+					return "unknown right now (" + err.Error() + ")"
+				}
+				return "on the memcached at " + addr.String() + ", which its key hashes to"
+			}
+		}
 		info.Close = func() { client.Close() }
 		st, err := memcachestorage.New(client, memcachestorage.Options{Session: o})
 		return st, info, err
@@ -165,6 +204,9 @@ func openPostgres(connString string, o session.Options, info storageInfo) (sessi
 		return nil, info, fmt.Errorf("-storage postgres: %w", err)
 	}
 	info.Where = fmt.Sprintf("in PostgreSQL at %s, one row per session in the table %s of the database %s", at, postgresTable, cc.Database)
+	info.Locate = func(context.Context, string) string {
+		return fmt.Sprintf("a row of the table %s (database %s, at %s), keyed by the SHA-256 of its id", postgresTable, cc.Database, at)
+	}
 	info.Close = pool.Close
 	return st, info, nil
 }
