@@ -27,7 +27,7 @@ help:
 	@echo "make interop   Go against the real @remix-run packages from npm"
 	@echo "make e2e       browser tests in headless Chromium: the example app, every storage, and the Remix shared login"
 	@echo "make demo-remix  a Go app and a Remix app sharing one login (ARGS=\"-storage cookie\")"
-	@echo "make release VERSION=v0.x.y   tag every library module (see release/README.md)"
+	@echo "make release VERSION=v0.x.y [PROXY=DIR]   tag every library module; PROXY also writes a local module proxy (see release/README.md)"
 
 # deps installs what the tests need and the machine lacks: redis-server,
 # memcached and postgresql from Debian's packages, Node.js packages from npm.
