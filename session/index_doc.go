@@ -123,15 +123,30 @@ func (m *indexMember) expiredAt(now time.Time) bool {
 	return m.expires > 0 && now.UnixMilli() >= m.expires
 }
 
-// live reports whether handle is a member that no revoke marked.
-func (d *indexDoc) live(handle string) bool {
+// memberState is what an index document says of a handle.
+type memberState uint8
+
+const (
+	memberAbsent  memberState = iota // not a member
+	memberLive                       // a member no revoke marked
+	memberRevoked                    // a member a revoke marked
+)
+
+// state returns what d says of handle.
+func (d *indexDoc) state(handle string) memberState {
 	for _, m := range d.members {
 		if m.handle == handle {
-			return !m.revoked
+			if m.revoked {
+				return memberRevoked
+			}
+			return memberLive
 		}
 	}
-	return false
+	return memberAbsent
 }
+
+// live reports whether handle is a member that no revoke marked.
+func (d *indexDoc) live(handle string) bool { return d.state(handle) == memberLive }
 
 // add makes m a member, unless its handle is one already (live or
 // revoked: a revoked member stays revoked). It reports whether it changed

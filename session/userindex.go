@@ -155,18 +155,23 @@ func (x *execution) indexed(ctx context.Context) (string, bool, error) {
 	if ix.add {
 		if ix.require && ix.from != ix.to {
 			d, _, err := st.readIndex(ctx, ix.from)
+			if err == nil {
+				err = x.sourceLive(ctx, &d)
+			}
+			if errors.Is(err, errRevoked) {
+				return x.dropped(ctx)
+			}
 			if err != nil {
 				return "", false, fmt.Errorf("session: save %s: %w", logID(snap.id), err)
-			}
-			if !d.live(handleOf(snap.originalID)) {
-				return x.dropped(ctx)
 			}
 		}
 		m := indexMember{handle: handleOf(snap.id), key: st.b.Key(snap.id), added: timeMS(x.now),
 			expires: lifetimeEnd(&st.o, x.plan.created)}
 		err := st.updateIndex(ctx, ix.to, func(d *indexDoc) (bool, error) {
-			if ix.require && ix.from == ix.to && !d.live(handleOf(snap.originalID)) {
-				return false, errRevoked
+			if ix.require && ix.from == ix.to {
+				if err := x.sourceLive(ctx, d); err != nil {
+					return false, err
+				}
 			}
 			changed := d.add(m)
 			if d.evictOver(st.o.maxUserSessions(), x.now) > 0 {
@@ -183,6 +188,26 @@ func (x *execution) indexed(ctx context.Context) (string, bool, error) {
 		}
 	}
 	return x.run(ctx)
+}
+
+// sourceLive checks, for step 1, that the session the save was loaded from
+// was not revoked: errRevoked when d (its user's index) marks it revoked,
+// or does not list it and its record is gone (a revoke finished). A session
+// that d does not list but whose record is there was never indexed (saved
+// before Options.UserKey was set, or before an upgrade that moved the
+// index): a revoke cannot have ended it, and the save goes on.
+func (x *execution) sourceLive(ctx context.Context, d *indexDoc) error {
+	switch d.state(handleOf(x.snap.originalID)) {
+	case memberLive:
+		return nil
+	case memberRevoked:
+		return errRevoked
+	}
+	_, _, err := x.st.b.Get(ctx, x.st.b.Key(x.snap.originalID))
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrCorruptRecord) {
+		return errRevoked
+	}
+	return err
 }
 
 // verifyIndexed is step 3: the written record must still be a live member

@@ -450,3 +450,47 @@ func TestUserIndexCorruptIndexIsReplaced(t *testing.T) {
 		t.Errorf("not logged: %s", logs)
 	}
 }
+
+// A session signed in before Options.UserKey was set (or before an upgrade
+// that moved the index) is in no index: a login from it (RegenerateID, or a
+// switch of user) goes on and is indexed, and a revoke that finished before
+// such a login (the record gone) still wins.
+func TestUserIndexLoginFromUnindexedSession(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		login func(*session.Session)
+		user  string
+	}{
+		{"again, RegenerateID(true)", func(s *session.Session) { s.RegenerateID(true) }, "alice"},
+		{"again, RegenerateID(false)", func(s *session.Session) { s.RegenerateID(false) }, "alice"},
+		{"as another user", func(s *session.Session) { s.RegenerateID(true); s.Set("user", "bob") }, "bob"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := sessiontest.NewBackend(nil)
+			before := session.NewBackendStorage(b, session.Options{})
+			old, _ := sessiontest.Request(t, before, "", func(s *session.Session) { s.Set("user", "alice") })
+			st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+			ix := st.(session.UserIndex)
+			v, set := sessiontest.Request(t, st, old, tc.login)
+			if !set || v == old {
+				t.Fatalf("the login = (%.12q, %v), want a new id", v, set)
+			}
+			if list, err := ix.Sessions(ctx, tc.user); err != nil || len(list) != 1 || list[0].Handle != id2handle(t, st, v) {
+				t.Errorf("Sessions(%s) = %v, %v; want the login's session", tc.user, list, err)
+			}
+		})
+	}
+	t.Run("revoked before the login", func(t *testing.T) {
+		b := sessiontest.NewBackend(nil)
+		before := session.NewBackendStorage(b, session.Options{})
+		old, _ := sessiontest.Request(t, before, "", func(s *session.Session) { s.Set("user", "alice") })
+		st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+		s, _ := st.Read(ctx, old)
+		b.Delete(ctx, old, session.Version{}) // a revoke (or logout) finished meanwhile
+		s.RegenerateID(false)
+		if v, set, err := st.Save(ctx, s); err != nil || set || v != "" {
+			t.Errorf("the login after the record went = (%.12q, %v, %v), want it dropped", v, set, err)
+		}
+	})
+}
