@@ -150,12 +150,9 @@ func (m *memoryBackend) lookup(id string, now time.Time) (*memoryRecord, string,
 // booleans: most sessions) is decoded once more, by the second request
 // that reads it, and that decoding is shared by the next ones until the
 // record is rewritten. A session copies shared values before it changes
-// them (Session.ownLocked), so no request sees another's changes. Same run,
-// -cpu 1, three rounds each: BenchmarkStorageSessionkitMemoryRead went from
-// 1.18-1.20 µs and 4 allocations to 0.82-0.83 µs and 2;
-// BenchmarkStorageSessionkitMemoryWrite, which rewrites the record on every
-// request, from 2.07-2.10 µs to 2.15-2.16 µs (the bookkeeping), with the
-// same 7 allocations.
+// them (Session.ownLocked), so no request sees another's changes. A
+// record read once and then rewritten pays only the bookkeeping; the
+// figures are in the session README.
 func (m *memoryBackend) readAt(key string, now time.Time) (decodedRecord, Version, error) {
 	r, data, v, err := m.lookup(key, now)
 	if err != nil {

@@ -3,24 +3,24 @@ package redisstorage_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log"
+	"os"
+	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/session"
 	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 	redisstorage "github.com/sessionkit/sessionkit/storage-redis"
 )
 
-// A request cycle without the middleware, against a throwaway redis-server:
+// A request cycle without the middleware, against the redis-server that
+// TestMain started:
 // read by cookie value, change, save; then a login and a logout.
 func ExampleNew() {
-	addr, stop := exampleRedis()
-	defer stop()
-
-	client := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
+	client := redis.NewClient(&redis.Options{Addr: redisAddr, ContextTimeoutEnabled: true})
 	defer client.Close()
 	st, err := redisstorage.New(client, redisstorage.Options{
 		Session: session.Options{IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour},
@@ -62,21 +62,25 @@ func ExampleNew() {
 	// expire cookie: true ""
 }
 
-// exampleRedis starts a redis-server on a free loopback port for the
-// example, or an in-process miniredis when redis-server is not installed
-// (and SESSIONKIT_REQUIRE_SERVERS is not set), so the example runs
-// everywhere.
-func exampleRedis() (addr string, stop func()) {
+// redisAddr is a redis-server started for the examples (TestMain); in a
+// program it is your server's address.
+var redisAddr string
+
+func TestMain(m *testing.M) {
 	srv, err := testserver.StartRedis()
-	if err == nil {
-		return srv.Addr(), func() { srv.Stop() }
-	}
-	if !errors.Is(err, testserver.ErrNotInstalled) || testserver.Required() {
-		log.Fatal(err)
-	}
-	m, err := miniredis.Run()
 	if err != nil {
-		log.Fatal(err)
+		if errors.Is(err, testserver.ErrNotInstalled) && !testserver.Required() {
+			// Run the tests (those that need a server skip themselves) but
+			// not the examples. A -run on the command line still wins.
+			fmt.Printf("the examples need redis-server: %v\n", err)
+			flag.Set("test.run", "^(Test|Fuzz)")
+			os.Exit(m.Run())
+		}
+		fmt.Println(err)
+		os.Exit(1)
 	}
-	return m.Addr(), m.Close
+	redisAddr = srv.Addr()
+	code := m.Run()
+	srv.Stop()
+	os.Exit(code)
 }

@@ -28,12 +28,10 @@ type decoder struct {
 // it (a user name copied into a cache keeps the record with it), so past
 // this size every string is copied and a retained string pins at most
 // 4 KiB, the size of a cookie. Below it, copying is not worth its cost, one
-// allocation per key and string. BenchmarkParseRecord, same-run medians of
-// CPU time: the storage benchmarks' session (3 keys, 3 strings) took
-// 0.79-0.89 µs and 11 allocations sharing, 0.90-0.97 µs and 19 copying
-// (+12%); a 6 KB record of 200 strings 32-56 µs and 214, 41-72 µs and 614
-// (+27%), a price worth paying only where a retained string could pin a
-// large record.
+// allocation per key and string (BenchmarkParseRecord: copying cost the
+// storage benchmarks' session 12% more time and 8 more allocations, a 6 KB
+// record of 200 strings 27% and 400 more), a price worth paying only where
+// a retained string could pin a large record.
 const shareLimit = 4096
 
 func newDecoder(data string, maxDepth int) decoder {
