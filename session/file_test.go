@@ -340,7 +340,7 @@ func TestFileBackendCompareAndSet(t *testing.T) {
 	}
 
 	// Delete of the zero Version removes whatever is there.
-	v, _ = put("again", session.Version{})
+	put("again", session.Version{})
 	if err := b.Delete(ctx, key, session.Version{}); err != nil || content() == "again" {
 		t.Errorf("Delete of the zero Version over a record: %v (file %s)", err, content())
 	}

@@ -123,7 +123,7 @@ type savePlan struct {
 	warnUndeletable bool
 
 	// index is the per-user index work (decideIndex), done around the
-	// write and the deletes (executeIndexed).
+	// write and the deletes (execution.indexed in userindex.go).
 	index indexPlan
 }
 

@@ -40,7 +40,7 @@ func ConcurrentSaves(t testing.TB, st session.Storage, cookie string, n int, rea
 			defer wg.Done()
 			s, err := st.Read(ctx, cookie)
 			if err == nil && s.ID() != cookie {
-				err = fmt.Errorf("Read returned a new session")
+				err = fmt.Errorf("read returned a new session")
 			}
 			if err == nil {
 				s.Set(fmt.Sprintf("k%d", i), i)
@@ -53,7 +53,7 @@ func ConcurrentSaves(t testing.TB, st session.Storage, cookie string, n int, rea
 			}
 			v, _, err := st.Save(ctx, s)
 			if err == nil && v != cookie {
-				err = fmt.Errorf("Save returned another cookie value")
+				err = fmt.Errorf("save returned another cookie value")
 			}
 			errs[i] = err
 		}()
