@@ -22,15 +22,15 @@ func TestAccessed(t *testing.T) {
 		{"Data", func(s *session.Session) { s.Data() }, true},
 		{"Get on a destroyed session", func(s *session.Session) { s.Destroy(); s.Get("k") }, true},
 		{"Set, Unset, Flash", func(s *session.Session) { s.Set("k", 1); s.Unset("j"); s.Flash("f", 1) }, false},
-		{"ID, Dirty, Destroyed, DeleteID", func(s *session.Session) { s.ID(); s.Dirty(); s.Destroyed(); s.DeleteID() }, false},
+		{"ID, State", func(s *session.Session) { s.ID(); s.State() }, false},
 		{"RegenerateID, Destroy", func(s *session.Session) { s.RegenerateID(true); s.Destroy() }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, s := range []*session.Session{session.New(), session.Restore("id", session.Data{Values: map[string]any{"k": 1}})} {
 				tt.use(s)
-				if got := s.Accessed(); got != tt.want {
-					t.Errorf("Accessed() = %v, want %v", got, tt.want)
+				if got := s.State().Accessed; got != tt.want {
+					t.Errorf("State().Accessed = %v, want %v", got, tt.want)
 				}
 			}
 		})

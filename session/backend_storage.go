@@ -24,40 +24,37 @@ import (
 // changes (see Save). With Options.UserKey it keeps the per-user index
 // (UserIndex); over a Backend that is a Locker it implements Locking.
 //
-// It panics on a negative IdleTimeout in o: that is a programming error.
-func NewBackendStorage(b Backend, o Options) Storage {
+// It returns an error for a nil Backend and for invalid options (a negative
+// IdleTimeout).
+func NewBackendStorage(b Backend, o Options) (Storage, error) {
 	if b == nil {
-		panic("session: NewBackendStorage with a nil Backend")
+		return nil, errors.New("session: NewBackendStorage with a nil Backend")
 	}
 	if err := o.validate(); err != nil {
-		panic(err.Error())
+		return nil, err
 	}
-	st := &backendStorage{b: b, o: o.withDefaults()}
+	st := &backendStorage{b: b, o: o.WithDefaults()}
 	st.t, st.caps.touch = b.(Toucher)
 	if st.t != nil {
 		st.touches.m = make(map[string]time.Time)
 	}
-	st.dec, _ = b.(decodingBackend)
 	st.caps.index = st.o.UserKey != ""
 	lk, locks := b.(Locker)
 	switch {
 	case st.caps.index && locks:
-		return &lockingIndexedStorage{indexedStorage{st}, lk}
+		return &lockingIndexedStorage{indexedStorage{st}, lk}, nil
 	case st.caps.index:
-		return &indexedStorage{st}
+		return &indexedStorage{st}, nil
 	case locks:
-		return &lockingStorage{st, lk}
+		return &lockingStorage{st, lk}, nil
 	}
-	return st
+	return st, nil
 }
 
 type backendStorage struct {
 	b Backend
 	t Toucher
-	// dec is b when it decodes its own records (memory storage); nil
-	// otherwise.
-	dec decodingBackend
-	o   Options
+	o Options
 	// caps is what b can do, for decideSave.
 	caps storeCaps
 	// touches remembers this process's recent touches. A touch extends the
@@ -66,25 +63,10 @@ type backendStorage struct {
 	touches touchLog
 }
 
-// decodingBackend is a Backend that decodes its records itself, at the
-// time the storage read from the clock: memory storage, which keeps a
-// record's decoding to share between the requests that read it
-// (memoryBackend.readAt), and whose writes take the same clock reading.
-type decodingBackend interface {
-	// readAt returns the record under key decoded and its version,
-	// ErrNotFound, or an error wrapping ErrCorruptRecord for a record that
-	// does not decode.
-	readAt(key string, now time.Time) (decodedRecord, Version, error)
-	putAt(key string, record []byte, ttl time.Duration, v Version, now time.Time) (Version, error)
-}
-
-// decodedRecord is a record's content. shared means that values and flash
-// are also other sessions': the session copies them before it changes them
-// (Session.ownLocked).
+// decodedRecord is a record's content.
 type decodedRecord struct {
 	values, flash fields
 	m             meta
-	shared        bool
 }
 
 // decodeRecord decodes a record; one that does not decode is an error
@@ -136,38 +118,20 @@ func (l *touchLog) add(id string, now time.Time) {
 // time now: ErrNotFound when it is absent or expired, an error wrapping
 // ErrCorruptRecord when it does not decode.
 func (st *backendStorage) read(ctx context.Context, id string, now time.Time) (decodedRecord, Version, error) {
-	if st.dec != nil {
-		return st.readKey(ctx, id, now) // skips the Key call: its keys are the ids
-	}
 	return st.readKey(ctx, st.b.Key(id), now)
 }
 
-// readKey is read of the record under the backend's key. A decodingBackend
-// (memory storage) keys records by their ids.
+// readKey is read of the record under the backend's key.
 func (st *backendStorage) readKey(ctx context.Context, key string, now time.Time) (decodedRecord, Version, error) {
-	var r decodedRecord
-	var v Version
-	var err error
-	if st.dec != nil {
-		r, v, err = st.dec.readAt(key, now)
-	} else {
-		var rec []byte
-		if rec, v, err = st.b.Get(ctx, key); err == nil {
-			r, err = decodeRecord(string(rec))
-		}
+	rec, v, err := st.b.Get(ctx, key)
+	if err != nil {
+		return decodedRecord{}, Version{}, err
 	}
+	r, err := decodeRecord(string(rec))
 	if err == nil && st.o.expired(r.m, now, st.t == nil) {
 		err = ErrNotFound
 	}
 	return r, v, err
-}
-
-// put writes rec under key over version v, at the time now.
-func (st *backendStorage) put(ctx context.Context, key string, rec []byte, ttl time.Duration, v Version, now time.Time) (Version, error) {
-	if st.dec != nil {
-		return st.dec.putAt(key, rec, ttl, v, now)
-	}
-	return st.b.Put(ctx, key, rec, ttl, v)
 }
 
 // Read implements Storage.
@@ -175,7 +139,7 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	if cookieValue == "" || !ValidID(cookieValue) {
 		return New(), nil
 	}
-	now := st.o.now()
+	now := st.o.Now()
 	r, v, err := st.read(ctx, cookieValue, now)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -184,14 +148,13 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 		}
 		return New(), nil
 	case errors.Is(err, ErrCorruptRecord):
-		st.o.logger().WarnContext(ctx, "session: corrupt record treated as absent",
+		st.o.Logger.WarnContext(ctx, "session: corrupt record treated as absent",
 			"session", logID(cookieValue), "error", err)
 		return New(), nil
 	case err != nil:
 		return nil, fmt.Errorf("session: read %s: %w", logID(cookieValue), err)
 	}
 	s := loaded(cookieValue, r.values, r.flash, r.m, now)
-	s.shared = r.shared
 	s.version = v
 	if st.t != nil {
 		// A touch by this process refreshed the record after its last
@@ -256,7 +219,7 @@ type saveAttempt struct {
 
 // saveOnce is one attempt of Save.
 func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttempt) (string, bool, error) {
-	now := st.o.now()
+	now := st.o.Now()
 	s.mu.Lock()
 	snap := s.snapshotLocked()
 	if st.caps.index {
@@ -357,10 +320,10 @@ func (x *execution) run(ctx context.Context) (string, bool, error) {
 		x.unindex(ctx)
 	}
 	if x.evicted {
-		st.o.logger().WarnContext(ctx, "session: a sign-in took a user past Options.MaxUserSessions; their oldest sessions are ended",
+		st.o.Logger.WarnContext(ctx, "session: a sign-in took a user past Options.MaxUserSessions; their oldest sessions are ended",
 			"max_user_sessions", st.o.maxUserSessions())
 		if _, err := st.endRevoked(ctx, x.plan.index.to); err != nil {
-			st.o.logger().WarnContext(ctx, "session: ending a user's oldest sessions failed; the next revoke or sign-in ends them", "error", err)
+			st.o.Logger.WarnContext(ctx, "session: ending a user's oldest sessions failed; the next revoke or sign-in ends them", "error", err)
 		}
 	}
 	return x.finish()
@@ -387,7 +350,7 @@ func (x *execution) write(ctx context.Context) (done bool, value string, set boo
 			return true, "", false, err
 		}
 	}
-	x.version, err = st.put(ctx, key, x.rec, plan.ttl, over, x.now)
+	x.version, err = st.b.Put(ctx, key, x.rec, plan.ttl, over)
 	switch {
 	case err == nil:
 		if snap.id != snap.originalID || !snap.stored {
@@ -482,7 +445,7 @@ func (x *execution) dropped(ctx context.Context) (string, bool, error) {
 		}
 		x.a.wroteID, x.a.wrote = "", Version{}
 	}
-	st.o.logger().WarnContext(ctx, "session: deleted (by a concurrent logout, login or revoke, or expired) before this request saved it; its changes are dropped",
+	st.o.Logger.WarnContext(ctx, "session: deleted (by a concurrent logout, login or revoke, or expired) before this request saved it; its changes are dropped",
 		"session", logID(snap.originalID))
 	s.mu.Lock()
 	if s.originalID == snap.originalID {
@@ -549,9 +512,15 @@ func backoff(ctx context.Context, n int) error {
 	}
 }
 
+// HashID returns the SHA-256 of id in lower-case hex: how a storage names a
+// session's record where the id, a bearer credential, must not appear (file
+// names, memcache keys, table rows, logs). Anyone who reads the name learns
+// nothing that opens the session.
+func HashID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
 // logID names a session in logs and errors without revealing its id, which
 // is a bearer credential: the first 12 hex digits of its SHA-256.
-func logID(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return "id-sha256:" + hex.EncodeToString(sum[:6])
-}
+func logID(id string) string { return "id-sha256:" + HashID(id)[:12] }

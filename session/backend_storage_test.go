@@ -20,7 +20,7 @@ func newFakeStorage(t *testing.T, o session.Options) (session.Storage, *sessiont
 		o.Now = clock.Now
 	}
 	b := sessiontest.NewBackend(o.Now)
-	return session.NewBackendStorage(b, o), b, clock
+	return mustStorage(t, b, o), b, clock
 }
 
 // T-ID5: malformed ids never reach the backend, with or without
@@ -88,7 +88,7 @@ func TestBackendStorageSaveErrors(t *testing.T) {
 		if strings.Contains(err.Error(), s.ID()) {
 			t.Errorf("T-LOG1: the error names the raw id: %v", err)
 		}
-		if !s.Dirty() {
+		if !s.State().Dirty {
 			t.Error("a failed save marked the session clean")
 		}
 		b.Fail(sessiontest.OpPut, nil)
@@ -184,7 +184,7 @@ func TestBackendStorageRefreshTouches(t *testing.T) {
 func TestBackendStorageRefreshRewritesWithoutToucher(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Time{})
 	b := sessiontest.NewBackend(clock.Now)
-	st := session.NewBackendStorage(b.WithoutTouch(), session.Options{Now: clock.Now, IdleTimeout: 10 * time.Minute})
+	st := mustStorage(t, b.WithoutTouch(), session.Options{Now: clock.Now, IdleTimeout: 10 * time.Minute})
 	id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 	before, _ := b.Record(id)
 	clock.Advance(time.Minute)
@@ -255,7 +255,7 @@ func TestBackendStoragePersistentRefreshOfDeletedRecordSendsNoCookie(t *testing.
 	clock := sessiontest.NewFakeClock(time.Time{})
 	for name, b := range map[string]session.Backend{"Toucher": sessiontest.NewBackend(clock.Now), "rewrite": newMapBackend(clock.Now)} {
 		t.Run(name, func(t *testing.T) {
-			st := session.NewBackendStorage(b, session.Options{Now: clock.Now, IdleTimeout: 10 * time.Minute})
+			st := mustStorage(t, b, session.Options{Now: clock.Now, IdleTimeout: 10 * time.Minute})
 			id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Persist(true) })
 			clock.Advance(2 * time.Minute)
 			if v, set := sessiontest.Request(t, st, id, nil); !set || v != id {
@@ -325,19 +325,17 @@ func TestBackendStorageRemixRecordLifetime(t *testing.T) {
 	}
 }
 
-func TestNewBackendStoragePanics(t *testing.T) {
-	for name, f := range map[string]func(){
-		"nil backend":   func() { session.NewBackendStorage(nil, session.Options{}) },
-		"negative idle": func() { session.NewBackendStorage(sessiontest.NewBackend(nil), session.Options{IdleTimeout: -1}) },
+func TestNewBackendStorageRefuses(t *testing.T) {
+	for name, c := range map[string]struct {
+		b session.Backend
+		o session.Options
+	}{
+		"nil backend":   {nil, session.Options{}},
+		"negative idle": {sessiontest.NewBackend(nil), session.Options{IdleTimeout: -1}},
 	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("%s: no panic", name)
-				}
-			}()
-			f()
-		}()
+		if st, err := session.NewBackendStorage(c.b, c.o); err == nil || st != nil {
+			t.Errorf("%s: NewBackendStorage = %v, %v; want an error", name, st, err)
+		}
 	}
 }
 
@@ -383,14 +381,8 @@ func TestServerSideStoragesRefuseOversizedRecords(t *testing.T) {
 		name string
 		new  func(o session.Options) session.Storage
 	}{
-		{"memory", session.NewMemoryStorage},
-		{"file", func(o session.Options) session.Storage {
-			st, err := session.NewFileStorage(t.TempDir(), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		}},
+		{"memory", func(o session.Options) session.Storage { return newMemory(t, o) }},
+		{"file", func(o session.Options) session.Storage { return newFile(t, t.TempDir(), o) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := tc.new(session.Options{})

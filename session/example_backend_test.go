@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"strings"
 	"sync"
 	"time"
@@ -109,7 +110,10 @@ func (b *mapBackend) Len() int {
 // that the session middleware takes.
 func ExampleNewBackendStorage() {
 	ctx := context.Background()
-	st := session.NewBackendStorage(newMapBackend(nil), session.Options{IdleTimeout: 30 * time.Minute})
+	st, err := session.NewBackendStorage(newMapBackend(nil), session.Options{IdleTimeout: 30 * time.Minute})
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	s, _ := st.Read(ctx, "") // a request without a cookie
 	s.Flash("notice", "Welcome")

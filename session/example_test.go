@@ -3,41 +3,19 @@ package session_test
 import (
 	"context"
 	"fmt"
+	"log"
 
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/memorystorage"
 )
-
-// A request cycle without the middleware: read by cookie value, change, save.
-func ExampleNewMemoryStorage() {
-	ctx := context.Background()
-	st := session.NewMemoryStorage(session.Options{})
-
-	// First request: no cookie.
-	s, _ := st.Read(ctx, "")
-	s.Set("user", "alice")
-	value, set, _ := st.Save(ctx, s)
-	fmt.Println("set cookie:", set, value == s.ID())
-
-	// Second request carries the cookie value: the same session.
-	s, _ = st.Read(ctx, value)
-	fmt.Println("user:", s.Get("user"))
-	_, set, _ = st.Save(ctx, s)
-	fmt.Println("unchanged, set cookie:", set)
-
-	// An id the store does not know is never adopted.
-	s, _ = st.Read(ctx, "attacker-chosen-id")
-	fmt.Println("adopted:", s.ID() == "attacker-chosen-id")
-	// Output:
-	// set cookie: true true
-	// user: alice
-	// unchanged, set cookie: false
-	// adopted: false
-}
 
 // Flash values are read on the next request only.
 func ExampleSession_Flash() {
 	ctx := context.Background()
-	st := session.NewMemoryStorage(session.Options{})
+	st, err := memorystorage.New(memorystorage.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	s, _ := st.Read(ctx, "")
 	s.Flash("notice", "Saved!")
@@ -59,7 +37,10 @@ func ExampleSession_Flash() {
 // Value converts what a storage's JSON gives back to the type you stored.
 func ExampleValue() {
 	ctx := context.Background()
-	st := session.NewMemoryStorage(session.Options{})
+	st, err := memorystorage.New(memorystorage.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	s, _ := st.Read(ctx, "")
 	s.Set("visits", 3)
 	v, _, _ := st.Save(ctx, s)
@@ -79,7 +60,10 @@ func ExampleValue() {
 // Logging in and out.
 func ExampleSession_RegenerateID() {
 	ctx := context.Background()
-	st := session.NewMemoryStorage(session.Options{})
+	st, err := memorystorage.New(memorystorage.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	s, _ := st.Read(ctx, "")
 	s.Set("cart", "3 items")
 	before, _, _ := st.Save(ctx, s)

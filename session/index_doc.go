@@ -42,15 +42,9 @@ type indexDoc struct {
 // Options.MaxUserSessions is 0.
 const DefaultMaxUserSessions = 200
 
-func (o *Options) maxUserSessions() int {
-	switch {
-	case o.MaxUserSessions > 0:
-		return o.MaxUserSessions
-	case o.MaxUserSessions < 0:
-		return 0
-	}
-	return DefaultMaxUserSessions
-}
+// maxUserSessions is the cap of a user's index under o, after WithDefaults:
+// 0 for none.
+func (o *Options) maxUserSessions() int { return max(o.MaxUserSessions, 0) }
 
 // errIndexSyntax is wrapped by parseIndexDoc's error.
 var errIndexSyntax = errors.New("malformed index document")

@@ -141,7 +141,7 @@ func (st *backendStorage) unlocker(ctx context.Context, lk Locker, id, token str
 			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
 			defer cancel()
 			if err := lk.Unlock(uctx, id, token); err != nil {
-				st.o.logger().WarnContext(ctx, "session: releasing a session's lock failed; it ends at its TTL",
+				st.o.Logger.WarnContext(ctx, "session: releasing a session's lock failed; it ends at its TTL",
 					"session", logID(id), "error", err)
 			}
 		})

@@ -32,7 +32,7 @@ import (
 // record that is gone ends the save (dropped).
 func (x *execution) rebase(ctx context.Context) (string, bool, error) {
 	st, s, snap := x.st, x.s, &x.snap
-	r, v, err := st.read(ctx, snap.originalID, st.o.now())
+	r, v, err := st.read(ctx, snap.originalID, st.o.Now())
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):
 		return x.dropped(ctx)
@@ -72,7 +72,7 @@ func (s *Session) mergeLocked(r decodedRecord, v Version, userKey string, indexe
 		}
 		s.next.Set(kv.Key, kv.Value)
 	}
-	s.values, s.shared = values, false
+	s.values = values
 	if !s.persistTouched {
 		s.persist = r.m.Persist
 	}

@@ -16,7 +16,7 @@ import (
 func TestChangeDuringSaveKeepsTheSessionDirty(t *testing.T) {
 	for _, regenerate := range []bool{false, true} {
 		b := sessiontest.NewBackend(nil)
-		st := session.NewBackendStorage(b, session.Options{})
+		st := mustStorage(t, b, session.Options{})
 		id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 		s, _ := st.Read(ctx, id)
 		s.Set("a", 2)
@@ -29,7 +29,7 @@ func TestChangeDuringSaveKeepsTheSessionDirty(t *testing.T) {
 		if err != nil || !set {
 			t.Fatalf("Save = (%v, %v)", set, err)
 		}
-		if !s.Dirty() {
+		if !s.State().Dirty {
 			t.Errorf("regenerate %v: a change made during the save left the session clean", regenerate)
 		}
 		if rec, _ := b.Record(v); string(rec[:8]) != `[{"a":2}` {
@@ -52,7 +52,7 @@ func TestChangeDuringSaveKeepsTheSessionDirty(t *testing.T) {
 // ends stops it sooner.
 func TestSaveGivesUpOnEndlessConflicts(t *testing.T) {
 	b := sessiontest.NewBackend(nil)
-	st := session.NewBackendStorage(b, session.Options{})
+	st := mustStorage(t, b, session.Options{})
 	id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 	s, _ := st.Read(ctx, id)
 	s.Set("b", 2)
@@ -68,7 +68,7 @@ func TestSaveGivesUpOnEndlessConflicts(t *testing.T) {
 	if n := b.CallCount(sessiontest.OpPut); n < 64 || n > 200 {
 		t.Errorf("%d attempts", n)
 	}
-	if !s.Dirty() {
+	if !s.State().Dirty {
 		t.Error("the failed save marked the session clean")
 	}
 	c, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
@@ -82,7 +82,7 @@ func TestSaveGivesUpOnEndlessConflicts(t *testing.T) {
 // Put; a merge one Get and one Put more.
 func TestMergeCost(t *testing.T) {
 	b := sessiontest.NewBackend(nil)
-	st := session.NewBackendStorage(b, session.Options{})
+	st := mustStorage(t, b, session.Options{})
 	id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 	b.ResetCalls()
 	sessiontest.Request(t, st, id, nil)

@@ -100,7 +100,7 @@ func TestDecideSave(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := tt.o.withDefaults()
+			o := tt.o.WithDefaults()
 			got := decideSave(&tt.s, now, &o, tt.c)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("decideSave\n got %+v\nwant %+v", got, tt.want)
@@ -122,10 +122,7 @@ func TestSavePlanEncodes(t *testing.T) {
 // bypassed Restore's check cannot add a second "i" to the payload and read
 // back as another session's id.
 func TestCookiePayloadEscapesTheID(t *testing.T) {
-	st, err := NewCookieStorage(CookieStorageOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := newPlainClientStorage(t, ClientOptions{})
 	hostile := `x","i":"victimvictimvictimvictimvictimvictimvic`
 	s := &Session{id: hostile, originalID: hostile, dirty: true, values: wire.FieldsOf(map[string]any{"a": 1.0})}
 	value, set, err := st.Save(context.Background(), s)

@@ -79,10 +79,6 @@ type Session struct {
 	// persistTouched: Persist changed the choice since the last save, so a
 	// merge keeps this request's choice.
 	persistTouched bool
-	// shared: values and flash are, until changed, also other sessions'
-	// (memory storage shares a record's decoding between the requests
-	// that read it); ownLocked copies them before the first change.
-	shared bool
 }
 
 // New returns an empty session with a fresh id: 256 bits from crypto/rand,
@@ -189,14 +185,12 @@ func (s *Session) Set(key string, v any) {
 	defer s.mu.Unlock()
 	if v == nil {
 		if !s.destroyed {
-			s.ownLocked()
 			s.values.Delete(key)
 			s.changedLocked(key)
 		}
 		return
 	}
 	s.reviveLocked()
-	s.ownLocked()
 	s.values.Set(key, v)
 	s.changedLocked(key)
 }
@@ -223,7 +217,6 @@ func (s *Session) Unset(key string) {
 	if s.destroyed {
 		return
 	}
-	s.ownLocked()
 	s.values.Delete(key)
 	s.flash.Delete(key)
 	s.changedLocked(key)
@@ -267,18 +260,7 @@ func (s *Session) Destroy() {
 	defer s.mu.Unlock()
 	s.destroyed = true
 	s.values, s.flash, s.next = nil, nil, nil
-	s.shared = false
 	s.changes++
-}
-
-// ownLocked gives s values and flash of its own, copies of the ones it
-// shares with other sessions, before it changes them: a change made in
-// place would show in every request that read the same record.
-func (s *Session) ownLocked() {
-	if s.shared {
-		s.values, s.flash = s.values.Clone(), s.flash.Clone()
-		s.shared = false
-	}
 }
 
 // reviveLocked turns a destroyed session into a fresh one with a new id,
@@ -307,21 +289,33 @@ func appendUnique(list []string, id string) []string {
 	return append(list, id)
 }
 
-// Destroyed reports whether Destroy was called (and no Set or Flash started a
-// new session since).
-func (s *Session) Destroyed() bool {
-	s.lock()
-	defer s.mu.Unlock()
-	return s.destroyed
+// State is what a session's middleware needs to know about it besides its
+// content: what Session.State reports.
+type State struct {
+	// Dirty: the session has changes to save (a Set, Unset, Flash,
+	// RegenerateID, Destroy or Persist, or flash values loaded from the
+	// storage, which the save clears). A clean session is not written and
+	// gets no Set-Cookie.
+	Dirty bool
+	// Destroyed: Destroy was called, and no Set or Flash has started a new
+	// session since.
+	Destroyed bool
+	// Accessed: the content was read, with Get, Has, Value, Len or Data,
+	// since the session was made. A response may then depend on the
+	// session even when the request carried no session cookie, so the
+	// session middleware adds "Vary: Cookie" to it (Flask's rule). State,
+	// ID and the storage's own reads do not count.
+	Accessed bool
+	// ReplacedID is the id the session was loaded with, whose record the
+	// save deletes, after RegenerateID(true); "" otherwise.
+	ReplacedID string
 }
 
-// Dirty reports whether the session has changes to save: a Set, Unset, Flash
-// or RegenerateID, or flash values loaded from storage that must be cleared.
-// A clean session is not written and gets no Set-Cookie.
-func (s *Session) Dirty() bool {
+// State reports the session's save state (see State).
+func (s *Session) State() State {
 	s.lock()
 	defer s.mu.Unlock()
-	return s.dirty
+	return State{Dirty: s.dirty, Destroyed: s.destroyed, Accessed: s.accessed, ReplacedID: s.deleteID}
 }
 
 // Len returns the number of keys Get can see: values plus the flash values
@@ -340,26 +334,6 @@ func (s *Session) Len() int {
 		}
 	}
 	return n
-}
-
-// Accessed reports whether the session's content was read, with Get, Has,
-// Value, Len or Data, since the session was made. A response may then depend
-// on the session even when the request carried no session cookie, so the
-// session middleware adds "Vary: Cookie" to it (Flask's rule); it asks
-// before calling Storage.Save, whose own reads do not count. ID, Dirty,
-// Destroyed and DeleteID do not count either.
-func (s *Session) Accessed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.accessed
-}
-
-// DeleteID returns the original id when RegenerateID(true) was called, whose
-// record the save deletes; otherwise "".
-func (s *Session) DeleteID() string {
-	s.lock()
-	defer s.mu.Unlock()
-	return s.deleteID
 }
 
 // Data returns a copy of what a save persists: the values, and the flash

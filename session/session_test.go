@@ -16,11 +16,11 @@ import (
 
 func TestCreatesANewSession(t *testing.T) {
 	s := session.New()
-	if s == nil || s.ID() == "" || s.Destroyed() || s.Dirty() || s.Len() != 0 {
-		t.Errorf("New(): id %q, Destroyed %v, Dirty %v, Len %d", s.ID(), s.Destroyed(), s.Dirty(), s.Len())
+	if s == nil || s.ID() == "" || s.State().Destroyed || s.State().Dirty || s.Len() != 0 {
+		t.Errorf("New(): id %q, Destroyed %v, Dirty %v, Len %d", s.ID(), s.State().Destroyed, s.State().Dirty, s.Len())
 	}
-	if s.DeleteID() != "" {
-		t.Errorf("DeleteID = %q", s.DeleteID())
+	if s.State().ReplacedID != "" {
+		t.Errorf("DeleteID = %q", s.State().ReplacedID)
 	}
 }
 
@@ -32,15 +32,15 @@ func TestCreatesANewSessionWithACustomID(t *testing.T) {
 
 func TestCreatesANewSessionWithInitialData(t *testing.T) {
 	s := session.Restore("id", session.Data{Values: map[string]any{"hello": "world"}})
-	if s.Len() != 1 || s.Get("hello") != "world" || s.Dirty() {
-		t.Errorf("Len %d, hello %v, Dirty %v", s.Len(), s.Get("hello"), s.Dirty())
+	if s.Len() != 1 || s.Get("hello") != "world" || s.State().Dirty {
+		t.Errorf("Len %d, hello %v, Dirty %v", s.Len(), s.Get("hello"), s.State().Dirty)
 	}
 }
 
 func TestCreatesANewSessionWithInitialFlashData(t *testing.T) {
 	s := session.Restore("id", session.Data{Flash: map[string]any{"hello": "world"}})
-	if s.Get("hello") != "world" || !s.Dirty() {
-		t.Errorf("hello %v, Dirty %v: a session loaded with flash is dirty so the flash is cleared", s.Get("hello"), s.Dirty())
+	if s.Get("hello") != "world" || !s.State().Dirty {
+		t.Errorf("hello %v, Dirty %v: a session loaded with flash is dirty so the flash is cleared", s.Get("hello"), s.State().Dirty)
 	}
 	// Loaded flash is consumed: not persisted again.
 	if d := s.Data(); len(d.Flash) != 0 || len(d.Values) != 0 {
@@ -50,16 +50,16 @@ func TestCreatesANewSessionWithInitialFlashData(t *testing.T) {
 
 func TestSetsAndGetsValues(t *testing.T) {
 	s := session.New()
-	if s.Has("hello") || s.Get("hello") != nil || s.Dirty() {
+	if s.Has("hello") || s.Get("hello") != nil || s.State().Dirty {
 		t.Fatal("fresh session")
 	}
 	s.Set("hello", "world")
-	if !s.Has("hello") || s.Get("hello") != "world" || !s.Dirty() {
-		t.Errorf("after Set: Has %v, Get %v, Dirty %v", s.Has("hello"), s.Get("hello"), s.Dirty())
+	if !s.Has("hello") || s.Get("hello") != "world" || !s.State().Dirty {
+		t.Errorf("after Set: Has %v, Get %v, Dirty %v", s.Has("hello"), s.Get("hello"), s.State().Dirty)
 	}
 	s.Unset("hello")
-	if s.Has("hello") || s.Get("hello") != nil || !s.Dirty() {
-		t.Errorf("after Unset: Has %v, Get %v, Dirty %v", s.Has("hello"), s.Get("hello"), s.Dirty())
+	if s.Has("hello") || s.Get("hello") != nil || !s.State().Dirty {
+		t.Errorf("after Unset: Has %v, Get %v, Dirty %v", s.Has("hello"), s.Get("hello"), s.State().Dirty)
 	}
 	// Falsy values are kept.
 	for _, v := range []any{0, "", false, 0.0, []any{}, map[string]any{}} {
@@ -86,22 +86,22 @@ func TestSetsAndGetsValuesWithComplexTypes(t *testing.T) {
 func TestUnsetsValuesWhenSetToNil(t *testing.T) {
 	s := session.Restore("id", session.Data{Values: map[string]any{"hello": "world"}})
 	s.Set("hello", nil)
-	if s.Has("hello") || s.Get("hello") != nil || !s.Dirty() || s.Len() != 0 {
-		t.Errorf("Has %v, Get %v, Dirty %v, Len %d", s.Has("hello"), s.Get("hello"), s.Dirty(), s.Len())
+	if s.Has("hello") || s.Get("hello") != nil || !s.State().Dirty || s.Len() != 0 {
+		t.Errorf("Has %v, Get %v, Dirty %v, Len %d", s.Has("hello"), s.Get("hello"), s.State().Dirty, s.Len())
 	}
 	// On a fresh session: dirty with empty data (Remix probe).
 	f := session.New()
 	f.Set("nothing", nil)
-	if !f.Dirty() || len(f.Data().Values) != 0 {
-		t.Errorf("Set(nil) on a fresh session: Dirty %v, Data %+v", f.Dirty(), f.Data())
+	if !f.State().Dirty || len(f.Data().Values) != 0 {
+		t.Errorf("Set(nil) on a fresh session: Dirty %v, Data %+v", f.State().Dirty, f.Data())
 	}
 }
 
 func TestRegeneratesTheSessionID(t *testing.T) {
 	s := session.Restore("orig", session.Data{Values: map[string]any{"a": 1}})
 	s.RegenerateID(false)
-	if s.ID() == "orig" || !session.ValidID(s.ID()) || s.DeleteID() != "" || !s.Dirty() {
-		t.Errorf("id %q, DeleteID %q, Dirty %v", s.ID(), s.DeleteID(), s.Dirty())
+	if s.ID() == "orig" || !session.ValidID(s.ID()) || s.State().ReplacedID != "" || !s.State().Dirty {
+		t.Errorf("id %q, DeleteID %q, Dirty %v", s.ID(), s.State().ReplacedID, s.State().Dirty)
 	}
 	if s.Get("a") != 1 {
 		t.Error("data lost")
@@ -111,18 +111,18 @@ func TestRegeneratesTheSessionID(t *testing.T) {
 func TestDeletesTheOldSessionID(t *testing.T) {
 	s := session.Restore("orig", session.Data{})
 	s.RegenerateID(true)
-	if s.ID() == "orig" || s.DeleteID() != "orig" || !s.Dirty() {
-		t.Errorf("id %q, DeleteID %q, Dirty %v", s.ID(), s.DeleteID(), s.Dirty())
+	if s.ID() == "orig" || s.State().ReplacedID != "orig" || !s.State().Dirty {
+		t.Errorf("id %q, DeleteID %q, Dirty %v", s.ID(), s.State().ReplacedID, s.State().Dirty)
 	}
 }
 
 func TestDestroysTheSession(t *testing.T) {
 	s := session.New()
-	if s.Destroyed() {
+	if s.State().Destroyed {
 		t.Fatal("destroyed at birth")
 	}
 	s.Destroy()
-	if !s.Destroyed() {
+	if !s.State().Destroyed {
 		t.Error("Destroyed() false after Destroy")
 	}
 }
@@ -132,12 +132,12 @@ func TestDeletesTheOriginalSessionWhenRegeneratedMoreThanOnce(t *testing.T) {
 	s.RegenerateID(true)
 	first := s.ID()
 	s.RegenerateID(true)
-	if s.DeleteID() != "orig" || s.ID() == first {
-		t.Errorf("DeleteID %q (want orig), id %q", s.DeleteID(), s.ID())
+	if s.State().ReplacedID != "orig" || s.ID() == first {
+		t.Errorf("DeleteID %q (want orig), id %q", s.State().ReplacedID, s.ID())
 	}
 	s.RegenerateID(false)
-	if s.DeleteID() != "orig" {
-		t.Errorf("RegenerateID(false) cleared DeleteID: %q", s.DeleteID())
+	if s.State().ReplacedID != "orig" {
+		t.Errorf("RegenerateID(false) cleared DeleteID: %q", s.State().ReplacedID)
 	}
 }
 
@@ -175,12 +175,12 @@ func TestADestroyedSession(t *testing.T) {
 		if s.Len() != 0 || len(d.Values) != 0 || len(d.Flash) != 0 || d.Values == nil || d.Flash == nil {
 			t.Errorf("Len %d, Data %#v", s.Len(), d)
 		}
-		if s.ID() != "orig" || !s.Dirty() {
-			t.Errorf("id %q, Dirty %v", s.ID(), s.Dirty())
+		if s.ID() != "orig" || !s.State().Dirty {
+			t.Errorf("id %q, Dirty %v", s.ID(), s.State().Dirty)
 		}
 		c := session.New()
 		c.Destroy()
-		if c.Dirty() {
+		if c.State().Dirty {
 			t.Error("Destroy marked a clean session dirty (Dirty keeps its value; Save handles destroyed sessions)")
 		}
 	})
@@ -190,24 +190,24 @@ func TestADestroyedSession(t *testing.T) {
 		s.Unset("hello")
 		s.Set("hello", nil)
 		s.RegenerateID(true)
-		if !s.Destroyed() || s.ID() != "orig" || s.DeleteID() != "" || s.Len() != 0 {
-			t.Errorf("Destroyed %v, id %q, DeleteID %q, Len %d", s.Destroyed(), s.ID(), s.DeleteID(), s.Len())
+		if !s.State().Destroyed || s.ID() != "orig" || s.State().ReplacedID != "" || s.Len() != 0 {
+			t.Errorf("Destroyed %v, id %q, DeleteID %q, Len %d", s.State().Destroyed, s.ID(), s.State().ReplacedID, s.Len())
 		}
 	})
 	t.Run("set starts a new session", func(t *testing.T) {
 		s := loaded()
 		s.Destroy()
 		s.Set("a", 1)
-		if s.Destroyed() || s.ID() == "orig" || !session.ValidID(s.ID()) || s.Has("hello") || s.Get("a") != 1 || s.Len() != 1 || !s.Dirty() {
-			t.Errorf("Destroyed %v, id %q, Data %+v", s.Destroyed(), s.ID(), s.Data())
+		if s.State().Destroyed || s.ID() == "orig" || !session.ValidID(s.ID()) || s.Has("hello") || s.Get("a") != 1 || s.Len() != 1 || !s.State().Dirty {
+			t.Errorf("Destroyed %v, id %q, Data %+v", s.State().Destroyed, s.ID(), s.Data())
 		}
 	})
 	t.Run("flash starts a new session", func(t *testing.T) {
 		s := loaded()
 		s.Destroy()
 		s.Flash("msg", "bye")
-		if s.Destroyed() || s.ID() == "orig" || s.Has("msg") || s.Len() != 0 || !s.Dirty() {
-			t.Errorf("Destroyed %v, id %q, Has(msg) %v", s.Destroyed(), s.ID(), s.Has("msg"))
+		if s.State().Destroyed || s.ID() == "orig" || s.Has("msg") || s.Len() != 0 || !s.State().Dirty {
+			t.Errorf("Destroyed %v, id %q, Has(msg) %v", s.State().Destroyed, s.ID(), s.Has("msg"))
 		}
 		if d := s.Data(); d.Flash["msg"] != "bye" || len(d.Values) != 0 {
 			t.Errorf("Data %+v", d)
@@ -282,7 +282,7 @@ func TestRestoreValidatesTheID(t *testing.T) {
 		}
 		// Saved, then destroyed: the backend sees only the fresh id.
 		b := sessiontest.NewBackend(nil)
-		st := session.NewBackendStorage(b, session.Options{})
+		st := mustStorage(t, b, session.Options{})
 		s.Set("b", 2)
 		if _, _, err := st.Save(context.Background(), s); err != nil {
 			t.Fatal(err)
@@ -306,8 +306,8 @@ func TestRegenerateIDOfNewSessionKeepsNoRecord(t *testing.T) {
 	s := session.New()
 	orig := s.ID()
 	s.RegenerateID(true)
-	if s.DeleteID() != orig {
-		t.Errorf("DeleteID %q, want %q", s.DeleteID(), orig)
+	if s.State().ReplacedID != orig {
+		t.Errorf("DeleteID %q, want %q", s.State().ReplacedID, orig)
 	}
 }
 
@@ -338,14 +338,14 @@ func TestSessionConcurrentUse(t *testing.T) {
 				_ = s.Has("f")
 				_ = s.Len()
 				_ = s.ID()
-				_ = s.DeleteID()
-				_ = s.Dirty()
-				_ = s.Destroyed()
+				_ = s.State().ReplacedID
+				_ = s.State().Dirty
+				_ = s.State().Destroyed
 			}
 		}()
 	}
 	wg.Wait()
-	if !s.Dirty() {
+	if !s.State().Dirty {
 		t.Error("not dirty")
 	}
 }
@@ -355,16 +355,16 @@ func TestSessionConcurrentUse(t *testing.T) {
 // and New make no choice.
 func TestPersist(t *testing.T) {
 	s := session.Restore("id", session.Data{Values: map[string]any{"a": 1}})
-	if s.Persistent() || s.Dirty() {
-		t.Fatalf("restored: Persistent %v, Dirty %v", s.Persistent(), s.Dirty())
+	if s.Persistent() || s.State().Dirty {
+		t.Fatalf("restored: Persistent %v, Dirty %v", s.Persistent(), s.State().Dirty)
 	}
 	s.PersistByDefault(true)
-	if !s.Persistent() || s.Dirty() {
-		t.Errorf("PersistByDefault(true): Persistent %v, Dirty %v; want true, false", s.Persistent(), s.Dirty())
+	if !s.Persistent() || s.State().Dirty {
+		t.Errorf("PersistByDefault(true): Persistent %v, Dirty %v; want true, false", s.Persistent(), s.State().Dirty)
 	}
 	s.Persist(false)
-	if s.Persistent() || !s.Dirty() {
-		t.Errorf("Persist(false) over a true default: Persistent %v, Dirty %v; want false, true", s.Persistent(), s.Dirty())
+	if s.Persistent() || !s.State().Dirty {
+		t.Errorf("Persist(false) over a true default: Persistent %v, Dirty %v; want false, true", s.Persistent(), s.State().Dirty)
 	}
 	s.RegenerateID(false)
 	if s.Persistent() {
@@ -372,14 +372,14 @@ func TestPersist(t *testing.T) {
 	}
 	n := session.New()
 	n.Persist(true)
-	if !n.Persistent() || !n.Dirty() {
-		t.Errorf("Persist(true) on a new session: Persistent %v, Dirty %v; want true, true", n.Persistent(), n.Dirty())
+	if !n.Persistent() || !n.State().Dirty {
+		t.Errorf("Persist(true) on a new session: Persistent %v, Dirty %v; want true, true", n.Persistent(), n.State().Dirty)
 	}
 	d := session.New()
 	d.Destroy()
 	d.Persist(true)
-	if d.Persistent() || d.Dirty() {
-		t.Errorf("Persist on a destroyed session: Persistent %v, Dirty %v; want false, false (no effect)", d.Persistent(), d.Dirty())
+	if d.Persistent() || d.State().Dirty {
+		t.Errorf("Persist on a destroyed session: Persistent %v, Dirty %v; want false, false (no effect)", d.Persistent(), d.State().Dirty)
 	}
 	if !n.Created().IsZero() || !n.ExpiresAt().IsZero() || n.ExpiresIn() != 0 {
 		t.Errorf("new session: Created %v, ExpiresAt %v, ExpiresIn %v; want zero before its first save", n.Created(), n.ExpiresAt(), n.ExpiresIn())

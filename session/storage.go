@@ -58,11 +58,13 @@ type Storage interface {
 // say) does not stay valid forever.
 const DefaultLifetime = 14 * 24 * time.Hour
 
-// Options configure every storage. The zero value is valid and safe:
-// sessions live DefaultLifetime (14 days) from creation with no idle limit,
-// records are at most DefaultMaxRecordSize (1 MiB), memory storage holds at
-// most DefaultMaxSessions (100,000), ids are strict, logs go to
-// slog.Default().
+// Options configure NewBackendStorage, and so every server-side storage
+// (memorystorage, filestorage, redisstorage, memcachestorage,
+// postgresstorage), each of which takes them as the Session field of its
+// own options. The zero value is valid and safe: sessions live
+// DefaultLifetime (14 days) from creation with no idle limit, records are at
+// most DefaultMaxRecordSize (1 MiB), ids are strict, logs go to
+// slog.Default(). Cookie storage takes ClientOptions instead.
 type Options struct {
 	// IdleTimeout ends a session that has not been saved or refreshed for
 	// this long (sliding expiry, enforced on the server). 0: no idle limit.
@@ -94,12 +96,6 @@ type Options struct {
 	// DefaultMaxRecordSize (1 MiB, memcached's item limit). Negative: no
 	// limit. Cookie storage has CookieStorageOptions.MaxSize instead.
 	MaxRecordSize int
-	// MaxSessions bounds how many sessions NewMemoryStorage keeps: at the
-	// cap, the sessions closest to expiry are evicted first (and a warning
-	// is logged, once), so a flood of new sessions cannot exhaust memory.
-	// 0: DefaultMaxSessions (100,000). Negative: no limit. Other storages
-	// ignore it.
-	MaxSessions int
 	// UserKey names the session value that holds the signed-in user (a
 	// string; "" or another type: no user). When set, every server-side
 	// storage (NewBackendStorage, and so memory, file, Redis, Memcache)
@@ -123,24 +119,7 @@ type Options struct {
 // when Options.MaxRecordSize is 0: 1 MiB, the item limit of memcached.
 const DefaultMaxRecordSize = 1 << 20
 
-// DefaultMaxSessions is how many sessions memory storage keeps at most when
-// Options.MaxSessions is 0.
-const DefaultMaxSessions = 100_000
-
-func (o *Options) now() time.Time {
-	if o.Now != nil {
-		return o.Now()
-	}
-	return time.Now()
-}
-
-func (o *Options) logger() *slog.Logger {
-	if o.Logger != nil {
-		return o.Logger
-	}
-	return slog.Default()
-}
-
+// validate reports the options no storage can work with.
 func (o *Options) validate() error {
 	if o.IdleTimeout < 0 {
 		return errors.New("session: Options.IdleTimeout is negative")
@@ -152,27 +131,27 @@ func (o *Options) validate() error {
 // DefaultLifetime when Lifetime is 0; 0 when Lifetime is negative (no
 // limit). A backend that keeps a per-user index lets the index live that
 // long, since no member outlives it.
-func (o Options) LifetimeLimit() time.Duration {
-	switch {
-	case o.Lifetime > 0:
-		return o.Lifetime
-	case o.Lifetime < 0:
-		return 0
-	}
-	return DefaultLifetime
-}
+func (o Options) LifetimeLimit() time.Duration { return max(o.WithDefaults().Lifetime, 0) }
 
-// withDefaults returns o with its zero fields set to their defaults. Every
-// storage constructor applies it once.
-func (o Options) withDefaults() Options {
+// WithDefaults returns o with each zero field set to its default: the
+// options NewBackendStorage works with. A storage that needs one of them
+// before it builds its Storage (its logger, the lifetime of an index) takes
+// it from here, so that each default is set in this one place.
+func (o Options) WithDefaults() Options {
 	if o.Lifetime == 0 {
 		o.Lifetime = DefaultLifetime
 	}
 	if o.MaxRecordSize == 0 {
 		o.MaxRecordSize = DefaultMaxRecordSize
 	}
-	if o.MaxSessions == 0 {
-		o.MaxSessions = DefaultMaxSessions
+	if o.MaxUserSessions == 0 {
+		o.MaxUserSessions = DefaultMaxUserSessions
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }

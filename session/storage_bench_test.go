@@ -1,78 +1,60 @@
-package session
+package session_test
 
 import (
-	"context"
 	"testing"
+
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
+	"github.com/sessionkit/sessionkit/session/filestorage"
+	"github.com/sessionkit/sessionkit/session/memorystorage"
+	"github.com/sessionkit/sessionkit/session/sessiontest"
 )
 
-// The benchmarks measure the session work of one request: Read, the
-// handler's Get/Set, Save. No HTTP scaffolding (see session-middleware and
+// The session work of one request on each storage of the module
+// (sessiontest.Benchmark); no HTTP scaffolding (see session-middleware and
 // bench/ for full requests).
 
-func benchStorage(b *testing.B, st Storage, write bool) {
-	ctx := context.Background()
-	s, _ := st.Read(ctx, "")
-	s.Set("user", "alice@example.com")
-	s.Set("count", 1)
-	s.Set("roles", []any{"admin", "editor"})
-	value, _, err := st.Save(ctx, s)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		s, err := st.Read(ctx, value)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if s.Get("user") == nil {
-			b.Fatal("session lost")
-		}
-		if write {
-			n, _ := Value[int](s, "count")
-			s.Set("count", n+1)
-		}
-		v, set, err := st.Save(ctx, s)
-		if err != nil || set != write {
-			b.Fatal(err, set)
-		}
-		if write && v != value && v != "" {
-			value = v
-		}
-	}
-}
-
-func BenchmarkMemoryLoadSave(b *testing.B) { benchStorage(b, NewMemoryStorage(Options{}), true) }
-func BenchmarkMemoryReadOnly(b *testing.B) { benchStorage(b, NewMemoryStorage(Options{}), false) }
-
-func BenchmarkFileLoadSave(b *testing.B) {
-	st, err := NewFileStorage(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchStorage(b, st, true)
-}
-
-func BenchmarkFileReadOnly(b *testing.B) {
-	st, err := NewFileStorage(b.TempDir(), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchStorage(b, st, false)
-}
+func BenchmarkMemoryLoadSave(b *testing.B) { sessiontest.Benchmark(b, benchMemory(b, ""), true) }
+func BenchmarkMemoryReadOnly(b *testing.B) { sessiontest.Benchmark(b, benchMemory(b, ""), false) }
+func BenchmarkFileLoadSave(b *testing.B)   { sessiontest.Benchmark(b, benchFile(b, ""), true) }
+func BenchmarkFileReadOnly(b *testing.B)   { sessiontest.Benchmark(b, benchFile(b, ""), false) }
 
 func BenchmarkCookieLoadSave(b *testing.B) {
-	st, _ := NewCookieStorage(CookieStorageOptions{})
-	benchStorage(b, st, true)
+	sessiontest.Benchmark(b, benchCookie(b, cookiestorage.Options{}), true)
 }
 
 func BenchmarkCookieSealedLoadSave(b *testing.B) {
-	st, _ := NewCookieStorage(CookieStorageOptions{Keys: [][]byte{make([]byte, 32)}})
-	benchStorage(b, st, true)
+	sessiontest.Benchmark(b, benchCookie(b, cookiestorage.Options{Keys: [][]byte{make([]byte, 32)}}), true)
 }
 
 func BenchmarkCookieReadOnly(b *testing.B) {
-	st, _ := NewCookieStorage(CookieStorageOptions{})
-	benchStorage(b, st, false)
+	sessiontest.Benchmark(b, benchCookie(b, cookiestorage.Options{}), false)
+}
+
+// benchMemory is a memory storage with the per-user index on userKey ("":
+// none).
+func benchMemory(b *testing.B, userKey string) session.Storage {
+	st, err := memorystorage.New(memorystorage.Options{Session: session.Options{UserKey: userKey}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+// benchFile is a file storage in a fresh directory, with the per-user index
+// on userKey ("": none).
+func benchFile(b *testing.B, userKey string) session.Storage {
+	st, err := filestorage.New(b.TempDir(), filestorage.Options{Session: session.Options{UserKey: userKey}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+func benchCookie(b *testing.B, o cookiestorage.Options) session.Storage {
+	st, err := cookiestorage.New(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
 }

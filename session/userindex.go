@@ -247,7 +247,7 @@ func (x *execution) unindex(ctx context.Context) {
 		return d.remove(func(m *indexMember) bool { return slices.Contains(gone, m.handle) }) > 0, nil
 	})
 	if err != nil {
-		st.o.logger().WarnContext(ctx, "session: a user's index keeps members of deleted sessions; they are not listed and go with the next change",
+		st.o.Logger.WarnContext(ctx, "session: a user's index keeps members of deleted sessions; they are not listed and go with the next change",
 			"error", err)
 	}
 }
@@ -277,7 +277,7 @@ func (st *backendStorage) readIndex(ctx context.Context, user string) (indexDoc,
 	case errors.Is(err, ErrNotFound):
 		return indexDoc{}, Version{}, nil
 	case errors.Is(err, ErrCorruptRecord):
-		st.o.logger().WarnContext(ctx, "session: a user's index key holds no index document; it is replaced", "error", err)
+		st.o.Logger.WarnContext(ctx, "session: a user's index key holds no index document; it is replaced", "error", err)
 		if err := st.b.Delete(ctx, key, Version{}); err != nil {
 			return indexDoc{}, Version{}, fmt.Errorf("replacing a user's corrupt index: %w", err)
 		}
@@ -287,7 +287,7 @@ func (st *backendStorage) readIndex(ctx context.Context, user string) (indexDoc,
 	}
 	d, err := parseIndexDoc(data)
 	if err != nil {
-		st.o.logger().WarnContext(ctx, "session: a user's index does not parse; it is rewritten", "error", err)
+		st.o.Logger.WarnContext(ctx, "session: a user's index does not parse; it is rewritten", "error", err)
 	}
 	return d, v, nil
 }
@@ -307,7 +307,7 @@ func (st *backendStorage) updateIndex(ctx context.Context, user string, change f
 		if err != nil || !changed {
 			return err
 		}
-		now := st.o.now()
+		now := st.o.Now()
 		d.prune(now)
 		if len(d.members) == 0 {
 			err = st.b.Delete(ctx, key, v)
@@ -334,7 +334,7 @@ func (st *backendStorage) updateIndex(ctx context.Context, user string, change f
 // round trip; otherwise one Get each.
 func (st *backendStorage) readMembers(ctx context.Context, members []indexMember, now time.Time) ([]*decodedRecord, error) {
 	recs := make([]*decodedRecord, len(members))
-	if mg, ok := st.b.(MultiGetter); ok && st.dec == nil {
+	if mg, ok := st.b.(MultiGetter); ok {
 		keys := make([]string, len(members))
 		for i, m := range members {
 			keys[i] = m.key
@@ -381,7 +381,7 @@ func (st *indexedStorage) Sessions(ctx context.Context, user string) ([]SessionI
 	if err != nil {
 		return nil, fmt.Errorf("session: listing a user's sessions: %w", err)
 	}
-	now := st.o.now()
+	now := st.o.Now()
 	members := slices.DeleteFunc(d.members, func(m indexMember) bool { return m.revoked || m.expiredAt(now) })
 	recs, err := st.readMembers(ctx, members, now)
 	if err != nil {
@@ -458,7 +458,7 @@ func (st *backendStorage) endRevoked(ctx context.Context, user string) (int, err
 	if err != nil {
 		return 0, err
 	}
-	now := st.o.now()
+	now := st.o.Now()
 	revoked := slices.DeleteFunc(d.members, func(m indexMember) bool { return !m.revoked })
 	recs, err := st.readMembers(ctx, revoked, now)
 	if err != nil {
@@ -486,7 +486,7 @@ func (st *backendStorage) endRevoked(ctx context.Context, user string) (int, err
 	if err != nil {
 		// The sessions are ended; their members are pruned by the next
 		// change of the index.
-		st.o.logger().WarnContext(ctx, "session: revoked sessions stay in a user's index until its next change", "error", err)
+		st.o.Logger.WarnContext(ctx, "session: revoked sessions stay in a user's index until its next change", "error", err)
 	}
 	return n, nil
 }

@@ -1,9 +1,12 @@
-package session
+package session_test
 
 import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/sessiontest"
 )
 
 // BenchmarkSaveUserKey is a signed-in request that changes a value but not
@@ -17,7 +20,7 @@ func BenchmarkSaveUserKey(b *testing.B) {
 				name = kind + "/with"
 			}
 			b.Run(name, func(b *testing.B) {
-				benchStorage(b, benchUserStorage(b, kind, key), true)
+				sessiontest.Benchmark(b, benchUserStorage(b, kind, key), true)
 			})
 		}
 	}
@@ -31,7 +34,7 @@ func BenchmarkSessions(b *testing.B) {
 		for _, n := range []int{3, 30} {
 			b.Run(fmt.Sprintf("%s/%d", kind, n), func(b *testing.B) {
 				st := benchUserStorage(b, kind, "user")
-				ix := st.(UserIndex)
+				ix := st.(session.UserIndex)
 				login := func(user string) {
 					s, _ := st.Read(ctx, "")
 					s.Set("user", user)
@@ -59,16 +62,11 @@ func BenchmarkSessions(b *testing.B) {
 	}
 }
 
-func benchUserStorage(b *testing.B, kind, key string) Storage {
-	o := Options{UserKey: key}
+func benchUserStorage(b *testing.B, kind, key string) session.Storage {
 	if kind == "memory" {
-		return NewMemoryStorage(o)
+		return benchMemory(b, key)
 	}
-	st, err := NewFileStorage(b.TempDir(), o)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return st
+	return benchFile(b, key)
 }
 
 // BenchmarkLogin is a sign-in with UserKey: an anonymous session regenerated

@@ -4,29 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
 	"github.com/sessionkit/sessionkit/session/sessiontest"
 )
 
-// The per-user conformance scenarios run in TestNewMemoryStorageConformance,
-// TestFileStorageConformance and sessiontest's own runs; these tests cover
+// The per-user conformance scenarios run in the conformance tests of memorystorage
+// and filestorage and sessiontest's own runs; these tests cover
 // what the suite cannot see: which storages implement UserIndex, the backend
 // calls a save costs, errors, and file storage's index files.
 
 func TestUserIndexImplementedBy(t *testing.T) {
 	withKey := session.Options{UserKey: "user"}
-	file, err := session.NewFileStorage(t.TempDir(), withKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cookieSt, err := session.NewCookieStorage(session.CookieStorageOptions{Options: withKey})
+	file := newFile(t, t.TempDir(), withKey)
+	cookieSt, err := cookiestorage.New(cookiestorage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,12 +30,12 @@ func TestUserIndexImplementedBy(t *testing.T) {
 		st   session.Storage
 		want bool
 	}{
-		"memory":                 {session.NewMemoryStorage(withKey), true},
+		"memory":                 {newMemory(t, withKey), true},
 		"file":                   {file, true},
-		"memory without UserKey": {session.NewMemoryStorage(session.Options{}), false},
+		"memory without UserKey": {newMemory(t, session.Options{}), false},
 		"cookie (cannot revoke)": {cookieSt, false},
-		"any backend":            {session.NewBackendStorage(sessiontest.NewBackend(nil).WithoutTouch(), withKey), true},
-		"a backend that locks":   {session.NewBackendStorage(sessiontest.NewBackend(nil), withKey), true},
+		"any backend":            {mustStorage(t, sessiontest.NewBackend(nil).WithoutTouch(), withKey), true},
+		"a backend that locks":   {mustStorage(t, sessiontest.NewBackend(nil), withKey), true},
 	} {
 		if _, ok := c.st.(session.UserIndex); ok != c.want {
 			t.Errorf("%s: implements UserIndex = %v, want %v", name, ok, c.want)
@@ -53,7 +49,7 @@ func TestUserIndexImplementedBy(t *testing.T) {
 func TestUserIndexCost(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Time{})
 	b := sessiontest.NewBackend(clock.Now)
-	st := session.NewBackendStorage(b, session.Options{UserKey: "user", Now: clock.Now, IdleTimeout: time.Hour})
+	st := mustStorage(t, b, session.Options{UserKey: "user", Now: clock.Now, IdleTimeout: time.Hour})
 	count := func(name string, want map[sessiontest.Op]int) {
 		t.Helper()
 		for _, op := range []sessiontest.Op{sessiontest.OpGet, sessiontest.OpGetMulti, sessiontest.OpPut, sessiontest.OpDelete, sessiontest.OpTouch} {
@@ -110,7 +106,7 @@ func TestUserIndexFailedSaveChangesNothingLive(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := sessiontest.NewBackend(nil)
-			st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+			st := mustStorage(t, b, session.Options{UserKey: "user"})
 			ix := st.(session.UserIndex)
 			id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("cart", 1) })
 			before, _ := b.Record(id)
@@ -123,7 +119,7 @@ func TestUserIndexFailedSaveChangesNothingLive(t *testing.T) {
 			if after, _ := b.Record(id); string(after) != string(before) {
 				t.Errorf("the stored session changed: %s -> %s", before, after)
 			}
-			if !s.Dirty() {
+			if !s.State().Dirty {
 				t.Error("the failed save marked the session saved")
 			}
 			b.FailKey(tc.op, tc.key(id), nil)
@@ -158,7 +154,7 @@ func TestUserIndexRevokeDuringLogin(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			ctx := context.Background()
 			b := sessiontest.NewBackend(nil)
-			st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+			st := mustStorage(t, b, session.Options{UserKey: "user"})
 			ix := st.(session.UserIndex)
 			in, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
 			s, _ := st.Read(ctx, in)
@@ -211,7 +207,7 @@ func TestUserIndexRevokeDuringLogin(t *testing.T) {
 func TestUserIndexRevokeFailureIsFinishedLater(t *testing.T) {
 	ctx := context.Background()
 	b := sessiontest.NewBackend(nil)
-	st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+	st := mustStorage(t, b, session.Options{UserKey: "user"})
 	ix := st.(session.UserIndex)
 	in, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
 	boom := errors.New("boom")
@@ -241,7 +237,7 @@ func TestUserIndexRevokeFailureIsFinishedLater(t *testing.T) {
 func TestUserIndexRevokeGivesUpWithAnError(t *testing.T) {
 	ctx := context.Background()
 	b := sessiontest.NewBackend(nil)
-	st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+	st := mustStorage(t, b, session.Options{UserKey: "user"})
 	ix := st.(session.UserIndex)
 	sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
 	b.Before(sessiontest.OpPut, func(key string) {
@@ -262,7 +258,7 @@ func TestUserIndexMaxUserSessions(t *testing.T) {
 	ctx := context.Background()
 	clock := sessiontest.NewFakeClock(time.Time{})
 	logs := sessiontest.NewLogs()
-	st := session.NewMemoryStorage(session.Options{UserKey: "user", MaxUserSessions: 2, Now: clock.Now, Logger: logs.Logger()})
+	st := newMemory(t, session.Options{UserKey: "user", MaxUserSessions: 2, Now: clock.Now, Logger: logs.Logger()})
 	ix := st.(session.UserIndex)
 	var cookies []string
 	for range 3 {
@@ -292,7 +288,7 @@ func TestUserIndexErrors(t *testing.T) {
 	ctx := context.Background()
 	logs := sessiontest.NewLogs()
 	b := sessiontest.NewBackend(nil)
-	st := session.NewBackendStorage(b, session.Options{UserKey: "user", Logger: logs.Logger()})
+	st := mustStorage(t, b, session.Options{UserKey: "user", Logger: logs.Logger()})
 	ix := st.(session.UserIndex)
 	boom := errors.New("boom")
 	v, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
@@ -324,7 +320,7 @@ func TestUserIndexErrors(t *testing.T) {
 func TestUserIndexSaveAfterRevokeIsDropped(t *testing.T) {
 	ctx := context.Background()
 	logs := sessiontest.NewLogs()
-	st := session.NewMemoryStorage(session.Options{UserKey: "user", Logger: logs.Logger()})
+	st := newMemory(t, session.Options{UserKey: "user", Logger: logs.Logger()})
 	ix := st.(session.UserIndex)
 	in, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
 	s, _ := st.Read(ctx, in)
@@ -336,7 +332,7 @@ func TestUserIndexSaveAfterRevokeIsDropped(t *testing.T) {
 	if v, set, err := st.Save(ctx, s); err != nil || set || v != "" {
 		t.Fatalf("save after the revoke = %q, %v, %v; want no cookie", v, set, err)
 	}
-	if s.Dirty() || s.Handle() != "" {
+	if s.State().Dirty || s.Handle() != "" {
 		t.Error("the dropped session is dirty or has a handle")
 	}
 	for _, u := range []string{"alice", "bob"} {
@@ -349,78 +345,6 @@ func TestUserIndexSaveAfterRevokeIsDropped(t *testing.T) {
 	}
 }
 
-// File storage's index files name neither the user nor any id, and go when
-// the user has no session left.
-func TestFileUserIndexFiles(t *testing.T) {
-	dir := t.TempDir()
-	clock := sessiontest.NewFakeClock(time.Time{})
-	st, err := session.NewFileStorage(dir, session.Options{UserKey: "user", Now: clock.Now, Lifetime: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ix := st.(session.UserIndex)
-	a, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice@example.com") })
-	b, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice@example.com") })
-	indexes := func() []string {
-		t.Helper()
-		var found []string
-		err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err == nil && strings.HasPrefix(d.Name(), "u-") {
-				found = append(found, p)
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return found
-	}
-	files := indexes()
-	if len(files) != 1 {
-		t.Fatalf("%d index files, want 1", len(files))
-	}
-	data, err := os.ReadFile(files[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, secret := range []string{a, b, "alice"} {
-		if strings.Contains(string(data), secret) || strings.Contains(files[0], secret) {
-			t.Errorf("the index file reveals %q", secret)
-		}
-	}
-	if n := strings.Count(string(data), "\n"); n != 3 {
-		t.Errorf("index has %d lines, want a header and 2 members:\n%s", n, data)
-	}
-	if fi, _ := os.Stat(files[0]); fi.Mode().Perm() != 0o600 {
-		t.Errorf("index file mode %v", fi.Mode().Perm())
-	}
-	// Damaged lines in the index file are skipped, not an error.
-	if err := os.WriteFile(files[0], append(data, "garbage\nx y\n"...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if list, err := ix.Sessions(context.Background(), "alice@example.com"); err != nil || len(list) != 2 {
-		t.Fatalf("Sessions with garbage lines = %d, %v", len(list), err)
-	}
-	sessiontest.Request(t, st, a, func(s *session.Session) { s.Destroy() })
-	sessiontest.Request(t, st, b, func(s *session.Session) { s.Unset("user") })
-	if files := indexes(); len(files) != 0 {
-		t.Errorf("index files left after the last logout: %v", files)
-	}
-	// An index whose sessions all expired is removed by the sweep.
-	sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "bob") })
-	files = indexes()
-	if len(files) != 1 {
-		t.Fatalf("%d index files, want 1", len(files))
-	}
-	clock.Advance(2 * time.Hour)
-	if _, err := session.FileSweep(session.FileStorageBackend(st), clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if files := indexes(); len(files) != 0 {
-		t.Errorf("the sweep left an index of dead sessions: %v", files)
-	}
-}
-
 // Something under a user's index key that is no document (a Redis hash, a
 // directory) is logged and replaced, so it cannot block that user's
 // sign-ins for good.
@@ -428,7 +352,7 @@ func TestUserIndexCorruptIndexIsReplaced(t *testing.T) {
 	ctx := context.Background()
 	logs := sessiontest.NewLogs()
 	b := sessiontest.NewBackend(nil)
-	st := session.NewBackendStorage(b, session.Options{UserKey: "user", Logger: logs.Logger()})
+	st := mustStorage(t, b, session.Options{UserKey: "user", Logger: logs.Logger()})
 	ix := st.(session.UserIndex)
 	b.Store("user:alice", []byte("old"))
 	corrupt := true // until the storage deletes it
@@ -468,9 +392,9 @@ func TestUserIndexLoginFromUnindexedSession(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := sessiontest.NewBackend(nil)
-			before := session.NewBackendStorage(b, session.Options{})
+			before := mustStorage(t, b, session.Options{})
 			old, _ := sessiontest.Request(t, before, "", func(s *session.Session) { s.Set("user", "alice") })
-			st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+			st := mustStorage(t, b, session.Options{UserKey: "user"})
 			ix := st.(session.UserIndex)
 			v, set := sessiontest.Request(t, st, old, tc.login)
 			if !set || v == old {
@@ -483,9 +407,9 @@ func TestUserIndexLoginFromUnindexedSession(t *testing.T) {
 	}
 	t.Run("revoked before the login", func(t *testing.T) {
 		b := sessiontest.NewBackend(nil)
-		before := session.NewBackendStorage(b, session.Options{})
+		before := mustStorage(t, b, session.Options{})
 		old, _ := sessiontest.Request(t, before, "", func(s *session.Session) { s.Set("user", "alice") })
-		st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+		st := mustStorage(t, b, session.Options{UserKey: "user"})
 		s, _ := st.Read(ctx, old)
 		b.Delete(ctx, old, session.Version{}) // a revoke (or logout) finished meanwhile
 		s.RegenerateID(false)

@@ -44,7 +44,7 @@ func mergeDifferentKeys(t *testing.T, c Config) {
 	if v, set := e.save(b); !set || v != id {
 		t.Errorf("B's merged save = (%.12q, %v), want its cookie", v, set)
 	}
-	if b.Dirty() {
+	if b.State().Dirty {
 		t.Error("B is still dirty after its merged save")
 	}
 	got := e.read(id)

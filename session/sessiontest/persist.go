@@ -17,8 +17,8 @@ func persistKept(t *testing.T, c Config) {
 			t.Error("a new session is persistent without PersistByDefault")
 		}
 		s.Persist(true)
-		if !s.Persistent() || !s.Dirty() {
-			t.Errorf("after Persist(true): Persistent %v, Dirty %v; want both", s.Persistent(), s.Dirty())
+		if !s.Persistent() || !s.State().Dirty {
+			t.Errorf("after Persist(true): Persistent %v, Dirty %v; want both", s.Persistent(), s.State().Dirty)
 		}
 	})
 	if !set {
@@ -29,7 +29,7 @@ func persistKept(t *testing.T, c Config) {
 			t.Error("Persist(true) was not kept by the next request")
 		}
 		s.Persist(true)
-		if s.Dirty() {
+		if s.State().Dirty {
 			t.Error("Persist(true) on a persistent session made it dirty")
 		}
 	})
@@ -43,8 +43,8 @@ func persistKept(t *testing.T, c Config) {
 		}
 		s.PersistByDefault(true)
 		s.Persist(false)
-		if s.Persistent() || !s.Dirty() {
-			t.Errorf("after Persist(false): Persistent %v, Dirty %v", s.Persistent(), s.Dirty())
+		if s.Persistent() || !s.State().Dirty {
+			t.Errorf("after Persist(false): Persistent %v, Dirty %v", s.Persistent(), s.State().Dirty)
 		}
 	})
 	if !set {
@@ -55,8 +55,8 @@ func persistKept(t *testing.T, c Config) {
 			t.Error("Persist(false) was not kept")
 		}
 		s.PersistByDefault(true)
-		if s.Persistent() || s.Dirty() {
-			t.Errorf("PersistByDefault(true) after Persist(false): Persistent %v, Dirty %v; want false, false", s.Persistent(), s.Dirty())
+		if s.Persistent() || s.State().Dirty {
+			t.Errorf("PersistByDefault(true) after Persist(false): Persistent %v, Dirty %v; want false, false", s.Persistent(), s.State().Dirty)
 		}
 		s.Persist(true)
 	})
@@ -78,8 +78,8 @@ func persistKept(t *testing.T, c Config) {
 			t.Error("a session without a choice is persistent")
 		}
 		s.PersistByDefault(true)
-		if !s.Persistent() || s.Dirty() {
-			t.Errorf("PersistByDefault(true): Persistent %v, Dirty %v; want true, false", s.Persistent(), s.Dirty())
+		if !s.Persistent() || s.State().Dirty {
+			t.Errorf("PersistByDefault(true): Persistent %v, Dirty %v; want true, false", s.Persistent(), s.State().Dirty)
 		}
 	})
 }

@@ -23,7 +23,7 @@ var scenarios = []scenario{
 	{name: "makes flash data available only on the next request", run: flashNextRequestOnly},
 	{name: "leaves old session data in storage by default when the id is regenerated", run: regenerateKeepsOld},
 	{name: "deletes old session data when the id is regenerated and the deleteOldSession option is true", serverSide: true, run: regenerateDeletesOld},
-	{name: "logs a warning when the id is regenerated and the deleteOldSession option is true", cookieSide: true, run: regenerateWarns},
+	{name: "notes once, not as a warning, that a regenerated id's old cookie stays valid (Remix warns on each)", cookieSide: true, run: regenerateNotes},
 	{name: "does not use unknown session IDs by default", serverSide: true, run: unknownIDsRefused},
 	{name: "uses unknown session IDs if enabled", serverSide: true, run: unknownIDsAdopted},
 
@@ -90,7 +90,7 @@ func clearsOnDestroy(t *testing.T, c Config) {
 	s := e.read(c2)
 	destroyedID := s.ID()
 	s.Destroy()
-	if !s.Destroyed() {
+	if !s.State().Destroyed {
 		t.Fatal("Destroyed() is false after Destroy")
 	}
 	v, set := e.save(s)
@@ -126,11 +126,11 @@ func clearsOnDestroy(t *testing.T, c Config) {
 func noCookieWhenUnchanged(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	s := e.read("")
-	if s.Dirty() {
+	if s.State().Dirty {
 		t.Error("a new session is dirty")
 	}
-	if s.Len() != 0 || s.Destroyed() {
-		t.Errorf("a new session: Len %d, Destroyed %v", s.Len(), s.Destroyed())
+	if s.Len() != 0 || s.State().Destroyed {
+		t.Errorf("a new session: Len %d, Destroyed %v", s.Len(), s.State().Destroyed)
 	}
 	if v, set := e.save(s); set || v != "" {
 		t.Errorf("Save of an unchanged new session = (%q, %v), want (\"\", false)", v, set)
@@ -173,7 +173,7 @@ func flashNextRequestOnly(t *testing.T, c Config) {
 		t.Fatal("the flash request sent no Set-Cookie")
 	}
 	c3, set := e.req(c2, func(s *session.Session) {
-		if !s.Dirty() {
+		if !s.State().Dirty {
 			t.Error("a session loaded with flash is not dirty")
 		}
 		if got := s.Get("message"); got != "success!" {
@@ -190,7 +190,7 @@ func flashNextRequestOnly(t *testing.T, c Config) {
 		if got := s.Get("message"); got != nil {
 			t.Errorf("second request after the flash: message = %v, want nil", got)
 		}
-		if s.Dirty() {
+		if s.State().Dirty {
 			t.Error("the session is dirty after the flash was consumed")
 		}
 	})
@@ -216,8 +216,8 @@ func regenerateKeepsOld(t *testing.T, c Config) {
 		if s.ID() == idA {
 			t.Error("RegenerateID kept the id")
 		}
-		if s.DeleteID() != "" {
-			t.Errorf("DeleteID = %q after RegenerateID(false)", s.DeleteID())
+		if s.State().ReplacedID != "" {
+			t.Errorf("DeleteID = %q after RegenerateID(false)", s.State().ReplacedID)
 		}
 	})
 	if cB == cA {
@@ -239,8 +239,8 @@ func regenerateDeletesOld(t *testing.T, c Config) {
 		if s.ID() == cA {
 			t.Error("RegenerateID kept the id")
 		}
-		if s.DeleteID() != cA {
-			t.Errorf("DeleteID = %q, want the original id", s.DeleteID())
+		if s.State().ReplacedID != cA {
+			t.Errorf("DeleteID = %q, want the original id", s.State().ReplacedID)
 		}
 	})
 	if _, n := e.countReq(cB, nil); n != 2 {
@@ -262,7 +262,7 @@ func regenerateDeletesOld(t *testing.T, c Config) {
 	}
 }
 
-func regenerateWarns(t *testing.T, c Config) {
+func regenerateNotes(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	c1, n := e.countReq("", nil)
 	if n != 1 {
@@ -272,14 +272,20 @@ func regenerateWarns(t *testing.T, c Config) {
 	if n != 2 {
 		t.Fatalf("count %d, want 2", n)
 	}
-	if w := e.logs.Warnings(); w != 1 {
-		t.Errorf("%d warnings logged, want 1:\n%s", w, e.logs)
+	// Remix warns on every such save; a cookie that cannot be ended is how
+	// client-side storage works, not a fault, so it is one Info line.
+	if w, n := e.logs.Warnings(), strings.Count(e.logs.String(), "RegenerateID(true)"); w != 0 || n != 1 {
+		t.Errorf("%d warnings and %d notes logged, want 0 and 1:\n%s", w, n, e.logs)
 	}
-	if _, n := e.countReq(c2, nil); n != 3 {
+	c3, n := e.countReq(c2, func(s *session.Session) { s.RegenerateID(true) })
+	if n != 3 {
 		t.Errorf("count %d, want 3", n)
 	}
-	if w := e.logs.Warnings(); w != 1 {
-		t.Errorf("%d warnings after a later save, want still 1:\n%s", w, e.logs)
+	if _, n := e.countReq(c3, nil); n != 4 {
+		t.Errorf("count %d, want 4", n)
+	}
+	if n := strings.Count(e.logs.String(), "RegenerateID(true)"); n != 1 {
+		t.Errorf("%d notes after later regenerations, want still 1:\n%s", n, e.logs)
 	}
 }
 
@@ -290,8 +296,8 @@ func unknownIDsRefused(t *testing.T, c Config) {
 		if s.ID() == id {
 			t.Errorf("read(%q) adopted the unknown id", id)
 		}
-		if !session.ValidID(s.ID()) || s.Len() != 0 || s.Dirty() {
-			t.Errorf("read(%q): id %q, Len %d, Dirty %v", id, s.ID(), s.Len(), s.Dirty())
+		if !session.ValidID(s.ID()) || s.Len() != 0 || s.State().Dirty {
+			t.Errorf("read(%q): id %q, Len %d, Dirty %v", id, s.ID(), s.Len(), s.State().Dirty)
 		}
 		if v, set := e.save(s); set {
 			t.Errorf("saving the clean new session set the cookie to %q", v)
@@ -322,8 +328,8 @@ func unknownIDsAdopted(t *testing.T, c Config) {
 	if s.ID() != "unknown" {
 		t.Fatalf("read(unknown).ID() = %q, want unknown", s.ID())
 	}
-	if s.Dirty() || s.Len() != 0 {
-		t.Errorf("adopted session: Dirty %v, Len %d", s.Dirty(), s.Len())
+	if s.State().Dirty || s.Len() != 0 {
+		t.Errorf("adopted session: Dirty %v, Len %d", s.State().Dirty, s.Len())
 	}
 	if _, set := e.save(s); set {
 		t.Error("saving the clean adopted session set a cookie")
@@ -357,7 +363,7 @@ func destroyThenFlash(t *testing.T, c Config) {
 		s.Destroy()
 		s.Flash("message", "you have been signed out")
 		newID = s.ID()
-		if s.Destroyed() {
+		if s.State().Destroyed {
 			t.Error("Destroyed() is true after Flash started a new session")
 		}
 		if newID == old {
@@ -394,8 +400,8 @@ func destroyThenSet(t *testing.T, c Config) {
 	c2, set := e.req(c1, func(s *session.Session) {
 		s.Destroy()
 		s.Set("theme", "dark")
-		if s.Destroyed() || s.Len() != 1 || s.Has("user") {
-			t.Errorf("after Destroy+Set: Destroyed %v, Len %d, Has(user) %v", s.Destroyed(), s.Len(), s.Has("user"))
+		if s.State().Destroyed || s.Len() != 1 || s.Has("user") {
+			t.Errorf("after Destroy+Set: Destroyed %v, Len %d, Has(user) %v", s.State().Destroyed, s.Len(), s.Has("user"))
 		}
 	})
 	if !set || c2 == "" {
@@ -427,12 +433,12 @@ func regenerateTwice(t *testing.T, c Config) {
 	cC, _ := e.req(cA, func(s *session.Session) {
 		s.RegenerateID(true)
 		s.RegenerateID(true)
-		if s.DeleteID() != cA {
-			t.Errorf("DeleteID = %q, want the original %q", s.DeleteID(), cA)
+		if s.State().ReplacedID != cA {
+			t.Errorf("DeleteID = %q, want the original %q", s.State().ReplacedID, cA)
 		}
 		s.RegenerateID(false)
-		if s.DeleteID() != cA {
-			t.Errorf("DeleteID after RegenerateID(false) = %q, want the original", s.DeleteID())
+		if s.State().ReplacedID != cA {
+			t.Errorf("DeleteID after RegenerateID(false) = %q, want the original", s.State().ReplacedID)
 		}
 	})
 	if s := e.read(cA); s.Has("count") {
@@ -501,7 +507,7 @@ func destroyNew(t *testing.T, c Config) {
 	s.Unset("a")
 	s.Set("a", nil)
 	s.RegenerateID(true)
-	if !s.Destroyed() || s.Get("a") != nil || s.Len() != 0 {
+	if !s.State().Destroyed || s.Get("a") != nil || s.Len() != 0 {
 		t.Error("Unset/Set(nil)/RegenerateID changed a destroyed session")
 	}
 	if v, set := e.save(s); !set || v != "" {
@@ -543,8 +549,8 @@ func malformedIDs(t *testing.T, c Config) {
 			if s.ID() == bad || !session.ValidID(s.ID()) || len(s.ID()) != 43 {
 				t.Errorf("read(%.30q) (UseUnknownIDs %v): id %.30q, want a new 43-character id", bad, unknown, s.ID())
 			}
-			if s.Len() != 0 || s.Dirty() {
-				t.Errorf("read(%.30q): Len %d, Dirty %v", bad, s.Len(), s.Dirty())
+			if s.Len() != 0 || s.State().Dirty {
+				t.Errorf("read(%.30q): Len %d, Dirty %v", bad, s.Len(), s.State().Dirty)
 			}
 			if _, set := e.save(s); set {
 				t.Errorf("read(%.30q): the clean session set a cookie", bad)
@@ -695,7 +701,7 @@ func cleanAfterSave(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	s := e.read("")
 	s.Set("a", 1)
-	if !s.Dirty() {
+	if !s.State().Dirty {
 		t.Fatal("not dirty after Set")
 	}
 	v, set := e.save(s)
@@ -705,7 +711,7 @@ func cleanAfterSave(t *testing.T, c Config) {
 	if c.ServerSide && v != s.ID() {
 		t.Errorf("server-side cookie value %q, want the id %q", v, s.ID())
 	}
-	if s.Dirty() {
+	if s.State().Dirty {
 		t.Error("dirty after a successful save")
 	}
 	// A second save of the unchanged session writes nothing.
@@ -713,7 +719,7 @@ func cleanAfterSave(t *testing.T, c Config) {
 		t.Errorf("second save set the cookie to %.40q", v2)
 	}
 	s.Set("b", 2) // a change after the save is visible to the middleware
-	if !s.Dirty() {
+	if !s.State().Dirty {
 		t.Error("not dirty after a change made after the save")
 	}
 	v3, set := e.save(s)
@@ -779,8 +785,8 @@ func readsRemixRecord(t *testing.T, c Config) {
 		if n, ok := session.Value[int](s, "count"); !ok || n != 1 {
 			t.Errorf("count = %v", s.Get("count"))
 		}
-		if s.Get("message") != "hi" || !s.Dirty() {
-			t.Errorf("flash %v, Dirty %v", s.Get("message"), s.Dirty())
+		if s.Get("message") != "hi" || !s.State().Dirty {
+			t.Errorf("flash %v, Dirty %v", s.Get("message"), s.State().Dirty)
 		}
 	})
 	if !set || c1 != id {
@@ -1124,7 +1130,7 @@ func concurrentSessionObject(t *testing.T, c Config) {
 			_ = s.Has(key)
 			_ = s.Len()
 			_ = s.Data()
-			_ = s.Dirty()
+			_ = s.State().Dirty
 			_ = s.ID()
 			if i%7 == 0 {
 				s.Flash("f", i)
@@ -1180,7 +1186,7 @@ func noResurrectAfterDestroy(t *testing.T, c Config) {
 			if v, set := e.save(a); set || v != "" {
 				t.Errorf("A's save after the logout = (%q, %v), want (\"\", false): no cookie", v, set)
 			}
-			if a.Dirty() {
+			if a.State().Dirty {
 				t.Error("A is still dirty after its changes were dropped (the middleware would report them as late)")
 			}
 			if change.warn && e.logs.Warnings() == warnings {

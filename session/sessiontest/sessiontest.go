@@ -36,8 +36,9 @@ type Config struct {
 	// New returns a fresh, empty storage with the options o. The suite sets
 	// o.Now to a FakeClock, o.Logger to a capture, and o.UseUnknownIDs,
 	// o.IdleTimeout and o.Lifetime as each scenario needs; New must pass
-	// them all through. New or Backend is required.
-	New func(t *testing.T, o session.Options) session.Storage
+	// them all through; an error fails the test. New or Backend is
+	// required.
+	New func(t *testing.T, o session.Options) (session.Storage, error)
 
 	// Backend, instead of New, serves a storage built with
 	// session.NewBackendStorage, as every server-side storage is: it
@@ -208,10 +209,14 @@ func newEnv(t *testing.T, c Config, configure func(*session.Options)) *env {
 	if configure != nil {
 		configure(&e.opts)
 	}
-	e.st = c.New(t, e.opts)
-	if e.st == nil {
+	st, err := c.New(t, e.opts)
+	if err != nil {
+		t.Fatalf("Config.New: %v", err)
+	}
+	if st == nil {
 		t.Fatal("Config.New returned nil")
 	}
+	e.st = st
 	t.Cleanup(e.checkLogs)
 	return e
 }
@@ -243,7 +248,7 @@ func (e *env) req(cookie string, fn func(*session.Session)) (string, bool) {
 		if fn != nil {
 			fn(s)
 		}
-		e.saw(s.ID(), s.DeleteID())
+		e.saw(s.ID(), s.State().ReplacedID)
 	})
 }
 
@@ -267,7 +272,7 @@ func (e *env) save(s *session.Session) (string, bool) {
 	if err != nil {
 		e.t.Fatalf("Save: %v", err)
 	}
-	e.saw(s.ID(), s.DeleteID())
+	e.saw(s.ID(), s.State().ReplacedID)
 	return v, set
 }
 
@@ -329,13 +334,16 @@ func (c Config) withBackend(t *testing.T) Config {
 	}
 	newBackend := c.Backend
 	if c.New == nil {
-		c.New = func(t *testing.T, o session.Options) session.Storage {
+		c.New = func(t *testing.T, o session.Options) (session.Storage, error) {
 			b := newBackend(t, o)
-			st := session.NewBackendStorage(b, o)
+			st, err := session.NewBackendStorage(b, o)
+			if err != nil {
+				return nil, err
+			}
 			mu.Lock()
 			backends[st] = b
 			mu.Unlock()
-			return st
+			return st, nil
 		}
 	}
 	c.ServerSide, c.UserIndex = true, true

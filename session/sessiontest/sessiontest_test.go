@@ -34,7 +34,7 @@ func TestRunBackendWithoutTouch(t *testing.T) { sessiontest.Run(t, backendConfig
 // runs (skipping what it cannot check).
 func TestRunMinimalConfig(t *testing.T) {
 	sessiontest.Run(t, sessiontest.Config{
-		New: func(t *testing.T, o session.Options) session.Storage {
+		New: func(t *testing.T, o session.Options) (session.Storage, error) {
 			return session.NewBackendStorage(sessiontest.NewBackend(nil), o)
 		},
 		ServerSide: true,
@@ -138,7 +138,10 @@ func TestLogs(t *testing.T) {
 }
 
 func TestRequest(t *testing.T) {
-	st := session.NewMemoryStorage(session.Options{})
+	st, err := session.NewBackendStorage(sessiontest.NewBackend(nil), session.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c, set := sessiontest.Request(t, st, "", nil)
 	if set || c != "" {
 		t.Errorf("clean request = (%q, %v)", c, set)

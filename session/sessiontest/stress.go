@@ -125,7 +125,10 @@ func RevokeRace(t testing.TB, b session.Backend, trials, workers int) RevokeRace
 	t.Helper()
 	ctx := context.Background()
 	sb := &steppedBackend{Backend: b, triggers: make(map[string]*trigger)}
-	st := session.NewBackendStorage(sb, session.Options{UserKey: "user", IdleTimeout: time.Hour, Logger: NewLogs().Logger()})
+	st, err := session.NewBackendStorage(sb, session.Options{UserKey: "user", IdleTimeout: time.Hour, Logger: NewLogs().Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ix := st.(session.UserIndex)
 	// check reports whether the session that cookie reaches is anonymous
 	// (or fresh), or listed by Sessions(user); and whether it is signed in

@@ -1,4 +1,4 @@
-package session_test
+package cookiestorage_test
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
 	"github.com/sessionkit/sessionkit/session/sessiontest"
 )
 
@@ -24,18 +25,18 @@ func identitySize(n int) int { return n }
 func TestCookieStorageBindCookieRefuses(t *testing.T) {
 	tests := []struct {
 		name string
-		o    session.CookieStorageOptions
+		o    cookiestorage.Options
 		c    session.CookieInfo
 		want string
 	}{
-		{"no name", session.CookieStorageOptions{}, session.CookieInfo{Size: identitySize},
-			"session: cookie storage: BindCookie needs the cookie's Name and Size"},
-		{"no size", session.CookieStorageOptions{}, session.CookieInfo{Name: "sid"},
-			"session: cookie storage: BindCookie needs the cookie's Name and Size"},
-		{"CookieName differs", session.CookieStorageOptions{CookieName: "a"}, session.CookieInfo{Name: "b", Size: identitySize},
-			`session: cookie storage: CookieStorageOptions.CookieName "a" is not the session cookie's name "b" (leave it empty: the middleware sets it)`},
-		{"sealed, text-only cookie", session.CookieStorageOptions{Keys: [][]byte{testKey(1)}}, session.CookieInfo{Name: "sid", Size: identitySize, TextOnly: true},
-			"session: sealed cookie storage (CookieStorageOptions.Keys) writes binary values, which the cookie's Remix format cannot carry; use the Native format (the default), or no Keys for cookies Remix can read"},
+		{"no name", cookiestorage.Options{}, session.CookieInfo{Size: identitySize},
+			"cookiestorage: BindCookie needs the cookie's Name and Size"},
+		{"no size", cookiestorage.Options{}, session.CookieInfo{Name: "sid"},
+			"cookiestorage: BindCookie needs the cookie's Name and Size"},
+		{"CookieName differs", cookiestorage.Options{CookieName: "a"}, session.CookieInfo{Name: "b", Size: identitySize},
+			`cookiestorage: Options.CookieName "a" is not the session cookie's name "b" (leave it empty: the middleware sets it)`},
+		{"sealed, text-only cookie", cookiestorage.Options{Keys: [][]byte{testKey(1)}}, session.CookieInfo{Name: "sid", Size: identitySize, TextOnly: true},
+			"cookiestorage: sealed payloads (Options.Keys) are binary, which the cookie's Remix format cannot carry; use the Native format (the default), or no Keys for cookies Remix can read"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,13 +47,13 @@ func TestCookieStorageBindCookieRefuses(t *testing.T) {
 		})
 	}
 
-	st := newCookieStorage(t, session.CookieStorageOptions{})
+	st := newCookieStorage(t, cookiestorage.Options{})
 	for i := range 2 { // binding the same cookie again is fine
 		if err := bind(t, st, session.CookieInfo{Name: "sid", Size: identitySize, TextOnly: true}); err != nil {
 			t.Fatalf("bind %d: %v", i, err)
 		}
 	}
-	const want = `session: cookie storage: already bound to cookie "sid", not "other"; use one storage per cookie`
+	const want = `cookiestorage: already bound to cookie "sid", not "other"; use one storage per cookie`
 	if err := bind(t, st, session.CookieInfo{Name: "other", Size: identitySize}); err == nil || err.Error() != want {
 		t.Errorf("second cookie: %v, want %q", err, want)
 	}
@@ -63,7 +64,7 @@ func TestCookieStorageBindCookieRefuses(t *testing.T) {
 func TestCookieStorageBoundNameSeals(t *testing.T) {
 	logs := sessiontest.NewLogs()
 	newBound := func(name string) session.Storage {
-		st := newCookieStorage(t, session.CookieStorageOptions{Keys: [][]byte{testKey(1)}, Options: session.Options{Logger: logs.Logger()}})
+		st := newCookieStorage(t, cookiestorage.Options{Keys: [][]byte{testKey(1)}, Session: session.ClientOptions{Logger: logs.Logger()}})
 		if err := bind(t, st, session.CookieInfo{Name: name, Size: identitySize}); err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +82,7 @@ func TestCookieStorageBoundNameSeals(t *testing.T) {
 			t.Error("a payload sealed for cookie a opened as cookie b")
 		}
 	})
-	unbound := newCookieStorage(t, session.CookieStorageOptions{Keys: [][]byte{testKey(1)}, Options: session.Options{Logger: logs.Logger()}})
+	unbound := newCookieStorage(t, cookiestorage.Options{Keys: [][]byte{testKey(1)}, Session: session.ClientOptions{Logger: logs.Logger()}})
 	sessiontest.Request(t, unbound, v, func(s *session.Session) {
 		if s.Has("user") {
 			t.Error("a payload sealed for cookie a opened without a cookie name")
@@ -94,7 +95,7 @@ func TestCookieStorageBoundNameSeals(t *testing.T) {
 
 // The size check asks the bound cookie how large the value becomes.
 func TestCookieStorageBoundSize(t *testing.T) {
-	st := newCookieStorage(t, session.CookieStorageOptions{MaxSize: 1000})
+	st := newCookieStorage(t, cookiestorage.Options{MaxSize: 1000})
 	var asked []int
 	if err := bind(t, st, session.CookieInfo{Name: "sid", Size: func(n int) int { asked = append(asked, n); return 2 * n }}); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,9 @@
-package session_test
+package memorystorage
 
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,63 +11,85 @@ import (
 	"github.com/sessionkit/sessionkit/session/sessiontest"
 )
 
-// memoryConfig runs the suite on the memory storage's backend, as
-// NewMemoryStorage builds it.
+// memoryConfig runs the suite on the memory storage's backend.
 func memoryConfig() sessiontest.Config {
 	return sessiontest.Config{
 		Backend: func(t *testing.T, o session.Options) session.Backend {
-			return session.NewMemoryBackendForTest(o)
+			return newBackend(Options{Session: o})
 		},
 		ClockControlsExpiry: true,
 		UserIndex:           true,
 	}
 }
 
-func TestMemoryStorageConformance(t *testing.T) { sessiontest.Run(t, memoryConfig()) }
+func TestConformance(t *testing.T) { sessiontest.Run(t, memoryConfig()) }
 
-// The exported constructor itself; the hooks reach its records through its
-// backend, so that every scenario runs.
-func TestNewMemoryStorageConformance(t *testing.T) {
+// New itself, with the hooks that reach its records through the backend
+// each storage was built on, so that every scenario runs.
+func TestNewConformance(t *testing.T) {
+	var mu sync.Mutex
+	backends := map[session.Storage]*backend{}
+	of := func(st session.Storage) *backend {
+		mu.Lock()
+		defer mu.Unlock()
+		return backends[st]
+	}
 	sessiontest.Run(t, sessiontest.Config{
-		New: func(t *testing.T, o session.Options) session.Storage {
-			return session.NewMemoryStorage(o)
+		New: func(t *testing.T, o session.Options) (session.Storage, error) {
+			b := newBackend(Options{Session: o})
+			st, err := session.NewBackendStorage(b, o)
+			if err == nil {
+				mu.Lock()
+				backends[st] = b
+				mu.Unlock()
+			}
+			return st, err
 		},
 		ServerSide:          true,
 		ClockControlsExpiry: true,
 		UserIndex:           true,
 		Locks:               true,
-		Count: func(t *testing.T, st session.Storage) int {
-			return session.MemoryStorageLen(st)
-		},
+		Count:               func(t *testing.T, st session.Storage) int { return of(st).Len() },
 		Put: func(t *testing.T, st session.Storage, id string, rec []byte) {
-			session.MemoryStorageBackend(st).Set(context.Background(), id, rec, 0)
+			of(st).set(context.Background(), id, rec, 0)
 		},
 		Get: func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
-			rec, _, err := session.MemoryStorageBackend(st).Get(context.Background(), id)
+			rec, _, err := of(st).Get(context.Background(), id)
 			return rec, err == nil
 		},
 	})
 }
 
-func TestMemoryStorageRejectsNegativeIdleTimeout(t *testing.T) {
+func TestNewRejectsNegativeIdleTimeout(t *testing.T) {
 	for _, o := range []session.Options{{IdleTimeout: -1}, {IdleTimeout: -time.Second, Lifetime: -1}} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("NewMemoryStorage(%+v) did not panic", o)
-				}
-			}()
-			session.NewMemoryStorage(o)
-		}()
+		if st, err := New(Options{Session: o}); err == nil || st != nil {
+			t.Errorf("New(%+v) = %v, %v; want an error", o, st, err)
+		}
+	}
+}
+
+// Len counts the records, expired or not.
+func (m *backend) Len() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.records)
+}
+
+// set stores data under key whatever is stored there: the tests' shortcut
+// for a write outside a session.
+func (m *backend) set(ctx context.Context, key string, data []byte, ttl time.Duration) {
+	_, v, _ := m.Get(ctx, key)
+	if _, err := m.Put(ctx, key, data, ttl, v); err != nil {
+		panic(err)
 	}
 }
 
 func TestMemoryBackendTTL(t *testing.T) {
 	ctx := context.Background()
 	clock := sessiontest.NewFakeClock(time.Time{})
-	b := session.NewMemoryBackendForTest(session.Options{Now: clock.Now})
-	b.Set(ctx, "a", []byte("1"), time.Minute)
-	b.Set(ctx, "forever", []byte("2"), 0)
+	b := newBackend(Options{Session: session.Options{Now: clock.Now}})
+	b.set(ctx, "a", []byte("1"), time.Minute)
+	b.set(ctx, "forever", []byte("2"), 0)
 	clock.Advance(59 * time.Second)
 	if _, _, err := b.Get(ctx, "a"); err != nil {
 		t.Fatalf("live record: %v", err)
@@ -98,8 +121,8 @@ func TestMemoryBackendTTL(t *testing.T) {
 	if err := b.Delete(ctx, "nothing", session.Version{}); err != nil {
 		t.Errorf("Delete of a missing record: %v", err)
 	}
-	b.Set(ctx, "new", []byte("3"), time.Minute) // sweeps the expired "a"
-	if n := session.MemoryRecordCount(b); n != 2 {
+	b.set(ctx, "new", []byte("3"), time.Minute) // sweeps the expired "a"
+	if n := b.Len(); n != 2 {
 		t.Errorf("%d records after a write, want 2 (the expired one swept)", n)
 	}
 }
@@ -110,20 +133,20 @@ func TestMemoryBackendTTL(t *testing.T) {
 func TestMemoryBackendSweepBound(t *testing.T) {
 	ctx := context.Background()
 	clock := sessiontest.NewFakeClock(time.Time{})
-	b := session.NewMemoryBackendForTest(session.Options{Now: clock.Now})
+	b := newBackend(Options{Session: session.Options{Now: clock.Now}})
 	const old = 1000
 	for i := 0; i < old; i++ {
-		b.Set(ctx, fmt.Sprint("old", i), []byte("x"), time.Minute)
+		b.set(ctx, fmt.Sprint("old", i), []byte("x"), time.Minute)
 	}
-	if n := session.MemoryRecordCount(b); n != old {
+	if n := b.Len(); n != old {
 		t.Fatalf("live records were swept: %d left", n)
 	}
 	clock.Advance(time.Hour)
 	expiredLeft := old
 	for i := 0; i < 100; i++ {
-		b.Set(ctx, fmt.Sprint("new", i), []byte("x"), time.Hour)
+		b.set(ctx, fmt.Sprint("new", i), []byte("x"), time.Hour)
 		expiredLeft -= min(expiredLeft, 16)
-		if n := session.MemoryRecordCount(b); n != expiredLeft+i+1 {
+		if n := b.Len(); n != expiredLeft+i+1 {
 			t.Fatalf("after write %d: %d records, want %d expired + %d live (16 expired removed per write)", i, n, expiredLeft, i+1)
 		}
 	}
@@ -134,14 +157,18 @@ func TestMemoryBackendSweepBound(t *testing.T) {
 // DefaultMaxSessions; the newest sessions survive.
 func TestMemoryStorageBoundedByDefault(t *testing.T) {
 	logs := sessiontest.NewLogs()
-	st := session.NewMemoryStorage(session.Options{Logger: logs.Logger()})
-	const requests = 2 * session.DefaultMaxSessions
+	b := newBackend(Options{Session: session.Options{Logger: logs.Logger()}})
+	st, err := session.NewBackendStorage(b, session.Options{Logger: logs.Logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const requests = 2 * DefaultMaxSessions
 	var last string
 	for i := 0; i < requests; i++ {
 		last, _ = sessiontest.Request(t, st, "", func(s *session.Session) { s.Flash("error", "Wrong password") })
 	}
-	if n := session.MemoryStorageLen(st); n != session.DefaultMaxSessions {
-		t.Errorf("%d sessions after %d anonymous writes, want the cap %d", n, requests, session.DefaultMaxSessions)
+	if n := b.Len(); n != DefaultMaxSessions {
+		t.Errorf("%d sessions after %d anonymous writes, want the cap %d", n, requests, DefaultMaxSessions)
 	}
 	sessiontest.Request(t, st, last, func(s *session.Session) {
 		if s.ID() != last || s.Get("error") != "Wrong password" {
@@ -159,38 +186,38 @@ func TestMemoryBackendEvictsClosestToExpiry(t *testing.T) {
 	ctx := context.Background()
 	clock := sessiontest.NewFakeClock(time.Time{})
 	logs := sessiontest.NewLogs()
-	b := session.NewMemoryBackendForTest(session.Options{Now: clock.Now, MaxSessions: 3, Logger: logs.Logger()})
-	b.Set(ctx, "forever", []byte("1"), 0)
-	b.Set(ctx, "hour", []byte("1"), time.Hour)
-	b.Set(ctx, "minute", []byte("1"), time.Minute)
+	b := newBackend(Options{MaxSessions: 3, Session: session.Options{Now: clock.Now, Logger: logs.Logger()}})
+	b.set(ctx, "forever", []byte("1"), 0)
+	b.set(ctx, "hour", []byte("1"), time.Hour)
+	b.set(ctx, "minute", []byte("1"), time.Minute)
 	b.Touch(ctx, "minute", 2*time.Hour) // now the furthest from expiry but "forever"
-	b.Set(ctx, "new0", []byte("1"), 30*time.Minute)
+	b.set(ctx, "new0", []byte("1"), 30*time.Minute)
 	want := map[string]bool{"forever": true, "minute": true, "new0": true, "hour": false}
 	for id, live := range want {
 		if _, _, err := b.Get(ctx, id); (err == nil) != live {
 			t.Errorf("%s: live %v, want %v", id, err == nil, live)
 		}
 	}
-	b.Set(ctx, "new1", []byte("1"), 3*time.Hour) // evicts new0 (30 min)
-	b.Set(ctx, "new2", []byte("1"), 4*time.Hour) // evicts minute (2 h)
+	b.set(ctx, "new1", []byte("1"), 3*time.Hour) // evicts new0 (30 min)
+	b.set(ctx, "new2", []byte("1"), 4*time.Hour) // evicts minute (2 h)
 	want = map[string]bool{"forever": true, "minute": false, "new0": false, "new1": true, "new2": true}
 	for id, live := range want {
 		if _, _, err := b.Get(ctx, id); (err == nil) != live {
 			t.Errorf("%s: live %v, want %v", id, err == nil, live)
 		}
 	}
-	if n := session.MemoryRecordCount(b); n != 3 {
+	if n := b.Len(); n != 3 {
 		t.Errorf("%d records, want the cap 3", n)
 	}
 	if logs.Warnings() != 1 || logs.Contains("forever") {
 		t.Errorf("want one warning naming no id, got:\n%s", logs)
 	}
 	// A negative MaxSessions is no limit.
-	u := session.NewMemoryBackendForTest(session.Options{MaxSessions: -1})
+	u := newBackend(Options{MaxSessions: -1})
 	for i := 0; i < 10; i++ {
-		u.Set(ctx, fmt.Sprint(i), []byte("1"), 0)
+		u.set(ctx, fmt.Sprint(i), []byte("1"), 0)
 	}
-	if n := session.MemoryRecordCount(u); n != 10 {
+	if n := u.Len(); n != 10 {
 		t.Errorf("no limit: %d records, want 10", n)
 	}
 }

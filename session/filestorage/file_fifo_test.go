@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || openbsd || netbsd || dragonfly
 
-package session_test
+package filestorage
 
 import (
 	"errors"
@@ -20,22 +20,22 @@ import (
 func TestFileStorageFIFOIsCorrupt(t *testing.T) {
 	logs := sessiontest.NewLogs()
 	o := session.Options{Logger: logs.Logger()}
-	b, err := session.NewFileBackendForTest(t.TempDir(), o)
+	b, err := newFileBackend(t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := session.FilePath(b, "fifo")
+	p := b.path("fifo")
 	os.MkdirAll(filepath.Dir(p), 0o700)
 	if err := syscall.Mkfifo(p, 0o600); err != nil {
 		t.Skip("mkfifo:", err)
 	}
-	st := session.NewBackendStorage(b, o)
+	st := mustStorage(t, b, o)
 	s, err := st.Read(ctx, "fifo")
 	if err != nil || s.ID() == "fifo" {
 		t.Fatalf("Read = (%v, %v), want a fresh session", s, err)
 	}
-	if logs.Warnings() != 1 || !logs.Contains(session.LogID("fifo")) {
-		t.Errorf("want one warning naming %s:\n%s", session.LogID("fifo"), logs)
+	if logs.Warnings() != 1 || !logs.Contains(logID("fifo")) {
+		t.Errorf("want one warning naming %s:\n%s", logID("fifo"), logs)
 	}
 
 	key := b.Key("fifo")

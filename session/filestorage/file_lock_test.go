@@ -1,4 +1,4 @@
-package session_test
+package filestorage
 
 import (
 	"bufio"
@@ -37,7 +37,7 @@ func raceSaves(t *testing.T, st session.Storage, cookie string, first, second fu
 	s1, err1 := st.Read(ctx, cookie)
 	s2, err2 := st.Read(ctx, cookie)
 	if err1 != nil || err2 != nil || s1.ID() != cookie || s2.ID() != cookie {
-		t.Fatalf("loading %s twice: %v %v", session.LogID(cookie), err1, err2)
+		t.Fatalf("loading %s twice: %v %v", logID(cookie), err1, err2)
 	}
 	first(s1)
 	second(s2)
@@ -73,7 +73,7 @@ func TestFileStorageNoResurrection(t *testing.T) {
 		{"update vs regenerate", func(s *session.Session) { s.RegenerateID(true); s.Set("user", "ada") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := session.NewFileStorage(t.TempDir(), session.Options{Logger: sessiontest.NewLogs().Logger()})
+			st, err := New(t.TempDir(), Options{Session: session.Options{Logger: sessiontest.NewLogs().Logger()}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,11 +108,11 @@ func TestFileStorageTwoProcessesNoResurrection(t *testing.T) {
 		lockChild(t, dir)
 		return
 	}
-	if !session.FileCrossProcessLocking {
+	if !crossProcessLocking {
 		t.Skip("no flock on this system: file storage locks records within a process only")
 	}
 	dir := t.TempDir()
-	b, err := session.NewFileBackendForTest(dir, session.Options{})
+	b, err := newFileBackend(dir, session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestFileStorageTwoProcessesNoResurrection(t *testing.T) {
 // lockChild is the second process: for each round, rewrite the record over
 // the version it read until it is gone (or a bound is reached).
 func lockChild(t *testing.T, dir string) {
-	b, err := session.NewFileBackendForTest(dir, session.Options{})
+	b, err := newFileBackend(dir, session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func lockChild(t *testing.T, dir string) {
 // ttl (by Options.Now) it is taken over.
 func TestFileLockTokenAndTTL(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
-	b, err := session.NewFileBackendForTest(t.TempDir(), session.Options{Now: clock.Now})
+	b, err := newFileBackend(t.TempDir(), session.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestFileLockTokenAndTTL(t *testing.T) {
 // Two goroutines of one process exclude each other: flock alone would not
 // (it belongs to the open file), the in-process map does.
 func TestFileLockGoroutines(t *testing.T) {
-	b, err := session.NewFileBackendForTest(t.TempDir(), session.Options{})
+	b, err := newFileBackend(t.TempDir(), session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestFileLockHelperProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := session.NewFileBackendForTest(dir, session.Options{})
+	b, err := newFileBackend(dir, session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,11 +356,11 @@ func startLockHelper(t *testing.T, dir, id string, ttl time.Duration) *testserve
 // Another process's lock (flock on the session's lock file) is held until
 // that process exits, which releases it.
 func TestFileLockAcrossProcesses(t *testing.T) {
-	if !session.FileCrossProcessLocking {
+	if !crossProcessLocking {
 		t.Skip("no flock on this system: session locks hold within a process only")
 	}
 	dir := t.TempDir()
-	b, err := session.NewFileBackendForTest(dir, session.Options{})
+	b, err := newFileBackend(dir, session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,11 +392,11 @@ func TestFileLockAcrossProcesses(t *testing.T) {
 // A lock held past its ttl is released by the holding process's timer, so
 // another process can take it while the holder still runs.
 func TestFileLockTTLAcrossProcesses(t *testing.T) {
-	if !session.FileCrossProcessLocking {
+	if !crossProcessLocking {
 		t.Skip("no flock on this system: session locks hold within a process only")
 	}
 	dir := t.TempDir()
-	b, err := session.NewFileBackendForTest(dir, session.Options{})
+	b, err := newFileBackend(dir, session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +430,7 @@ func TestFileLockTTLAcrossProcesses(t *testing.T) {
 // Exclusive sessions through the Storage (Locking): a second Lock of a held
 // session times out; after the release it is taken.
 func TestFileStorageLocking(t *testing.T) {
-	st, err := session.NewFileStorage(t.TempDir(), session.Options{})
+	st, err := New(t.TempDir(), Options{Session: session.Options{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,15 +457,15 @@ func TestFileStorageLocking(t *testing.T) {
 // A symlink where a session's lock file belongs is not followed: TryLock
 // is an error, and the link's target is untouched.
 func TestFileLockSymlink(t *testing.T) {
-	if !session.FileCrossProcessLocking {
+	if !crossProcessLocking {
 		t.Skip("no lock files on this system")
 	}
 	parent := t.TempDir()
-	b, err := session.NewFileBackendForTest(filepath.Join(parent, "store"), session.Options{})
+	b, err := newFileBackend(filepath.Join(parent, "store"), session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := fileSessionLockPath(session.FileRoot(b), "s")
+	p := fileSessionLockPath(b.root, "s")
 	os.MkdirAll(filepath.Dir(p), 0o700)
 	target := filepath.Join(parent, "target")
 	if err := os.Symlink(target, p); err != nil {

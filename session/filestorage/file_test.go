@@ -1,4 +1,4 @@
-package session_test
+package filestorage
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 func fileConfig() sessiontest.Config {
 	return sessiontest.Config{
 		Backend: func(t *testing.T, o session.Options) session.Backend {
-			b, err := session.NewFileBackendForTest(filepath.Join(t.TempDir(), "sessions"), o)
+			b, err := newFileBackend(filepath.Join(t.TempDir(), "sessions"), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,21 +76,19 @@ func TestNewFileStorageConformance(t *testing.T) {
 	path := func(st session.Storage, id string) string {
 		mu.Lock()
 		defer mu.Unlock()
-		sum := sha256.Sum256([]byte(id))
-		h := hex.EncodeToString(sum[:])
+		h := session.HashID(id)
 		return filepath.Join(dirs[st], h[:2], h[2:])
 	}
 	sessiontest.Run(t, sessiontest.Config{
-		New: func(t *testing.T, o session.Options) session.Storage {
+		New: func(t *testing.T, o session.Options) (session.Storage, error) {
 			dir := t.TempDir()
-			st, err := session.NewFileStorage(dir, o)
-			if err != nil {
-				t.Fatal(err)
+			st, err := New(dir, Options{Session: o})
+			if err == nil {
+				mu.Lock()
+				dirs[st] = dir
+				mu.Unlock()
 			}
-			mu.Lock()
-			dirs[st] = dir
-			mu.Unlock()
-			return st
+			return st, err
 		},
 		ServerSide:          true,
 		ClockControlsExpiry: true,
@@ -116,15 +114,15 @@ func TestFileStorageLayout(t *testing.T) {
 	dir := t.TempDir()
 	clock := sessiontest.NewFakeClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	o := session.Options{Now: clock.Now, UseUnknownIDs: true}
-	b, err := session.NewFileBackendForTest(dir, o)
+	b, err := newFileBackend(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := filepath.Join(dir, "2c", "f24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824")
-	if got := session.FilePath(b, "hello"); got != want {
+	if got := b.path("hello"); got != want {
 		t.Fatalf("path(hello) = %s, want %s", got, want)
 	}
-	st := session.NewBackendStorage(b, o)
+	st := mustStorage(t, b, o)
 	sessiontest.Request(t, st, "hello", func(s *session.Session) { s.Set("count", 1) })
 	data, err := os.ReadFile(want)
 	if err != nil {
@@ -155,7 +153,7 @@ func TestFileStorageLayout(t *testing.T) {
 func TestFileStorageDirectory(t *testing.T) {
 	t.Run("missing nested dir is created", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "a", "b", "c")
-		if _, err := session.NewFileStorage(dir, session.Options{}); err != nil {
+		if _, err := New(dir, Options{Session: session.Options{}}); err != nil {
 			t.Fatal(err)
 		}
 		fi, err := os.Stat(dir)
@@ -166,18 +164,18 @@ func TestFileStorageDirectory(t *testing.T) {
 	t.Run("a file is an error (T-FS2)", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "file")
 		os.WriteFile(p, []byte("x"), 0o600)
-		_, err := session.NewFileStorage(p, session.Options{})
+		_, err := New(p, Options{Session: session.Options{}})
 		if err == nil || !strings.Contains(err.Error(), "is not a directory") || !strings.Contains(err.Error(), p) {
 			t.Errorf("err = %v, want 'Path %q is not a directory'", err, p)
 		}
 	})
 	t.Run("empty path", func(t *testing.T) {
-		if _, err := session.NewFileStorage("", session.Options{}); err == nil {
+		if _, err := New("", Options{Session: session.Options{}}); err == nil {
 			t.Error("no error")
 		}
 	})
 	t.Run("negative durations", func(t *testing.T) {
-		if _, err := session.NewFileStorage(t.TempDir(), session.Options{IdleTimeout: -1}); err == nil {
+		if _, err := New(t.TempDir(), Options{Session: session.Options{IdleTimeout: -1}}); err == nil {
 			t.Error("no error")
 		}
 	})
@@ -188,13 +186,13 @@ func TestFileStorageDirectory(t *testing.T) {
 		dir := t.TempDir()
 		os.Chmod(dir, 0o500)
 		defer os.Chmod(dir, 0o700)
-		if _, err := session.NewFileStorage(dir, session.Options{}); err == nil {
+		if _, err := New(dir, Options{Session: session.Options{}}); err == nil {
 			t.Error("a read-only directory was accepted")
 		}
 	})
 	t.Run("no probe files left", func(t *testing.T) {
 		dir := t.TempDir()
-		session.NewFileStorage(dir, session.Options{})
+		New(dir, Options{Session: session.Options{}})
 		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 			t.Errorf("dir holds %v", entries)
 		}
@@ -213,7 +211,7 @@ func fileKeyOf(id string) string {
 // "<shard>/u-<62 hex>" for a user's index, which names neither the user
 // nor any id and is never a record's key.
 func TestFileBackendKeys(t *testing.T) {
-	b, err := session.NewFileBackendForTest(t.TempDir(), session.Options{})
+	b, err := newFileBackend(t.TempDir(), session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,8 +219,8 @@ func TestFileBackendKeys(t *testing.T) {
 		t.Errorf("Key(hello) = %s, want %s", got, want)
 	}
 	for _, id := range []string{"hello", "a", "", "../x"} {
-		if got := filepath.Join(session.FileRoot(b), filepath.FromSlash(b.Key(id))); got != session.FilePath(b, id) {
-			t.Errorf("Key(%q) = %s, not the record's path %s", id, b.Key(id), session.FilePath(b, id))
+		if got := filepath.Join(b.root, filepath.FromSlash(b.Key(id))); got != b.path(id) {
+			t.Errorf("Key(%q) = %s, not the record's path %s", id, b.Key(id), b.path(id))
 		}
 	}
 	sum := sha256.Sum256([]byte("sessionkit user index\x00alice@example.com"))
@@ -247,12 +245,12 @@ func TestFileBackendKeys(t *testing.T) {
 // place, as Remix does) is a change too.
 func TestFileBackendCompareAndSet(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
-	b, err := session.NewFileBackendForTest(t.TempDir(), session.Options{Now: clock.Now, IdleTimeout: 10 * time.Minute})
+	b, err := newFileBackend(t.TempDir(), session.Options{Now: clock.Now, IdleTimeout: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := b.Key("cas")
-	p := session.FilePath(b, "cas")
+	p := b.path("cas")
 	content := func() string {
 		t.Helper()
 		data, err := os.ReadFile(p)
@@ -385,7 +383,7 @@ func TestFileBackendCompareAndSet(t *testing.T) {
 func TestFileBackendBadKeys(t *testing.T) {
 	parent := t.TempDir()
 	root := filepath.Join(parent, "store")
-	b, err := session.NewFileBackendForTest(root, session.Options{})
+	b, err := newFileBackend(root, session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,13 +452,13 @@ func treeOf(t *testing.T, dir string) string {
 func TestFileStorageTraversal(t *testing.T) {
 	parent := t.TempDir()
 	root := filepath.Join(parent, "store")
-	b, err := session.NewFileBackendForTest(root, session.Options{})
+	b, err := newFileBackend(root, session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := append([]string{"../../etc/x", `..\..\x`, "/abs", "a/b/c", `a\b`, "%2e%2e%2f", "..", ".", "a\x00b"}, sessiontest.MalformedCookieValues...)
 	for _, id := range ids {
-		p := session.FilePath(b, id)
+		p := b.path(id)
 		rel, err := filepath.Rel(root, p)
 		if err != nil || strings.HasPrefix(rel, "..") || strings.Count(rel, string(filepath.Separator)) != 1 || len(rel) != 65 {
 			t.Errorf("path(%.20q) = %s (rel %s)", id, p, rel)
@@ -473,7 +471,7 @@ func TestFileStorageTraversal(t *testing.T) {
 			t.Errorf("Put(Key(%.20q)): %v", id, err)
 		}
 	}
-	st := session.NewBackendStorage(b, session.Options{UseUnknownIDs: true})
+	st := mustStorage(t, b, session.Options{UseUnknownIDs: true})
 	for _, id := range ids {
 		sessiontest.Request(t, st, id, func(s *session.Session) { s.Set("x", 1) })
 	}
@@ -500,25 +498,25 @@ func TestFileStorageSymlinkAndDirectory(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Time{})
 	logs := sessiontest.NewLogs()
 	o := session.Options{Now: clock.Now, IdleTimeout: time.Minute, Logger: logs.Logger()}
-	b, err := session.NewFileBackendForTest(filepath.Join(parent, "store"), o)
+	b, err := newFileBackend(filepath.Join(parent, "store"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := session.NewBackendStorage(b, o)
-	link := session.FilePath(b, "linked")
+	st := mustStorage(t, b, o)
+	link := b.path("linked")
 	os.MkdirAll(filepath.Dir(link), 0o700)
 	if err := os.Symlink(secret, link); err != nil {
 		t.Skip("symlinks not supported:", err)
 	}
-	dirRec := session.FilePath(b, "isdir")
+	dirRec := b.path("isdir")
 	os.MkdirAll(dirRec, 0o700)
 	for _, id := range []string{"linked", "isdir"} {
 		s, err := st.Read(ctx, id)
 		if err != nil || s.ID() == id || s.Has("admin") {
 			t.Errorf("Read of %s = (%v, %v), want a fresh session", id, s, err)
 		}
-		if !logs.Contains(session.LogID(id)) || logs.Contains(id) {
-			t.Errorf("%s: want a warning naming %s and not the id:\n%s", id, session.LogID(id), logs)
+		if !logs.Contains(logID(id)) || logs.Contains(id) {
+			t.Errorf("%s: want a warning naming %s and not the id:\n%s", id, logID(id), logs)
 		}
 	}
 	if n := logs.Warnings(); n != 2 {
@@ -527,7 +525,7 @@ func TestFileStorageSymlinkAndDirectory(t *testing.T) {
 	old := clock.Now().Add(-24 * time.Hour)
 	os.Chtimes(secret, old, old)
 	clock.Advance(time.Hour)
-	if _, err := session.FileSweep(b, clock.Now()); err != nil {
+	if _, err := fileSweep(b, clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(link); err != nil {
@@ -571,7 +569,7 @@ func TestFileStorageSymlinkAndDirectory(t *testing.T) {
 // T-FS3: concurrent writes and reads of one record never show a torn file;
 // the compare-and-set writes of four writers each land whole or not at all.
 func TestFileStorageNoTornReads(t *testing.T) {
-	b, err := session.NewFileBackendForTest(t.TempDir(), session.Options{})
+	b, err := newFileBackend(t.TempDir(), session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -626,7 +624,7 @@ func TestFileStorageNoTornReads(t *testing.T) {
 // Concurrent read-modify-write rounds by compare-and-set lose no update:
 // every increment that a Put accepted is in the final count.
 func TestFileBackendNoLostUpdates(t *testing.T) {
-	b, err := session.NewFileBackendForTest(t.TempDir(), session.Options{})
+	b, err := newFileBackend(t.TempDir(), session.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -681,11 +679,11 @@ func TestFileStorageSweep(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := sessiontest.NewFakeClock(time.Time{})
 			tc.o.Now = clock.Now
-			b, err := session.NewFileBackendForTest(t.TempDir(), tc.o)
+			b, err := newFileBackend(t.TempDir(), tc.o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			root := session.FileRoot(b)
+			root := b.root
 			put := func(id string) {
 				t.Helper()
 				if _, err := b.Put(ctx, b.Key(id), []byte(`[{},{}]`), 0, session.Version{}); err != nil {
@@ -704,9 +702,9 @@ func TestFileStorageSweep(t *testing.T) {
 			if err := b.Touch(ctx, b.Key("touched"), 0); err != nil {
 				t.Fatal(err)
 			}
-			shard := filepath.Dir(session.FilePath(b, "old"))
+			shard := filepath.Dir(b.path("old"))
 			staleTmp := filepath.Join(shard, ".tmp-stale")
-			freshTmp := filepath.Join(filepath.Dir(session.FilePath(b, "fresh")), ".tmp-fresh")
+			freshTmp := filepath.Join(filepath.Dir(b.path("fresh")), ".tmp-fresh")
 			writeRecordFile(t, staleTmp, []byte("x"), clock.Now().Add(-2*time.Hour))
 			writeRecordFile(t, freshTmp, []byte("x"), clock.Now())
 			other := filepath.Join(root, "README")
@@ -722,7 +720,7 @@ func TestFileStorageSweep(t *testing.T) {
 			b.Unlock(ctx, "free", "t2")
 			held, free := fileSessionLockPath(root, "held"), fileSessionLockPath(root, "free")
 			wantLocks := 0
-			if session.FileCrossProcessLocking {
+			if crossProcessLocking {
 				wantLocks = 1
 				for _, p := range []string{held, free} {
 					if _, err := os.Stat(p); err != nil {
@@ -745,15 +743,15 @@ func TestFileStorageSweep(t *testing.T) {
 			if !indexAlive {
 				want++
 			}
-			n, err := session.FileSweep(b, clock.Now())
+			n, err := fileSweep(b, clock.Now())
 			if err != nil || n != want {
 				t.Errorf("sweep removed %d (err %v), want %d (old, the stale temp file, the free lock file, a dead index)", n, err, want)
 			}
 			for p, want := range map[string]bool{
-				session.FilePath(b, "old"): false, staleTmp: false,
-				session.FilePath(b, "fresh"): true, session.FilePath(b, "touched"): true, freshTmp: true, other: true,
+				b.path("old"): false, staleTmp: false,
+				b.path("fresh"): true, b.path("touched"): true, freshTmp: true, other: true,
 				foreign: true, index: indexAlive,
-				held: session.FileCrossProcessLocking, free: false,
+				held: crossProcessLocking, free: false,
 			} {
 				if _, err := os.Lstat(p); (err == nil) != want {
 					t.Errorf("%s: exists %v, want %v", p, err == nil, want)
@@ -794,12 +792,12 @@ func TestFileStorageIndexExpiry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := sessiontest.NewFakeClock(time.Time{})
 			tc.o.Now = clock.Now
-			b, err := session.NewFileBackendForTest(t.TempDir(), tc.o)
+			b, err := newFileBackend(t.TempDir(), tc.o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			key := b.IndexKey("ada")
-			p := filepath.Join(session.FileRoot(b), filepath.FromSlash(key))
+			p := filepath.Join(b.root, filepath.FromSlash(key))
 			v, err := b.Put(ctx, key, []byte("members"), tc.o.LifetimeLimit(), session.Version{})
 			if err != nil {
 				t.Fatal(err)
@@ -808,13 +806,13 @@ func TestFileStorageIndexExpiry(t *testing.T) {
 			if tc.lifetime > time.Hour {
 				clock.Advance(tc.lifetime - time.Hour)
 			}
-			session.FileSweep(b, clock.Now())
+			fileSweep(b, clock.Now())
 			if _, got, err := b.Get(ctx, key); err != nil || got != v {
 				t.Fatalf("index just within the lifetime: %v, %v", got, err)
 			}
 			clock.Advance(time.Second)
 			_, _, err = b.Get(ctx, key)
-			n, serr := session.FileSweep(b, clock.Now())
+			n, serr := fileSweep(b, clock.Now())
 			_, statErr := os.Lstat(p)
 			if tc.lifetime == 0 {
 				if err != nil || n != 0 || serr != nil || statErr != nil {
@@ -846,7 +844,7 @@ func fileSessionLockPath(root, id string) string {
 func TestFileStorageSweepsInSteps(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Time{})
 	o := session.Options{Now: clock.Now, IdleTimeout: 10 * time.Minute}
-	b, err := session.NewFileBackendForTest(t.TempDir(), o)
+	b, err := newFileBackend(t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -869,9 +867,9 @@ func TestFileStorageSweepsInSteps(t *testing.T) {
 		put(fmt.Sprint("new", i))
 		shards := map[string]bool{}
 		for id := range alive {
-			if _, err := os.Lstat(session.FilePath(b, id)); err != nil {
+			if _, err := os.Lstat(b.path(id)); err != nil {
 				delete(alive, id)
-				shards[filepath.Base(filepath.Dir(session.FilePath(b, id)))] = true
+				shards[filepath.Base(filepath.Dir(b.path(id)))] = true
 			}
 		}
 		if len(shards) > 1 {
@@ -882,7 +880,7 @@ func TestFileStorageSweepsInSteps(t *testing.T) {
 	if len(alive) > 0 {
 		t.Errorf("%d of %d dead records survived a whole sweep pass", len(alive), old)
 	}
-	if n := len(recordFiles(t, session.FileRoot(b))); n != 256 {
+	if n := len(recordFiles(t, b.root)); n != 256 {
 		t.Errorf("%d record files after the pass, want the 256 live ones", n)
 	}
 }
@@ -891,15 +889,15 @@ func TestFileStorageSweepsInSteps(t *testing.T) {
 func TestFileStorageTouchSetsMtime(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Time{})
 	o := session.Options{Now: clock.Now, IdleTimeout: 10 * time.Minute}
-	b, err := session.NewFileBackendForTest(t.TempDir(), o)
+	b, err := newFileBackend(t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := session.NewBackendStorage(b, o)
+	st := mustStorage(t, b, o)
 	id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 	clock.Advance(3 * time.Minute)
 	sessiontest.Request(t, st, id, nil)
-	fi, _ := os.Stat(session.FilePath(b, id))
+	fi, _ := os.Stat(b.path(id))
 	if !fi.ModTime().Equal(clock.Now()) {
 		t.Errorf("mtime %v after a refresh, want %v", fi.ModTime(), clock.Now())
 	}
@@ -915,14 +913,14 @@ func TestFileStorageTouchSetsMtime(t *testing.T) {
 func TestFileStorageCorruptFile(t *testing.T) {
 	logs := sessiontest.NewLogs()
 	o := session.Options{Logger: logs.Logger()}
-	b, _ := session.NewFileBackendForTest(t.TempDir(), o)
-	st := session.NewBackendStorage(b, o)
-	writeRecordFile(t, session.FilePath(b, "truncated"), []byte(`[{"a":1},{"b"`), time.Now())
+	b, _ := newFileBackend(t.TempDir(), o)
+	st := mustStorage(t, b, o)
+	writeRecordFile(t, b.path("truncated"), []byte(`[{"a":1},{"b"`), time.Now())
 	s, err := st.Read(ctx, "truncated")
 	if err != nil || s.ID() == "truncated" || s.Len() != 0 {
 		t.Fatalf("Read = (%v, %v)", s, err)
 	}
-	if logs.Warnings() != 1 || logs.Contains("truncated") || !logs.Contains(session.LogID("truncated")) {
+	if logs.Warnings() != 1 || logs.Contains("truncated") || !logs.Contains(logID("truncated")) {
 		t.Errorf("logs: %s", logs)
 	}
 }

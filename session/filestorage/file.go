@@ -1,9 +1,13 @@
-package session
+// Package filestorage keeps sessions in files, one per session, in the
+// directory layout of @remix-run/session's fs storage, so that a Remix
+// application and a Go service can share the directory.
+package filestorage
 
 import (
-	"context"
-	"crypto/sha256"
 	"encoding/hex"
+	"github.com/sessionkit/sessionkit/session"
+
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +20,16 @@ import (
 	"unsafe"
 )
 
-// NewFileStorage returns a Storage that keeps one file per session under dir,
+// Options configure New.
+type Options struct {
+	// Session configures expiry, unknown ids, the record size limit,
+	// logging and the per-user index, as for every server-side storage.
+	// IdleTimeout (else Lifetime) is also how long after its last write a
+	// file is swept.
+	Session session.Options
+}
+
+// New returns a session.Storage that keeps one file per session under dir,
 // in the layout of @remix-run/session's fs storage:
 // dir/<sha256(id)[0:2]>/<sha256(id)[2:]>, holding the JSON record, so a Remix
 // application and a Go service can share the directory. Ids never appear in
@@ -36,7 +49,8 @@ import (
 // the BSDs), an advisory lock on the shard's ".lock" file for every process
 // sharing dir. Under it, a save or a delete is a compare-and-set: it lands
 // only when the file still holds what the request read, and otherwise
-// writes nothing and reports the conflict, which NewBackendStorage answers
+// writes nothing and reports the conflict, which session.NewBackendStorage
+// answers
 // by reading the record again (see Save). So a save cannot bring back a
 // record that a concurrent logout, revoke or RegenerateID(true) deleted, and
 // concurrent saves of one session do not silently overwrite each other. The
@@ -46,29 +60,28 @@ import (
 // exclusion holds: processes sharing dir there can overwrite each other's
 // changes.
 //
-// With Options.UserKey, each user's index (see UserIndex) is one more file,
+// With Options.Session.UserKey, each user's index (see session.UserIndex)
+// is one more file,
 // dir/<shard>/u-<hash>, named from a hash of the user name (never the name
-// itself). It expires Options.LifetimeLimit after it was last written (by
+// itself). It expires
+// Options.Session.LifetimeLimit after it was last written (by
 // then none of its sessions can be alive), not by the idle timeout.
 //
-// The Storage is a Locking (exclusive sessions). A session's lock is held
+// The Storage is a session.Locking (exclusive sessions). A session's lock is held
 // with flock on a file dir/<shard>/.l-<hash>, so that it excludes the
 // requests of every process sharing dir; a process that exits releases its
 // locks at once, and a lock held past its time to live is released by a
 // timer of the holding process. Lock files that nobody holds are removed by
 // the sweep. On systems without flock, locks hold within the process only.
-func NewFileStorage(dir string, o Options) (Storage, error) {
-	if err := o.validate(); err != nil {
-		return nil, err
-	}
-	b, err := newFileBackend(dir, o)
+func New(dir string, o Options) (session.Storage, error) {
+	b, err := newFileBackend(dir, o.Session)
 	if err != nil {
 		return nil, err
 	}
-	return NewBackendStorage(b, o), nil
+	return session.NewBackendStorage(b, o.Session)
 }
 
-// fileBackend is the Backend (and Toucher, and Locker) of NewFileStorage.
+// fileBackend is the session.Backend (and session.Toucher, and session.Locker) of NewFileStorage.
 //
 // Keys are paths relative to root, with "/" as the separator:
 // "<2 hex>/<62 hex>" for a record (the Remix layout, from SHA-256 of the
@@ -76,24 +89,27 @@ func NewFileStorage(dir string, o Options) (Storage, error) {
 // SHA-256 of the user name). Every method parses its key (parseKey) and
 // refuses any other shape, so no key can name a path outside root.
 //
-// A file's Version is its content (Tag), with N = 1 so that an empty file
-// is not the zero Version. Neither its mtime nor its inode could do: two
+// A file's session.Version is its content (Tag), with N = 1 so that an empty file
+// is not the zero session.Version. Neither its mtime nor its inode could do: two
 // rewrites within the filesystem's timestamp granularity have the same
 // mtime (and Touch changes the mtime without changing the record), and an
 // inode freed by a rename is reused by the next file created. The cost is
 // one read of the file, under the shard lock, per Put or Delete over a
-// version (the zero Version needs only a stat).
+// version (the zero session.Version needs only a stat).
 type fileBackend struct {
-	root string
+	// customClock: Options.Now is set (a test's clock), so a write sets
+	// the file's mtime from it.
+	customClock bool
+	root        string
 	// prefix is root with a trailing separator: the path of key is prefix
 	// plus the key with its "/" converted.
 	prefix string
-	o      Options
+	o      session.Options
 	// maxAge is how long after its mtime a record file is dead: the idle
 	// timeout, else the lifetime, else 0 (never).
 	maxAge time.Duration
 	// indexMaxAge is how long after its mtime (its last write) a user's
-	// index file is dead: Options.LifetimeLimit, 0 (never) when sessions
+	// index file is dead: session.Options.LifetimeLimit, 0 (never) when sessions
 	// have no lifetime. Every member of an index was created before the
 	// index was last written, so none outlives it. Members refresh their
 	// own records only, so the idle timeout does not apply.
@@ -104,7 +120,7 @@ type fileBackend struct {
 	// on the shard's lock file for other processes.
 	shards [256]sync.Mutex
 
-	// The session locks (Locker) this process holds, by session id.
+	// The session locks (session.Locker) this process holds, by session id.
 	locksMu sync.Mutex
 	locks   map[string]*fileSessionLock
 
@@ -132,7 +148,7 @@ const (
 	userIndexPrefix = "u-"
 )
 
-func newFileBackend(dir string, o Options) (*fileBackend, error) {
+func newFileBackend(dir string, o session.Options) (*fileBackend, error) {
 	if dir == "" {
 		return nil, errors.New("session: file storage: empty directory path")
 	}
@@ -159,8 +175,10 @@ func newFileBackend(dir string, o Options) (*fileBackend, error) {
 	probe.Close()
 	os.Remove(probe.Name())
 
-	o = o.withDefaults()
+	customClock := o.Now != nil
+	o = o.WithDefaults()
 	b := &fileBackend{
+		customClock: customClock,
 		root:        root,
 		prefix:      root,
 		o:           o,
@@ -174,16 +192,14 @@ func newFileBackend(dir string, o Options) (*fileBackend, error) {
 	if b.maxAge == 0 {
 		b.maxAge = max(o.Lifetime, 0)
 	}
-	b.lastSweep = o.now()
+	b.lastSweep = o.Now()
 	return b, nil
 }
 
 // fileHashKey returns "<2 hex>/<prefix><62 hex>" of SHA-256(s).
 func fileHashKey(s, prefix string) string {
-	sum := sha256.Sum256([]byte(s))
-	var h [64]byte
-	hex.Encode(h[:], sum[:])
-	return string(h[:2]) + "/" + prefix + string(h[2:])
+	h := session.HashID(s)
+	return h[:2] + "/" + prefix + h[2:]
 }
 
 // Key returns the key of id's record: its path below the directory, "/"
@@ -291,49 +307,49 @@ func (b *fileBackend) dead(fi fs.FileInfo, index bool, now time.Time) bool {
 	return age > 0 && !now.Before(fi.ModTime().Add(age))
 }
 
-// fileVersion is the Version of a file holding data (see fileBackend).
-func fileVersion(data []byte) Version {
-	return Version{N: 1, Tag: fileString(data)}
+// fileVersion is the session.Version of a file holding data (see fileBackend).
+func fileVersion(data []byte) session.Version {
+	return session.Version{N: 1, Tag: fileString(data)}
 }
 
-// fileString returns data as a string that shares its memory: the Backend
+// fileString returns data as a string that shares its memory: the session.Backend
 // contract lets a backend keep what Put stores and lets it hand out what
-// Get returns (neither caller writes the slice afterwards), so a Version
+// Get returns (neither caller writes the slice afterwards), so a session.Version
 // costs no copy of the record.
 func fileString(data []byte) string {
 	return unsafe.String(unsafe.SliceData(data), len(data))
 }
 
 // Get returns the file's content and version. A file past its max age is
-// ErrNotFound (the sweep removes it later); a directory, symlink or FIFO
-// where the file belongs is an error wrapping ErrCorruptRecord.
-func (b *fileBackend) Get(_ context.Context, key string) ([]byte, Version, error) {
+// session.ErrNotFound (the sweep removes it later); a directory, symlink or FIFO
+// where the file belongs is an error wrapping session.ErrCorruptRecord.
+func (b *fileBackend) Get(_ context.Context, key string) ([]byte, session.Version, error) {
 	p, _, index, err := b.parseKey(key)
 	if err != nil {
-		return nil, Version{}, err
+		return nil, session.Version{}, err
 	}
 	f, err := openRecord(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, Version{}, ErrNotFound
+		return nil, session.Version{}, session.ErrNotFound
 	case errors.Is(err, errNotRegular):
-		return nil, Version{}, b.notRegular(p)
+		return nil, session.Version{}, b.notRegular(p)
 	case err != nil:
-		return nil, Version{}, err
+		return nil, session.Version{}, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	switch {
 	case err != nil:
-		return nil, Version{}, err
+		return nil, session.Version{}, err
 	case !fi.Mode().IsRegular():
-		return nil, Version{}, b.notRegular(p)
-	case b.dead(fi, index, b.o.now()):
-		return nil, Version{}, ErrNotFound
+		return nil, session.Version{}, b.notRegular(p)
+	case b.dead(fi, index, b.o.Now()):
+		return nil, session.Version{}, session.ErrNotFound
 	}
 	data, err := readRecord(f, fi.Size())
 	if err != nil {
-		return nil, Version{}, err
+		return nil, session.Version{}, err
 	}
 	return data, fileVersion(data), nil
 }
@@ -342,7 +358,7 @@ func (b *fileBackend) Get(_ context.Context, key string) ([]byte, Version, error
 // belongs: not ours to follow (nor to block on), so the record reads as
 // corrupt.
 func (b *fileBackend) notRegular(p string) error {
-	return fmt.Errorf("%w: session file %s is not a regular file", ErrCorruptRecord, b.rel(p))
+	return fmt.Errorf("%w: session file %s is not a regular file", session.ErrCorruptRecord, b.rel(p))
 }
 
 // errNotRegular is openRecord's refusal of a path that is not a regular
@@ -387,15 +403,15 @@ func (b *fileBackend) rel(p string) string {
 // (a temporary file renamed into place) only when that matches. ttl is not
 // stored: a file expires its max age after its mtime (the ttl
 // NewBackendStorage passes for a record is never longer than that).
-func (b *fileBackend) Put(_ context.Context, key string, data []byte, _ time.Duration, v Version) (Version, error) {
+func (b *fileBackend) Put(_ context.Context, key string, data []byte, _ time.Duration, v session.Version) (session.Version, error) {
 	p, shard, index, err := b.parseKey(key)
 	if err != nil {
-		return Version{}, err
+		return session.Version{}, err
 	}
-	now := b.o.now()
+	now := b.o.Now()
 	unlock, err := b.lockShard(shard, true)
 	if err != nil {
-		return Version{}, err
+		return session.Version{}, err
 	}
 	err = b.matchLocked(p, index, v, now)
 	if err == nil {
@@ -403,25 +419,25 @@ func (b *fileBackend) Put(_ context.Context, key string, data []byte, _ time.Dur
 	}
 	unlock()
 	if err != nil {
-		return Version{}, err
+		return session.Version{}, err
 	}
 	b.maybeSweep(now)
 	return fileVersion(data), nil
 }
 
 // matchLocked returns nil when what is stored at p is at version v, and
-// ErrConflict when it is not. The zero v matches nothing stored: no file, a
+// session.ErrConflict when it is not. The zero v matches nothing stored: no file, a
 // file past its max age, or a symlink or FIFO (which Get reports corrupt,
 // and a write replaces without following). Any other v matches a live file
 // with exactly that content. For the zero v, a directory is an error
-// wrapping ErrCorruptRecord (nothing can be written there). The caller
+// wrapping session.ErrCorruptRecord (nothing can be written there). The caller
 // holds p's shard lock.
-func (b *fileBackend) matchLocked(p string, index bool, v Version, now time.Time) error {
+func (b *fileBackend) matchLocked(p string, index bool, v session.Version, now time.Time) error {
 	conflictUnlessZero := func() error {
 		if v.IsZero() {
 			return nil
 		}
-		return ErrConflict
+		return session.ErrConflict
 	}
 	f, err := openRecord(p)
 	switch {
@@ -445,14 +461,14 @@ func (b *fileBackend) matchLocked(p string, index bool, v Version, now time.Time
 	case !fi.Mode().IsRegular() || b.dead(fi, index, now):
 		return conflictUnlessZero()
 	case v.IsZero() || v.N != 1 || fi.Size() != int64(len(v.Tag)):
-		return ErrConflict
+		return session.ErrConflict
 	}
 	data, err := readRecord(f, fi.Size())
 	if err != nil {
 		return err
 	}
 	if string(data) != v.Tag {
-		return ErrConflict
+		return session.ErrConflict
 	}
 	return nil
 }
@@ -469,10 +485,10 @@ func (b *fileBackend) writeLocked(p string, data []byte, now time.Time) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && b.o.Now != nil {
+	if err == nil && b.customClock {
 		// The file's mtime is when the record was saved (expiry reads
 		// it). The system clock set it already; a clock of the caller's
-		// own (Options.Now, in tests) must set it: a system call that
+		// own (session.Options.Now, in tests) must set it: a system call that
 		// only then is worth its cost.
 		err = os.Chtimes(tmp, now, now)
 	}
@@ -488,8 +504,8 @@ func (b *fileBackend) writeLocked(p string, data []byte, now time.Time) error {
 // Delete removes the file of key if it is still at version v (see
 // matchLocked), or whatever is there (a file, a symlink, a FIFO, an empty
 // directory) when v is zero. Nothing there is not an error for the zero v,
-// and ErrConflict for any other.
-func (b *fileBackend) Delete(_ context.Context, key string, v Version) error {
+// and session.ErrConflict for any other.
+func (b *fileBackend) Delete(_ context.Context, key string, v session.Version) error {
 	p, shard, index, err := b.parseKey(key)
 	if err != nil {
 		return err
@@ -499,14 +515,14 @@ func (b *fileBackend) Delete(_ context.Context, key string, v Version) error {
 		if v.IsZero() {
 			return nil
 		}
-		return ErrConflict
+		return session.ErrConflict
 	}
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	if !v.IsZero() {
-		if err := b.matchLocked(p, index, v, b.o.now()); err != nil {
+		if err := b.matchLocked(p, index, v, b.o.Now()); err != nil {
 			return err
 		}
 	}
@@ -518,17 +534,17 @@ func (b *fileBackend) Delete(_ context.Context, key string, v Version) error {
 }
 
 // Touch sets the file's mtime to now, which restarts its idle timeout; its
-// content, and so its Version, stays. A missing file, or one past its max
+// content, and so its session.Version, stays. A missing file, or one past its max
 // age, is ErrNotFound: touching it would bring it back.
 func (b *fileBackend) Touch(_ context.Context, key string, _ time.Duration) error {
 	p, shard, index, err := b.parseKey(key)
 	if err != nil {
 		return err
 	}
-	now := b.o.now()
+	now := b.o.Now()
 	unlock, err := b.lockShard(shard, false)
 	if errors.Is(err, fs.ErrNotExist) {
-		return ErrNotFound
+		return session.ErrNotFound
 	}
 	if err != nil {
 		return err
@@ -537,13 +553,13 @@ func (b *fileBackend) Touch(_ context.Context, key string, _ time.Duration) erro
 	fi, err := os.Lstat(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return ErrNotFound
+		return session.ErrNotFound
 	case err != nil:
 		return err
 	case !fi.Mode().IsRegular():
 		return b.notRegular(p) // Chtimes would follow a symlink
 	case b.dead(fi, index, now):
-		return ErrNotFound
+		return session.ErrNotFound
 	}
 	return os.Chtimes(p, now, now)
 }
@@ -552,7 +568,7 @@ func (b *fileBackend) Touch(_ context.Context, key string, _ time.Duration) erro
 type fileSessionLock struct {
 	token string
 	// expires is when the lock is free again for this process's callers,
-	// by Options.Now; zero: it has no ttl.
+	// by session.Options.Now; zero: it has no ttl.
 	expires time.Time
 	// f holds the flock of the lock file, for other processes; nil on
 	// systems without flock.
@@ -575,7 +591,7 @@ func (b *fileBackend) sessionLockPath(id string) (string, int) {
 // in this process (the locks map, checked first: flock locks belong to an
 // open file, and this process's callers share its files) and no other
 // process (flock, LOCK_NB, on the session's lock file, kept open until
-// Unlock). A lock that this process holds past its ttl by Options.Now is
+// Unlock). A lock that this process holds past its ttl by session.Options.Now is
 // taken over (its file closed). Other processes see a lock as held until
 // its holder unlocks it, exits (the system releases its flocks), or its
 // timer fires: after ttl by the real clock, the timer closes the file and
@@ -587,7 +603,7 @@ func (b *fileBackend) sessionLockPath(id string) (string, int) {
 // locked with the one at the path, and reports the lock not taken when they
 // differ (the caller tries again).
 func (b *fileBackend) TryLock(_ context.Context, id, token string, ttl time.Duration) (bool, error) {
-	now := b.o.now()
+	now := b.o.Now()
 	b.locksMu.Lock()
 	defer b.locksMu.Unlock()
 	if l, ok := b.locks[id]; ok {
@@ -709,7 +725,7 @@ func (b *fileBackend) maybeSweep(now time.Time) {
 		return
 	}
 	if _, err := b.sweepShard(shard, now); err != nil {
-		b.o.logger().Warn("session: file storage sweep", "shard", filepath.Base(b.shardDir(shard)), "error", err)
+		b.o.Logger.Warn("session: file storage sweep", "shard", filepath.Base(b.shardDir(shard)), "error", err)
 	}
 }
 

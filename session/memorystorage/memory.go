@@ -1,30 +1,48 @@
-package session
+package memorystorage
 
 import (
 	"container/heap"
 	"context"
 	"log/slog"
-	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/sessionkit/sessionkit/session"
 )
 
-// NewMemoryStorage returns a Storage that keeps records in this process's
-// memory: for tests, development and single-process programs. Records are
-// stored as encoded bytes, so no request ever shares a map or slice with
-// another (copies on read and write). Memory stays bounded: each write
-// removes expired records (the ones past their expiry come first in an
-// expiry-ordered heap), a record is at most Options.MaxRecordSize (1 MiB by
-// default), and at most Options.MaxSessions records (100,000 by default) are
-// kept: at the cap, the records closest to expiry are evicted first (logged
-// once). No goroutine is started and nothing needs stopping. All data is
-// lost when the process exits.
+// DefaultMaxSessions is how many sessions a memory storage keeps at most
+// when Options.MaxSessions is 0.
+const DefaultMaxSessions = 100_000
+
+// Options configure New.
+type Options struct {
+	// MaxSessions bounds how many sessions the storage keeps: at the cap,
+	// the sessions closest to expiry are evicted first (and a warning is
+	// logged, once), so a flood of new sessions cannot exhaust memory. 0:
+	// DefaultMaxSessions (100,000). Negative: no limit.
+	MaxSessions int
+
+	// Session configures expiry, unknown ids, the record size limit,
+	// logging and the per-user index, as for every server-side storage.
+	Session session.Options
+}
+
+// New returns a session.Storage that keeps records in this process's
+// memory: for tests, development and single-process programs. It is
+// session.NewBackendStorage over a backend that is a session.Backend,
+// session.Toucher and session.Locker, so it is also a session.Locking, and
+// a session.UserIndex when Options.Session.UserKey is set.
 //
-// It panics on a negative IdleTimeout in o.
-func NewMemoryStorage(o Options) Storage {
-	return NewBackendStorage(newMemoryBackend(o), o)
+// Records are stored as encoded bytes, so no request ever shares a map or
+// slice with another. Memory stays bounded: each write removes expired
+// records (the ones past their expiry come first in an expiry-ordered
+// heap), a record is at most Session.MaxRecordSize (1 MiB by default), and
+// at most MaxSessions records are kept. No goroutine is started and nothing
+// needs stopping. All data is lost when the process exits. New returns an
+// error for invalid Session options.
+func New(o Options) (session.Storage, error) {
+	return session.NewBackendStorage(newBackend(o), o.Session)
 }
 
 // sweepPerWrite is how many expired records a write of a new record removes
@@ -32,7 +50,7 @@ func NewMemoryStorage(o Options) Storage {
 // records still go faster than new ones arrive.
 const sweepPerWrite = 16
 
-type memoryBackend struct {
+type backend struct {
 	now    func() time.Time
 	max    int // most records held; 0: no limit
 	logger *slog.Logger
@@ -57,16 +75,8 @@ type memoryRecord struct {
 	data string // the record (see recordString)
 	// version is the seq of the write that stored data.
 	version uint64
-	// decoded is data decoded, once a request read it, when its values
-	// are immutable: the requests that read the record share it (see
-	// readAt). A rewrite of data clears it.
-	decoded atomic.Pointer[sharedDecoding]
-	// readBefore: a request read data already. Only a second read shares
-	// its decoding, so that a record read once and then rewritten (a
-	// session that changes on every request) costs no copy.
-	readBefore atomic.Bool
-	expires    time.Time // zero: never
-	index      int       // in byExpiry
+	expires time.Time // zero: never
+	index   int       // in byExpiry
 }
 
 type memoryDoc struct {
@@ -81,17 +91,20 @@ type memoryLock struct {
 }
 
 var (
-	_ Backend = (*memoryBackend)(nil)
-	_ Toucher = (*memoryBackend)(nil)
-	_ Locker  = (*memoryBackend)(nil)
+	_ session.Backend = (*backend)(nil)
+	_ session.Toucher = (*backend)(nil)
+	_ session.Locker  = (*backend)(nil)
 )
 
-func newMemoryBackend(o Options) *memoryBackend {
-	o = o.withDefaults()
-	return &memoryBackend{
-		now:     o.now,
+func newBackend(o Options) *backend {
+	so := o.Session.WithDefaults()
+	if o.MaxSessions == 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	return &backend{
+		now:     so.Now,
 		max:     max(o.MaxSessions, 0),
-		logger:  o.logger(),
+		logger:  so.Logger,
 		records: make(map[string]*memoryRecord),
 		docs:    make(map[string]*memoryDoc),
 		locks:   make(map[string]memoryLock),
@@ -99,36 +112,36 @@ func newMemoryBackend(o Options) *memoryBackend {
 }
 
 // Key implements Backend: in this process's memory the id itself.
-func (m *memoryBackend) Key(id string) string { return id }
+func (m *backend) Key(id string) string { return id }
 
 // IndexKey implements Backend. Ids are [A-Za-z0-9_-], so a key that starts
 // with a NUL byte is never a record's.
-func (m *memoryBackend) IndexKey(user string) string { return "\x00" + user }
+func (m *backend) IndexKey(user string) string { return "\x00" + user }
 
 func isDocKey(key string) bool { return key != "" && key[0] == 0 }
 
 // Get implements Backend.
-func (m *memoryBackend) Get(_ context.Context, key string) ([]byte, Version, error) {
+func (m *backend) Get(_ context.Context, key string) ([]byte, session.Version, error) {
 	now := m.now()
 	if isDocKey(key) {
 		m.mu.RLock()
 		d, ok := m.docs[key]
 		m.mu.RUnlock()
 		if !ok || expired(d.expires, now) {
-			return nil, Version{}, ErrNotFound
+			return nil, session.Version{}, session.ErrNotFound
 		}
-		return []byte(d.data), Version{N: d.version}, nil
+		return []byte(d.data), session.Version{N: d.version}, nil
 	}
 	_, data, v, err := m.lookup(key, now)
 	if err != nil {
-		return nil, Version{}, err
+		return nil, session.Version{}, err
 	}
-	return []byte(data), Version{N: v}, nil
+	return []byte(data), session.Version{N: v}, nil
 }
 
 // lookup returns the live record under id, its data and its version at the
 // time now.
-func (m *memoryBackend) lookup(id string, now time.Time) (*memoryRecord, string, uint64, error) {
+func (m *backend) lookup(id string, now time.Time) (*memoryRecord, string, uint64, error) {
 	m.mu.RLock()
 	r, ok := m.records[id]
 	var data string
@@ -139,45 +152,9 @@ func (m *memoryBackend) lookup(id string, now time.Time) (*memoryRecord, string,
 	}
 	m.mu.RUnlock()
 	if !ok || expired(expires, now) {
-		return nil, "", 0, ErrNotFound
+		return nil, "", 0, session.ErrNotFound
 	}
 	return r, data, v, nil
-}
-
-// readAt is Get and the record's decoding at the time now
-// (decodingBackend). The decoder reads the stored string in place, and a
-// record whose values and flash values are immutable (strings, numbers,
-// booleans: most sessions) is decoded once more, by the second request
-// that reads it, and that decoding is shared by the next ones until the
-// record is rewritten. A session copies shared values before it changes
-// them (Session.ownLocked), so no request sees another's changes. A
-// record read once and then rewritten pays only the bookkeeping; the
-// figures are in the session README.
-func (m *memoryBackend) readAt(key string, now time.Time) (decodedRecord, Version, error) {
-	r, data, v, err := m.lookup(key, now)
-	if err != nil {
-		return decodedRecord{}, Version{}, err
-	}
-	if d := r.decoded.Load(); d != nil && d.src == data {
-		return d.decodedRecord, Version{N: v}, nil
-	}
-	d, err := decodeRecord(data)
-	if err == nil && r.readBefore.Swap(true) && d.values.Immutable() && d.flash.Immutable() {
-		d.shared = true
-		// Clipped, so that even an append could not write into the
-		// shared array.
-		d.values, d.flash = slices.Clip(d.values), slices.Clip(d.flash)
-		r.decoded.Store(&sharedDecoding{decodedRecord: d, src: data})
-	}
-	return d, Version{N: v}, err
-}
-
-// sharedDecoding is a record's decoding that requests share, kept with the
-// record string it decoded (src): a decoding stored by a request that read
-// the record just before a rewrite is not taken for the new record's.
-type sharedDecoding struct {
-	decodedRecord
-	src string
 }
 
 func expired(expires, now time.Time) bool {
@@ -192,33 +169,33 @@ func expiry(now time.Time, ttl time.Duration) time.Time {
 }
 
 // Put implements Backend: the version check and the write under one lock.
-func (m *memoryBackend) Put(_ context.Context, key string, data []byte, ttl time.Duration, v Version) (Version, error) {
+func (m *backend) Put(_ context.Context, key string, data []byte, ttl time.Duration, v session.Version) (session.Version, error) {
 	now := m.now()
 	if isDocKey(key) {
 		return m.putDoc(key, data, ttl, v, now)
 	}
-	return m.putAt(key, data, ttl, v, now)
+	return m.putRecord(key, data, ttl, v, now)
 }
 
-// putAt is Put of a record at the time now (decodingBackend).
-func (m *memoryBackend) putAt(key string, record []byte, ttl time.Duration, v Version, now time.Time) (Version, error) {
+// putRecord is Put of a session's record at the time now.
+func (m *backend) putRecord(key string, record []byte, ttl time.Duration, v session.Version, now time.Time) (session.Version, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.records[key]
 	if stale(ok && !expired(r.expires, now), r.seq(), v) {
-		return Version{}, ErrConflict
+		return session.Version{}, session.ErrConflict
 	}
 	m.seq++
 	m.setLocked(key, recordString(record), ttl, now).version = m.seq
-	return Version{N: m.seq}, nil
+	return session.Version{N: m.seq}, nil
 }
 
-func (m *memoryBackend) putDoc(key string, data []byte, ttl time.Duration, v Version, now time.Time) (Version, error) {
+func (m *backend) putDoc(key string, data []byte, ttl time.Duration, v session.Version, now time.Time) (session.Version, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.docs[key]
 	if stale(ok && !expired(d.expires, now), d.seq(), v) {
-		return Version{}, ErrConflict
+		return session.Version{}, session.ErrConflict
 	}
 	if len(m.docs) > len(m.records)+1024 {
 		for k, d := range m.docs {
@@ -229,12 +206,12 @@ func (m *memoryBackend) putDoc(key string, data []byte, ttl time.Duration, v Ver
 	}
 	m.seq++
 	m.docs[key] = &memoryDoc{data: string(data), version: m.seq, expires: expiry(now, ttl)}
-	return Version{N: m.seq}, nil
+	return session.Version{N: m.seq}, nil
 }
 
 // stale reports whether a write over version v must be refused: what is
 // stored (live or not, at version cur) is not what v names.
-func stale(live bool, cur uint64, v Version) bool {
+func stale(live bool, cur uint64, v session.Version) bool {
 	if !live {
 		return !v.IsZero()
 	}
@@ -257,16 +234,14 @@ func (d *memoryDoc) seq() uint64 {
 	return d.version
 }
 
-// recordString returns record as a string that shares its memory. The
+// recordString returns record as a string that shares its memory: the
 // Backend contract lets a backend keep a record (its caller never writes
-// it after Put), so the string stays as it is; reads then hand it to the
-// decoder without a copy (readAt), one allocation and a copy of the record
-// fewer per request.
+// it after Put), so storing it costs no copy.
 func recordString(record []byte) string {
 	return unsafe.String(unsafe.SliceData(record), len(record))
 }
 
-func (m *memoryBackend) setLocked(id string, record string, ttl time.Duration, now time.Time) *memoryRecord {
+func (m *backend) setLocked(id string, record string, ttl time.Duration, now time.Time) *memoryRecord {
 	if r, ok := m.records[id]; ok {
 		m.rewriteLocked(r, record, expiry(now, ttl))
 		return r
@@ -290,11 +265,7 @@ func (m *memoryBackend) setLocked(id string, record string, ttl time.Duration, n
 	return r
 }
 
-func (m *memoryBackend) rewriteLocked(r *memoryRecord, record string, expires time.Time) {
-	if record != r.data {
-		r.decoded.Store(nil)
-		r.readBefore.Store(false)
-	}
+func (m *backend) rewriteLocked(r *memoryRecord, record string, expires time.Time) {
 	r.data = record
 	if !r.expires.Equal(expires) {
 		r.expires = expires
@@ -302,27 +273,27 @@ func (m *memoryBackend) rewriteLocked(r *memoryRecord, record string, expires ti
 	}
 }
 
-func (m *memoryBackend) removeLocked(r *memoryRecord) {
+func (m *backend) removeLocked(r *memoryRecord) {
 	heap.Remove(&m.byExpiry, r.index)
 	delete(m.records, r.id)
 }
 
 // Delete implements Backend.
-func (m *memoryBackend) Delete(_ context.Context, key string, v Version) error {
+func (m *backend) Delete(_ context.Context, key string, v session.Version) error {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if isDocKey(key) {
 		d, ok := m.docs[key]
 		if !v.IsZero() && stale(ok && !expired(d.expires, now), d.seq(), v) {
-			return ErrConflict
+			return session.ErrConflict
 		}
 		delete(m.docs, key)
 		return nil
 	}
 	r, ok := m.records[key]
 	if !v.IsZero() && stale(ok && !expired(r.expires, now), r.seq(), v) {
-		return ErrConflict
+		return session.ErrConflict
 	}
 	if ok {
 		m.removeLocked(r)
@@ -331,20 +302,20 @@ func (m *memoryBackend) Delete(_ context.Context, key string, v Version) error {
 }
 
 // Touch implements Toucher.
-func (m *memoryBackend) Touch(_ context.Context, key string, ttl time.Duration) error {
+func (m *backend) Touch(_ context.Context, key string, ttl time.Duration) error {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.records[key]
 	if !ok || expired(r.expires, now) {
-		return ErrNotFound
+		return session.ErrNotFound
 	}
 	m.rewriteLocked(r, r.data, expiry(now, ttl))
 	return nil
 }
 
 // TryLock implements Locker.
-func (m *memoryBackend) TryLock(_ context.Context, id, token string, ttl time.Duration) (bool, error) {
+func (m *backend) TryLock(_ context.Context, id, token string, ttl time.Duration) (bool, error) {
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -356,7 +327,7 @@ func (m *memoryBackend) TryLock(_ context.Context, id, token string, ttl time.Du
 }
 
 // Unlock implements Locker.
-func (m *memoryBackend) Unlock(_ context.Context, id, token string) error {
+func (m *backend) Unlock(_ context.Context, id, token string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if l, ok := m.locks[id]; ok && l.token == token {

@@ -1,0 +1,210 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ClientCodec carries a session's whole record in its cookie value: the
+// contract of a client-side storage, which keeps no state on the server.
+// NewClientStorage applies the session rules (expiry, the save decision,
+// flash) and hands the codec the Remix cookie-storage payload
+// {"i":id,"d":record}; the codec makes it a cookie value, sealing it or
+// not. Package cookiestorage implements it with AES-256-GCM, or with plain
+// JSON that @remix-run/session's cookie storage reads.
+//
+// A codec may also implement CookieBinder, to learn the cookie that will
+// carry its values (its name, its size for a given value): the Storage of
+// NewClientStorage then implements CookieBinder too and passes the call on.
+type ClientCodec interface {
+	// Encode returns the cookie value that carries payload. It must not
+	// keep payload, which the storage reuses. An error wrapping
+	// ErrTooLarge reports a value too large for a cookie; Save returns it
+	// and the browser keeps its old cookie.
+	Encode(payload []byte) (string, error)
+	// Decode returns the payload that value carries, or an error when
+	// value was not made by this codec (forged, sealed with an unknown key,
+	// damaged): Read then logs the error and starts a new session.
+	Decode(value string) (string, error)
+}
+
+// ClientOptions configure NewClientStorage, and so cookie storage (as the
+// Session field of cookiestorage.Options). The zero value is valid: sessions
+// live DefaultLifetime (14 days) from creation with no idle limit, logs go
+// to slog.Default().
+type ClientOptions struct {
+	// IdleTimeout ends a session that has not been saved or refreshed for
+	// this long. The time of the last save rides inside the payload, so an
+	// old cookie replayed after expiry is refused even though the browser
+	// still sends it; a request that reads a session rewrites its cookie
+	// once a tenth of the timeout has passed. 0: no idle limit.
+	IdleTimeout time.Duration
+	// Lifetime ends a session this long after it was created, however
+	// active (its creation time rides inside the payload). 0:
+	// DefaultLifetime (14 days). Negative: no absolute limit. A cookie
+	// cannot be revoked before it expires: keep it short.
+	Lifetime time.Duration
+	// Logger receives payloads that do not open or parse. nil:
+	// slog.Default().
+	Logger *slog.Logger
+	// Now is the clock, for tests. nil: time.Now.
+	Now func() time.Time
+}
+
+// NewClientStorage returns a Storage that keeps each session whole in its
+// cookie, through c: no server state, nothing to clean up, and nothing to
+// revoke either, so it does not implement UserIndex or Locking. Its
+// sessions follow the rules of every storage (expiry, flash, Persist), and
+// RegenerateID gives a new id (the old cookie, if someone kept a copy,
+// stays valid until it expires). It returns an error for a nil codec or a
+// negative IdleTimeout.
+func NewClientStorage(c ClientCodec, o ClientOptions) (Storage, error) {
+	if c == nil {
+		return nil, errors.New("session: NewClientStorage with a nil ClientCodec")
+	}
+	so := Options{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now}
+	if err := so.validate(); err != nil {
+		return nil, err
+	}
+	st := &clientStorage{c: c, o: so.WithDefaults()}
+	if b, ok := c.(CookieBinder); ok {
+		return &bindingClientStorage{st, b}, nil
+	}
+	return st, nil
+}
+
+type clientStorage struct {
+	c ClientCodec
+	o Options
+	// undeletable: a RegenerateID(true) was saved, whose old cookie this
+	// storage cannot end; it is logged once, at Info.
+	undeletable atomic.Bool
+}
+
+// bindingClientStorage is a clientStorage whose codec is a CookieBinder.
+type bindingClientStorage struct {
+	*clientStorage
+	b CookieBinder
+}
+
+// BindCookie implements CookieBinder.
+func (st *bindingClientStorage) BindCookie(c CookieInfo) error { return st.b.BindCookie(c) }
+
+// Read implements Storage. A value that does not decode or parse, or whose
+// session has expired, gives a new session; one that does not decode or
+// parse is also logged.
+func (st *clientStorage) Read(ctx context.Context, cookieValue string) (*Session, error) {
+	if cookieValue == "" {
+		return New(), nil
+	}
+	payload, err := st.c.Decode(cookieValue)
+	if err != nil {
+		st.o.Logger.WarnContext(ctx, "session: cookie storage value does not open; new session", "error", err)
+		return New(), nil
+	}
+	id, values, flash, m, err := parsePayload(payload)
+	if err != nil {
+		st.o.Logger.WarnContext(ctx, "session: corrupt cookie storage payload; new session", "error", err)
+		return New(), nil
+	}
+	now := st.o.Now()
+	if st.o.expired(m, now, true) {
+		return New(), nil
+	}
+	if !ValidID(id) {
+		// Remix starts a new id and keeps the data when "i" is missing.
+		id = newID()
+	}
+	s := loaded(id, values, flash, m, now)
+	s.setExpiryLocked(&st.o, s.saved, now)
+	return s, nil
+}
+
+// Save implements Storage: the decision is decideSave's, as for server-side
+// storages; the record is the cookie.
+func (st *clientStorage) Save(ctx context.Context, s *Session) (string, bool, error) {
+	now := st.o.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := s.snapshotLocked()
+	plan := decideSave(&snap, now, &st.o, storeCaps{clientSide: true})
+	if plan.warnUndeletable && !st.undeletable.Swap(true) {
+		st.o.Logger.InfoContext(ctx, "session: cookie storage cannot end a session's old cookie after RegenerateID(true); a copy of it stays valid until it expires (logged once)")
+	}
+	switch plan.cookie {
+	case cookieExpire:
+		s.savedLocked(plan.created, now)
+		s.setExpiryLocked(&st.o, now, now)
+		return "", true, nil
+	case cookieKeep:
+		return "", false, nil
+	}
+	value, err := st.encode(s, meta{Created: timeMS(plan.created), Saved: timeMS(now), Persist: s.persist})
+	if err != nil {
+		return "", false, err
+	}
+	s.savedLocked(plan.created, now)
+	s.setExpiryLocked(&st.o, now, now)
+	return value, true, nil
+}
+
+// payloadBufs holds the buffers that payloads are written in before the
+// codec encodes them. Buffers past maxPooledPayload are left to the
+// collector.
+var payloadBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledPayload = 8 << 10
+
+// encode returns the cookie value of s, whose lock is held, with the
+// metadata m.
+func (st *clientStorage) encode(s *Session, m meta) (string, error) {
+	bp := payloadBufs.Get().(*[]byte)
+	buf, err := appendPayload((*bp)[:0], s.id, s.values, s.next, m)
+	defer putPayloadBuf(bp, buf)
+	if err != nil {
+		return "", err
+	}
+	return st.c.Encode(buf)
+}
+
+// putPayloadBuf returns buf to the pool through bp, unless it grew past
+// maxPooledPayload.
+func putPayloadBuf(bp *[]byte, buf []byte) {
+	if cap(buf) <= maxPooledPayload {
+		*bp = buf[:0]
+		payloadBufs.Put(bp)
+	}
+}
+
+// CookieInfo describes the cookie that carries a client-side storage's
+// value. The session middleware builds it from its cookie.Cookie and passes
+// it to BindCookie.
+type CookieInfo struct {
+	// Name is the cookie's name.
+	Name string
+	// Size returns the cookie's size, its name plus its encoded (and
+	// signed) value, for a value of n bytes: the figure a browser compares
+	// with its 4096-byte limit (cookie.Cookie.EncodedSize).
+	Size func(n int) int
+	// TextOnly is true when the cookie's format carries only UTF-8 text
+	// (cookie.Remix), so it cannot carry a sealed, binary value.
+	TextOnly bool
+}
+
+// CookieBinder is a Storage (or a ClientCodec) that keeps the session in the
+// cookie itself and must know that cookie: its name, which sealed payloads
+// bind, and its encoding, which the size check counts. The session
+// middleware calls BindCookie from its New, before any request, and an
+// error fails New: a mistake in the setup is reported at start-up, not as a
+// 500 on every request. Package session cannot import package cookie, so
+// the middleware passes what the storage needs instead of the cookie
+// itself.
+type CookieBinder interface {
+	// BindCookie tells the storage which cookie carries its values. It
+	// returns an error when the storage cannot work with that cookie.
+	BindCookie(CookieInfo) error
+}
