@@ -144,7 +144,7 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	switch {
 	case errors.Is(err, ErrNotFound):
 		if st.o.UseUnknownIDs {
-			return &Session{id: cookieValue, originalID: cookieValue}, nil
+			return &Session{id: cookieValue, rec: recordState{originalID: cookieValue}}, nil
 		}
 		return New(), nil
 	case errors.Is(err, ErrCorruptRecord):
@@ -155,17 +155,17 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 		return nil, fmt.Errorf("session: read %s: %w", logID(cookieValue), err)
 	}
 	s := loaded(cookieValue, r.values, r.flash, r.m, now)
-	s.version = v
+	s.rec.version = v
 	if st.t != nil {
 		// A touch by this process refreshed the record after its last
 		// write (meta.Saved): it is the session's last refresh.
-		if t, ok := st.touches.last(cookieValue); ok && t.After(s.saved) {
-			s.saved = t
+		if t, ok := st.touches.last(cookieValue); ok && t.After(s.rec.saved) {
+			s.rec.saved = t
 		}
 	}
-	s.setExpiryLocked(&st.o, s.saved, now)
+	s.setExpiryLocked(&st.o, s.rec.saved, now)
 	if st.caps.index {
-		s.indexed = userOf(r.values, st.o.UserKey)
+		s.rec.indexed = userOf(r.values, st.o.UserKey)
 	}
 	return s, nil
 }
@@ -223,7 +223,7 @@ func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttem
 	s.mu.Lock()
 	snap := s.snapshotLocked()
 	if st.caps.index {
-		snap.user, snap.indexed = userOf(s.values, st.o.UserKey), s.indexed
+		snap.user, snap.indexed = userOf(s.values, st.o.UserKey), s.rec.indexed
 	}
 	plan := decideSave(&snap, now, &st.o, st.caps)
 	if plan.write == writeNone && len(plan.deletes) == 0 && !plan.index.needed {
@@ -424,7 +424,7 @@ func (x *execution) finish() (string, bool, error) {
 	case markRefresh:
 		s := x.s
 		s.mu.Lock()
-		s.saved = x.now
+		s.rec.saved = x.now
 		s.setExpiryLocked(&x.st.o, x.now, x.now)
 		s.mu.Unlock()
 	}
@@ -448,11 +448,11 @@ func (x *execution) dropped(ctx context.Context) (string, bool, error) {
 	st.o.Logger.WarnContext(ctx, "session: deleted (by a concurrent logout, login or revoke, or expired) before this request saved it; its changes are dropped",
 		"session", logID(snap.originalID))
 	s.mu.Lock()
-	if s.originalID == snap.originalID {
+	if s.rec.originalID == snap.originalID {
 		s.savedLocked(x.plan.created, x.now)
 		s.stored = false
-		s.indexed = ""
-		s.version = Version{}
+		s.rec.indexed = ""
+		s.rec.version = Version{}
 	}
 	s.mu.Unlock()
 	return "", false, errDropped
@@ -470,10 +470,10 @@ func (st *backendStorage) markSaved(s *Session, snap *saveSnapshot, plan *savePl
 
 // markSavedLocked is markSaved with s.mu held.
 func (st *backendStorage) markSavedLocked(s *Session, snap *saveSnapshot, plan *savePlan, v Version, now time.Time) {
-	if s.changes == snap.changes {
+	if s.rec.changes == snap.changes {
 		s.savedLocked(plan.created, now)
-		s.version = v
-		s.indexed = plan.index.to
+		s.rec.version = v
+		s.rec.indexed = plan.index.to
 		s.setExpiryLocked(&st.o, now, now)
 		return
 	}
@@ -481,14 +481,14 @@ func (st *backendStorage) markSavedLocked(s *Session, snap *saveSnapshot, plan *
 		return
 	}
 	// Changed during the save: still dirty, now over the record written.
-	if s.deleteID != "" && s.id != snap.id {
-		s.deleteID = snap.id // a second RegenerateID(true) deletes what the first saved
+	if s.rec.deleteID != "" && s.id != snap.id {
+		s.rec.deleteID = snap.id // a second RegenerateID(true) deletes what the first saved
 	} else {
-		s.deleteID = ""
+		s.rec.deleteID = ""
 	}
-	s.originalID, s.stored, s.version, s.discarded = snap.id, true, v, nil
-	s.created, s.saved = plan.created, now
-	s.indexed = plan.index.to
+	s.rec.originalID, s.stored, s.rec.version, s.rec.discarded = snap.id, true, v, nil
+	s.rec.created, s.rec.saved = plan.created, now
+	s.rec.indexed = plan.index.to
 }
 
 // backoff waits a little before the n-th attempt of a save after a

@@ -120,7 +120,7 @@ func (st *clientStorage) Read(ctx context.Context, cookieValue string) (*Session
 		id = newID()
 	}
 	s := loaded(id, values, flash, m, now)
-	s.setExpiryLocked(&st.o, s.saved, now)
+	s.setExpiryLocked(&st.o, s.rec.saved, now)
 	return s, nil
 }
 

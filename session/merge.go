@@ -40,7 +40,7 @@ func (x *execution) rebase(ctx context.Context) (string, bool, error) {
 		return "", false, fmt.Errorf("session: save %s: reading it again after a conflict: %w", logID(snap.originalID), err)
 	}
 	s.mu.Lock()
-	if s.originalID == snap.originalID {
+	if s.rec.originalID == snap.originalID {
 		s.mergeLocked(r, v, st.o.UserKey, st.caps.index)
 	}
 	s.mu.Unlock()
@@ -50,13 +50,13 @@ func (x *execution) rebase(ctx context.Context) (string, bool, error) {
 // mergeLocked makes r, the record stored at version v, the session's base,
 // with this request's changes applied on top. s.mu must be held.
 func (s *Session) mergeLocked(r decodedRecord, v Version, userKey string, indexed bool) {
-	s.version = v
+	s.rec.version = v
 	s.dirty = true
 	if s.destroyed {
 		return // a destroy wins: nothing of r is kept
 	}
 	values := r.values.Clone()
-	for _, k := range s.touched {
+	for _, k := range s.rec.touched {
 		if val, ok := s.values.Get(k); ok {
 			values.Set(k, val)
 		} else {
@@ -77,10 +77,10 @@ func (s *Session) mergeLocked(r decodedRecord, v Version, userKey string, indexe
 		s.persist = r.m.Persist
 	}
 	if c := msTime(r.m.Created); !c.IsZero() {
-		s.created = c
+		s.rec.created = c
 	}
 	if indexed {
-		s.indexed = userOf(values, userKey)
+		s.rec.indexed = userOf(values, userKey)
 	}
 }
 

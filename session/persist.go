@@ -73,7 +73,7 @@ func (s *Session) PersistByDefault(on bool) {
 func (s *Session) Created() time.Time {
 	s.lock()
 	defer s.mu.Unlock()
-	return s.created
+	return s.rec.created
 }
 
 // ExpiresAt returns when the server will expire the session unless a
@@ -87,7 +87,7 @@ func (s *Session) Created() time.Time {
 func (s *Session) ExpiresAt() time.Time {
 	s.lock()
 	defer s.mu.Unlock()
-	return s.expiresAt
+	return s.rec.expiresAt
 }
 
 // ExpiresIn returns how long the session had left, at its last load or
@@ -98,17 +98,17 @@ func (s *Session) ExpiresAt() time.Time {
 func (s *Session) ExpiresIn() time.Duration {
 	s.lock()
 	defer s.mu.Unlock()
-	return s.expiresIn
+	return s.rec.expiresIn
 }
 
 // setExpiryLocked records that the session, last saved or refreshed at
 // saved, expires under o; now is the time of the load or save.
 func (s *Session) setExpiryLocked(o *Options, saved, now time.Time) {
 	if s.destroyed {
-		s.expiresAt, s.expiresIn = time.Time{}, 0
+		s.rec.expiresAt, s.rec.expiresIn = time.Time{}, 0
 		return
 	}
-	s.expiresAt, s.expiresIn = o.expiry(s.created, saved, now)
+	s.rec.expiresAt, s.rec.expiresIn = o.expiry(s.rec.created, saved, now)
 }
 
 // expiry returns when a session created at created, and last saved or

@@ -41,17 +41,17 @@ type saveSnapshot struct {
 func (s *Session) snapshotLocked() saveSnapshot {
 	return saveSnapshot{
 		id:         s.id,
-		originalID: s.originalID,
-		deleteID:   s.deleteID,
+		originalID: s.rec.originalID,
+		deleteID:   s.rec.deleteID,
 		deletes:    s.idsToDeleteLocked(),
 		destroyed:  s.destroyed,
 		dirty:      s.dirty,
 		stored:     s.stored,
-		created:    s.created,
-		saved:      s.saved,
+		created:    s.rec.created,
+		saved:      s.rec.saved,
 		persistent: s.persistentLocked(),
-		version:    s.version,
-		changes:    s.changes,
+		version:    s.rec.version,
+		changes:    s.rec.changes,
 	}
 }
 
@@ -133,46 +133,46 @@ func (p *savePlan) encodes() bool { return p.write == writeRecord }
 
 // decideSave is the save rule that every storage shares. It reads nothing but
 // its arguments.
-func decideSave(s *saveSnapshot, now time.Time, o *Options, c storeCaps) savePlan {
-	p := savePlan{created: s.created}
+func decideSave(snap *saveSnapshot, now time.Time, o *Options, c storeCaps) savePlan {
+	p := savePlan{created: snap.created}
 	if p.created.IsZero() {
 		p.created = now
 	}
-	p.warnUndeletable = c.clientSide && s.deleteID != ""
+	p.warnUndeletable = c.clientSide && snap.deleteID != ""
 	ttl, alive := o.ttl(p.created, now)
 	p.ttl = ttl
-	refreshDue := !s.dirty && s.stored && o.refreshDue(s.saved, now)
+	refreshDue := !snap.dirty && snap.stored && o.refreshDue(snap.saved, now)
 
 	switch {
-	case s.destroyed || !alive:
+	case snap.destroyed || !alive:
 		// Destroyed, or past its lifetime: its records go, the cookie
 		// expires.
 		p.cookie, p.mark = cookieExpire, markSaved
 		if c.clientSide {
 			return p
 		}
-		p.deletes = s.deletes
-		if !alive && s.stored {
+		p.deletes = snap.deletes
+		if !alive && snap.stored {
 			// The record is under the original id; a regenerated id was
 			// never stored.
-			p.deletes = appendUnique(p.deletes, s.originalID)
+			p.deletes = appendUnique(p.deletes, snap.originalID)
 		}
 	case c.clientSide:
 		// The cookie is the record: every change and every refresh rewrites it.
-		if s.dirty || refreshDue {
+		if snap.dirty || refreshDue {
 			p.write, p.cookie, p.mark = writeRecord, cookieSet, markSaved
 		}
-	case s.dirty:
+	case snap.dirty:
 		// Written over the version loaded (a conflict merges), or where
 		// nothing is (a new or regenerated id); the records to delete go
 		// after the write.
-		p.write, p.deletes, p.cookie, p.mark = writeRecord, s.deletes, cookieSet, markSaved
+		p.write, p.deletes, p.cookie, p.mark = writeRecord, snap.deletes, cookieSet, markSaved
 	case refreshDue:
 		// Sliding expiry: extend the record's life, without a Set-Cookie
 		// (the cookie holds only the id), unless the session is
 		// persistent: its cookie's Max-Age must follow the record's TTL.
 		p.refresh, p.mark = true, markRefresh
-		if s.persistent {
+		if snap.persistent {
 			p.cookie = cookieSet
 		}
 		p.write = writeRecord
@@ -182,7 +182,7 @@ func decideSave(s *saveSnapshot, now time.Time, o *Options, c storeCaps) savePla
 	}
 	if c.index {
 		// The per-user index: see decideIndex (userindex.go).
-		p.index = decideIndex(s, &p)
+		p.index = decideIndex(snap, &p)
 	}
 	return p
 }

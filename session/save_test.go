@@ -124,7 +124,7 @@ func TestSavePlanEncodes(t *testing.T) {
 func TestCookiePayloadEscapesTheID(t *testing.T) {
 	st := newPlainClientStorage(t, ClientOptions{})
 	hostile := `x","i":"victimvictimvictimvictimvictimvictimvic`
-	s := &Session{id: hostile, originalID: hostile, dirty: true, values: wire.FieldsOf(map[string]any{"a": 1.0})}
+	s := &Session{id: hostile, rec: recordState{originalID: hostile}, dirty: true, values: wire.FieldsOf(map[string]any{"a": 1.0})}
 	value, set, err := st.Save(context.Background(), s)
 	if err != nil || !set {
 		t.Fatalf("Save = (%q, %v, %v)", value, set, err)

@@ -18,17 +18,46 @@ import (
 type Session struct {
 	mu sync.Mutex
 
-	id         string
-	originalID string // the id it was loaded or created with
-	deleteID   string // originalID once RegenerateID(true) was called
-	discarded  []string
-
+	id     string
 	values fields
 	flash  fields // loaded from storage: readable in this request
 	next   fields // flashed in this request: persisted for the next
 
-	// Expiry metadata, kept by storages (see record.go). created survives
-	// regeneration; a Session started after Destroy gets a fresh one.
+	// Persistence ("remember me", persist.go). persist is the choice made
+	// with Persist, kept in the record's metadata: wire.PersistOn,
+	// wire.PersistOff, or 0 for none, when persistDefault applies.
+	persist        int8
+	persistDefault bool
+
+	dirty     bool // changes to save (State)
+	destroyed bool
+	accessed  bool // the content was read (Get, Has, Len, Data)
+	// Two flags of the save state (see rec), kept here so that all the
+	// flags share one word and a Session fits a smaller allocation.
+	// stored: the session was loaded from a record, so a sliding refresh
+	// (touch) makes sense. persistTouched: Persist changed the choice
+	// since the last save, so a merge keeps this request's choice.
+	stored         bool
+	persistTouched bool
+
+	// rec is what the storage keeps of the session's record: its load and
+	// save state, which only the storage code (save.go, backend_storage.go,
+	// merge.go, userindex.go, client_storage.go) reads and changes.
+	rec recordState
+
+	// ctx is the context NewContext returns for the session's request,
+	// allocated with the session (context.go).
+	ctx sessionContext
+}
+
+// recordState is a session's load and save state (Session.rec).
+type recordState struct {
+	originalID string   // the id it was loaded or created with
+	deleteID   string   // originalID once RegenerateID(true) was called
+	discarded  []string // ids of destroyed sessions that Set or Flash replaced
+
+	// Expiry metadata (see record.go). created survives regeneration; a
+	// Session started after Destroy gets a fresh one.
 	created time.Time
 	saved   time.Time
 	// expiresAt is when the server expires the session, as of its last load
@@ -54,38 +83,16 @@ type Session struct {
 	// touched lists the keys that Set and Unset changed since the last
 	// save: what a merge re-applies on a record another request changed.
 	// It starts in touchedBuf, so a request that changes one key (most
-	// writes) allocates nothing for it, and a Session stays within the
-	// allocator's 352-byte size class.
+	// writes) allocates nothing for it.
 	touched    []string
 	touchedBuf [1]string
-
-	// ctx is the context NewContext returns for the session's request,
-	// allocated with the session (context.go).
-	ctx sessionContext
-
-	// The flags, together so that they share one word.
-	dirty     bool
-	destroyed bool
-	// accessed: the content was read (Get, Has, Len, Data), for Accessed.
-	accessed bool
-	// stored is true when the session was loaded from a record, so a sliding
-	// refresh (touch) makes sense.
-	stored bool
-	// Persistence ("remember me", persist.go). persist is the choice made
-	// with Persist, kept in the record's metadata: wire.PersistOn,
-	// wire.PersistOff, or 0 for none, when persistDefault applies.
-	persist        int8
-	persistDefault bool
-	// persistTouched: Persist changed the choice since the last save, so a
-	// merge keeps this request's choice.
-	persistTouched bool
 }
 
 // New returns an empty session with a fresh id: 256 bits from crypto/rand,
 // encoded as 43 characters of unpadded base64url.
 func New() *Session {
 	id := newID()
-	return &Session{id: id, originalID: id}
+	return &Session{id: id, rec: recordState{originalID: id}}
 }
 
 // Restore returns the session id with the data d, as if a storage had loaded
@@ -111,16 +118,16 @@ func Restore(id string, d Data) *Session {
 // record without metadata (Remix wrote it) starts its lifetime now. Loaded
 // flash makes the session dirty, so that saving clears it.
 func loaded(id string, values, flash fields, m meta, now time.Time) *Session {
-	s := &Session{id: id, originalID: id, stored: true, values: values}
+	s := &Session{id: id, values: values, stored: true, rec: recordState{originalID: id}}
 	if len(flash) > 0 {
 		s.flash = flash
 		s.dirty = true
 	}
-	s.created = msTime(m.Created)
-	if s.created.IsZero() {
-		s.created = now
+	s.rec.created = msTime(m.Created)
+	if s.rec.created.IsZero() {
+		s.rec.created = now
 	}
-	s.saved = msTime(m.Saved)
+	s.rec.saved = msTime(m.Saved)
 	s.persist = m.Persist
 	return s
 }
@@ -199,14 +206,14 @@ func (s *Session) Set(key string, v any) {
 // "") is one a merge re-applies.
 func (s *Session) changedLocked(key string) {
 	s.dirty = true
-	s.changes++
-	if key == "" || slices.Contains(s.touched, key) {
+	s.rec.changes++
+	if key == "" || slices.Contains(s.rec.touched, key) {
 		return
 	}
-	if s.touched == nil {
-		s.touched = s.touchedBuf[:0]
+	if s.rec.touched == nil {
+		s.rec.touched = s.rec.touchedBuf[:0]
 	}
-	s.touched = append(s.touched, key)
+	s.rec.touched = append(s.rec.touched, key)
 }
 
 // Unset removes key, both as a value and as a flash value readable in this
@@ -246,7 +253,7 @@ func (s *Session) RegenerateID(deleteOld bool) {
 		return
 	}
 	if deleteOld {
-		s.deleteID = s.originalID
+		s.rec.deleteID = s.rec.originalID
 	}
 	s.id = newID()
 	s.changedLocked("")
@@ -260,7 +267,7 @@ func (s *Session) Destroy() {
 	defer s.mu.Unlock()
 	s.destroyed = true
 	s.values, s.flash, s.next = nil, nil, nil
-	s.changes++
+	s.rec.changes++
 }
 
 // reviveLocked turns a destroyed session into a fresh one with a new id,
@@ -270,16 +277,16 @@ func (s *Session) reviveLocked() {
 		return
 	}
 	if s.stored {
-		s.discarded = appendUnique(s.discarded, s.originalID)
+		s.rec.discarded = appendUnique(s.rec.discarded, s.rec.originalID)
 	}
 	s.id = newID()
-	s.originalID = s.id
-	s.deleteID = ""
+	s.rec.originalID = s.id
+	s.rec.deleteID = ""
 	s.destroyed = false
 	s.stored = false
-	s.version = Version{}
-	s.created, s.saved = time.Time{}, time.Time{}
-	s.persist, s.expiresAt, s.expiresIn = 0, time.Time{}, 0
+	s.rec.version = Version{}
+	s.rec.created, s.rec.saved = time.Time{}, time.Time{}
+	s.persist, s.rec.expiresAt, s.rec.expiresIn = 0, time.Time{}, 0
 }
 
 func appendUnique(list []string, id string) []string {
@@ -315,7 +322,7 @@ type State struct {
 func (s *Session) State() State {
 	s.lock()
 	defer s.mu.Unlock()
-	return State{Dirty: s.dirty, Destroyed: s.destroyed, Accessed: s.accessed, ReplacedID: s.deleteID}
+	return State{Dirty: s.dirty, Destroyed: s.destroyed, Accessed: s.accessed, ReplacedID: s.rec.deleteID}
 }
 
 // Len returns the number of keys Get can see: values plus the flash values
@@ -354,9 +361,9 @@ func (s *Session) Data() Data {
 // or Flash replaced. Only the original id can have a record: regenerated ids
 // are never stored before the save.
 func (s *Session) idsToDeleteLocked() []string {
-	ids := slices.Clip(s.discarded) // appending must not write into s.discarded
-	if s.stored && (s.deleteID != "" || s.destroyed) {
-		ids = appendUnique(ids, s.originalID)
+	ids := slices.Clip(s.rec.discarded) // appending must not write into s.rec.discarded
+	if s.stored && (s.rec.deleteID != "" || s.destroyed) {
+		ids = appendUnique(ids, s.rec.originalID)
 	}
 	return ids
 }
@@ -366,15 +373,15 @@ func (s *Session) idsToDeleteLocked() []string {
 // deletes nothing twice.
 func (s *Session) savedLocked(created, now time.Time) {
 	s.dirty = false
-	s.deleteID = ""
-	s.discarded = nil
-	s.touched = s.touched[:0]
+	s.rec.deleteID = ""
+	s.rec.discarded = nil
+	s.rec.touched = s.rec.touched[:0]
 	s.persistTouched = false
 	if s.destroyed {
 		s.stored = false
 	} else {
-		s.originalID = s.id
+		s.rec.originalID = s.id
 		s.stored = true
-		s.created, s.saved = created, now
+		s.rec.created, s.rec.saved = created, now
 	}
 }

@@ -65,7 +65,7 @@ func FuzzClientPayloadID(f *testing.F) {
 		if !utf8.ValidString(id) {
 			return // JSON strings are UTF-8; invalid bytes become U+FFFD
 		}
-		s := &Session{id: id, originalID: id, dirty: true}
+		s := &Session{id: id, rec: recordState{originalID: id}, dirty: true}
 		value, _, err := st.Save(context.Background(), s)
 		if err != nil {
 			t.Fatalf("Save with id %q: %v", id, err)

@@ -96,7 +96,7 @@ func (s *Session) Handle() string {
 	if !s.stored || s.destroyed {
 		return ""
 	}
-	return handleOf(s.originalID)
+	return handleOf(s.rec.originalID)
 }
 
 // userOf returns the user that values name under key: the string stored
@@ -128,13 +128,13 @@ type indexPlan struct {
 // decided so far. Only saves that write the session's data (not a sliding
 // refresh) or delete records can change the index, and of those only the
 // ones that change the user or the id, or delete an indexed record.
-func decideIndex(s *saveSnapshot, p *savePlan) indexPlan {
-	ix := indexPlan{from: s.indexed, to: s.indexed}
+func decideIndex(snap *saveSnapshot, p *savePlan) indexPlan {
+	ix := indexPlan{from: snap.indexed, to: snap.indexed}
 	switch {
 	case p.write == writeRecord && !p.refresh:
-		ix.to = s.user
-		ix.add = ix.to != "" && (ix.to != ix.from || s.id != s.originalID || !s.stored)
-		ix.require = ix.add && s.stored && ix.from != ""
+		ix.to = snap.user
+		ix.add = ix.to != "" && (ix.to != ix.from || snap.id != snap.originalID || !snap.stored)
+		ix.require = ix.add && snap.stored && ix.from != ""
 		ix.remove = ix.from != "" && (ix.to != ix.from || len(p.deletes) > 0)
 	case len(p.deletes) > 0:
 		ix.to = ""

@@ -85,4 +85,3 @@ func TestFileUserIndexFiles(t *testing.T) {
 		t.Errorf("the sweep left an index of dead sessions: %v", files)
 	}
 }
-
