@@ -283,23 +283,10 @@ type execution struct {
 // run executes the plan: the write, then the deletes, then the session is
 // marked saved.
 func (x *execution) run(ctx context.Context) (string, bool, error) {
-	st, plan, id := x.st, &x.plan, x.snap.id
-	switch plan.write {
+	switch x.plan.write {
 	case writeTouch:
-		if st.touches.recent(id, x.now, st.o.IdleTimeout/refreshFraction) {
-			return "", false, nil
-		}
-		err := st.t.Touch(ctx, st.b.Key(id), plan.ttl)
-		if err == nil {
-			st.touches.add(id, x.now)
-		}
-		if errors.Is(err, ErrNotFound) {
-			// Deleted meanwhile (a logout elsewhere): it stays deleted,
-			// and a persistent session's cookie is not sent again.
-			return "", false, nil
-		}
-		if err != nil {
-			return "", false, fmt.Errorf("session: refresh %s: %w", logID(id), err)
+		if done, err := x.touch(ctx); done || err != nil {
+			return "", false, err
 		}
 	case writeRecord:
 		if done, value, set, err := x.write(ctx); done {
@@ -320,63 +307,106 @@ func (x *execution) run(ctx context.Context) (string, bool, error) {
 		x.unindex(ctx)
 	}
 	if x.evicted {
-		st.o.Logger.WarnContext(ctx, "session: a sign-in took a user past Options.MaxUserSessions; their oldest sessions are ended",
-			"max_user_sessions", st.o.maxUserSessions())
-		if _, err := st.endRevoked(ctx, x.plan.index.to); err != nil {
-			st.o.Logger.WarnContext(ctx, "session: ending a user's oldest sessions failed; the next revoke or sign-in ends them", "error", err)
-		}
+		x.endEvicted(ctx)
 	}
 	return x.finish()
+}
+
+// touch extends the record's TTL (a sliding refresh over a Toucher); done
+// reports that the save ends here: a touch this process made recently
+// stands, and a record deleted meanwhile (a logout elsewhere) stays deleted,
+// without its persistent cookie sent again.
+func (x *execution) touch(ctx context.Context) (done bool, err error) {
+	st, id := x.st, x.snap.id
+	if st.touches.recent(id, x.now, st.o.IdleTimeout/refreshFraction) {
+		return true, nil
+	}
+	err = st.t.Touch(ctx, st.b.Key(id), x.plan.ttl)
+	switch {
+	case err == nil:
+		st.touches.add(id, x.now)
+		return false, nil
+	case errors.Is(err, ErrNotFound):
+		return true, nil
+	}
+	return true, fmt.Errorf("session: refresh %s: %w", logID(id), err)
+}
+
+// endEvicted ends the sessions that adding this one to its user's index
+// marked revoked (Options.MaxUserSessions), logged.
+func (x *execution) endEvicted(ctx context.Context) {
+	st := x.st
+	st.o.Logger.WarnContext(ctx, "session: a sign-in took a user past Options.MaxUserSessions; their oldest sessions are ended",
+		"max_user_sessions", st.o.maxUserSessions())
+	if _, err := st.endRevoked(ctx, x.plan.index.to); err != nil {
+		st.o.Logger.WarnContext(ctx, "session: ending a user's oldest sessions failed; the next revoke or sign-in ends them", "error", err)
+	}
 }
 
 // write stores the record; done reports that the save ends here, with the
 // results given.
 func (x *execution) write(ctx context.Context) (done bool, value string, set bool, err error) {
-	st, snap, plan := x.st, &x.snap, &x.plan
-	key := st.b.Key(snap.id)
-	over := snap.version // the record loaded, rewritten in place
-	if snap.id != snap.originalID || !snap.stored {
-		// A new id: nothing there yet, or what an earlier attempt wrote.
-		over = Version{}
-		if x.a.wroteID == snap.id {
-			over = x.a.wrote
-		}
+	snap := &x.snap
+	key := x.st.b.Key(snap.id)
+	over, err := x.writeOver(ctx, key)
+	if err != nil {
+		return true, "", false, err
 	}
-	if snap.stored && snap.id == snap.originalID && over.IsZero() {
-		// Restore'd, never read from the backend: write over whatever
-		// is there.
-		over, err = st.currentVersion(ctx, key)
-		if err != nil {
-			return true, "", false, err
-		}
-	}
-	x.version, err = st.b.Put(ctx, key, x.rec, plan.ttl, over)
+	x.version, err = x.st.b.Put(ctx, key, x.rec, x.plan.ttl, over)
 	switch {
 	case err == nil:
-		if snap.id != snap.originalID || !snap.stored {
+		if x.newID() {
 			x.a.wroteID, x.a.wrote = snap.id, x.version
 		}
 		return false, "", false, nil
-	case errors.Is(err, ErrConflict) && plan.refresh:
-		// Another request wrote it meanwhile, which refreshed it too.
-		return true, "", false, nil
-	case errors.Is(err, ErrConflict) && snap.id == snap.originalID && snap.stored:
-		value, set, err := x.rebase(ctx)
-		return true, value, set, err
 	case errors.Is(err, ErrConflict):
-		// The new id's record changed since this save wrote it (a
-		// replayed write, or another program): read it and write again.
-		if x.a.wrote, err = st.currentVersion(ctx, key); err == nil {
-			x.a.wroteID = snap.id
-			err = errMerged
-		}
-		return true, "", false, err
+		value, set, err := x.conflict(ctx, key)
+		return true, value, set, err
 	}
 	verb := "save"
-	if plan.refresh {
+	if x.plan.refresh {
 		verb = "refresh"
 	}
 	return true, "", false, fmt.Errorf("session: %s %s: %w", verb, logID(snap.id), err)
+}
+
+// newID reports whether the save writes under an id with no record of its
+// own yet: a new session, or one whose id was regenerated.
+func (x *execution) newID() bool { return x.snap.id != x.snap.originalID || !x.snap.stored }
+
+// writeOver is the version the write must find under key: the record
+// loaded (rewritten in place); for a new id nothing, or what an earlier
+// attempt of this save wrote; for a session Restore'd and never read from
+// the backend, whatever is there now.
+func (x *execution) writeOver(ctx context.Context, key string) (Version, error) {
+	switch {
+	case x.newID() && x.a.wroteID == x.snap.id:
+		return x.a.wrote, nil
+	case x.newID():
+		return Version{}, nil
+	case x.snap.version.IsZero():
+		return x.st.currentVersion(ctx, key)
+	}
+	return x.snap.version, nil
+}
+
+// conflict answers a write that found the record under key changed.
+func (x *execution) conflict(ctx context.Context, key string) (string, bool, error) {
+	switch {
+	case x.plan.refresh:
+		// Another request wrote it meanwhile, which refreshed it too.
+		return "", false, nil
+	case !x.newID():
+		return x.rebase(ctx)
+	}
+	// The new id's record changed since this save wrote it (a replayed
+	// write, or another program): read it and write again.
+	v, err := x.st.currentVersion(ctx, key)
+	if err != nil {
+		return "", false, err
+	}
+	x.a.wroteID, x.a.wrote = x.snap.id, v
+	return "", false, errMerged
 }
 
 // currentVersion is the version stored under key now (zero: none).

@@ -145,18 +145,7 @@ func decideSave(snap *saveSnapshot, now time.Time, o *Options, c storeCaps) save
 
 	switch {
 	case snap.destroyed || !alive:
-		// Destroyed, or past its lifetime: its records go, the cookie
-		// expires.
-		p.cookie, p.mark = cookieExpire, markSaved
-		if c.clientSide {
-			return p
-		}
-		p.deletes = snap.deletes
-		if !alive && snap.stored {
-			// The record is under the original id; a regenerated id was
-			// never stored.
-			p.deletes = appendUnique(p.deletes, snap.originalID)
-		}
+		p.end(snap, alive, c)
 	case c.clientSide:
 		// The cookie is the record: every change and every refresh rewrites it.
 		if snap.dirty || refreshDue {
@@ -168,21 +157,40 @@ func decideSave(snap *saveSnapshot, now time.Time, o *Options, c storeCaps) save
 		// after the write.
 		p.write, p.deletes, p.cookie, p.mark = writeRecord, snap.deletes, cookieSet, markSaved
 	case refreshDue:
-		// Sliding expiry: extend the record's life, without a Set-Cookie
-		// (the cookie holds only the id), unless the session is
-		// persistent: its cookie's Max-Age must follow the record's TTL.
-		p.refresh, p.mark = true, markRefresh
-		if snap.persistent {
-			p.cookie = cookieSet
-		}
-		p.write = writeRecord
-		if c.touch {
-			p.write = writeTouch
-		}
+		p.slide(snap, c)
 	}
 	if c.index {
 		// The per-user index: see decideIndex (userindex.go).
 		p.index = decideIndex(snap, &p)
 	}
 	return p
+}
+
+// end plans the end of a session destroyed, or past its lifetime (alive is
+// false): its records go, the cookie expires.
+func (p *savePlan) end(snap *saveSnapshot, alive bool, c storeCaps) {
+	p.cookie, p.mark = cookieExpire, markSaved
+	if c.clientSide {
+		return
+	}
+	p.deletes = snap.deletes
+	if !alive && snap.stored {
+		// The record is under the original id; a regenerated id was
+		// never stored.
+		p.deletes = appendUnique(p.deletes, snap.originalID)
+	}
+}
+
+// slide plans a sliding refresh: extend the record's life, without a
+// Set-Cookie (the cookie holds only the id), unless the session is
+// persistent: its cookie's Max-Age must follow the record's TTL.
+func (p *savePlan) slide(snap *saveSnapshot, c storeCaps) {
+	p.refresh, p.mark = true, markRefresh
+	if snap.persistent {
+		p.cookie = cookieSet
+	}
+	p.write = writeRecord
+	if c.touch {
+		p.write = writeTouch
+	}
 }

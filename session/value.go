@@ -113,31 +113,29 @@ func (n number) uint64() (uint64, bool) {
 // decimal form of the float (as JSON writes a float64 past 2^53), so that an
 // integer id never reads as a different number.
 func (n number) float(bits int) (float64, bool) {
-	var f float64
-	var digits string
 	switch n.kind {
-	case reflect.Float64:
-		return n.f, true
 	case reflect.Int64:
-		f = float64(n.i)
-		if bits == 32 {
-			f = float64(float32(n.i))
-		}
+		f := roundFloat(float64(n.i), bits)
 		if n.i >= -(1<<53) && n.i <= 1<<53 && int64(f) == n.i {
 			return f, true
 		}
-		digits = strconv.FormatInt(n.i, 10)
+		return f, strconv.FormatFloat(f, 'f', -1, bits) == strconv.FormatInt(n.i, 10)
 	case reflect.Uint64:
-		f = float64(n.u)
-		if bits == 32 {
-			f = float64(float32(n.u))
-		}
+		f := roundFloat(float64(n.u), bits)
 		if n.u <= 1<<53 && uint64(f) == n.u {
 			return f, true
 		}
-		digits = strconv.FormatUint(n.u, 10)
+		return f, strconv.FormatFloat(f, 'f', -1, bits) == strconv.FormatUint(n.u, 10)
 	}
-	return f, strconv.FormatFloat(f, 'f', -1, bits) == digits
+	return n.f, true
+}
+
+// roundFloat rounds f to a float of the given bits.
+func roundFloat(f float64, bits int) float64 {
+	if bits == 32 {
+		return float64(float32(f))
+	}
+	return f
 }
 
 // convertNumber converts v to T when both are numbers (decided is true),
@@ -148,54 +146,73 @@ func convertNumber[T any](v any) (t T, ok, decided bool) {
 	if !isNumber {
 		return t, false, false
 	}
-	// The common types without reflection.
-	switch p := any(&t).(type) {
-	case *int:
-		i, ok := n.int64()
-		if !ok || i != int64(int(i)) {
-			return t, false, true
-		}
-		*p = int(i)
-		return t, true, true
-	case *int64:
-		if *p, ok = n.int64(); !ok {
-			*p = 0
-		}
-		return t, ok, true
-	case *uint64:
-		if *p, ok = n.uint64(); !ok {
-			*p = 0
-		}
-		return t, ok, true
-	case *float64:
-		if *p, ok = n.float(64); !ok {
-			*p = 0
-		}
+	if ok, decided := n.convertCommon(&t); decided {
 		return t, ok, true
 	}
-	var r T
-	rv := reflect.ValueOf(&r).Elem()
+	ok, decided = n.convertReflect(reflect.ValueOf(&t).Elem())
+	if !ok {
+		var zero T
+		return zero, false, decided
+	}
+	return t, true, true
+}
+
+// convertCommon stores n in *p, whose type is one of the common ones
+// (int, int64, uint64, float64), without reflection: decided is false for
+// any other type. On failure *p is left zero.
+func (n number) convertCommon(p any) (ok, decided bool) {
+	switch p := p.(type) {
+	case *int:
+		i, ok := n.int64()
+		ok = ok && i == int64(int(i))
+		if ok {
+			*p = int(i)
+		}
+		return ok, true
+	case *int64:
+		i, ok := n.int64()
+		if ok {
+			*p = i
+		}
+		return ok, true
+	case *uint64:
+		u, ok := n.uint64()
+		if ok {
+			*p = u
+		}
+		return ok, true
+	case *float64:
+		f, ok := n.float(64)
+		if ok {
+			*p = f
+		}
+		return ok, true
+	}
+	return false, false
+}
+
+// convertReflect stores n in rv, a settable value of a numeric kind;
+// decided is false when rv's kind is not numeric.
+func (n number) convertReflect(rv reflect.Value) (ok, decided bool) {
 	switch rv.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		i, ok := n.int64()
-		if !ok || rv.OverflowInt(i) {
-			return t, false, true
+		if ok = ok && !rv.OverflowInt(i); ok {
+			rv.SetInt(i)
 		}
-		rv.SetInt(i)
+		return ok, true
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		u, ok := n.uint64()
-		if !ok || rv.OverflowUint(u) {
-			return t, false, true
+		if ok = ok && !rv.OverflowUint(u); ok {
+			rv.SetUint(u)
 		}
-		rv.SetUint(u)
+		return ok, true
 	case reflect.Float32, reflect.Float64:
 		f, ok := n.float(rv.Type().Bits())
-		if !ok || rv.OverflowFloat(f) {
-			return t, false, true
+		if ok = ok && !rv.OverflowFloat(f); ok {
+			rv.SetFloat(f)
 		}
-		rv.SetFloat(f)
-	default:
-		return t, false, false
+		return ok, true
 	}
-	return r, true, true
+	return false, false
 }

@@ -433,21 +433,15 @@ func (b *fileBackend) Put(_ context.Context, key string, data []byte, _ time.Dur
 // wrapping session.ErrCorruptRecord (nothing can be written there). The caller
 // holds p's shard lock.
 func (b *fileBackend) matchLocked(p string, index bool, v session.Version, now time.Time) error {
-	conflictUnlessZero := func() error {
-		if v.IsZero() {
-			return nil
-		}
-		return session.ErrConflict
-	}
 	f, err := openRecord(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return conflictUnlessZero()
+		return conflictUnlessZero(v)
 	case errors.Is(err, errNotRegular):
 		if fi, err := os.Lstat(p); err == nil && fi.IsDir() && v.IsZero() {
 			return b.notRegular(p)
 		}
-		return conflictUnlessZero()
+		return conflictUnlessZero(v)
 	case err != nil:
 		return err
 	}
@@ -459,11 +453,28 @@ func (b *fileBackend) matchLocked(p string, index bool, v session.Version, now t
 	case fi.IsDir() && v.IsZero():
 		return b.notRegular(p)
 	case !fi.Mode().IsRegular() || b.dead(fi, index, now):
-		return conflictUnlessZero()
-	case v.IsZero() || v.N != 1 || fi.Size() != int64(len(v.Tag)):
+		return conflictUnlessZero(v)
+	}
+	return matchContent(f, fi.Size(), v)
+}
+
+// conflictUnlessZero is the answer to a write over v where no live record
+// is: fine for the zero Version (write whatever is there), a conflict for
+// any other.
+func conflictUnlessZero(v session.Version) error {
+	if v.IsZero() {
+		return nil
+	}
+	return session.ErrConflict
+}
+
+// matchContent reports ErrConflict unless the live record f, of size bytes,
+// holds what v names (a file's Version is its content).
+func matchContent(f *os.File, size int64, v session.Version) error {
+	if v.IsZero() || v.N != 1 || size != int64(len(v.Tag)) {
 		return session.ErrConflict
 	}
-	data, err := readRecord(f, fi.Size())
+	data, err := readRecord(f, size)
 	if err != nil {
 		return err
 	}
@@ -756,33 +767,37 @@ func (b *fileBackend) sweepShard(shard int, now time.Time) (int, error) {
 	}
 	removed := 0
 	for _, f := range files {
-		name := f.Name()
-		if !f.Type().IsRegular() || name == lockName {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		if strings.HasPrefix(name, fileSessionLockPrefix) {
-			if b.removeFreeSessionLock(p) {
-				removed++
-			}
-			continue
-		}
-		temp := strings.HasPrefix(name, fileTempPrefix)
-		index := strings.HasPrefix(name, userIndexPrefix) && len(name) == 64 && fileIsHex(name[2:])
-		if !temp && !index && (len(name) != 62 || !fileIsHex(name)) {
-			continue // not a name this storage gives
-		}
-		fi, err := f.Info()
-		if err != nil {
-			continue
-		}
-		if temp && now.Sub(fi.ModTime()) >= staleTemp || !temp && b.dead(fi, index, now) {
-			if os.Remove(p) == nil {
-				removed++
-			}
+		if f.Type().IsRegular() && b.sweepFile(filepath.Join(dir, f.Name()), f, now) {
+			removed++
 		}
 	}
 	return removed, nil
+}
+
+// sweepFile removes the file p of a shard that the sweep finds, if it is
+// dead: a record or index past its age, a temporary file left behind, or a
+// session lock nobody holds. It leaves alone the shard's lock file and any
+// name this storage does not give.
+func (b *fileBackend) sweepFile(p string, f fs.DirEntry, now time.Time) bool {
+	name := f.Name()
+	if strings.HasPrefix(name, fileSessionLockPrefix) {
+		return b.removeFreeSessionLock(p)
+	}
+	temp := strings.HasPrefix(name, fileTempPrefix)
+	index := strings.HasPrefix(name, userIndexPrefix) && len(name) == 64 && fileIsHex(name[2:])
+	record := len(name) == 62 && fileIsHex(name)
+	if !temp && !index && !record {
+		return false // the lock file, or not a name this storage gives
+	}
+	fi, err := f.Info()
+	if err != nil {
+		return false
+	}
+	dead := b.dead(fi, index, now)
+	if temp {
+		dead = now.Sub(fi.ModTime()) >= staleTemp
+	}
+	return dead && os.Remove(p) == nil
 }
 
 // removeFreeSessionLock removes the session lock file p if nobody holds it:
