@@ -141,33 +141,48 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	}
 	now := st.o.Now()
 	r, v, err := st.read(ctx, cookieValue, now)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		if st.o.UseUnknownIDs {
-			return &Session{id: cookieValue, rec: recordState{originalID: cookieValue}}, nil
-		}
-		return New(), nil
-	case errors.Is(err, ErrCorruptRecord):
-		st.o.Logger.WarnContext(ctx, "session: corrupt record treated as absent",
-			"session", logID(cookieValue), "error", err)
-		return New(), nil
-	case err != nil:
-		return nil, fmt.Errorf("session: read %s: %w", logID(cookieValue), err)
+	if err != nil {
+		return st.unread(ctx, cookieValue, err)
 	}
 	s := loaded(cookieValue, r.values, r.flash, r.m, now)
 	s.rec.version = v
-	if st.t != nil {
-		// A touch by this process refreshed the record after its last
-		// write (meta.Saved): it is the session's last refresh.
-		if t, ok := st.touches.last(cookieValue); ok && t.After(s.rec.saved) {
-			s.rec.saved = t
-		}
-	}
+	s.rec.saved = st.lastRefresh(cookieValue, s.rec.saved)
 	s.setExpiryLocked(&st.o, s.rec.saved, now)
 	if st.caps.index {
 		s.rec.indexed = userOf(r.values, st.o.UserKey)
 	}
 	return s, nil
+}
+
+// unread is Read's answer when the record of id could not be read: a new
+// session when it is absent, expired or corrupt (logged), or with
+// Options.UseUnknownIDs a new session under id; an error, never a new
+// session, when the backend could not be asked, which would sign the user
+// out.
+func (st *backendStorage) unread(ctx context.Context, id string, err error) (*Session, error) {
+	switch {
+	case errors.Is(err, ErrNotFound) && st.o.UseUnknownIDs:
+		return &Session{id: id, rec: recordState{originalID: id}}, nil
+	case errors.Is(err, ErrNotFound):
+		return New(), nil
+	case errors.Is(err, ErrCorruptRecord):
+		st.o.Logger.WarnContext(ctx, "session: corrupt record treated as absent", "session", logID(id), "error", err)
+		return New(), nil
+	}
+	return nil, fmt.Errorf("session: read %s: %w", logID(id), err)
+}
+
+// lastRefresh is when the session id was last saved or refreshed: saved
+// (from the record's metadata), or later when a touch by this process
+// refreshed the record after its last write.
+func (st *backendStorage) lastRefresh(id string, saved time.Time) time.Time {
+	if st.t == nil {
+		return saved
+	}
+	if t, ok := st.touches.last(id); ok && t.After(saved) {
+		return t
+	}
+	return saved
 }
 
 // maxSaveAttempts bounds how often one Save reads a record again after a
@@ -226,7 +241,7 @@ func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttem
 		snap.user, snap.indexed = userOf(s.values, st.o.UserKey), s.rec.indexed
 	}
 	plan := decideSave(&snap, now, &st.o, st.caps)
-	if plan.write == writeNone && len(plan.deletes) == 0 && !plan.index.needed {
+	if plan.idle() {
 		// Nothing to write or delete: an unchanged session (most
 		// requests), or a destroyed one that was never stored.
 		if plan.mark == markSaved {
@@ -236,19 +251,10 @@ func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttem
 		value, set := plan.cookie.result(snap.id)
 		return value, set, nil
 	}
-	var rec []byte
-	var err error
-	if plan.encodes() {
-		rec, err = appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(plan.created), Saved: timeMS(now),
-			Persist: s.persist})
-	}
+	rec, err := st.encodeLocked(s, &plan, now)
 	s.mu.Unlock()
 	if err != nil {
-		return "", false, err
-	}
-	if limit := st.o.MaxRecordSize; limit > 0 && len(rec) > limit {
-		return "", false, fmt.Errorf("session: save %s: a %d-byte record is over the %d-byte limit (Options.MaxRecordSize): %w",
-			logID(snap.id), len(rec), limit, ErrTooLarge)
+		return "", false, fmt.Errorf("session: save %s: %w", logID(snap.id), err)
 	}
 	// The execution holds its state by value, so that it stays on the
 	// stack: a request pays no allocation for it.
@@ -262,6 +268,19 @@ func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttem
 	}
 	*a = x.a
 	return value, set, err
+}
+
+// encodeLocked returns the record that the plan writes (nil for none), at
+// most Options.MaxRecordSize bytes. s.mu must be held.
+func (st *backendStorage) encodeLocked(s *Session, plan *savePlan, now time.Time) ([]byte, error) {
+	if !plan.encodes() {
+		return nil, nil
+	}
+	rec, err := appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(plan.created), Saved: timeMS(now), Persist: s.persist})
+	if limit := st.o.MaxRecordSize; err == nil && limit > 0 && len(rec) > limit {
+		err = fmt.Errorf("a %d-byte record is over the %d-byte limit (Options.MaxRecordSize): %w", len(rec), limit, ErrTooLarge)
+	}
+	return rec, err
 }
 
 // execution carries out one save attempt's plan.

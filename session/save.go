@@ -127,6 +127,12 @@ type savePlan struct {
 	index indexPlan
 }
 
+// idle reports whether the plan writes and deletes nothing: an unchanged
+// session (most requests), or a destroyed one that was never stored.
+func (p *savePlan) idle() bool {
+	return p.write == writeNone && len(p.deletes) == 0 && !p.index.needed
+}
+
 // encodes reports whether the plan writes the session's data, so that the
 // record must be encoded (under the session's lock).
 func (p *savePlan) encodes() bool { return p.write == writeRecord }

@@ -151,43 +151,55 @@ var errRevoked = errors.New("session: revoked")
 // indexed is run for a save with index work: step 1, then run (which does
 // steps 2 to 4).
 func (x *execution) indexed(ctx context.Context) (string, bool, error) {
-	st, ix, snap := x.st, &x.plan.index, &x.snap
-	if ix.add {
-		if ix.require && ix.from != ix.to {
-			d, _, err := st.readIndex(ctx, ix.from)
-			if err == nil {
-				err = x.sourceLive(ctx, &d)
-			}
-			if errors.Is(err, errRevoked) {
-				return x.dropped(ctx)
-			}
-			if err != nil {
-				return "", false, fmt.Errorf("session: save %s: %w", logID(snap.id), err)
-			}
+	if x.plan.index.add {
+		err := x.checkSource(ctx)
+		if err == nil {
+			err = x.addToIndex(ctx)
 		}
-		m := indexMember{handle: handleOf(snap.id), key: st.b.Key(snap.id), added: timeMS(x.now),
-			expires: lifetimeEnd(&st.o, x.plan.created)}
-		err := st.updateIndex(ctx, ix.to, func(d *indexDoc) (bool, error) {
-			if ix.require && ix.from == ix.to {
-				if err := x.sourceLive(ctx, d); err != nil {
-					return false, err
-				}
-			}
-			changed := d.add(m)
-			if d.evictOver(st.o.maxUserSessions(), x.now) > 0 {
-				x.evicted = true
-				changed = true
-			}
-			return changed, nil
-		})
 		if errors.Is(err, errRevoked) {
 			return x.dropped(ctx)
 		}
 		if err != nil {
-			return "", false, fmt.Errorf("session: save %s: %w", logID(snap.id), err)
+			return "", false, fmt.Errorf("session: save %s: %w", logID(x.snap.id), err)
 		}
 	}
 	return x.run(ctx)
+}
+
+// checkSource is sourceLive on the index of the user the session is moving
+// from, when the save requires it and that index is not the one addToIndex
+// changes (which checks it in the same update).
+func (x *execution) checkSource(ctx context.Context) error {
+	ix := &x.plan.index
+	if !ix.require || ix.from == ix.to {
+		return nil
+	}
+	d, _, err := x.st.readIndex(ctx, ix.from)
+	if err != nil {
+		return err
+	}
+	return x.sourceLive(ctx, &d)
+}
+
+// addToIndex adds the session to its user's index (step 1), ending that
+// user's oldest sessions past Options.MaxUserSessions (x.evicted).
+func (x *execution) addToIndex(ctx context.Context) error {
+	st, ix := x.st, &x.plan.index
+	m := indexMember{handle: handleOf(x.snap.id), key: st.b.Key(x.snap.id), added: timeMS(x.now),
+		expires: lifetimeEnd(&st.o, x.plan.created)}
+	return st.updateIndex(ctx, ix.to, func(d *indexDoc) (bool, error) {
+		if ix.require && ix.from == ix.to {
+			if err := x.sourceLive(ctx, d); err != nil {
+				return false, err
+			}
+		}
+		changed := d.add(m)
+		if d.evictOver(st.o.maxUserSessions(), x.now) > 0 {
+			x.evicted = true
+			changed = true
+		}
+		return changed, nil
+	})
 }
 
 // sourceLive checks, for step 1, that the session the save was loaded from
@@ -297,7 +309,6 @@ func (st *backendStorage) readIndex(ctx context.Context, user string) (indexDoc,
 // an error from it ends the update. Members past their lifetime are pruned
 // with every write; an empty document is deleted.
 func (st *backendStorage) updateIndex(ctx context.Context, user string, change func(*indexDoc) (bool, error)) error {
-	key := st.b.IndexKey(user)
 	for n := 1; ; n++ {
 		d, v, err := st.readIndex(ctx, user)
 		if err != nil {
@@ -307,20 +318,13 @@ func (st *backendStorage) updateIndex(ctx context.Context, user string, change f
 		if err != nil || !changed {
 			return err
 		}
-		now := st.o.Now()
-		d.prune(now)
-		if len(d.members) == 0 {
-			err = st.b.Delete(ctx, key, v)
-		} else {
-			_, err = st.b.Put(ctx, key, d.append(nil), st.o.LifetimeLimit(), v)
-		}
-		if !errors.Is(err, ErrConflict) {
-			if err != nil {
-				return fmt.Errorf("writing a user's index: %w", err)
-			}
+		err = st.writeIndex(ctx, user, &d, v)
+		switch {
+		case err == nil:
 			return nil
-		}
-		if n == maxIndexAttempts {
+		case !errors.Is(err, ErrConflict):
+			return fmt.Errorf("writing a user's index: %w", err)
+		case n == maxIndexAttempts:
 			return fmt.Errorf("writing a user's index: it changed under %d attempts in a row: %w", n, err)
 		}
 		if err := backoff(ctx, n); err != nil {
@@ -329,30 +333,26 @@ func (st *backendStorage) updateIndex(ctx context.Context, user string, change f
 	}
 }
 
+// writeIndex stores d as user's index over version v, pruned of members
+// past their lifetime; an empty document is deleted.
+func (st *backendStorage) writeIndex(ctx context.Context, user string, d *indexDoc, v Version) error {
+	key := st.b.IndexKey(user)
+	d.prune(st.o.Now())
+	if len(d.members) == 0 {
+		return st.b.Delete(ctx, key, v)
+	}
+	_, err := st.b.Put(ctx, key, d.append(nil), st.o.LifetimeLimit(), v)
+	return err
+}
+
 // readMembers reads the live records of members, in their order: nil for
 // one that is gone, expired or corrupt. A MultiGetter reads them in one
 // round trip; otherwise one Get each.
 func (st *backendStorage) readMembers(ctx context.Context, members []indexMember, now time.Time) ([]*decodedRecord, error) {
-	recs := make([]*decodedRecord, len(members))
 	if mg, ok := st.b.(MultiGetter); ok {
-		keys := make([]string, len(members))
-		for i, m := range members {
-			keys[i] = m.key
-		}
-		data, err := mg.GetMulti(ctx, keys)
-		if err != nil {
-			return nil, err
-		}
-		for i, b := range data {
-			if b == nil {
-				continue
-			}
-			if r, err := decodeRecord(string(b)); err == nil && !st.o.expired(r.m, now, st.t == nil) {
-				recs[i] = &r
-			}
-		}
-		return recs, nil
+		return st.readMembersMulti(ctx, mg, members, now)
 	}
+	recs := make([]*decodedRecord, len(members))
 	for i, m := range members {
 		r, _, err := st.readKey(ctx, m.key, now)
 		switch {
@@ -360,6 +360,28 @@ func (st *backendStorage) readMembers(ctx context.Context, members []indexMember
 		case err != nil:
 			return nil, err
 		default:
+			recs[i] = &r
+		}
+	}
+	return recs, nil
+}
+
+// readMembersMulti is readMembers in one round trip.
+func (st *backendStorage) readMembersMulti(ctx context.Context, mg MultiGetter, members []indexMember, now time.Time) ([]*decodedRecord, error) {
+	keys := make([]string, len(members))
+	for i, m := range members {
+		keys[i] = m.key
+	}
+	data, err := mg.GetMulti(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]*decodedRecord, len(members))
+	for i, b := range data {
+		if b == nil {
+			continue
+		}
+		if r, err := decodeRecord(string(b)); err == nil && !st.o.expired(r.m, now, st.t == nil) {
 			recs[i] = &r
 		}
 	}
