@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -173,23 +174,18 @@ func (d *indexDoc) evictOver(max int, now time.Time) int {
 	if max <= 0 {
 		return 0
 	}
-	live := 0
-	for _, m := range d.members {
-		if !m.revoked && !m.expiredAt(now) {
-			live++
+	var live []*indexMember
+	for i := range d.members {
+		if m := &d.members[i]; !m.revoked && !m.expiredAt(now) {
+			live = append(live, m)
 		}
 	}
-	n := 0
-	for live > max {
-		oldest := -1
-		for i, m := range d.members {
-			if !m.revoked && !m.expiredAt(now) && (oldest < 0 || m.added < d.members[oldest].added) {
-				oldest = i
-			}
-		}
-		d.members[oldest].revoked = true
-		live--
-		n++
+	if len(live) <= max {
+		return 0
 	}
-	return n
+	slices.SortStableFunc(live, func(a, b *indexMember) int { return cmp.Compare(a.added, b.added) })
+	for _, m := range live[:len(live)-max] {
+		m.revoked = true
+	}
+	return len(live) - max
 }

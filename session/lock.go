@@ -45,8 +45,8 @@ type LockOptions struct {
 }
 
 // Locking is a Storage that can serialize the requests of one session: the
-// Storage of NewBackendStorage over a Backend that is a Locker (memory, file,
-// Redis, Memcache). Find it with a type assertion:
+// Storage of NewBackendStorage over a Backend that is a Locker (every
+// server-side storage of sessionkit). Find it with a type assertion:
 //
 //	lk, ok := st.(session.Locking)
 type Locking interface {
@@ -96,38 +96,53 @@ func (st *backendStorage) lockSession(ctx context.Context, lk Locker, cookieValu
 	if cookieValue == "" || !ValidID(cookieValue) {
 		return func() {}, nil
 	}
-	ttl, wait := o.TTL, o.Wait
-	if ttl <= 0 {
-		ttl = DefaultLockTTL
-	}
-	if wait <= 0 {
-		wait = DefaultLockWait
-	}
+	o = o.withDefaults()
 	token := newID()
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(o.Wait)
 	pause := time.Millisecond
 	for {
-		ok, err := lk.TryLock(ctx, cookieValue, token, ttl)
+		ok, err := lk.TryLock(ctx, cookieValue, token, o.TTL)
 		if err != nil {
 			return nil, fmt.Errorf("session: lock %s: %w", logID(cookieValue), err)
 		}
 		if ok {
 			return st.unlocker(ctx, lk, cookieValue, token), nil
 		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return nil, fmt.Errorf("session: lock %s: held by another request for over %v: %w", logID(cookieValue), wait, ErrLockTimeout)
-		}
-		t := time.NewTimer(min(pause, left))
-		select {
-		case <-ctx.Done():
-			// The request ended while another held the lock: a timeout
-			// too, for the caller that answers 503.
-			t.Stop()
-			return nil, fmt.Errorf("session: lock %s: %w: %w", logID(cookieValue), ErrLockTimeout, ctx.Err())
-		case <-t.C:
+		if err := waitTurn(ctx, deadline, pause); err != nil {
+			return nil, fmt.Errorf("session: lock %s: held by another request for over %v: %w", logID(cookieValue), o.Wait, err)
 		}
 		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
+
+// withDefaults returns o with DefaultLockTTL and DefaultLockWait for its
+// zero (or negative) fields.
+func (o LockOptions) withDefaults() LockOptions {
+	if o.TTL <= 0 {
+		o.TTL = DefaultLockTTL
+	}
+	if o.Wait <= 0 {
+		o.Wait = DefaultLockWait
+	}
+	return o
+}
+
+// waitTurn waits pause, or until deadline if that comes first, before the
+// next try of a lock; ErrLockTimeout past the deadline. A request that ends
+// while another holds the lock times out too, for the caller that answers
+// 503.
+func waitTurn(ctx context.Context, deadline time.Time, pause time.Duration) error {
+	left := time.Until(deadline)
+	if left <= 0 {
+		return ErrLockTimeout
+	}
+	t := time.NewTimer(min(pause, left))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrLockTimeout, ctx.Err())
+	case <-t.C:
+		return nil
 	}
 }
 

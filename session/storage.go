@@ -20,9 +20,9 @@ var ErrNotFound = errors.New("session: record not found")
 var ErrCorruptRecord = errors.New("session: corrupt record")
 
 // ErrTooLarge is returned (wrapped, with the size and the limit) by Save when
-// the session is too large to store: for cookie storage, a cookie over
-// CookieStorageOptions.MaxSize, which a browser would drop silently; for
-// server-side storages, a record over Options.MaxRecordSize. Nothing is
+// the session is too large to store: for cookie storage, a cookie over its
+// MaxSize, which a browser would drop silently; for server-side storages, a
+// record over Options.MaxRecordSize. Nothing is
 // written, so the stored session stays as it was. The session middleware
 // also wraps cookie.ErrTooLarge in it, so callers check this one error
 // whichever layer found the session too large.
@@ -32,11 +32,11 @@ var ErrTooLarge = errors.New("session: session data too large")
 // calls Read with the verified value of the session cookie ("" when there is
 // none) and Save before the response headers go out.
 //
-// The storages of this package (memory, file, cookie, and NewBackendStorage
-// over any Backend) are the implementations; a custom store implements
-// Backend. A Storage outside this package may wrap one of them, but cannot
-// save a Session by itself: marking a session saved is not exported, so that
-// the save rules live in one place (see the package documentation).
+// NewBackendStorage (over a Backend) and NewClientStorage (over a
+// ClientCodec) are its implementations, and every storage is built on one
+// of them: the save rules live there, once. A Storage of one's own may wrap
+// one of them (to count or trace calls, say), but cannot save a Session
+// itself: marking a session saved is not exported.
 type Storage interface {
 	// Read returns the session that cookieValue names, or a new session when
 	// the value is empty, malformed, unknown to the store or expired. It
@@ -89,23 +89,20 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock, for tests. nil: time.Now.
 	Now func() time.Time
-	// MaxRecordSize bounds the encoded record of a server-side storage
-	// (memory, file, NewBackendStorage), so that one request cannot store
-	// megabytes per session: Save of a larger session returns an error
-	// wrapping ErrTooLarge that names the limit, and writes nothing. 0:
-	// DefaultMaxRecordSize (1 MiB, memcached's item limit). Negative: no
-	// limit. Cookie storage has CookieStorageOptions.MaxSize instead.
+	// MaxRecordSize bounds the encoded record, so that one request cannot
+	// store megabytes per session: Save of a larger session returns an
+	// error wrapping ErrTooLarge that names the limit, and writes nothing.
+	// 0: DefaultMaxRecordSize (1 MiB, memcached's item limit). Negative: no
+	// limit.
 	MaxRecordSize int
 	// UserKey names the session value that holds the signed-in user (a
-	// string; "" or another type: no user). When set, every server-side
-	// storage (NewBackendStorage, and so memory, file, Redis, Memcache)
-	// keeps an index of each user's sessions and implements UserIndex:
-	// list them, revoke one, or all but the current one. The index
-	// follows the value in the save that changes it (login, switch,
-	// logout, Destroy, RegenerateID); a save that changes neither the user
-	// nor the id does no index work. A session saved before UserKey was
-	// set is indexed at its next change of user or id. "": no index.
-	// Cookie storage ignores it (it cannot revoke a session).
+	// string; "" or another type: no user). When set, the storage keeps an
+	// index of each user's sessions and implements UserIndex: list them,
+	// revoke one, or all but the current one. The index follows the value
+	// in the save that changes it (login, switch, logout, Destroy,
+	// RegenerateID); a save that changes neither the user nor the id does
+	// no index work. A session saved before UserKey was set is indexed at
+	// its next change of user or id. "": no index.
 	UserKey string
 	// MaxUserSessions bounds how many live sessions one user's index
 	// holds: a sign-in past it ends that user's oldest sessions (logged),

@@ -39,8 +39,8 @@ import (
 // revoke of that user finishes them.
 
 // UserIndex lists and ends the sessions of one user. The Storage that
-// NewMemoryStorage, NewFileStorage and NewBackendStorage return implements it
-// when Options.UserKey is set; find it with a type assertion:
+// NewBackendStorage returns (and so every server-side storage) implements
+// it when Options.UserKey is set; find it with a type assertion:
 //
 //	ix, ok := st.(session.UserIndex)
 //
@@ -480,27 +480,10 @@ func (st *backendStorage) endRevoked(ctx context.Context, user string) (int, err
 	if err != nil {
 		return 0, err
 	}
-	now := st.o.Now()
 	revoked := slices.DeleteFunc(d.members, func(m indexMember) bool { return !m.revoked })
-	recs, err := st.readMembers(ctx, revoked, now)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	ended := make([]string, 0, len(revoked))
-	for i, m := range revoked {
-		// A record that is gone, or names another user now, is not this
-		// user's session any more: only its member goes.
-		if r := recs[i]; r != nil && userOf(r.values, st.o.UserKey) == user {
-			if err := st.b.Delete(ctx, m.key, Version{}); err != nil {
-				return n, fmt.Errorf("deleting a revoked session: %w", err)
-			}
-			n++
-		}
-		ended = append(ended, m.handle)
-	}
-	if len(ended) == 0 {
-		return n, nil
+	n, ended, err := st.deleteRevoked(ctx, user, revoked)
+	if err != nil || len(ended) == 0 {
+		return n, err
 	}
 	err = st.updateIndex(ctx, user, func(d *indexDoc) (bool, error) {
 		return d.remove(func(m *indexMember) bool { return m.revoked && slices.Contains(ended, m.handle) }) > 0, nil
@@ -511,4 +494,27 @@ func (st *backendStorage) endRevoked(ctx context.Context, user string) (int, err
 		st.o.Logger.WarnContext(ctx, "session: revoked sessions stay in a user's index until its next change", "error", err)
 	}
 	return n, nil
+}
+
+// deleteRevoked deletes the records of user's revoked members, and returns
+// how many it deleted and the handles of the members it is done with. A
+// record that is gone, or names another user now, is not this user's
+// session any more: only its member goes.
+func (st *backendStorage) deleteRevoked(ctx context.Context, user string, revoked []indexMember) (int, []string, error) {
+	recs, err := st.readMembers(ctx, revoked, st.o.Now())
+	if err != nil {
+		return 0, nil, err
+	}
+	n := 0
+	ended := make([]string, 0, len(revoked))
+	for i, m := range revoked {
+		if r := recs[i]; r != nil && userOf(r.values, st.o.UserKey) == user {
+			if err := st.b.Delete(ctx, m.key, Version{}); err != nil {
+				return n, ended, fmt.Errorf("deleting a revoked session: %w", err)
+			}
+			n++
+		}
+		ended = append(ended, m.handle)
+	}
+	return n, ended, nil
 }

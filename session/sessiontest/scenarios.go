@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -64,146 +65,84 @@ var scenarios = []scenario{
 
 func persists(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
-	c1, n := e.countReq("", nil)
-	if n != 1 {
-		t.Fatalf("first request: count %d, want 1", n)
-	}
-	c2, n := e.countReq(c1, nil)
-	if n != 2 {
-		t.Fatalf("second request: count %d, want 2", n)
-	}
-	if _, n = e.countReq(c2, nil); n != 3 {
-		t.Fatalf("third request: count %d, want 3", n)
-	}
-	if c.ServerSide && c1 != c2 {
-		t.Errorf("the id changed between requests: %q then %q", c1, c2)
+	c1 := e.mustCount("first request", "", 1)
+	c2 := e.mustCount("second request", c1, 2)
+	e.mustCount("third request", c2, 3)
+	if c.ServerSide {
+		equal(t, "the id of the second request", c2, c1)
 	}
 }
 
 func clearsOnDestroy(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	c1, _ := e.countReq("", nil)
-	c2, n := e.countReq(c1, nil)
-	if n != 2 {
-		t.Fatalf("count %d, want 2", n)
-	}
+	c2 := e.mustCount("second request", c1, 2)
 	s := e.read(c2)
 	destroyedID := s.ID()
 	s.Destroy()
-	if !s.State().Destroyed {
-		t.Fatal("Destroyed() is false after Destroy")
-	}
+	require(t, s.State().Destroyed, "State().Destroyed is false after Destroy")
 	v, set := e.save(s)
-	if !set || v != "" {
-		t.Fatalf("Save of a destroyed session = (%q, %v), want (\"\", true): expire the cookie", v, set)
-	}
+	mustEqual(t, "Save of a destroyed session (expiring the cookie)", saved(v, set), expired)
 	// The browser drops the cookie: the next request starts afresh.
-	if _, n := e.countReq(v, nil); n != 1 {
-		t.Errorf("after destroy: count %d, want 1", n)
-	}
+	e.countIs("after destroy", v, 1)
 	if c.ServerSide {
 		// T-RPL1: a replayed cookie of the destroyed session loads nothing.
 		s := e.read(c2)
-		if s.ID() == destroyedID {
-			t.Errorf("the destroyed id %q was loaded again", destroyedID)
-		}
-		if s.Has("count") {
-			t.Errorf("the destroyed session's data came back: count=%v", s.Get("count"))
-		}
-		if e.canCount() {
-			if n := e.count(); n != 1 {
-				t.Errorf("%d records in the store, want 1 (the new session only)", n)
-			}
-		}
-		if c.Get != nil {
-			if _, ok := c.Get(t, e.st, destroyedID); ok {
-				t.Errorf("the destroyed session's record is still stored")
-			}
-		}
+		check(t, s.ID() != destroyedID, "the destroyed id %q was loaded again", destroyedID)
+		check(t, !s.Has("count"), "the destroyed session's data came back: count=%v", s.Get("count"))
+		e.wantRecords("records in the store (the new session only)", 1)
+		e.wantNoRecord(destroyedID, "the destroyed session's record is still stored")
 	}
 }
 
 func noCookieWhenUnchanged(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	s := e.read("")
-	if s.State().Dirty {
-		t.Error("a new session is dirty")
-	}
-	if s.Len() != 0 || s.State().Destroyed {
-		t.Errorf("a new session: Len %d, Destroyed %v", s.Len(), s.State().Destroyed)
-	}
-	if v, set := e.save(s); set || v != "" {
-		t.Errorf("Save of an unchanged new session = (%q, %v), want (\"\", false)", v, set)
-	}
+	check(t, !s.State().Dirty, "a new session is dirty")
+	equal(t, "a new session's Len", s.Len(), 0)
+	check(t, !s.State().Destroyed, "a new session is destroyed")
+	equal(t, "Save of an unchanged new session", saved(e.save(s)), unsent)
 	// T-MEM1: a storm of anonymous requests that only read stores nothing.
-	for i := 0; i < 100; i++ {
-		if _, set := e.req("", func(s *session.Session) { _ = s.Get("user") }); set {
-			t.Fatal("an anonymous read-only request sent a Set-Cookie")
-		}
+	for range 100 {
+		_, set := e.req("", func(s *session.Session) { _ = s.Get("user") })
+		require(t, !set, "an anonymous read-only request sent a Set-Cookie")
 	}
-	if e.canCount() {
-		if n := e.count(); n != 0 {
-			t.Errorf("T-MEM1: %d records stored after read-only anonymous requests, want 0", n)
-		}
-	}
+	e.wantRecords("T-MEM1: records stored after read-only anonymous requests", 0)
 	// A stored session that is only read sends no cookie either.
 	c1, _ := e.countReq("", nil)
-	if _, set := e.req(c1, func(s *session.Session) { _ = s.Get("count") }); set {
-		t.Error("a read-only request on a stored session sent a Set-Cookie")
-	}
+	_, set := e.req(c1, func(s *session.Session) { _ = s.Get("count") })
+	check(t, !set, "a read-only request on a stored session sent a Set-Cookie")
 }
 
 func flashNextRequestOnly(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	c1, set := e.req("", func(s *session.Session) {
-		if s.Get("message") != nil {
-			t.Errorf("index: message = %v, want nil", s.Get("message"))
-		}
+		equal(t, "index: message", s.Get("message"), nil)
 	})
-	if set {
-		t.Error("the index request sent a Set-Cookie")
-	}
+	check(t, !set, "the index request sent a Set-Cookie")
 	c2, set := e.req(c1, func(s *session.Session) {
 		s.Flash("message", "success!")
-		if s.Get("message") != nil || s.Has("message") {
-			t.Errorf("flash is visible in the request that set it: %v", s.Get("message"))
-		}
+		equal(t, "the message in the request that flashed it", s.Get("message"), nil)
+		check(t, !s.Has("message"), "Has(message) in the request that flashed it")
 	})
-	if !set {
-		t.Fatal("the flash request sent no Set-Cookie")
-	}
+	require(t, set, "the flash request sent no Set-Cookie")
 	c3, set := e.req(c2, func(s *session.Session) {
-		if !s.State().Dirty {
-			t.Error("a session loaded with flash is not dirty")
-		}
-		if got := s.Get("message"); got != "success!" {
-			t.Errorf("next request: message = %v, want success!", got)
-		}
-		if !s.Has("message") || s.Len() != 1 {
-			t.Errorf("next request: Has %v, Len %d", s.Has("message"), s.Len())
-		}
+		check(t, s.State().Dirty, "a session loaded with flash is not dirty")
+		equal(t, "next request: message", s.Get("message"), "success!")
+		check(t, s.Has("message"), "next request: Has(message) is false")
+		equal(t, "next request: Len", s.Len(), 1)
 	})
-	if !set {
-		t.Error("the request that consumed the flash sent no Set-Cookie (the flash must be cleared)")
-	}
+	check(t, set, "the request that consumed the flash sent no Set-Cookie (the flash must be cleared)")
 	_, set = e.req(c3, func(s *session.Session) {
-		if got := s.Get("message"); got != nil {
-			t.Errorf("second request after the flash: message = %v, want nil", got)
-		}
-		if s.State().Dirty {
-			t.Error("the session is dirty after the flash was consumed")
-		}
+		equal(t, "second request after the flash: message", s.Get("message"), nil)
+		check(t, !s.State().Dirty, "the session is dirty after the flash was consumed")
 	})
-	if set {
-		t.Error("a request after the flash was consumed sent a Set-Cookie")
-	}
+	check(t, !set, "a request after the flash was consumed sent a Set-Cookie")
 	// Consumed even when nobody read it.
 	c4, _ := e.req(c3, func(s *session.Session) { s.Flash("unread", true) })
 	c5, _ := e.req(c4, nil)
 	e.req(c5, func(s *session.Session) {
-		if s.Has("unread") {
-			t.Error("an unread flash survived two requests")
-		}
+		check(t, !s.Has("unread"), "an unread flash survived two requests")
 	})
 }
 
@@ -213,22 +152,12 @@ func regenerateKeepsOld(t *testing.T, c Config) {
 	idA := e.read(cA).ID()
 	cB, _ := e.req(cA, func(s *session.Session) {
 		s.RegenerateID(false)
-		if s.ID() == idA {
-			t.Error("RegenerateID kept the id")
-		}
-		if s.State().ReplacedID != "" {
-			t.Errorf("DeleteID = %q after RegenerateID(false)", s.State().ReplacedID)
-		}
+		check(t, s.ID() != idA, "RegenerateID kept the id")
+		equal(t, "State().ReplacedID after RegenerateID(false)", s.State().ReplacedID, "")
 	})
-	if cB == cA {
-		t.Fatal("the cookie did not change after RegenerateID")
-	}
-	if _, n := e.countReq(cB, nil); n != 2 {
-		t.Errorf("new id: count %d, want 2", n)
-	}
-	if _, n := e.countReq(cA, nil); n != 2 {
-		t.Errorf("old id: count %d, want 2 (its record was left in place)", n)
-	}
+	require(t, cB != cA, "the cookie did not change after RegenerateID")
+	e.countIs("new id", cB, 2)
+	e.countIs("old id, whose record was left in place", cA, 2)
 }
 
 func regenerateDeletesOld(t *testing.T, c Config) {
@@ -236,121 +165,85 @@ func regenerateDeletesOld(t *testing.T, c Config) {
 	cA, _ := e.countReq("", nil)
 	cB, _ := e.req(cA, func(s *session.Session) {
 		s.RegenerateID(true)
-		if s.ID() == cA {
-			t.Error("RegenerateID kept the id")
-		}
-		if s.State().ReplacedID != cA {
-			t.Errorf("DeleteID = %q, want the original id", s.State().ReplacedID)
-		}
+		check(t, s.ID() != cA, "RegenerateID kept the id")
+		equal(t, "State().ReplacedID (the original id)", s.State().ReplacedID, cA)
 	})
-	if _, n := e.countReq(cB, nil); n != 2 {
-		t.Errorf("new id: count %d, want 2", n)
-	}
+	e.countIs("new id", cB, 2)
 	s := e.read(cA)
-	if s.ID() == cA || s.Has("count") {
-		t.Errorf("T-RG1: the old id still loads (id %q, count %v)", s.ID(), s.Get("count"))
-	}
-	if c.Get != nil {
-		if _, ok := c.Get(t, e.st, cA); ok {
-			t.Error("the old record is still stored")
-		}
-	}
-	if e.canCount() {
-		if n := e.count(); n != 1 {
-			t.Errorf("%d records stored, want 1", n)
-		}
-	}
+	check(t, s.ID() != cA && !s.Has("count"), "T-RG1: the old id still loads (id %q, count %v)", s.ID(), s.Get("count"))
+	e.wantNoRecord(cA, "the old record is still stored")
+	e.wantRecords("records stored", 1)
 }
 
 func regenerateNotes(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
-	c1, n := e.countReq("", nil)
-	if n != 1 {
-		t.Fatalf("count %d, want 1", n)
-	}
-	c2, n := e.countReq(c1, func(s *session.Session) { s.RegenerateID(true) })
-	if n != 2 {
-		t.Fatalf("count %d, want 2", n)
-	}
+	regenerate := func(s *session.Session) { s.RegenerateID(true) }
+	c1 := e.mustCount("first request", "", 1)
+	c2, n := e.countReq(c1, regenerate)
+	mustEqual(t, "regenerating request: count", n, 2)
 	// Remix warns on every such save; a cookie that cannot be ended is how
 	// client-side storage works, not a fault, so it is one Info line.
-	if w, n := e.logs.Warnings(), strings.Count(e.logs.String(), "RegenerateID(true)"); w != 0 || n != 1 {
-		t.Errorf("%d warnings and %d notes logged, want 0 and 1:\n%s", w, n, e.logs)
-	}
-	c3, n := e.countReq(c2, func(s *session.Session) { s.RegenerateID(true) })
-	if n != 3 {
-		t.Errorf("count %d, want 3", n)
-	}
-	if _, n := e.countReq(c3, nil); n != 4 {
-		t.Errorf("count %d, want 4", n)
-	}
-	if n := strings.Count(e.logs.String(), "RegenerateID(true)"); n != 1 {
-		t.Errorf("%d notes after later regenerations, want still 1:\n%s", n, e.logs)
-	}
+	w, notes := e.logs.Warnings(), strings.Count(e.logs.String(), "RegenerateID(true)")
+	check(t, w == 0 && notes == 1, "%d warnings and %d notes logged, want 0 and 1:\n%s", w, notes, e.logs)
+	c3, n := e.countReq(c2, regenerate)
+	equal(t, "second regenerating request: count", n, 3)
+	e.countIs("request after the regenerations", c3, 4)
+	notes = strings.Count(e.logs.String(), "RegenerateID(true)")
+	check(t, notes == 1, "%d notes after later regenerations, want still 1:\n%s", notes, e.logs)
 }
 
 func unknownIDsRefused(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	for _, id := range []string{"unknown", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "6ddda97e-5d4b-4a5e-9b7e-0123456789ab"} {
-		s := e.read(id)
-		if s.ID() == id {
-			t.Errorf("read(%q) adopted the unknown id", id)
-		}
-		if !session.ValidID(s.ID()) || s.Len() != 0 || s.State().Dirty {
-			t.Errorf("read(%q): id %q, Len %d, Dirty %v", id, s.ID(), s.Len(), s.State().Dirty)
-		}
-		if v, set := e.save(s); set {
-			t.Errorf("saving the clean new session set the cookie to %q", v)
-		}
-		// Written when changed, under the new id only.
-		s = e.read(id)
-		s.Set("x", 1)
-		v, set := e.save(s)
-		if !set || v == id || v != s.ID() {
-			t.Errorf("save = (%q, %v), want the new id %q", v, set, s.ID())
-		}
-		if c.Get != nil {
-			if _, ok := c.Get(t, e.st, id); ok {
-				t.Errorf("T-FX1: a record was created for the unknown id %q", id)
-			}
-		}
+		refusesUnknownID(e, id)
 	}
-	if e.canCount() {
-		if n := e.count(); n != 3 {
-			t.Errorf("%d records, want 3", n)
-		}
-	}
+	e.wantRecords("records", 3)
+}
+
+// refusesUnknownID: reading the unknown id gives a new, clean session,
+// which is written when changed, under its new id only.
+func refusesUnknownID(e *env, id string) {
+	t := e.t
+	t.Helper()
+	s := e.read(id)
+	check(t, s.ID() != id, "read(%q) adopted the unknown id", id)
+	wantNew(t, fmt.Sprintf("read(%q)", id), s)
+	v, set := e.save(s)
+	check(t, !set, "saving the clean new session of read(%q) set the cookie to %q", id, v)
+	s = e.read(id)
+	s.Set("x", 1)
+	v, set = e.save(s)
+	check(t, v != id, "the changed session was saved under the unknown id %q", id)
+	equal(t, "Save of the changed session (its new id)", saved(v, set), saved(s.ID(), true))
+	e.wantNoRecord(id, fmt.Sprintf("T-FX1: a record was created for the unknown id %q", id))
+}
+
+// wantNew checks that s, which read gave, is a new session: a valid id,
+// no data, nothing to save.
+func wantNew(t testing.TB, read string, s *session.Session) {
+	t.Helper()
+	check(t, session.ValidID(s.ID()), "%s: the new session's id %.30q is not valid", read, s.ID())
+	equal(t, read+": Len", s.Len(), 0)
+	check(t, !s.State().Dirty, "%s: the new session is dirty", read)
 }
 
 func unknownIDsAdopted(t *testing.T, c Config) {
 	e := newEnv(t, c, func(o *session.Options) { o.UseUnknownIDs = true })
 	s := e.read("unknown")
-	if s.ID() != "unknown" {
-		t.Fatalf("read(unknown).ID() = %q, want unknown", s.ID())
-	}
-	if s.State().Dirty || s.Len() != 0 {
-		t.Errorf("adopted session: Dirty %v, Len %d", s.State().Dirty, s.Len())
-	}
-	if _, set := e.save(s); set {
-		t.Error("saving the clean adopted session set a cookie")
-	}
-	if e.canCount() {
-		if n := e.count(); n != 0 {
-			t.Errorf("T-FX1: %d records after reading an unknown id, want 0", n)
-		}
-	}
+	mustEqual(t, "read(unknown).ID()", s.ID(), "unknown")
+	check(t, !s.State().Dirty, "the adopted session is dirty")
+	equal(t, "the adopted session's Len", s.Len(), 0)
+	_, set := e.save(s)
+	check(t, !set, "saving the clean adopted session set a cookie")
+	e.wantRecords("T-FX1: records after reading an unknown id", 0)
 	c1, n := e.countReq("unknown", nil)
-	if c1 != "unknown" || n != 1 {
-		t.Errorf("request with the adopted id: cookie %q, count %d", c1, n)
-	}
-	if _, n := e.countReq("unknown", nil); n != 2 {
-		t.Errorf("count %d, want 2", n)
-	}
+	equal(t, "request with the adopted id: cookie", c1, "unknown")
+	equal(t, "request with the adopted id: count", n, 1)
+	e.countIs("second request with the adopted id", "unknown", 2)
 	// "" and malformed ids are never adopted.
 	for _, bad := range []string{"", "../x", "a b", strings.Repeat("a", 129)} {
-		if s := e.read(bad); s.ID() == bad || !session.ValidID(s.ID()) {
-			t.Errorf("read(%.20q) gave id %.20q", bad, s.ID())
-		}
+		s := e.read(bad)
+		check(t, s.ID() != bad && session.ValidID(s.ID()), "read(%.20q) gave id %.20q", bad, s.ID())
 	}
 }
 
@@ -363,34 +256,19 @@ func destroyThenFlash(t *testing.T, c Config) {
 		s.Destroy()
 		s.Flash("message", "you have been signed out")
 		newID = s.ID()
-		if s.State().Destroyed {
-			t.Error("Destroyed() is true after Flash started a new session")
-		}
-		if newID == old {
-			t.Error("Flash after Destroy kept the destroyed id")
-		}
-		if s.Has("user") || s.Has("message") {
-			t.Error("the new session sees old data or this request's flash")
-		}
+		check(t, !s.State().Destroyed, "State().Destroyed is true after Flash started a new session")
+		check(t, newID != old, "Flash after Destroy kept the destroyed id")
+		check(t, !s.Has("user") && !s.Has("message"), "the new session sees old data or this request's flash")
 	})
-	if !set || c2 == "" || c2 == c1 {
-		t.Fatalf("save = (%.40q, %v), want a new cookie", c2, set)
-	}
+	require(t, set && c2 != "" && c2 != c1, "save = (%.40q, %v), want a new cookie", c2, set)
 	e.req(c2, func(s *session.Session) {
-		if got := s.Get("message"); got != "you have been signed out" {
-			t.Errorf("message = %v", got)
-		}
-		if s.Has("user") {
-			t.Error("user survived the logout")
-		}
-		if s.ID() != newID {
-			t.Errorf("id %q, want %q", s.ID(), newID)
-		}
+		equal(t, "message", s.Get("message"), "you have been signed out")
+		check(t, !s.Has("user"), "user survived the logout")
+		equal(t, "id", s.ID(), newID)
 	})
 	if c.ServerSide {
-		if s := e.read(c1); s.ID() == c1 || s.Has("user") {
-			t.Error("the destroyed session still loads")
-		}
+		s := e.read(c1)
+		check(t, s.ID() != c1 && !s.Has("user"), "the destroyed session still loads")
 	}
 }
 
@@ -400,30 +278,19 @@ func destroyThenSet(t *testing.T, c Config) {
 	c2, set := e.req(c1, func(s *session.Session) {
 		s.Destroy()
 		s.Set("theme", "dark")
-		if s.State().Destroyed || s.Len() != 1 || s.Has("user") {
-			t.Errorf("after Destroy+Set: Destroyed %v, Len %d, Has(user) %v", s.State().Destroyed, s.Len(), s.Has("user"))
-		}
+		check(t, !s.State().Destroyed, "after Destroy+Set: the session is destroyed")
+		equal(t, "after Destroy+Set: Len", s.Len(), 1)
+		check(t, !s.Has("user"), "after Destroy+Set: the session has the old user")
 	})
-	if !set || c2 == "" {
-		t.Fatalf("save = (%.40q, %v)", c2, set)
-	}
+	require(t, set && c2 != "", "save = (%.40q, %v), want a new cookie", c2, set)
 	e.req(c2, func(s *session.Session) {
-		if s.Get("theme") != "dark" || s.Has("user") {
-			t.Errorf("new session: theme %v, user %v", s.Get("theme"), s.Get("user"))
-		}
+		equal(t, "new session: theme", s.Get("theme"), "dark")
+		check(t, !s.Has("user"), "new session: the destroyed session's user %v is back", s.Get("user"))
 	})
 	if c.ServerSide {
-		if c2 == c1 {
-			t.Error("Set after Destroy kept the destroyed id")
-		}
-		if s := e.read(c1); s.Has("user") {
-			t.Error("the destroyed record was not deleted")
-		}
-		if e.canCount() {
-			if n := e.count(); n != 1 {
-				t.Errorf("%d records, want 1", n)
-			}
-		}
+		check(t, c2 != c1, "Set after Destroy kept the destroyed id")
+		check(t, !e.read(c1).Has("user"), "the destroyed record was not deleted")
+		e.wantRecords("records", 1)
 	}
 }
 
@@ -433,25 +300,13 @@ func regenerateTwice(t *testing.T, c Config) {
 	cC, _ := e.req(cA, func(s *session.Session) {
 		s.RegenerateID(true)
 		s.RegenerateID(true)
-		if s.State().ReplacedID != cA {
-			t.Errorf("DeleteID = %q, want the original %q", s.State().ReplacedID, cA)
-		}
+		equal(t, "State().ReplacedID (the original)", s.State().ReplacedID, cA)
 		s.RegenerateID(false)
-		if s.State().ReplacedID != cA {
-			t.Errorf("DeleteID after RegenerateID(false) = %q, want the original", s.State().ReplacedID)
-		}
+		equal(t, "State().ReplacedID after RegenerateID(false) (the original)", s.State().ReplacedID, cA)
 	})
-	if s := e.read(cA); s.Has("count") {
-		t.Error("T-RG3: the original record survived two regenerations")
-	}
-	if _, n := e.countReq(cC, nil); n != 2 {
-		t.Errorf("count under the final id %d, want 2", n)
-	}
-	if e.canCount() {
-		if n := e.count(); n != 1 {
-			t.Errorf("%d records, want 1", n)
-		}
-	}
+	check(t, !e.read(cA).Has("count"), "T-RG3: the original record survived two regenerations")
+	e.countIs("final id", cC, 2)
+	e.wantRecords("records", 1)
 }
 
 func destroyAfterRegenerate(t *testing.T, c Config) {
@@ -461,17 +316,9 @@ func destroyAfterRegenerate(t *testing.T, c Config) {
 		s.RegenerateID(false)
 		s.Destroy()
 	})
-	if !set || v != "" {
-		t.Fatalf("save = (%q, %v), want (\"\", true)", v, set)
-	}
-	if s := e.read(cA); s.Has("count") {
-		t.Error("the original record survived RegenerateID(false) then Destroy")
-	}
-	if e.canCount() {
-		if n := e.count(); n != 0 {
-			t.Errorf("%d records, want 0", n)
-		}
-	}
+	mustEqual(t, "Save of the regenerated, destroyed session", saved(v, set), expired)
+	check(t, !e.read(cA).Has("count"), "the original record survived RegenerateID(false) then Destroy")
+	e.wantRecords("records", 0)
 }
 
 func regenerateKeepsData(t *testing.T, c Config) {
@@ -483,14 +330,12 @@ func regenerateKeepsData(t *testing.T, c Config) {
 	c2, _ := e.req(c1, func(s *session.Session) {
 		s.RegenerateID(true)
 		s.Flash("next", "x")
-		if s.Get("user") != "alice" || s.Get("note") != "hi" {
-			t.Errorf("T-RG2: data lost by RegenerateID: %v", s.Data())
-		}
+		check(t, s.Get("user") == "alice" && s.Get("note") == "hi", "T-RG2: data lost by RegenerateID: %v", s.Data())
 	})
 	e.req(c2, func(s *session.Session) {
-		if s.Get("user") != "alice" || s.Get("next") != "x" || s.Has("note") {
-			t.Errorf("after regeneration: user %v, next %v, note %v", s.Get("user"), s.Get("next"), s.Get("note"))
-		}
+		equal(t, "after regeneration: user", s.Get("user"), "alice")
+		equal(t, "after regeneration: next", s.Get("next"), "x")
+		check(t, !s.Has("note"), "after regeneration: the consumed flash note is still there: %v", s.Get("note"))
 	})
 }
 
@@ -498,26 +343,16 @@ func destroyNew(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	s := e.read("")
 	s.Destroy()
-	if v, set := e.save(s); !set || v != "" {
-		t.Errorf("save = (%q, %v), want (\"\", true)", v, set)
-	}
+	equal(t, "Save", saved(e.save(s)), expired)
 	s = e.read("")
 	s.Destroy()
 	s.Destroy() // twice is fine
 	s.Unset("a")
 	s.Set("a", nil)
 	s.RegenerateID(true)
-	if !s.State().Destroyed || s.Get("a") != nil || s.Len() != 0 {
-		t.Error("Unset/Set(nil)/RegenerateID changed a destroyed session")
-	}
-	if v, set := e.save(s); !set || v != "" {
-		t.Errorf("save = (%q, %v), want (\"\", true)", v, set)
-	}
-	if e.canCount() {
-		if n := e.count(); n != 0 {
-			t.Errorf("%d records, want 0", n)
-		}
-	}
+	check(t, s.State().Destroyed && s.Get("a") == nil && s.Len() == 0, "Unset/Set(nil)/RegenerateID changed a destroyed session")
+	equal(t, "Save", saved(e.save(s)), expired)
+	e.wantRecords("records", 0)
 }
 
 // MalformedCookieValues are cookie values that no storage may take as an id
@@ -545,32 +380,34 @@ func malformedIDs(t *testing.T, c Config) {
 		}
 		e := newEnv(t, c, func(o *session.Options) { o.UseUnknownIDs = unknown })
 		for _, bad := range MalformedCookieValues {
-			s := e.read(bad)
-			if s.ID() == bad || !session.ValidID(s.ID()) || len(s.ID()) != 43 {
-				t.Errorf("read(%.30q) (UseUnknownIDs %v): id %.30q, want a new 43-character id", bad, unknown, s.ID())
-			}
-			if s.Len() != 0 || s.State().Dirty {
-				t.Errorf("read(%.30q): Len %d, Dirty %v", bad, s.Len(), s.State().Dirty)
-			}
-			if _, set := e.save(s); set {
-				t.Errorf("read(%.30q): the clean session set a cookie", bad)
-			}
+			refusesMalformedID(e, bad, unknown)
 		}
-		if e.canCount() {
-			if n := e.count(); n != 0 {
-				t.Errorf("%d records after malformed reads, want 0", n)
-			}
-		}
+		e.wantRecords("records after malformed reads", 0)
 	}
 }
 
-func valuesRoundTrip(t *testing.T, c Config) {
-	e := newEnv(t, c, nil)
-	type point struct {
-		X int    `json:"x"`
-		Y string `json:"y"`
-	}
-	in := map[string]any{
+// refusesMalformedID: reading the malformed cookie value bad gives a new,
+// clean session, whatever UseUnknownIDs says.
+func refusesMalformedID(e *env, bad string, unknown bool) {
+	t := e.t
+	t.Helper()
+	s := e.read(bad)
+	check(t, s.ID() != bad && len(s.ID()) == 43, "read(%.30q) (UseUnknownIDs %v): id %.30q, want a new 43-character id", bad, unknown, s.ID())
+	wantNew(t, fmt.Sprintf("read(%.30q)", bad), s)
+	_, set := e.save(s)
+	check(t, !set, "read(%.30q): the clean session set a cookie", bad)
+}
+
+// point is a struct value of valuesRoundTrip.
+type point struct {
+	X int    `json:"x"`
+	Y string `json:"y"`
+}
+
+// roundTripValues are the values valuesRoundTrip sets, and what Get
+// returns for each once loaded: JSON's types.
+func roundTripValues() (in, want map[string]any) {
+	in = map[string]any{
 		"string":                   "hello",
 		"empty":                    "",
 		"float":                    3.5,
@@ -589,7 +426,7 @@ func valuesRoundTrip(t *testing.T, c Config) {
 		"key with spaces and ключ": 1,
 		"__proto__":                "p",
 	}
-	want := map[string]any{
+	want = map[string]any{
 		"string":                   "hello",
 		"empty":                    "",
 		"float":                    3.5,
@@ -608,6 +445,12 @@ func valuesRoundTrip(t *testing.T, c Config) {
 		"key with spaces and ключ": 1.0,
 		"__proto__":                "p",
 	}
+	return in, want
+}
+
+func valuesRoundTrip(t *testing.T, c Config) {
+	e := newEnv(t, c, nil)
+	in, want := roundTripValues()
 	c1, _ := e.req("", func(s *session.Session) {
 		for k, v := range in {
 			s.Set(k, v)
@@ -616,34 +459,18 @@ func valuesRoundTrip(t *testing.T, c Config) {
 	})
 	e.req(c1, func(s *session.Session) {
 		for k, w := range want {
-			if got := s.Get(k); !reflect.DeepEqual(got, w) {
-				t.Errorf("Get(%q) = %#v, want %#v", k, got, w)
-			}
+			deepEqual(t, fmt.Sprintf("Get(%q)", k), s.Get(k), w)
 		}
-		if got, w := s.Get("flash"), (map[string]any{"n": 1.0, "s": []any{"ü"}}); !reflect.DeepEqual(got, w) {
-			t.Errorf("flash = %#v, want %#v", got, w)
-		}
-		if n, ok := session.Value[int](s, "int"); !ok || n != 42 {
-			t.Errorf("Value[int](int) = %d, %v", n, ok)
-		}
-		if n, ok := session.Value[int64](s, "big"); !ok || n != 1<<53 {
-			t.Errorf("Value[int64](big) = %d, %v", n, ok)
-		}
-		if _, ok := session.Value[int](s, "float"); ok {
-			t.Error("Value[int](3.5) succeeded")
-		}
-		if p, ok := session.Value[point](s, "struct"); !ok || p != (point{7, "q"}) {
-			t.Errorf("Value[point] = %+v, %v", p, ok)
-		}
-		if ss, ok := session.Value[[]string](s, "strings"); !ok || !reflect.DeepEqual(ss, []string{"x", "y"}) {
-			t.Errorf("Value[[]string] = %v, %v", ss, ok)
-		}
-		if b, ok := session.Value[bool](s, "false"); !ok || b {
-			t.Errorf("Value[bool](false) = %v, %v", b, ok)
-		}
-		if s.Len() != len(want)+1 {
-			t.Errorf("Len %d, want %d", s.Len(), len(want)+1)
-		}
+		deepEqual(t, "flash", s.Get("flash"), map[string]any{"n": 1.0, "s": []any{"ü"}})
+		wantValue(t, s, "int", 42)
+		wantValue(t, s, "big", int64(1<<53))
+		_, ok := session.Value[int](s, "float")
+		check(t, !ok, "Value[int](3.5) succeeded")
+		wantValue(t, s, "struct", point{7, "q"})
+		ss, ok := session.Value[[]string](s, "strings")
+		check(t, ok && reflect.DeepEqual(ss, []string{"x", "y"}), "Value[[]string] = %v, %v", ss, ok)
+		wantValue(t, s, "false", false)
+		equal(t, "Len", s.Len(), len(want)+1)
 	})
 }
 
@@ -658,13 +485,11 @@ func removeKeys(t *testing.T, c Config) {
 		s.Set("a", nil)
 		s.Unset("b")
 	})
-	if !set {
-		t.Fatal("removing keys sent no Set-Cookie")
-	}
+	require(t, set, "removing keys sent no Set-Cookie")
 	e.req(c2, func(s *session.Session) {
-		if s.Has("a") || s.Has("b") || s.Get("c") != 3.0 || s.Len() != 1 {
-			t.Errorf("after removal: a %v, b %v, c %v, Len %d", s.Get("a"), s.Get("b"), s.Get("c"), s.Len())
-		}
+		check(t, !s.Has("a") && !s.Has("b"), "after removal: a %v, b %v; want neither", s.Get("a"), s.Get("b"))
+		equal(t, "after removal: c", s.Get("c"), 3.0)
+		equal(t, "after removal: Len", s.Len(), 1)
 	})
 }
 
@@ -674,26 +499,22 @@ func unchangedNotWritten(t *testing.T, c Config) {
 	var before []byte
 	if c.Get != nil {
 		var ok bool
-		if before, ok = c.Get(t, e.st, c1); !ok {
-			t.Fatal("no record stored under the returned id")
-		}
+		before, ok = c.Get(t, e.st, c1)
+		require(t, ok, "no record stored under the returned id")
 	}
-	for i := 0; i < 5; i++ {
+	for range 5 {
 		e.clock.Advance(time.Second)
-		if _, set := e.req(c1, func(s *session.Session) {
+		_, set := e.req(c1, func(s *session.Session) {
 			_ = s.Get("user")
 			_ = s.Has("x")
 			_ = s.Len()
 			_ = s.Data()
-		}); set {
-			t.Fatal("a read-only request sent a Set-Cookie")
-		}
+		})
+		require(t, !set, "a read-only request sent a Set-Cookie")
 	}
 	if c.Get != nil {
 		after, _ := c.Get(t, e.st, c1)
-		if string(after) != string(before) {
-			t.Errorf("the record was rewritten by read-only requests:\n%s\n%s", before, after)
-		}
+		check(t, string(after) == string(before), "the record was rewritten by read-only requests:\n%s\n%s", before, after)
 	}
 }
 
@@ -701,35 +522,23 @@ func cleanAfterSave(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	s := e.read("")
 	s.Set("a", 1)
-	if !s.State().Dirty {
-		t.Fatal("not dirty after Set")
-	}
+	require(t, s.State().Dirty, "not dirty after Set")
 	v, set := e.save(s)
-	if !set || v == "" {
-		t.Fatalf("save = (%.40q, %v)", v, set)
+	require(t, set && v != "", "save = (%.40q, %v), want a cookie", v, set)
+	if c.ServerSide {
+		equal(t, "server-side cookie value (the id)", v, s.ID())
 	}
-	if c.ServerSide && v != s.ID() {
-		t.Errorf("server-side cookie value %q, want the id %q", v, s.ID())
-	}
-	if s.State().Dirty {
-		t.Error("dirty after a successful save")
-	}
+	check(t, !s.State().Dirty, "dirty after a successful save")
 	// A second save of the unchanged session writes nothing.
-	if v2, set := e.save(s); set {
-		t.Errorf("second save set the cookie to %.40q", v2)
-	}
+	v2, set := e.save(s)
+	check(t, !set, "second save set the cookie to %.40q", v2)
 	s.Set("b", 2) // a change after the save is visible to the middleware
-	if !s.State().Dirty {
-		t.Error("not dirty after a change made after the save")
-	}
+	check(t, s.State().Dirty, "not dirty after a change made after the save")
 	v3, set := e.save(s)
-	if !set {
-		t.Fatal("saving the change sent no cookie")
-	}
+	require(t, set, "saving the change sent no cookie")
 	e.req(v3, func(s *session.Session) {
-		if s.Get("a") != 1.0 || s.Get("b") != 2.0 {
-			t.Errorf("a %v, b %v", s.Get("a"), s.Get("b"))
-		}
+		equal(t, "a", s.Get("a"), 1.0)
+		equal(t, "b", s.Get("b"), 2.0)
 	})
 }
 
@@ -744,18 +553,15 @@ func copiesIsolated(t *testing.T, c Config) {
 	m["a"] = 2.0 // the handler's map, after the save
 	list[0] = "changed"
 	// The saved session object itself, changed after its save.
-	saved := e.read(c1)
-	saved.Set("touched", 1)
-	c1, _ = e.save(saved)
-	saved.Set("later", 1)
-	if s := e.read(c1); s.Has("later") {
-		t.Errorf("a change to a session object after its save reached the store: %v", s.Data())
-	}
+	obj := e.read(c1)
+	obj.Set("touched", 1)
+	c1, _ = e.save(obj)
+	obj.Set("later", 1)
+	s := e.read(c1)
+	check(t, !s.Has("later"), "a change to a session object after its save reached the store: %v", s.Data())
 	e.req(c1, func(s *session.Session) {
 		got, _ := s.Get("m").(map[string]any)
-		if got["a"] != 1.0 {
-			t.Errorf("a change to the handler's map after the save reached the store: %v", got["a"])
-		}
+		equal(t, `m["a"] after the handler changed its map after the save`, got["a"], 1.0)
 		got["a"] = 3.0 // a loaded map, in a request that does not save
 		got["new"] = true
 		if l, _ := s.Get("list").([]any); len(l) == 1 {
@@ -763,13 +569,9 @@ func copiesIsolated(t *testing.T, c Config) {
 		}
 	})
 	e.req(c1, func(s *session.Session) {
-		got, _ := s.Get("m").(map[string]any)
-		if !reflect.DeepEqual(got, map[string]any{"a": 1.0}) {
-			t.Errorf("T-CC4: mutating a loaded map without a save changed the store: %v", got)
-		}
-		if l, _ := s.Get("list").([]any); len(l) != 1 || l[0] != "x" {
-			t.Errorf("T-CC4: mutating a loaded slice changed the store: %v", l)
-		}
+		deepEqual(t, "T-CC4: m after a request that did not save mutated the map it loaded", s.Get("m"), map[string]any{"a": 1.0})
+		l, _ := s.Get("list").([]any)
+		deepEqual(t, "T-CC4: list after a request that did not save mutated the slice it loaded", l, []any{"x"})
 	})
 }
 
@@ -779,31 +581,22 @@ func readsRemixRecord(t *testing.T, c Config) {
 	e.saw(id)
 	c.Put(t, e.st, id, []byte(`[{"count":1,"user":{"name":"ann"}},{"message":"hi"}]`))
 	c1, set := e.req(id, func(s *session.Session) {
-		if s.ID() != id {
-			t.Fatalf("id %q, want the stored Remix id", s.ID())
-		}
-		if n, ok := session.Value[int](s, "count"); !ok || n != 1 {
-			t.Errorf("count = %v", s.Get("count"))
-		}
-		if s.Get("message") != "hi" || !s.State().Dirty {
-			t.Errorf("flash %v, Dirty %v", s.Get("message"), s.State().Dirty)
-		}
+		mustEqual(t, "id (the stored Remix id)", s.ID(), id)
+		wantValue(t, s, "count", 1)
+		equal(t, "flash message", s.Get("message"), "hi")
+		check(t, s.State().Dirty, "a session loaded with flash is not dirty")
 	})
-	if !set || c1 != id {
-		t.Errorf("save = (%q, %v), want the id: the consumed flash must be written", c1, set)
-	}
+	equal(t, "save (the id: the consumed flash must be written)", saved(c1, set), saved(id, true))
 	e.req(c1, func(s *session.Session) {
-		if s.Has("message") || s.Get("count") != 1.0 {
-			t.Errorf("after consuming: message %v, count %v", s.Get("message"), s.Get("count"))
-		}
+		check(t, !s.Has("message"), "after consuming: the flash message %v is still there", s.Get("message"))
+		equal(t, "after consuming: count", s.Get("count"), 1.0)
 	})
 	// A two-element record with null or missing parts.
 	for _, rec := range []string{`[{"a":1}]`, `[{"a":1},null]`, `[{"a":1},{},{"c":0}]`, `[{"a":1},{},{"x":"future"},"extra"]`} {
 		c.Put(t, e.st, "remix-id", []byte(rec))
 		e.saw("remix-id")
-		if s := e.read("remix-id"); s.ID() != "remix-id" || s.Get("a") != 1.0 {
-			t.Errorf("record %s: id %q, a %v", rec, s.ID(), s.Get("a"))
-		}
+		s := e.read("remix-id")
+		check(t, s.ID() == "remix-id" && s.Get("a") == 1.0, "record %s: id %q, a %v; want remix-id, 1", rec, s.ID(), s.Get("a"))
 	}
 }
 
@@ -815,81 +608,71 @@ func writesRemixRecord(t *testing.T, c Config) {
 		s.Flash("msg", "hi")
 	})
 	rec, ok := c.Get(t, e.st, c1)
-	if !ok {
-		t.Fatal("no record")
-	}
+	require(t, ok, "no record")
 	var arr []json.RawMessage
-	if err := json.Unmarshal(rec, &arr); err != nil || len(arr) < 2 {
-		t.Fatalf("record %s is not a JSON array [values, flash, ...]: %v", rec, err)
-	}
+	err := json.Unmarshal(rec, &arr)
+	require(t, err == nil && len(arr) >= 2, "record %s is not a JSON array [values, flash, ...]: %v", rec, err)
 	var d session.Data
-	if err := json.Unmarshal(rec, &d); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(d.Values, map[string]any{"count": 1.0}) || !reflect.DeepEqual(d.Flash, map[string]any{"msg": "hi"}) {
-		t.Errorf("record %s: values %v, flash %v", rec, d.Values, d.Flash)
-	}
+	must(t, "decoding the record as session.Data", json.Unmarshal(rec, &d))
+	deepEqual(t, fmt.Sprintf("record %s: values", rec), d.Values, map[string]any{"count": 1.0})
+	deepEqual(t, fmt.Sprintf("record %s: flash", rec), d.Flash, map[string]any{"msg": "hi"})
 	if len(arr) >= 3 {
-		var m struct {
-			C int64 `json:"c"`
-			S int64 `json:"s"`
-		}
-		if err := json.Unmarshal(arr[2], &m); err != nil {
-			t.Fatalf("metadata %s: %v", arr[2], err)
-		}
-		if m.C != start.UnixMilli() || m.S != start.UnixMilli() {
-			t.Errorf("metadata %s, want c and s = %d (the fake clock)", arr[2], start.UnixMilli())
-		}
+		wantMetadata(t, arr[2], start)
 	}
+}
+
+// wantMetadata checks a record's metadata, its optional third element:
+// created and saved at the time at (the fake clock's).
+func wantMetadata(t testing.TB, meta json.RawMessage, at time.Time) {
+	t.Helper()
+	var m struct {
+		C int64 `json:"c"`
+		S int64 `json:"s"`
+	}
+	must(t, fmt.Sprintf("metadata %s", meta), json.Unmarshal(meta, &m))
+	ms := at.UnixMilli()
+	check(t, m.C == ms && m.S == ms, "metadata %s, want c and s = %d (the fake clock)", meta, ms)
 }
 
 func corruptRecord(t *testing.T, c Config) {
 	for _, rec := range []string{`{not json`, `{"a":1}`, `"str"`, `[1,2]`, `null`, ``, `[{"a":1},{},{}]x`} {
-		e := newEnv(t, c, nil)
-		id := "corrupt-record-id"
-		e.saw(id)
-		c.Put(t, e.st, id, []byte(rec))
-		s, err := e.st.Read(context.Background(), id)
-		if err != nil {
-			t.Errorf("record %q: Read error %v, want a new session (T-FAIL4)", rec, err)
-			continue
-		}
-		e.saw(s.ID())
-		if s.ID() == id || s.Len() != 0 {
-			t.Errorf("record %q: id %q, Len %d: want a new, empty session", rec, s.ID(), s.Len())
-		}
-		if rec == "" && e.logs.Warnings() == 0 {
-			// A backend may hold no empty value (memcache storage reads
-			// one as a deletion's tombstone): absent, nothing to log.
-			continue
-		}
-		if e.logs.Warnings() != 1 {
-			t.Errorf("record %q: %d warnings logged, want 1:\n%s", rec, e.logs.Warnings(), e.logs)
-		}
-		if !e.logs.Contains("id-sha256:") {
-			t.Errorf("record %q: the warning does not name the session by its hash:\n%s", rec, e.logs)
-		}
+		ignoresCorruptRecord(t, c, rec)
 	}
+}
+
+// ignoresCorruptRecord: reading the id whose record is rec gives a new,
+// empty session, and one warning that names the session by its hash.
+func ignoresCorruptRecord(t *testing.T, c Config, rec string) {
+	t.Helper()
+	e := newEnv(t, c, nil)
+	id := "corrupt-record-id"
+	e.saw(id)
+	c.Put(t, e.st, id, []byte(rec))
+	s, err := e.st.Read(context.Background(), id)
+	if !check(t, err == nil, "record %q: Read error %v, want a new session (T-FAIL4)", rec, err) {
+		return
+	}
+	e.saw(s.ID())
+	check(t, s.ID() != id && s.Len() == 0, "record %q: id %q, Len %d: want a new, empty session", rec, s.ID(), s.Len())
+	if rec == "" && e.logs.Warnings() == 0 {
+		// A backend may hold no empty value (memcache storage reads
+		// one as a deletion's tombstone): absent, nothing to log.
+		return
+	}
+	check(t, e.logs.Warnings() == 1, "record %q: %d warnings logged, want 1:\n%s", rec, e.logs.Warnings(), e.logs)
+	check(t, e.logs.Contains("id-sha256:"), "record %q: the warning does not name the session by its hash:\n%s", rec, e.logs)
 }
 
 func lifetimeAbsolute(t *testing.T, c Config) {
 	e := newEnv(t, c, func(o *session.Options) { o.Lifetime = time.Hour })
 	c1, _ := e.countReq("", nil)
 	e.clock.Advance(20 * time.Minute)
-	c2, n := e.countReq(c1, nil)
-	if n != 2 {
-		t.Fatalf("count %d, want 2", n)
-	}
+	c2 := e.mustCount("after 20 minutes", c1, 2)
 	e.clock.Advance(20 * time.Minute)
-	c3, n := e.countReq(c2, nil)
-	if n != 3 {
-		t.Fatalf("count %d, want 3", n)
-	}
+	c3 := e.mustCount("after 40 minutes", c2, 3)
 	e.clock.Advance(20*time.Minute + time.Second)
 	// T-EXP2: an hour after creation, however active.
-	if _, n := e.countReq(c3, nil); n != 1 {
-		t.Errorf("after the lifetime: count %d, want 1 (a new session)", n)
-	}
+	e.countIs("after the lifetime (a new session)", c3, 1)
 }
 
 func lifetimeAcrossRegenerate(t *testing.T, c Config) {
@@ -897,18 +680,12 @@ func lifetimeAcrossRegenerate(t *testing.T, c Config) {
 	c1, _ := e.countReq("", nil)
 	e.clock.Advance(40 * time.Minute)
 	c2, n := e.countReq(c1, func(s *session.Session) { s.RegenerateID(true) })
-	if n != 2 {
-		t.Fatalf("count %d, want 2", n)
-	}
+	mustEqual(t, "RegenerateID(true) after 40 minutes: count", n, 2)
 	e.clock.Advance(10 * time.Minute)
 	c3, n := e.countReq(c2, func(s *session.Session) { s.RegenerateID(false) })
-	if n != 3 {
-		t.Fatalf("count %d, want 3", n)
-	}
+	mustEqual(t, "RegenerateID(false) after 50 minutes: count", n, 3)
 	e.clock.Advance(10*time.Minute + time.Second)
-	if _, n := e.countReq(c3, nil); n != 1 {
-		t.Errorf("an hour after creation, regenerated twice: count %d, want 1 (the lifetime must survive regeneration)", n)
-	}
+	e.countIs("an hour after creation, regenerated twice (a new session: the lifetime must survive regeneration)", c3, 1)
 }
 
 func lifetimeAfterDestroy(t *testing.T, c Config) {
@@ -919,20 +696,14 @@ func lifetimeAfterDestroy(t *testing.T, c Config) {
 		s.Destroy()
 		s.Set("fresh", true)
 	})
-	if !set || c2 == "" {
-		t.Fatal("no new cookie")
-	}
+	require(t, set && c2 != "", "no new cookie")
 	e.clock.Advance(30 * time.Minute) // 80 min after the first, 30 after the new session
 	e.req(c2, func(s *session.Session) {
-		if s.Get("fresh") != true {
-			t.Error("the session started after Destroy inherited the destroyed one's creation time")
-		}
+		check(t, s.Get("fresh") == true, "the session started after Destroy inherited the destroyed one's creation time")
 	})
 	e.clock.Advance(31 * time.Minute)
 	e.req(c2, func(s *session.Session) {
-		if s.Has("fresh") {
-			t.Error("the new session outlived its own lifetime")
-		}
+		check(t, !s.Has("fresh"), "the new session outlived its own lifetime")
 	})
 }
 
@@ -949,24 +720,18 @@ func recordTooLarge(t *testing.T, c Config) {
 	s := e.read(c1)
 	s.Set("blob", strings.Repeat("x", session.DefaultMaxRecordSize))
 	_, set, err := e.st.Save(context.Background(), s)
-	if !errors.Is(err, session.ErrTooLarge) || set {
-		t.Fatalf("Save of a session over the default limit = (set %v, %v), want an error wrapping ErrTooLarge", set, err)
-	}
-	if limit := strconv.Itoa(session.DefaultMaxRecordSize); !strings.Contains(err.Error(), limit) {
-		t.Errorf("the error does not name the %s-byte limit: %v", limit, err)
-	}
+	require(t, errors.Is(err, session.ErrTooLarge) && !set,
+		"Save of a session over the default limit = (set %v, %v), want an error wrapping ErrTooLarge", set, err)
+	limit := strconv.Itoa(session.DefaultMaxRecordSize)
+	check(t, strings.Contains(err.Error(), limit), "the error does not name the %s-byte limit: %v", limit, err)
 	if c.Get != nil {
-		if after, ok := c.Get(t, e.st, c1); !ok || string(after) != string(before) {
-			t.Errorf("the stored record changed: %.80q, was %.80q", after, before)
-		}
+		after, ok := c.Get(t, e.st, c1)
+		check(t, ok && string(after) == string(before), "the stored record changed: %.80q, was %.80q", after, before)
 	}
-	if _, n := e.countReq(c1, func(s *session.Session) {
-		if s.Has("blob") {
-			t.Error("the oversized value was stored")
-		}
-	}); n != 2 {
-		t.Errorf("after the failed save: count %d, want 2 (the stored session intact)", n)
-	}
+	_, n := e.countReq(c1, func(s *session.Session) {
+		check(t, !s.Has("blob"), "the oversized value was stored")
+	})
+	equal(t, "after the failed save: count (the stored session intact)", n, 2)
 }
 
 // The zero Options must not mean "never expires": a cookie captured once
@@ -975,60 +740,45 @@ func lifetimeDefault(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	c1, _ := e.countReq("", nil)
 	e.clock.Advance(session.DefaultLifetime - time.Hour)
-	c2, n := e.countReq(c1, nil)
-	if n != 2 {
-		t.Fatalf("an hour before the default lifetime ends: count %d, want 2", n)
-	}
+	c2 := e.mustCount("an hour before the default lifetime ends", c1, 2)
 	e.clock.Advance(time.Hour)
-	if _, n := e.countReq(c2, nil); n != 1 {
-		t.Errorf("%v after creation with zero Options: count %d, want 1 (a new session)", session.DefaultLifetime, n)
-	}
+	e.countIs(fmt.Sprintf("%v after creation with zero Options (a new session)", session.DefaultLifetime), c2, 1)
 }
 
 func lifetimeNone(t *testing.T, c Config) {
 	e := newEnv(t, c, func(o *session.Options) { o.Lifetime = -1 })
 	c1, _ := e.countReq("", nil)
 	e.clock.Advance(10 * 365 * 24 * time.Hour)
-	if _, n := e.countReq(c1, nil); n != 2 {
-		t.Errorf("ten years later with a negative Lifetime: count %d, want 2", n)
-	}
+	e.countIs("ten years later with a negative Lifetime", c1, 2)
 }
 
 func idleExpires(t *testing.T, c Config) {
 	e := newEnv(t, c, func(o *session.Options) { o.IdleTimeout = 10 * time.Minute })
 	c1, _ := e.countReq("", nil)
 	e.clock.Advance(9 * time.Minute)
-	c2, n := e.countReq(c1, nil)
-	if n != 2 {
-		t.Fatalf("within the idle timeout: count %d, want 2", n)
-	}
+	c2 := e.mustCount("within the idle timeout", c1, 2)
 	e.clock.Advance(10*time.Minute + time.Second)
 	// T-EXP1: idle longer than IdleTimeout.
-	if _, n := e.countReq(c2, nil); n != 1 {
-		t.Errorf("after the idle timeout: count %d, want 1", n)
-	}
+	e.countIs("after the idle timeout (a new session)", c2, 1)
 }
 
 func idleSlides(t *testing.T, c Config) {
 	e := newEnv(t, c, func(o *session.Options) { o.IdleTimeout = 10 * time.Minute })
 	cookie, _ := e.countReq("", nil)
-	for i := 0; i < 4; i++ {
+	for i := range 4 {
 		e.clock.Advance(6 * time.Minute)
 		var set bool
 		cookie, set = e.req(cookie, func(s *session.Session) {
-			if n, _ := session.Value[int](s, "count"); n != 1 {
-				t.Fatalf("after %d read-only requests 6 min apart: count %v, want 1", i, s.Get("count"))
-			}
+			n, _ := session.Value[int](s, "count")
+			require(t, n == 1, "after %d read-only requests 6 min apart: count %v, want 1", i, s.Get("count"))
 		})
-		if set != !c.ServerSide {
-			t.Errorf("refresh: Set-Cookie %v, want %v (server-side storages refresh without a cookie; cookie storage must re-issue it)", set, !c.ServerSide)
-		}
+		// Server-side storages refresh without a cookie; the cookie
+		// storage must re-issue it.
+		equal(t, "Set-Cookie on a sliding refresh", set, !c.ServerSide)
 	}
 	e.clock.Advance(10*time.Minute + time.Second)
 	e.req(cookie, func(s *session.Session) {
-		if s.Has("count") {
-			t.Error("the session outlived its idle timeout after the last refresh")
-		}
+		check(t, !s.Has("count"), "the session outlived its idle timeout after the last refresh")
 	})
 }
 
@@ -1038,14 +788,11 @@ func idleThrottled(t *testing.T, c Config) {
 	// Within a tenth of the idle timeout: no refresh, so no Set-Cookie and
 	// the deadline stays 10 min after the save.
 	e.clock.Advance(30 * time.Second)
-	if _, set := e.req(c1, nil); set {
-		t.Error("a request 30 s after the save (under a tenth of the idle timeout) sent a Set-Cookie")
-	}
+	_, set := e.req(c1, nil)
+	check(t, !set, "a request 30 s after the save (under a tenth of the idle timeout) sent a Set-Cookie")
 	e.clock.Advance(9*time.Minute + 45*time.Second)
 	e.req(c1, func(s *session.Session) {
-		if s.Has("count") {
-			t.Error("a request within the first tenth of the idle timeout extended it")
-		}
+		check(t, !s.Has("count"), "a request within the first tenth of the idle timeout extended it")
 	})
 
 	// Past a tenth: refreshed.
@@ -1054,9 +801,7 @@ func idleThrottled(t *testing.T, c Config) {
 	c2, _ = e.req(c2, nil)
 	e.clock.Advance(9*time.Minute + 30*time.Second)
 	e.req(c2, func(s *session.Session) {
-		if !s.Has("count") {
-			t.Error("a request a tenth of the idle timeout after the save did not extend it")
-		}
+		check(t, s.Has("count"), "a request a tenth of the idle timeout after the save did not extend it")
 	})
 }
 
@@ -1066,42 +811,18 @@ func concurrentRequests(t *testing.T, c Config) {
 	const n = 50
 	var wg sync.WaitGroup
 	cookies := make([]string, n)
-	for i := 0; i < n; i++ {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx := context.Background()
-			s, err := e.st.Read(ctx, c1)
-			if err != nil {
-				t.Errorf("Read: %v", err)
-				return
-			}
-			if s.Get("shared") != "yes" {
-				t.Errorf("concurrent read lost the data: %v", s.Data())
-			}
-			switch i % 3 {
-			case 0:
-				s.Set("writer", i)
-			case 1:
-				s.Flash("f", i)
-			}
-			v, set, err := e.st.Save(ctx, s)
-			if err != nil {
-				t.Errorf("Save: %v", err)
-				return
-			}
-			if set {
-				cookies[i] = v
-			}
+			cookies[i] = concurrentRequest(e, c1, i)
 		}()
 	}
 	wg.Wait()
 	e.saw(cookies...)
 	for i, v := range cookies {
 		// (A reader may get a cookie too: it consumed another's flash.)
-		if i%3 != 2 && v == "" {
-			t.Errorf("goroutine %d changed the session but got no cookie", i)
-		}
+		check(t, i%3 == 2 || v != "", "goroutine %d changed the session but got no cookie", i)
 	}
 	// Last writer wins: any one of the writers' states, never a torn one.
 	final := c1
@@ -1109,10 +830,31 @@ func concurrentRequests(t *testing.T, c Config) {
 		final = cookies[0]
 	}
 	e.req(final, func(s *session.Session) {
-		if s.Get("shared") != "yes" {
-			t.Errorf("after concurrent saves: %v", s.Data())
-		}
+		check(t, s.Get("shared") == "yes", "after concurrent saves: %v", s.Data())
 	})
+}
+
+// concurrentRequest is request i of concurrentRequests: it reads the
+// session cookie names, sets a value, a flash or nothing, and saves. It
+// returns the cookie the save set, or "".
+func concurrentRequest(e *env, cookie string, i int) string {
+	t, ctx := e.t, context.Background()
+	s, err := e.st.Read(ctx, cookie)
+	if !noError(t, "Read", err) {
+		return ""
+	}
+	check(t, s.Get("shared") == "yes", "concurrent read lost the data: %v", s.Data())
+	switch i % 3 {
+	case 0:
+		s.Set("writer", i)
+	case 1:
+		s.Flash("f", i)
+	}
+	v, set, err := e.st.Save(ctx, s)
+	if !noError(t, "Save", err) || !set {
+		return ""
+	}
+	return v
 }
 
 func concurrentSessionObject(t *testing.T, c Config) {
@@ -1120,26 +862,11 @@ func concurrentSessionObject(t *testing.T, c Config) {
 	c1, _ := e.req("", func(s *session.Session) { s.Set("a", 1) })
 	s := e.read(c1)
 	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
+	for i := range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			key := string(rune('a' + i%5))
-			s.Set(key, i)
-			_ = s.Get(key)
-			_ = s.Has(key)
-			_ = s.Len()
-			_ = s.Data()
-			_ = s.State().Dirty
-			_ = s.ID()
-			if i%7 == 0 {
-				s.Flash("f", i)
-			}
-			if i%5 == 0 {
-				if _, _, err := e.st.Save(context.Background(), s); err != nil {
-					t.Errorf("Save: %v", err)
-				}
-			}
+			useConcurrently(e, s, i)
 		}()
 	}
 	wg.Wait()
@@ -1148,10 +875,37 @@ func concurrentSessionObject(t *testing.T, c Config) {
 		v = c1
 	}
 	e.req(v, func(s *session.Session) {
-		if !s.Has("a") {
-			t.Errorf("lost data: %v", s.Data())
-		}
+		check(t, s.Has("a"), "lost data: %v", s.Data())
 	})
+}
+
+// useConcurrently is goroutine i of concurrentSessionObject: it sets a key
+// and calls every reading method of s, some goroutines flash or save too.
+func useConcurrently(e *env, s *session.Session, i int) {
+	key := string(rune('a' + i%5))
+	s.Set(key, i)
+	_ = s.Get(key)
+	_ = s.Has(key)
+	_ = s.Len()
+	_ = s.Data()
+	_ = s.State().Dirty
+	_ = s.ID()
+	if i%7 == 0 {
+		s.Flash("f", i)
+	}
+	if i%5 == 0 {
+		_, _, err := e.st.Save(context.Background(), s)
+		noError(e.t, "Save", err)
+	}
+}
+
+// lateChange is what noResurrectAfterDestroy's request A brings to a save
+// that comes after the logout: setup makes the session, apply changes A
+// (nil: nothing), and warn says whether dropping it must be logged.
+type lateChange struct {
+	name         string
+	setup, apply func(*session.Session)
+	warn         bool
 }
 
 // noResurrectAfterDestroy: A loads, B destroys (logout), A saves: a change,
@@ -1160,43 +914,32 @@ func concurrentSessionObject(t *testing.T, c Config) {
 // dropped with a warning (not reported later as lost), and the record stays
 // deleted.
 func noResurrectAfterDestroy(t *testing.T, c Config) {
-	for _, change := range []struct {
-		name  string
-		setup func(*session.Session)
-		apply func(*session.Session)
-		warn  bool
-	}{
+	for _, change := range []lateChange{
 		{"changed", func(s *session.Session) { s.Set("user", "alice") }, func(s *session.Session) { s.Set("cart", 1) }, true},
 		{"flash consumed", func(s *session.Session) { s.Set("user", "alice"); s.Flash("msg", "hi") }, nil, true},
 		{"unchanged, refreshed", func(s *session.Session) { s.Set("user", "alice") }, nil, false},
 	} {
-		t.Run(change.name, func(t *testing.T) {
-			e := newEnv(t, c, func(o *session.Options) { o.IdleTimeout = time.Hour })
-			id, _ := e.req("", change.setup)
-			e.clock.Advance(10 * time.Minute) // past a tenth of the idle timeout
-			a := e.read(id)
-			if a.ID() != id {
-				t.Fatalf("the session did not load")
-			}
-			e.req(id, func(s *session.Session) { s.Destroy() })
-			if change.apply != nil {
-				change.apply(a)
-			}
-			warnings := e.logs.Warnings()
-			if v, set := e.save(a); set || v != "" {
-				t.Errorf("A's save after the logout = (%q, %v), want (\"\", false): no cookie", v, set)
-			}
-			if a.State().Dirty {
-				t.Error("A is still dirty after its changes were dropped (the middleware would report them as late)")
-			}
-			if change.warn && e.logs.Warnings() == warnings {
-				t.Errorf("dropping A's changes was not logged: %s", e.logs)
-			}
-			if s := e.read(id); s.ID() == id || s.Has("user") {
-				t.Errorf("the destroyed session came back: %v", s.Data())
-			}
-		})
+		t.Run(change.name, func(t *testing.T) { change.savedAfterLogout(t, c) })
 	}
+}
+
+// savedAfterLogout plays noResurrectAfterDestroy with this change.
+func (change lateChange) savedAfterLogout(t *testing.T, c Config) {
+	e := newEnv(t, c, func(o *session.Options) { o.IdleTimeout = time.Hour })
+	id, _ := e.req("", change.setup)
+	e.clock.Advance(10 * time.Minute) // past a tenth of the idle timeout
+	a := e.read(id)
+	require(t, a.ID() == id, "the session did not load")
+	e.req(id, func(s *session.Session) { s.Destroy() })
+	if change.apply != nil {
+		change.apply(a)
+	}
+	warnings := e.logs.Warnings()
+	equal(t, "A's save after the logout (no cookie)", saved(e.save(a)), unsent)
+	check(t, !a.State().Dirty, "A is still dirty after its changes were dropped (the middleware would report them as late)")
+	check(t, !change.warn || e.logs.Warnings() != warnings, "dropping A's changes was not logged: %s", e.logs)
+	s := e.read(id)
+	check(t, s.ID() != id && !s.Has("user"), "the destroyed session came back: %v", s.Data())
 }
 
 // noResurrectAfterRegenerate: A loads, B logs in with RegenerateID(true), A
@@ -1207,13 +950,9 @@ func noResurrectAfterRegenerate(t *testing.T, c Config) {
 	a := e.read(old)
 	newID, _ := e.req(old, func(s *session.Session) { s.RegenerateID(true); s.Set("user", "alice") })
 	a.Set("n", 2)
-	if v, set := e.save(a); set || v != "" {
-		t.Errorf("A's save after the login = (%q, %v), want (\"\", false)", v, set)
-	}
-	if s := e.read(old); s.ID() == old {
-		t.Errorf("the pre-login id was written back: %v", s.Data())
-	}
-	if s := e.read(newID); s.Get("user") != "alice" || s.Get("n") != 1.0 {
-		t.Errorf("the logged-in session: %v", s.Data())
-	}
+	equal(t, "A's save after the login (no cookie)", saved(e.save(a)), unsent)
+	s := e.read(old)
+	check(t, s.ID() != old, "the pre-login id was written back: %v", s.Data())
+	s = e.read(newID)
+	check(t, s.Get("user") == "alice" && s.Get("n") == 1.0, "the logged-in session: %v", s.Data())
 }

@@ -23,6 +23,7 @@ package sessiontest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -107,23 +108,15 @@ func Request(t testing.TB, st session.Storage, cookieValue string, fn func(*sess
 	t.Helper()
 	ctx := context.Background()
 	s, err := st.Read(ctx, cookieValue)
-	if err != nil {
-		t.Fatalf("Read(%.40q): %v", cookieValue, err)
-	}
-	if s == nil {
-		t.Fatalf("Read(%.40q) returned a nil session and no error", cookieValue)
-	}
+	must(t, fmt.Sprintf("Read(%.40q)", cookieValue), err)
+	require(t, s != nil, "Read(%.40q) returned a nil session and no error", cookieValue)
 	if fn != nil {
 		fn(s)
 	}
 	value, set, err := st.Save(ctx, s)
-	if err != nil {
-		t.Fatalf("Save: %v", err)
-	}
+	must(t, "Save", err)
 	if !set {
-		if value != "" {
-			t.Errorf("Save returned value %.40q with set=false", value)
-		}
+		check(t, value == "", "Save returned value %.40q with set=false", value)
 		return cookieValue, false
 	}
 	return value, true
@@ -144,10 +137,8 @@ func Run(t *testing.T, c Config) {
 	}
 	var omitted []string
 	for _, sc := range scenarios {
-		if sc.serverSide && !c.ServerSide || sc.cookieSide && c.ServerSide || sc.locks && !c.Locks && c.backendOf == nil ||
-			sc.backend && c.backendOf == nil ||
-			sc.userIndex && !c.UserIndex || sc.noUserIndex && c.UserIndex {
-			continue // does not apply to this kind of storage
+		if !sc.appliesTo(c) {
+			continue
 		}
 		if why := sc.missing(c); why != "" {
 			omitted = append(omitted, sc.name+" ("+why+")")
@@ -158,6 +149,27 @@ func Run(t *testing.T, c Config) {
 	if len(omitted) > 0 {
 		t.Logf("sessiontest: %d scenarios need what this Config does not give: %s", len(omitted), strings.Join(omitted, "; "))
 	}
+}
+
+// appliesTo reports whether sc tests the kind of storage that c describes:
+// whether the storage is all that sc requires it to be.
+func (sc scenario) appliesTo(c Config) bool {
+	backend := c.backendOf != nil
+	for _, r := range []struct{ requires, is bool }{
+		{sc.serverSide, c.ServerSide},
+		{sc.cookieSide, !c.ServerSide},
+		// With a Backend, the scenario checks that the storage is a
+		// session.Locking exactly when the backend is a session.Locker.
+		{sc.locks, c.Locks || backend},
+		{sc.backend, backend},
+		{sc.userIndex, c.UserIndex},
+		{sc.noUserIndex, !c.UserIndex},
+	} {
+		if r.requires && !r.is {
+			return false
+		}
+	}
+	return true
 }
 
 // missing says what the scenario needs that c lacks, or "".
@@ -210,12 +222,8 @@ func newEnv(t *testing.T, c Config, configure func(*session.Options)) *env {
 		configure(&e.opts)
 	}
 	st, err := c.New(t, e.opts)
-	if err != nil {
-		t.Fatalf("Config.New: %v", err)
-	}
-	if st == nil {
-		t.Fatal("Config.New returned nil")
-	}
+	must(t, "Config.New", err)
+	require(t, st != nil, "Config.New returned nil")
 	e.st = st
 	t.Cleanup(e.checkLogs)
 	return e
@@ -256,12 +264,8 @@ func (e *env) req(cookie string, fn func(*session.Session)) (string, bool) {
 func (e *env) read(cookie string) *session.Session {
 	e.t.Helper()
 	s, err := e.st.Read(context.Background(), cookie)
-	if err != nil {
-		e.t.Fatalf("Read: %v", err)
-	}
-	if s == nil {
-		e.t.Fatal("Read returned a nil session and no error")
-	}
+	must(e.t, "Read", err)
+	require(e.t, s != nil, "Read returned a nil session and no error")
 	e.saw(s.ID())
 	return s
 }
@@ -269,9 +273,7 @@ func (e *env) read(cookie string) *session.Session {
 func (e *env) save(s *session.Session) (string, bool) {
 	e.t.Helper()
 	v, set, err := e.st.Save(context.Background(), s)
-	if err != nil {
-		e.t.Fatalf("Save: %v", err)
-	}
+	must(e.t, "Save", err)
 	e.saw(s.ID(), s.State().ReplacedID)
 	return v, set
 }
@@ -316,10 +318,46 @@ func (e *env) countReq(cookie string, also func(*session.Session)) (string, int)
 		incr(s)
 		n, _ = session.Value[int](s, "count")
 	})
-	if !set {
-		e.t.Fatalf("an incrementing request sent no Set-Cookie")
-	}
+	require(e.t, set, "an incrementing request sent no Set-Cookie")
 	return v, n
+}
+
+// countIs runs an incrementing request on cookie, checks that the count
+// it saw is want, and returns the new cookie; what names the request.
+func (e *env) countIs(what, cookie string, want int) string {
+	e.t.Helper()
+	v, n := e.countReq(cookie, nil)
+	equal(e.t, what+": count", n, want)
+	return v
+}
+
+// mustCount is countIs that stops the scenario on another count, when the
+// rest of it builds on the session.
+func (e *env) mustCount(what, cookie string, want int) string {
+	e.t.Helper()
+	v, n := e.countReq(cookie, nil)
+	mustEqual(e.t, what+": count", n, want)
+	return v
+}
+
+// wantRecords checks that n records are stored, when the scenario can
+// count them; what says which.
+func (e *env) wantRecords(what string, n int) {
+	e.t.Helper()
+	if e.canCount() {
+		equal(e.t, what, e.count(), n)
+	}
+}
+
+// wantNoRecord checks that no record is stored under id, when Config.Get
+// can tell; failure describes the record that is.
+func (e *env) wantNoRecord(id, failure string) {
+	e.t.Helper()
+	if e.c.Get == nil {
+		return
+	}
+	_, ok := e.c.Get(e.t, e.st, id)
+	check(e.t, !ok, "%s", failure)
 }
 
 // withBackend fills in New, Put and Get from c.Backend, keeping any hook c
@@ -350,9 +388,7 @@ func (c Config) withBackend(t *testing.T) Config {
 	ctx := context.Background()
 	if c.Put == nil {
 		c.Put = func(t *testing.T, st session.Storage, id string, rec []byte) {
-			if err := Overwrite(ctx, backend(st), id, rec); err != nil {
-				t.Fatalf("Put: %v", err)
-			}
+			must(t, "Put", Overwrite(ctx, backend(st), id, rec))
 		}
 	}
 	if c.Get == nil {

@@ -28,10 +28,8 @@ type decoder struct {
 // it (a user name copied into a cache keeps the record with it), so past
 // this size every string is copied and a retained string pins at most
 // 4 KiB, the size of a cookie. Below it, copying is not worth its cost, one
-// allocation per key and string (BenchmarkParseRecord: copying cost the
-// storage benchmarks' session 12% more time and 8 more allocations, a 6 KB
-// record of 200 strings 27% and 400 more), a price worth paying only where
-// a retained string could pin a large record.
+// allocation per key and string (BenchmarkParseRecord shows it), a price
+// worth paying only where a retained string could pin a large record.
 const shareLimit = 4096
 
 func newDecoder(data string, maxDepth int) decoder {
@@ -243,15 +241,10 @@ func (d *decoder) next(closing byte) (more bool, err error) {
 // and not every one past it.
 const maxExactInt = 1 << 53
 
-// number reads a JSON number: a float64, except a whole number written
-// without fraction or exponent beyond ±2^53, which is an int64 (a uint64
-// above math.MaxInt64) so that it stays exact. Integers outside both
-// ranges are the nearest float64, as in encoding/json.
 // smallFloats holds the whole numbers 0..1023 as float64 values already in
 // an interface: ids, counters and flags in sessions are mostly small, and
 // boxing a float64 allocates. Interface values are immutable, so sharing
-// them is safe. (One allocation fewer per small number; the benchmark
-// session's user_id=42 and counter are two.)
+// them is safe.
 var smallFloats = func() (t [1024]any) {
 	for i := range t {
 		t[i] = float64(i)
@@ -259,6 +252,10 @@ var smallFloats = func() (t [1024]any) {
 	return t
 }()
 
+// number reads a JSON number: a float64, except a whole number written
+// without fraction or exponent beyond ±2^53, which is an int64 (a uint64
+// above math.MaxInt64) so that it stays exact. Integers outside both
+// ranges are the nearest float64, as in encoding/json.
 func (d *decoder) number() (any, error) {
 	start := d.pos
 	lit, integer, err := d.scanNumber()
@@ -288,51 +285,63 @@ func (d *decoder) number() (any, error) {
 // scanNumber reads the literal of a JSON number and reports whether it is
 // an integer (no fraction, no exponent).
 func (d *decoder) scanNumber() (lit string, integer bool, err error) {
-	start := d.pos
-	p := d.pos
 	data := d.data
-	if p < len(data) && data[p] == '-' {
+	start, p := d.pos, d.pos
+	if byteAt(data, p) == '-' {
 		p++
 	}
-	switch {
-	case p < len(data) && data[p] == '0':
-		p++
-	case p < len(data) && '1' <= data[p] && data[p] <= '9':
-		for p < len(data) && '0' <= data[p] && data[p] <= '9' {
-			p++
-		}
+	switch c := byteAt(data, p); {
+	case c == '0':
+		p++ // a leading zero is the whole integer part
+	case '1' <= c && c <= '9':
+		p = skipDigits(data, p)
 	default:
-		d.pos = p
-		return "", false, d.syntaxError("invalid number")
+		return d.badNumber(p)
 	}
 	integer = true
-	if p < len(data) && data[p] == '.' {
+	if byteAt(data, p) == '.' {
 		integer = false
-		p++
-		if p >= len(data) || data[p] < '0' || data[p] > '9' {
-			d.pos = p
-			return "", false, d.syntaxError("invalid number")
+		if p++; !isDigit(byteAt(data, p)) {
+			return d.badNumber(p)
 		}
-		for p < len(data) && '0' <= data[p] && data[p] <= '9' {
-			p++
-		}
+		p = skipDigits(data, p)
 	}
-	if p < len(data) && (data[p] == 'e' || data[p] == 'E') {
+	if c := byteAt(data, p); c == 'e' || c == 'E' {
 		integer = false
-		p++
-		if p < len(data) && (data[p] == '+' || data[p] == '-') {
+		if p++; byteAt(data, p) == '+' || byteAt(data, p) == '-' {
 			p++
 		}
-		if p >= len(data) || data[p] < '0' || data[p] > '9' {
-			d.pos = p
-			return "", false, d.syntaxError("invalid number")
+		if !isDigit(byteAt(data, p)) {
+			return d.badNumber(p)
 		}
-		for p < len(data) && '0' <= data[p] && data[p] <= '9' {
-			p++
-		}
+		p = skipDigits(data, p)
 	}
 	d.pos = p
 	return data[start:p], integer, nil
+}
+
+// badNumber is scanNumber's result for a number that is invalid at p.
+func (d *decoder) badNumber(p int) (lit string, integer bool, err error) {
+	d.pos = p
+	return "", false, d.syntaxError("invalid number")
+}
+
+// byteAt returns data[p], or 0 past the end.
+func byteAt(data string, p int) byte {
+	if p < len(data) {
+		return data[p]
+	}
+	return 0
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// skipDigits returns the position after the digits that start at p.
+func skipDigits(data string, p int) int {
+	for isDigit(byteAt(data, p)) {
+		p++
+	}
+	return p
 }
 
 // smallInt parses an integer literal of at most 15 digits; -0 is left to
@@ -407,10 +416,8 @@ func (d *decoder) string() (string, error) {
 func (d *decoder) slowString(start int) (string, error) {
 	data := d.data
 	b := make([]byte, 0, 32)
-	p := start
-	for p < len(data) {
-		c := data[p]
-		switch {
+	for p := start; p < len(data); {
+		switch c := data[p]; {
 		case c == '"':
 			d.pos = p + 1
 			return string(b), nil
@@ -418,53 +425,9 @@ func (d *decoder) slowString(start int) (string, error) {
 			d.pos = p
 			return "", d.syntaxError("control character in string")
 		case c == '\\':
-			p++
-			if p >= len(data) {
-				d.pos = p
-				return "", d.syntaxError("unterminated string")
-			}
-			switch data[p] {
-			case '"', '\\', '/':
-				b = append(b, data[p])
-				p++
-			case 'b':
-				b = append(b, '\b')
-				p++
-			case 'f':
-				b = append(b, '\f')
-				p++
-			case 'n':
-				b = append(b, '\n')
-				p++
-			case 'r':
-				b = append(b, '\r')
-				p++
-			case 't':
-				b = append(b, '\t')
-				p++
-			case 'u':
-				r, ok := hex4(data, p+1)
-				if !ok {
-					d.pos = p
-					return "", d.syntaxError("invalid \\u escape")
-				}
-				p += 5
-				if utf16.IsSurrogate(r) {
-					if p+1 < len(data) && data[p] == '\\' && data[p+1] == 'u' {
-						if r2, ok := hex4(data, p+2); ok {
-							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-								b = utf8.AppendRune(b, dec)
-								p += 6
-								continue
-							}
-						}
-					}
-					r = utf8.RuneError
-				}
-				b = utf8.AppendRune(b, r)
-			default:
-				d.pos = p
-				return "", d.syntaxError("invalid escape")
+			var err error
+			if b, p, err = d.escape(b, p+1); err != nil {
+				return "", err
 			}
 		case c < utf8.RuneSelf:
 			b = append(b, c)
@@ -481,6 +444,64 @@ func (d *decoder) slowString(start int) (string, error) {
 	}
 	d.pos = len(data)
 	return "", d.syntaxError("unterminated string")
+}
+
+// unescape maps the byte after a backslash to the byte it stands for, for
+// every escape but \u; 0 for an invalid escape.
+var unescape = [256]byte{
+	'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t',
+}
+
+// escape appends to b what the escape sequence whose backslash precedes p
+// stands for, and returns the position after it.
+func (d *decoder) escape(b []byte, p int) ([]byte, int, error) {
+	c := byteAt(d.data, p)
+	switch {
+	case unescape[c] != 0:
+		return append(b, unescape[c]), p + 1, nil
+	case c == 'u':
+		return d.unicodeEscape(b, p)
+	case p >= len(d.data):
+		d.pos = p
+		return b, p, d.syntaxError("unterminated string")
+	}
+	d.pos = p
+	return b, p, d.syntaxError("invalid escape")
+}
+
+// unicodeEscape appends to b the character of the \uXXXX escape whose 'u'
+// is at p, and returns the position after it. A UTF-16 surrogate pair of
+// two escapes is one character; a surrogate outside a pair is U+FFFD, as
+// in encoding/json.
+func (d *decoder) unicodeEscape(b []byte, p int) ([]byte, int, error) {
+	data := d.data
+	r, ok := hex4(data, p+1)
+	if !ok {
+		d.pos = p
+		return b, p, d.syntaxError("invalid \\u escape")
+	}
+	p += 5
+	if !utf16.IsSurrogate(r) {
+		return utf8.AppendRune(b, r), p, nil
+	}
+	if pair, ok := surrogatePair(data, p, r); ok {
+		return utf8.AppendRune(b, pair), p + 6, nil
+	}
+	return utf8.AppendRune(b, utf8.RuneError), p, nil
+}
+
+// surrogatePair returns the character that the surrogate r forms with a
+// \uXXXX escape at p, if they form one.
+func surrogatePair(data string, p int, r rune) (rune, bool) {
+	if !strings.HasPrefix(data[p:], `\u`) {
+		return 0, false
+	}
+	r2, ok := hex4(data, p+2)
+	if !ok {
+		return 0, false
+	}
+	pair := utf16.DecodeRune(r, r2)
+	return pair, pair != utf8.RuneError
 }
 
 func hex4(data string, p int) (rune, bool) {

@@ -25,61 +25,82 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		return appendFloat(dst, v, 64)
 	case float32:
 		return appendFloat(dst, float64(v), 32)
-	case int:
-		return strconv.AppendInt(dst, int64(v), 10), nil
-	case int8:
-		return strconv.AppendInt(dst, int64(v), 10), nil
-	case int16:
-		return strconv.AppendInt(dst, int64(v), 10), nil
-	case int32:
-		return strconv.AppendInt(dst, int64(v), 10), nil
-	case int64:
-		return strconv.AppendInt(dst, v, 10), nil
-	case uint:
-		return strconv.AppendUint(dst, uint64(v), 10), nil
-	case uint16:
-		return strconv.AppendUint(dst, uint64(v), 10), nil
-	case uint32:
-		return strconv.AppendUint(dst, uint64(v), 10), nil
-	case uint64:
-		return strconv.AppendUint(dst, v, 10), nil
 	case map[string]any:
 		return appendObject(dst, v, depth)
 	case []any:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		if depth >= MaxDepth {
-			return dst, ErrTooDeep
-		}
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendValue(dst, e, depth+1); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendArray(dst, v, depth)
 	case []string:
-		if v == nil {
-			return append(dst, "null"...), nil
-		}
-		if depth >= MaxDepth {
-			return dst, ErrTooDeep
-		}
-		dst = append(dst, '[')
-		for i, e := range v {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendString(dst, e)
-		}
-		return append(dst, ']'), nil
+		return appendStrings(dst, v, depth)
+	}
+	if b, ok := appendInteger(dst, v); ok {
+		return b, nil
 	}
 	return appendMarshal(dst, v, depth)
+}
+
+// appendInteger appends v when it is one of Go's integer types, and
+// reports whether it was.
+func appendInteger(dst []byte, v any) ([]byte, bool) {
+	switch v := v.(type) {
+	case int:
+		return strconv.AppendInt(dst, int64(v), 10), true
+	case int8:
+		return strconv.AppendInt(dst, int64(v), 10), true
+	case int16:
+		return strconv.AppendInt(dst, int64(v), 10), true
+	case int32:
+		return strconv.AppendInt(dst, int64(v), 10), true
+	case int64:
+		return strconv.AppendInt(dst, v, 10), true
+	case uint:
+		return strconv.AppendUint(dst, uint64(v), 10), true
+	case uint16:
+		return strconv.AppendUint(dst, uint64(v), 10), true
+	case uint32:
+		return strconv.AppendUint(dst, uint64(v), 10), true
+	case uint64:
+		return strconv.AppendUint(dst, v, 10), true
+	}
+	return dst, false
+}
+
+// appendArray appends a as a JSON array; nil is null.
+func appendArray(dst []byte, a []any, depth int) ([]byte, error) {
+	if a == nil {
+		return append(dst, "null"...), nil
+	}
+	if depth >= MaxDepth {
+		return dst, ErrTooDeep
+	}
+	dst = append(dst, '[')
+	for i, e := range a {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		var err error
+		if dst, err = appendValue(dst, e, depth+1); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+// appendStrings appends a as a JSON array of strings; nil is null.
+func appendStrings(dst []byte, a []string, depth int) ([]byte, error) {
+	if a == nil {
+		return append(dst, "null"...), nil
+	}
+	if depth >= MaxDepth {
+		return dst, ErrTooDeep
+	}
+	dst = append(dst, '[')
+	for i, s := range a {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, s)
+	}
+	return append(dst, ']'), nil
 }
 
 // appendMarshal hands v to json.Marshal, which reports a cycle through
@@ -128,23 +149,9 @@ func appendObject(dst []byte, m map[string]any, depth int) ([]byte, error) {
 	if depth >= MaxDepth {
 		return dst, ErrTooDeep
 	}
-	var keysBuf [16]string
-	keys := keysBuf[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	if len(keys) <= len(keysBuf) {
-		// Insertion sort: faster than the general sort for a session's few keys.
-		for i := 1; i < len(keys); i++ {
-			for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-				keys[j], keys[j-1] = keys[j-1], keys[j]
-			}
-		}
-	} else {
-		slices.Sort(keys)
-	}
+	var keysBuf [fewKeys]string
 	dst = append(dst, '{')
-	for i, k := range keys {
+	for i, k := range sortedKeys(keysBuf[:0], m) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -161,39 +168,89 @@ func appendObject(dst []byte, m map[string]any, depth int) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
+// fewKeys is how many keys appendObject sorts without allocating, by
+// insertion sort, which beats the general sort on a session's few keys.
+const fewKeys = 16
+
+// sortedKeys appends m's keys to keys, and sorts them.
+func sortedKeys(keys []string, m map[string]any) []string {
+	for k := range m {
+		keys = append(keys, k)
+	}
+	if len(keys) > fewKeys {
+		slices.Sort(keys)
+		return keys
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
 // appendFloat formats f as encoding/json does: like ES6, %f in
 // [1e-6, 1e21), otherwise %e with a short exponent.
 func appendFloat(dst []byte, f float64, bits int) ([]byte, error) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return dst, &json.UnsupportedValueError{Str: strconv.FormatFloat(f, 'g', -1, bits)}
 	}
-	abs := math.Abs(f)
-	if bits == 64 && abs < 1e15 && f == math.Trunc(f) && (f != 0 || !math.Signbit(f)) {
-		// A whole number, what sessions mostly hold (ids, counters,
-		// read back as float64): its shortest form is its digits, which
-		// AppendInt writes without the shortest-float search.
+	if bits == 64 && isSmallWhole(f) {
+		// What sessions mostly hold (ids, counters, read back as
+		// float64): its shortest form is its digits, which AppendInt
+		// writes without the shortest-float search.
 		return strconv.AppendInt(dst, int64(f), 10), nil
 	}
-	format := byte('f')
-	if abs != 0 {
-		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
-			format = 'e'
-		}
+	if !useExponent(f, bits) {
+		return strconv.AppendFloat(dst, f, 'f', -1, bits), nil
 	}
 	start := len(dst)
-	dst = strconv.AppendFloat(dst, f, format, -1, bits)
-	if format == 'e' {
-		// clean up e-09 to e-9
-		n := len(dst) - start
-		if n >= 4 && dst[len(dst)-4] == 'e' && dst[len(dst)-3] == '-' && dst[len(dst)-2] == '0' {
-			dst[len(dst)-2] = dst[len(dst)-1]
-			dst = dst[:len(dst)-1]
-		}
-	}
-	return dst, nil
+	dst = strconv.AppendFloat(dst, f, 'e', -1, bits)
+	return shortenExponent(dst, start), nil
 }
 
-const hexDigits = "0123456789abcdef"
+// isSmallWhole reports whether f is a whole number of at most 15 digits,
+// and not a negative zero (which is written "-0").
+func isSmallWhole(f float64) bool {
+	return math.Abs(f) < 1e15 && f == math.Trunc(f) && (f != 0 || !math.Signbit(f))
+}
+
+// useExponent reports whether ES6 writes f, of the given bits, with an
+// exponent: when it is not 0 and out of [1e-6, 1e21) at its own precision.
+func useExponent(f float64, bits int) bool {
+	abs := math.Abs(f)
+	if bits == 32 {
+		return abs != 0 && (float32(abs) < 1e-6 || float32(abs) >= 1e21)
+	}
+	return abs != 0 && (abs < 1e-6 || abs >= 1e21)
+}
+
+// shortenExponent removes the leading zero of a negative two-digit
+// exponent (e-09 becomes e-9) from the number that dst holds from start.
+func shortenExponent(dst []byte, start int) []byte {
+	n := len(dst)
+	if n-start >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+		dst[n-2] = dst[n-1]
+		dst = dst[:n-1]
+	}
+	return dst
+}
+
+// asciiEscapes is how encoding/json writes each ASCII character inside a
+// string, with HTML escaping: "" for the characters written as they are.
+var asciiEscapes = func() (esc [utf8.RuneSelf]string) {
+	const hex = "0123456789abcdef"
+	for c := range 0x20 {
+		esc[c] = `\u00` + hex[c>>4:c>>4+1] + hex[c&0xf:c&0xf+1]
+	}
+	for c, e := range map[byte]string{
+		'"': `\"`, '\\': `\\`, '\b': `\b`, '\f': `\f`, '\n': `\n`, '\r': `\r`, '\t': `\t`,
+		'<': `\u003c`, '>': `\u003e`, '&': `\u0026`,
+	} {
+		esc[c] = e
+	}
+	return esc
+}()
 
 // appendString quotes s as encoding/json does, with HTML escaping: <, >
 // and & as \u003c, \u003e, \u0026, U+2028 and U+2029 escaped, invalid UTF-8
@@ -202,50 +259,37 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		if c := s[i]; c < utf8.RuneSelf {
+			if esc := asciiEscapes[c]; esc != "" {
+				dst = append(append(dst, s[start:i]...), esc...)
+				start = i + 1
 			}
 			i++
-			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
+		if esc := runeEscape(r, size); esc != "" {
+			dst = append(append(dst, s[start:i]...), esc...)
+			start = i + size
 		}
 		i += size
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// runeEscape returns how encoding/json writes a non-ASCII character of size
+// bytes that it escapes, or "" when it writes it as it is: JavaScript
+// reads U+2028 and U+2029 as line ends, and a byte that is not UTF-8 is
+// replaced.
+func runeEscape(r rune, size int) string {
+	switch {
+	case r == utf8.RuneError && size == 1:
+		return `\ufffd`
+	case r == '\u2028':
+		return `\u2028`
+	case r == '\u2029':
+		return `\u2029`
+	}
+	return ""
 }
