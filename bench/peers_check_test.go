@@ -5,24 +5,19 @@ import (
 	"testing"
 
 	"github.com/gorilla/sessions"
-	"github.com/sessionkit/sessionkit/session"
 )
 
 // TestHandlersWork runs every benchmarked handler for a few requests, so that
 // a broken comparison fails in `make test` rather than in a benchmark run.
 func TestHandlersWork(t *testing.T) {
-	cookieStorage, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "session"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cases := []struct {
 		name  string
 		h     http.Handler
 		write bool
 	}{
-		{"sessionkit memory write", sessionkitHandler(t, session.NewMemoryStorage(session.Options{}), true), true},
-		{"sessionkit memory read", sessionkitHandler(t, session.NewMemoryStorage(session.Options{}), false), false},
-		{"sessionkit cookie write", sessionkitHandler(t, cookieStorage, true), true},
+		{"sessionkit memory write", sessionkitHandler(t, memoryStorage(t), true), true},
+		{"sessionkit memory read", sessionkitHandler(t, memoryStorage(t), false), false},
+		{"sessionkit cookie write", sessionkitHandler(t, cookieStorage(t, nil), true), true},
 		{"scs write", scsHandler(true), true},
 		{"scs read", scsHandler(false), false},
 		{"gorilla write", gorillaHandler(sessions.NewCookieStore([]byte(secret32)), true), true},

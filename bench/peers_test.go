@@ -80,35 +80,23 @@ func benchSessionkit(b *testing.B, st session.Storage, write bool) {
 }
 
 func BenchmarkSessionkitMemoryWrite(b *testing.B) {
-	benchSessionkit(b, session.NewMemoryStorage(session.Options{}), true)
+	benchSessionkit(b, memoryStorage(b), true)
 }
 
 func BenchmarkSessionkitMemoryRead(b *testing.B) {
-	benchSessionkit(b, session.NewMemoryStorage(session.Options{}), false)
+	benchSessionkit(b, memoryStorage(b), false)
 }
 
 func BenchmarkSessionkitCookieWrite(b *testing.B) {
-	st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "session"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchSessionkit(b, st, true)
+	benchSessionkit(b, cookieStorage(b, nil), true)
 }
 
 func BenchmarkSessionkitCookieRead(b *testing.B) {
-	st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "session"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchSessionkit(b, st, false)
+	benchSessionkit(b, cookieStorage(b, nil), false)
 }
 
 func BenchmarkSessionkitCookieSealedWrite(b *testing.B) {
-	st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "session", Keys: [][]byte{key32}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchSessionkit(b, st, true)
+	benchSessionkit(b, cookieStorage(b, [][]byte{key32}), true)
 }
 
 // --- alexedwards/scs ---

@@ -384,8 +384,8 @@ func TestMemcacheDifferences(t *testing.T) {
 		// Over 1 MB: Remix's set fails and memcached drops the item the
 		// key held, so the user is signed out; Go refuses before sending
 		// and the session stays.
-		e := newMcEnv(t, r, srv, "", session.Options{}, nil)
 		big := strings.Repeat("x", 1<<20)
+		e := newMcEnv(t, r, srv, "", session.Options{}, nil)
 		rs := e.remix("", rxSet("user", `"ann"`))
 		if err := e.r.call(map[string]any{"op": "sessionRequest", "name": sessCookieName, "options": e.ro,
 			"header": rs.header(), "storage": e.storage, "actions": []act{{"do": "set", "key": "big", "value": big}}}, nil); err == nil {
@@ -395,17 +395,31 @@ func TestMemcacheDifferences(t *testing.T) {
 			t.Error("memcached kept the item after Remix's oversized set")
 		}
 
-		gs, line := e.goReq("", func(s *session.Session) { s.Set("user", "ann") })
-		s, err := e.st.Read(context.Background(), e.cookieValueOf(line))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Set("big", big)
-		if _, _, err := e.st.Save(context.Background(), s); !errors.Is(err, memcachestorage.ErrTooLarge) {
-			t.Fatalf("Go Save over 1 MB: %v", err)
-		}
-		if rs := e.remix(requestHeader(line), rxGet("user")); rs.loadedID() != gs.ID() || rs.got(t, 0).Value != "ann" {
-			t.Errorf("after Go's refused save Remix reads %v: %s", rs.Loaded.ID, rs.Loaded.Data)
+		// Go refuses with whichever limit the session passes first: the
+		// default record limit of package session, or, with that limit
+		// lifted, memcachestorage's item limit. Both wrap
+		// session.ErrTooLarge.
+		for _, c := range []struct {
+			name    string
+			o       session.Options
+			wantErr error
+		}{
+			{"default limits", session.Options{}, session.ErrTooLarge},
+			{"item limit", session.Options{MaxRecordSize: -1}, memcachestorage.ErrTooLarge},
+		} {
+			e := newMcEnv(t, r, srv, "", c.o, nil)
+			gs, line := e.goReq("", func(s *session.Session) { s.Set("user", "ann") })
+			s, err := e.st.Read(context.Background(), e.cookieValueOf(line))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Set("big", big)
+			if _, _, err := e.st.Save(context.Background(), s); !errors.Is(err, c.wantErr) {
+				t.Fatalf("%s: Go Save over 1 MB: %v, want %v", c.name, err, c.wantErr)
+			}
+			if rs := e.remix(requestHeader(line), rxGet("user")); rs.loadedID() != gs.ID() || rs.got(t, 0).Value != "ann" {
+				t.Errorf("%s: after Go's refused save Remix reads %v: %s", c.name, rs.Loaded.ID, rs.Loaded.Data)
+			}
 		}
 	})
 }

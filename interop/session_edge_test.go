@@ -13,6 +13,8 @@ import (
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
+	"github.com/sessionkit/sessionkit/session/filestorage"
 )
 
 // bothStorages runs f on the cookie storage pair and on the file storage pair.
@@ -40,7 +42,7 @@ func TestSessionIDs(t *testing.T) {
 		adopt := e.st
 		if e.dir != "" {
 			var err error
-			if adopt, err = session.NewFileStorage(e.dir, session.Options{UseUnknownIDs: true, Logger: quietLogger}); err != nil {
+			if adopt, err = filestorage.New(e.dir, filestorage.Options{Session: session.Options{UseUnknownIDs: true, Logger: quietLogger}}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -359,7 +361,7 @@ func TestSessionSealedNotRemix(t *testing.T) {
 	r := startRemix(t, "session.mjs")
 	e := cookieEnv(t, r)
 	key := []byte("0123456789abcdef0123456789abcdef")
-	st, err := session.NewCookieStorage(session.CookieStorageOptions{Keys: [][]byte{key}, CookieName: sessCookieName, Options: session.Options{Logger: quietLogger}})
+	st, err := cookiestorage.New(cookiestorage.Options{Keys: [][]byte{key}, CookieName: sessCookieName, Session: session.ClientOptions{Logger: quietLogger}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,18 +500,19 @@ func TestSessionLifetimeResetByRemix(t *testing.T) {
 	for _, kind := range []string{"Cookie", "File"} {
 		t.Run(kind, func(t *testing.T) {
 			now = time.Unix(1_700_000_000, 0)
-			o := session.Options{Lifetime: time.Hour, Now: clock, Logger: quietLogger}
 			var e *sessEnv
 			if kind == "Cookie" {
 				e = cookieEnv(t, r)
-				st, err := session.NewCookieStorage(session.CookieStorageOptions{Options: o, CookieName: sessCookieName})
+				o := session.ClientOptions{Lifetime: time.Hour, Now: clock, Logger: quietLogger}
+				st, err := cookiestorage.New(cookiestorage.Options{CookieName: sessCookieName, Session: o})
 				if err != nil {
 					t.Fatal(err)
 				}
 				e.st = st
 			} else {
 				e = fileEnv(t, r)
-				st, err := session.NewFileStorage(e.dir, o)
+				o := session.Options{Lifetime: time.Hour, Now: clock, Logger: quietLogger}
+				st, err := filestorage.New(e.dir, filestorage.Options{Session: o})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
+	"github.com/sessionkit/sessionkit/session/filestorage"
 )
 
 // The session cookie both sides use: Remix format, signed with one secret,
@@ -51,23 +53,23 @@ func newSessEnv(t *testing.T, r *remix, st session.Storage, storage map[string]a
 	return &sessEnv{t: t, r: r.with(t), c: c, ro: remixOpts(o), st: st, storage: storage}
 }
 
-// cookieEnv: Go's NewCookieStorage without keys and Remix's
+// cookieEnv: Go's cookiestorage without keys and Remix's
 // createCookieSessionStorage().
 func cookieEnv(t *testing.T, r *remix) *sessEnv {
 	t.Helper()
-	st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: sessCookieName, Options: session.Options{Logger: quietLogger}})
+	st, err := cookiestorage.New(cookiestorage.Options{CookieName: sessCookieName, Session: session.ClientOptions{Logger: quietLogger}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return newSessEnv(t, r, st, map[string]any{"kind": "cookie"})
 }
 
-// fileEnv: Go's NewFileStorage and Remix's createFsSessionStorage on the
+// fileEnv: Go's filestorage and Remix's createFsSessionStorage on the
 // same fresh directory.
 func fileEnv(t *testing.T, r *remix) *sessEnv {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := session.NewFileStorage(dir, session.Options{Logger: quietLogger})
+	st, err := filestorage.New(dir, filestorage.Options{Session: session.Options{Logger: quietLogger}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func storageRoundTrips(t *testing.T, mk func(*testing.T) *sessEnv) {
 		// Request 2 (Go): same id, every value, and the flash, now readable.
 		var loadedDirty bool
 		s, line := e.goReq(rs.header(), func(s *session.Session) {
-			loadedDirty = s.Dirty()
+			loadedDirty = s.State().Dirty
 			if s.ID() != id {
 				t.Errorf("Go: ID() = %q, want Remix's %q", s.ID(), id)
 			}
@@ -201,7 +201,7 @@ func storageRoundTrips(t *testing.T, mk func(*testing.T) *sessEnv) {
 		}
 
 		// Request 3 (Go): values plus Remix's, the flash gone, nothing to save.
-		s, line = e.goReq(rs.header(), func(s *session.Session) {
+		_, line = e.goReq(rs.header(), func(s *session.Session) {
 			if s.ID() != id {
 				t.Errorf("Go: ID() = %q, want %q", s.ID(), id)
 			}
@@ -212,7 +212,7 @@ func storageRoundTrips(t *testing.T, mk func(*testing.T) *sessEnv) {
 			if s.Has("msg") {
 				t.Errorf("Go: the flash survived Remix's save: %#v", s.Get("msg"))
 			}
-			if s.Dirty() {
+			if s.State().Dirty {
 				t.Error("Go: a session without flash loaded dirty")
 			}
 		})
@@ -260,7 +260,7 @@ func storageRoundTrips(t *testing.T, mk func(*testing.T) *sessEnv) {
 	})
 }
 
-// TestSessionCookieStorage: Go's NewCookieStorage (no keys) and Remix's
+// TestSessionCookieStorage: Go's cookiestorage (no keys) and Remix's
 // createCookieSessionStorage read each other's sessions through the signed
 // Remix-format cookie, values and flash, both ways.
 func TestSessionCookieStorage(t *testing.T) {
@@ -369,7 +369,7 @@ func TestSessionCookieStorage(t *testing.T) {
 	})
 }
 
-// TestSessionFileStorage: Go's NewFileStorage and Remix's
+// TestSessionFileStorage: Go's filestorage and Remix's
 // createFsSessionStorage share one directory.
 func TestSessionFileStorage(t *testing.T) {
 	r := startRemix(t, "session.mjs")

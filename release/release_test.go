@@ -86,6 +86,7 @@ import (
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
 	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
+	"github.com/sessionkit/sessionkit/session/memorystorage"
 )
 
 func main() {
@@ -93,7 +94,11 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	mw, err := sessionmiddleware.New(c, session.NewMemoryStorage(session.Options{}), sessionmiddleware.Options{})
+	st, err := memorystorage.New(memorystorage.Options{})
+	if err != nil {
+		panic(err)
+	}
+	mw, err := sessionmiddleware.New(c, st, sessionmiddleware.Options{})
 	if err != nil {
 		panic(err)
 	}
@@ -139,6 +144,7 @@ import (
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
 	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
+	"github.com/sessionkit/sessionkit/session/memorystorage"
 	postgresstorage "github.com/sessionkit/sessionkit/storage-postgres"
 )
 
@@ -151,7 +157,11 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	mw, err := sessionmiddleware.New(c, session.NewMemoryStorage(session.Options{}), sessionmiddleware.Options{})
+	st, err := memorystorage.New(memorystorage.Options{})
+	if err != nil {
+		panic(err)
+	}
+	mw, err := sessionmiddleware.New(c, st, sessionmiddleware.Options{})
 	if err != nil {
 		panic(err)
 	}

@@ -61,17 +61,9 @@ var (
 // key equals a record's.
 const digestLength = hashLength - 1
 
-// Key implements session.Backend: prefix + hex(SHA-256(id)), as Remix.
-func (b *backend) Key(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	var digits [hashLength]byte
-	hex.Encode(digits[:], sum[:])
-	var k strings.Builder
-	k.Grow(len(b.prefix) + hashLength)
-	k.WriteString(b.prefix)
-	k.Write(digits[:])
-	return k.String()
-}
+// Key implements session.Backend: prefix + session.HashID(id), the hex
+// SHA-256 of the id, as Remix.
+func (b *backend) Key(id string) string { return b.prefix + session.HashID(id) }
 
 // IndexKey implements session.Backend: prefix + "u" + 63 hex digits of a
 // SHA-256 of the user name, separated from every other hash of the package.
@@ -105,11 +97,8 @@ var errNoCAS = errors.New("memcachestorage: the server returned an item without 
 
 // gets reads the item under key: nil and no error when there is none.
 func (b *backend) gets(ctx context.Context, key string) (*memcache.Item, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	var it *memcache.Item
-	err := b.retryStale(func() (err error) {
+	err := b.send(ctx, func() (err error) {
 		it, err = b.client.Get(key)
 		return err
 	})
@@ -142,15 +131,12 @@ func (b *backend) Get(ctx context.Context, key string) ([]byte, session.Version,
 // server (gomemcache asks the servers at once), for listing and revoking a
 // user's sessions. A missing key or a tombstone reads as nil.
 func (b *backend) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	out := make([][]byte, len(keys))
 	if len(keys) == 0 {
 		return out, nil
 	}
 	var items map[string]*memcache.Item
-	err := b.retryStale(func() (err error) {
+	err := b.send(ctx, func() (err error) {
 		items, err = b.client.GetMulti(keys)
 		return err
 	})
@@ -170,18 +156,18 @@ func (b *backend) GetMulti(ctx context.Context, keys []string) ([][]byte, error)
 // check comes first, before anything is sent: memcached answers an oversized
 // store by deleting what the key held.
 //
-// add and cas are sent again, like every command, when they fail on a
-// connection the server had closed (retryStale). If the first one was
-// carried out and only its reply was lost, the second answers "not stored"
-// (add: the key now holds our item) or "exists" (cas: the CAS id moved on),
-// and Put returns session.ErrConflict although its bytes are stored. That is
+// add and cas are sent again, like every command (see send), when they fail
+// on a connection the server had closed. If the first one was carried out
+// and only its reply was lost, the second answers "not stored" (add: the
+// key now holds our item) or "exists" (cas: the CAS id moved on), and Put
+// returns session.ErrConflict although its bytes are stored. That is
 // safe: a conflict writes nothing, and the session package answers it by
 // reading the key again and re-applying its own changes to what it finds,
 // which are then already there. The replay never writes over another
 // request's item (its CAS id or the add's "absent" no longer holds), so the
 // worst it does is make this request act as if it had lost a race it won.
 func (b *backend) Put(ctx context.Context, key string, data []byte, ttl time.Duration, v session.Version) (session.Version, error) {
-	it, err := b.item(ctx, key, data, ttl)
+	it, err := b.item(key, data, ttl)
 	if err != nil {
 		return session.Version{}, err
 	}
@@ -197,44 +183,51 @@ func (b *backend) store(ctx context.Context, it *memcache.Item, v session.Versio
 	switch {
 	case v.N != 0:
 		it.CasID = v.N
-		return b.cas(it)
+		return b.cas(ctx, it)
 	case v.Tag != "":
-		cur, err := b.gets(ctx, it.Key)
-		if err != nil {
-			return fmt.Errorf("memcachestorage: get: %w", err)
-		}
-		if cur == nil || string(cur.Value) != v.Tag {
-			return session.ErrConflict
-		}
-		it.CasID = cur.CasID
-		return b.cas(it)
+		return b.swapIf(ctx, it, func(cur []byte) bool { return string(cur) == v.Tag })
 	}
-	err := b.retryStale(func() error { return b.client.Add(it) })
-	if !errors.Is(err, memcache.ErrNotStored) {
-		if err != nil {
-			return fmt.Errorf("memcachestorage: add: %w", err)
-		}
+	return b.add(ctx, it)
+}
+
+// add stores it under a key that holds nothing, or a tombstone: one add,
+// and when that finds something stored, a gets and a cas over the
+// tombstone. Anything else stored there is session.ErrConflict, as is a
+// tombstone gone again by the time it is read: the caller reads again and
+// decides.
+func (b *backend) add(ctx context.Context, it *memcache.Item) error {
+	err := b.send(ctx, func() error { return b.client.Add(it) })
+	switch {
+	case err == nil:
 		return nil
+	case !errors.Is(err, memcache.ErrNotStored):
+		return fmt.Errorf("memcachestorage: add: %w", err)
 	}
-	// Something is stored: a conflict, unless it is a tombstone.
+	return b.swapIf(ctx, it, func(cur []byte) bool { return len(cur) == 0 })
+}
+
+// swapIf is a compare-and-set on the stored bytes, which memcache lacks:
+// one gets of it.Key and, when match accepts the value found there, one cas
+// of it at the CAS id that gets returned, so that a write in between is a
+// conflict. Nothing stored, a value match refuses, or a changed item is
+// session.ErrConflict.
+func (b *backend) swapIf(ctx context.Context, it *memcache.Item, match func(cur []byte) bool) error {
 	cur, err := b.gets(ctx, it.Key)
 	if err != nil {
 		return fmt.Errorf("memcachestorage: get: %w", err)
 	}
-	if cur == nil || len(cur.Value) != 0 {
-		// A value, or one that was gone again by the time we looked:
-		// the caller reads again and decides.
+	if cur == nil || !match(cur.Value) {
 		return session.ErrConflict
 	}
 	it.CasID = cur.CasID
-	return b.cas(it)
+	return b.cas(ctx, it)
 }
 
 // cas sends one compare-and-swap. Every refusal is session.ErrConflict: the
 // item changed (exists), or is gone (not found; gomemcache may also say not
 // stored).
-func (b *backend) cas(it *memcache.Item) error {
-	err := b.retryStale(func() error { return b.client.CompareAndSwap(it) })
+func (b *backend) cas(ctx context.Context, it *memcache.Item) error {
+	err := b.send(ctx, func() error { return b.client.CompareAndSwap(it) })
 	switch {
 	case err == nil:
 		return nil
@@ -256,11 +249,8 @@ const tombstoneGone = -1
 // for a version Put returned): the conditional delete memcache lacks.
 // ErrConflict when the item changed or is gone.
 func (b *backend) Delete(ctx context.Context, key string, v session.Version) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	if v.IsZero() {
-		err := b.retryStale(func() error { return b.client.Delete(key) })
+		err := b.send(ctx, func() error { return b.client.Delete(key) })
 		if err != nil && !errors.Is(err, memcache.ErrCacheMiss) {
 			return fmt.Errorf("memcachestorage: delete: %w", err)
 		}
@@ -272,11 +262,8 @@ func (b *backend) Delete(ctx context.Context, key string, v session.Version) err
 // Touch implements session.Toucher with one touch, which moves the item's
 // expiration and leaves its CAS id (the version) as it is.
 func (b *backend) Touch(ctx context.Context, key string, ttl time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	exp := expiration(ttl, b.now())
-	err := b.retryStale(func() error { return b.client.Touch(key, exp) })
+	err := b.send(ctx, func() error { return b.client.Touch(key, exp) })
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return session.ErrNotFound
 	}
@@ -296,11 +283,11 @@ func (b *backend) TryLock(ctx context.Context, id, token string, ttl time.Durati
 	if ttl < time.Second {
 		ttl = time.Second
 	}
-	it, err := b.item(ctx, b.lockKey(id), []byte(token), ttl)
+	it, err := b.item(b.lockKey(id), []byte(token), ttl)
 	if err != nil {
 		return false, err
 	}
-	switch err := b.store(ctx, it, session.Version{}); {
+	switch err := b.add(ctx, it); {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, session.ErrConflict):
@@ -312,17 +299,11 @@ func (b *backend) TryLock(ctx context.Context, id, token string, ttl time.Durati
 
 // Unlock implements session.Locker: a gets of the lock item and, when token
 // still holds it, a cas of a tombstone that expires at once, so that a lock
-// taken by another holder in between is never removed.
+// taken by another holder in between is never removed. A lock that expired,
+// and perhaps was taken by another holder, is left alone.
 func (b *backend) Unlock(ctx context.Context, id, token string) error {
-	key := b.lockKey(id)
-	cur, err := b.gets(ctx, key)
-	if err != nil {
-		return fmt.Errorf("memcachestorage: unlock: %w", err)
-	}
-	if cur == nil || string(cur.Value) != token {
-		return nil // expired, and perhaps taken by another holder
-	}
-	err = b.cas(&memcache.Item{Key: key, Expiration: tombstoneGone, CasID: cur.CasID})
+	tomb := &memcache.Item{Key: b.lockKey(id), Expiration: tombstoneGone}
+	err := b.swapIf(ctx, tomb, func(cur []byte) bool { return string(cur) == token })
 	if err != nil && !errors.Is(err, session.ErrConflict) {
 		return fmt.Errorf("memcachestorage: unlock: %w", err)
 	}
@@ -332,10 +313,7 @@ func (b *backend) Unlock(ctx context.Context, id, token string) error {
 // item builds the item for an add or a compare-and-swap, refusing one the
 // server would refuse. The check must come first: memcached answers an
 // oversized store by deleting what the key held.
-func (b *backend) item(ctx context.Context, key string, value []byte, ttl time.Duration) (*memcache.Item, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
+func (b *backend) item(key string, value []byte, ttl time.Duration) (*memcache.Item, error) {
 	if n := itemSize(len(key), len(value)); n > b.maxItemSize {
 		return nil, fmt.Errorf("%w: %d bytes of session data make a %d-byte item, over the %d-byte limit (Options.MaxItemSize, memcached -I); the stored session is unchanged",
 			ErrTooLarge, len(value), n, b.maxItemSize)
@@ -379,12 +357,17 @@ func expiration(ttl time.Duration, now time.Time) int32 {
 	return int32(at)
 }
 
-// retryStale runs op, and again while it fails on a connection the server
-// had closed: gomemcache keeps up to MaxIdleConns idle connections per
-// server, and after a memcached restart the first command on each of them
-// fails although the server is back. Each failure discards that connection,
-// so MaxIdleConns+1 attempts reach a new one. A server that is down refuses
-// the new connection, which ends the retries.
+// send runs op, which sends one memcache command, unless ctx is already
+// done: gomemcache takes no context, so a done context fails a call before
+// anything is sent, but cannot interrupt a command under way (client.Timeout
+// bounds it).
+//
+// send runs op again while it fails on a connection the server had closed:
+// gomemcache keeps up to MaxIdleConns idle connections per server, and
+// after a memcached restart the first command on each of them fails
+// although the server is back. Each failure discards that connection, so
+// MaxIdleConns+1 attempts reach a new one. A server that is down refuses
+// the new connection, which ends the retries, as does ctx ending.
 //
 // get, gets, touch and delete are idempotent, so sending one again is safe
 // (a delete sent twice may answer "not found" the second time, which Delete
@@ -392,16 +375,20 @@ func expiration(ttl time.Duration, now time.Time) int32 {
 // when the first one was carried out and only its reply was lost, the second
 // answers "not stored", "exists" or "not found", which Put and Delete return
 // as session.ErrConflict; see Put for why that is safe.
-func (b *backend) retryStale(op func() error) error {
-	idle := b.client.MaxIdleConns
-	if idle < 1 {
-		idle = memcache.DefaultMaxIdleConns
+func (b *backend) send(ctx context.Context, op func() error) error {
+	retries := b.client.MaxIdleConns
+	if retries < 1 {
+		retries = memcache.DefaultMaxIdleConns
 	}
-	err := op()
-	for i := 0; i < idle && err != nil && staleConn(err); i++ {
-		err = op()
+	for i := 0; ; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := op()
+		if !staleConn(err) || i == retries {
+			return err // nil, or an error that sending again would not mend
+		}
 	}
-	return err
 }
 
 func staleConn(err error) bool {

@@ -243,7 +243,7 @@ func TestBackendTombstone(t *testing.T) {
 	}
 }
 
-// TestBackendReplay: a store sent twice (as retryStale does when the reply
+// TestBackendReplay: a store sent twice (as send does when the reply
 // to the first was lost) is a conflict the second time, and what the first
 // wrote stays readable: never a silent success over another write, never a
 // spurious "not found".
@@ -254,10 +254,10 @@ func TestBackendReplay(t *testing.T) {
 	v := mustGet(t, b, key, "one")
 
 	it := &memcache.Item{Key: key, Value: []byte("two"), Expiration: 3600, CasID: v.N}
-	if err := b.cas(it); err != nil {
+	if err := b.cas(ctx, it); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.cas(it); !errors.Is(err, session.ErrConflict) {
+	if err := b.cas(ctx, it); !errors.Is(err, session.ErrConflict) {
 		t.Fatalf("the same cas again: %v, want ErrConflict", err)
 	}
 	mustGet(t, b, key, "two")

@@ -76,17 +76,27 @@ func Example() {
 	// user: alice
 }
 
-// A session that would not fit in a memcache item is refused before it is
-// sent, and the session stored before stays as it was.
+// Save refuses a session over either size limit before anything is sent,
+// and the session stored before stays as it was: Options.MaxItemSize (the
+// servers' -I, or less, as here), with ErrTooLarge, and
+// Options.Session.MaxRecordSize (1 MiB by default), with an error of
+// package session. Both errors wrap session.ErrTooLarge.
 func ExampleErrTooLarge() {
-	st, err := memcachestorage.New(memcache.New(memcachedAddr), memcachestorage.Options{})
+	st, err := memcachestorage.New(memcache.New(memcachedAddr), memcachestorage.Options{MaxItemSize: 64 << 10})
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	s, _ := st.Read(ctx, "")
-	s.Set("blob", strings.Repeat("x", 2<<20))
-	_, _, err = st.Save(ctx, s)
-	fmt.Println(errors.Is(err, memcachestorage.ErrTooLarge))
-	// Output: true
+	for _, size := range []int{100 << 10, 2 << 20} {
+		s, err := st.Read(ctx, "")
+		if err != nil {
+			log.Fatal(err)
+		}
+		s.Set("blob", strings.Repeat("x", size))
+		_, _, err = st.Save(ctx, s)
+		fmt.Println(errors.Is(err, memcachestorage.ErrTooLarge), errors.Is(err, session.ErrTooLarge))
+	}
+	// Output:
+	// true true
+	// false true
 }

@@ -9,8 +9,9 @@ import (
 )
 
 // FuzzKeyPrefix: New accepts a prefix exactly when every key built from it
-// (a record's, an index document's, a lock's) is a legal memcache key (at most 250 bytes, no space, control character
-// or DEL) made of ASCII only, as Remix requires.
+// (a record's, an index document's, a lock's) is a legal memcache key (at
+// most 250 bytes, no space, control character or DEL) made of ASCII only,
+// as Remix requires.
 func FuzzKeyPrefix(f *testing.F) {
 	for _, s := range []string{"", "remix:session:", "a b", "a\x00", "\x7f", "é", "~!", string(make([]byte, 187))} {
 		f.Add(s)

@@ -96,7 +96,11 @@ func newTestBackend(t testing.TB, client *memcache.Client, o Options) *backend {
 func newStorage(t testing.TB, client *memcache.Client, o Options) (session.Storage, *backend) {
 	t.Helper()
 	b := newTestBackend(t, client, o)
-	return session.NewBackendStorage(b, sessionOptions(o)), b
+	st, err := session.NewBackendStorage(b, o.Session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, b
 }
 
 // command sends one raw memcached command and returns the answer's lines up

@@ -31,15 +31,17 @@ const MaxKeyPrefixLength = MaxKeyLength - hashLength
 const minItemSize = 1024
 
 // ErrTooLarge is returned (wrapped) by Save when a session's record would not
-// fit in a memcache item. The message names the size and the limit. Nothing
-// is sent to the server then, so the record already stored stays as it was.
-// It wraps session.ErrTooLarge, so errors.Is(err, session.ErrTooLarge) holds
-// too, whichever limit refused the session.
+// fit in a memcache item (Options.MaxItemSize). The message names the size
+// and the limit. Nothing is sent to the server then, so the record already
+// stored stays as it was. It wraps session.ErrTooLarge, as does the error of
+// package session for a record over Options.Session.MaxRecordSize, so
+// errors.Is(err, session.ErrTooLarge) holds whichever limit refused the
+// session.
 var ErrTooLarge = fmt.Errorf("memcachestorage: session too large for a memcache item: %w", session.ErrTooLarge)
 
 // Options configure New. The zero value is valid: the Remix key prefix, a
 // 1 MB item limit, and the zero session.Options (the 14-day default
-// lifetime, strict ids, slog.Default()).
+// lifetime, records of at most 1 MiB, strict ids, slog.Default()).
 type Options struct {
 	// KeyPrefix is prepended to the hex SHA-256 of the session id to form
 	// the memcache key. "": DefaultKeyPrefix ("remix:session:", as Remix).
@@ -52,16 +54,25 @@ type Options struct {
 	// MaxItemSize is the largest item the servers store, in bytes, key and
 	// item header included: memcached's -I option. 0: DefaultMaxItemSize
 	// (1 MB, memcached's default). Set it when the servers run with another
-	// -I. Save refuses a larger session with ErrTooLarge before sending it:
-	// memcached deletes the item stored under a key when a set of an item
-	// too large for it fails, which would sign the user out. It must be at
-	// least 1024 (memcached's smallest -I).
+	// -I. Save refuses a session whose item would be larger with
+	// ErrTooLarge before sending it: memcached deletes the item stored
+	// under a key when a set of an item too large for it fails, which would
+	// sign the user out. It must be at least 1024 (memcached's smallest
+	// -I).
+	//
+	// Session.MaxRecordSize (1 MiB by default) applies as well: a session
+	// over either limit is refused, so the stricter one wins. With the
+	// defaults that is the item limit, which also counts the key and the
+	// item header. For servers with a larger -I, raise both (or set
+	// Session.MaxRecordSize to -1 to leave the item limit alone).
 	MaxItemSize int
 
-	// Session configures expiry, unknown ids, logging and the per-user
-	// index (UserKey), as for every storage of package session.
-	// IdleTimeout and Lifetime become the items' expiration times; the
-	// sliding refresh is one memcache touch.
+	// Session configures what every server-side storage takes, which
+	// session.NewBackendStorage applies: expiry (IdleTimeout and Lifetime
+	// become the items' expiration times; the sliding refresh is one
+	// memcache touch), unknown ids, the record size limit (MaxRecordSize,
+	// see MaxItemSize), logging and the per-user index (UserKey,
+	// MaxUserSessions).
 	Session session.Options
 }
 
@@ -81,28 +92,19 @@ type Options struct {
 // gomemcache takes no context: a context already done fails a call before it
 // is sent, and client.Timeout (default 500 ms) bounds each command.
 //
-// New returns an error for a nil client, a bad KeyPrefix or MaxItemSize, or
-// negative durations in o.Session.
+// New returns an error for a nil client, a bad KeyPrefix or MaxItemSize,
+// and the options session.NewBackendStorage refuses (a negative
+// IdleTimeout).
 func New(client *memcache.Client, o Options) (session.Storage, error) {
 	b, err := newBackend(client, o)
 	if err != nil {
 		return nil, err
 	}
-	return session.NewBackendStorage(b, sessionOptions(o)), nil
-}
-
-// sessionOptions are the options the backend storage gets: o.Session, with
-// no record size limit of the session package's own unless one was set. The
-// item limit, checked exactly (key and item header included) by the backend
-// before anything is sent, is the one that matters: the session package's
-// 1 MiB default would refuse records that a larger -I accepts, and name the
-// wrong limit.
-func sessionOptions(o Options) session.Options {
-	so := o.Session
-	if so.MaxRecordSize == 0 {
-		so.MaxRecordSize = -1
+	st, err := session.NewBackendStorage(b, o.Session)
+	if err != nil {
+		return nil, fmt.Errorf("memcachestorage: %w", err)
 	}
-	return so
+	return st, nil
 }
 
 func newBackend(client *memcache.Client, o Options) (*backend, error) {
@@ -122,9 +124,6 @@ func newBackend(client *memcache.Client, o Options) (*backend, error) {
 		size = DefaultMaxItemSize
 	case size < minItemSize:
 		return nil, fmt.Errorf("memcachestorage: Options.MaxItemSize %d is below memcached's smallest item size limit (%d bytes)", size, minItemSize)
-	}
-	if o.Session.IdleTimeout < 0 {
-		return nil, errors.New("memcachestorage: Options.Session.IdleTimeout is negative")
 	}
 	return &backend{client: client, prefix: prefix, maxItemSize: size, now: time.Now}, nil
 }

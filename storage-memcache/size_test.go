@@ -68,7 +68,8 @@ func TestItemSizeLimit(t *testing.T) {
 // that names the limit, and the session stored before stays intact, for a
 // loaded session (replace) and a regenerated one (set). The first subtest
 // pins the reason for checking before sending: memcached deletes the old
-// item when an oversized set fails.
+// item when an oversized set fails. Session.MaxRecordSize is off here, so
+// that the item limit is the one that refuses (TestSizeLimits has both).
 func TestOversizedSave(t *testing.T) {
 	_, client := startMemcached(t)
 	ctx := context.Background()
@@ -97,7 +98,7 @@ func TestOversizedSave(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := sessiontest.NewLogs()
-			st, b := newStorage(t, client, Options{Session: session.Options{Logger: logs.Logger()}})
+			st, b := newStorage(t, client, Options{Session: session.Options{Logger: logs.Logger(), MaxRecordSize: -1}})
 			id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
 			before, err := client.Get(b.Key(id))
 			if err != nil {
@@ -133,7 +134,7 @@ func TestOversizedSave(t *testing.T) {
 	}
 
 	t.Run("new session", func(t *testing.T) {
-		st, _ := newStorage(t, client, Options{})
+		st, _ := newStorage(t, client, Options{Session: session.Options{MaxRecordSize: -1}})
 		s, _ := st.Read(ctx, "")
 		s.Set("big", big)
 		if _, _, err := st.Save(ctx, s); !errors.Is(err, ErrTooLarge) {
@@ -142,21 +143,51 @@ func TestOversizedSave(t *testing.T) {
 	})
 }
 
-// TestMaxItemSize: with servers started with -I 2m, Options.MaxItemSize
-// lets a 1.5 MB session through that the default refuses.
-func TestMaxItemSize(t *testing.T) {
-	_, client := startMemcached(t, "-I", "2m")
+// TestSizeLimits: Options.MaxItemSize and Session.MaxRecordSize both apply,
+// and the stricter one refuses a session, before anything is sent. With
+// servers started with -I 2m, raising MaxItemSize alone leaves the 1 MiB
+// default record limit in force, so a 1.5 MB session goes through only
+// once the record limit is raised (or turned off) too.
+func TestSizeLimits(t *testing.T) {
+	srv, client := startMemcached(t, "-I", "2m")
 	ctx := context.Background()
 	value := strings.Repeat("y", 1536<<10)
-	def, _ := newStorage(t, client, Options{})
-	s, _ := def.Read(ctx, "")
-	s.Set("v", value)
-	if _, _, err := def.Save(ctx, s); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("default limit: %v, want ErrTooLarge", err)
-	}
-	st, _ := newStorage(t, client, Options{MaxItemSize: 2 << 20})
-	id, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("v", value) })
-	if got, err := st.Read(ctx, id); err != nil || got.Get("v") != value {
-		t.Errorf("a 1.5 MB session under a 2 MB limit did not round-trip: %v", err)
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want string // the limit that refuses the session; "": stored
+	}{
+		{"defaults", Options{}, "(Options.MaxRecordSize)"},
+		{"item limit raised", Options{MaxItemSize: 2 << 20}, "(Options.MaxRecordSize)"},
+		{"record limit raised", Options{Session: session.Options{MaxRecordSize: 2 << 20}}, "(Options.MaxItemSize, memcached -I)"},
+		{"record limit off", Options{Session: session.Options{MaxRecordSize: -1}}, "(Options.MaxItemSize, memcached -I)"},
+		{"both raised", Options{MaxItemSize: 2 << 20, Session: session.Options{MaxRecordSize: 2 << 20}}, ""},
+		{"item limit raised, record limit off", Options{MaxItemSize: 2 << 20, Session: session.Options{MaxRecordSize: -1}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _ := newStorage(t, client, tc.o)
+			s, err := st.Read(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Set("v", value)
+			sets := stats(t, srv.Addr())["cmd_set"]
+			id, _, err := st.Save(ctx, s)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("a 1.5 MB session under 2 MB limits: %v", err)
+				}
+				if got, err := st.Read(ctx, id); err != nil || got.Get("v") != value {
+					t.Errorf("a 1.5 MB session under 2 MB limits did not round-trip: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, session.ErrTooLarge) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Save of a 1.5 MB session: %v, want session.ErrTooLarge from %s", err, tc.want)
+			}
+			if n := stats(t, srv.Addr())["cmd_set"]; n != sets {
+				t.Errorf("a refused session sent %d store commands", n-sets)
+			}
+		})
 	}
 }

@@ -65,11 +65,9 @@ var (
 // keys have a letter and one digit fewer.
 const hashLength = 2 * sha256.Size
 
-// Key implements session.Backend: hex(SHA-256(id)).
-func (b *backend) Key(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
-}
+// Key implements session.Backend: session.HashID(id), the hex SHA-256 of the
+// id.
+func (b *backend) Key(id string) string { return session.HashID(id) }
 
 // IndexKey implements session.Backend: "u" + 63 hex digits of a SHA-256 of
 // the user name, separated from every other hash of the package. It holds no
@@ -228,18 +226,16 @@ func (b *backend) Put(ctx context.Context, key string, data []byte, ttl time.Dur
 // such row is a conflict (it changed, expired or is gone).
 func (b *backend) Delete(ctx context.Context, key string, v session.Version) error {
 	if v.IsZero() {
-		if err := b.exec(ctx, nil, b.q.deleteAny, key); err != nil {
-			return fmt.Errorf("postgresstorage: delete: %w", err)
-		}
-		return nil
+		_, err := b.exec(ctx, "delete", b.q.deleteAny, key)
+		return err
 	}
 	n, ok := version(v)
 	if !ok {
 		return session.ErrConflict
 	}
-	var deleted int64
-	if err := b.exec(ctx, &deleted, b.q.deleteVersion, key, n); err != nil {
-		return fmt.Errorf("postgresstorage: delete: %w", err)
+	deleted, err := b.exec(ctx, "delete", b.q.deleteVersion, key, n)
+	if err != nil {
+		return err
 	}
 	if deleted == 0 {
 		return session.ErrConflict
@@ -251,9 +247,9 @@ func (b *backend) Delete(ctx context.Context, key string, v session.Version) err
 // expires_at (NULL for a ttl of 0 or less), which leaves its data and
 // version as they are.
 func (b *backend) Touch(ctx context.Context, key string, ttl time.Duration) error {
-	var touched int64
-	if err := b.exec(ctx, &touched, b.q.touch, key, micros(ttl)); err != nil {
-		return fmt.Errorf("postgresstorage: touch: %w", err)
+	touched, err := b.exec(ctx, "touch", b.q.touch, key, micros(ttl))
+	if err != nil {
+		return err
 	}
 	if touched == 0 {
 		return session.ErrNotFound
@@ -272,9 +268,9 @@ func (b *backend) TryLock(ctx context.Context, id, token string, ttl time.Durati
 	if token == "" {
 		return false, errors.New("postgresstorage: lock: empty token")
 	}
-	var taken int64
-	if err := b.exec(ctx, &taken, b.q.lock, b.lockKey(id), []byte(token), micros(ttl)); err != nil {
-		return false, fmt.Errorf("postgresstorage: lock: %w", err)
+	taken, err := b.exec(ctx, "lock", b.q.lock, b.lockKey(id), []byte(token), micros(ttl))
+	if err != nil {
+		return false, err
 	}
 	if taken == 0 {
 		return false, nil
@@ -287,43 +283,41 @@ func (b *backend) TryLock(ctx context.Context, id, token string, ttl time.Durati
 // holds token: a lock that expired and was taken by another request is left
 // to it.
 func (b *backend) Unlock(ctx context.Context, id, token string) error {
-	if err := b.exec(ctx, nil, b.q.unlock, b.lockKey(id), []byte(token)); err != nil {
-		return fmt.Errorf("postgresstorage: unlock: %w", err)
-	}
-	return nil
+	_, err := b.exec(ctx, "unlock", b.q.unlock, b.lockKey(id), []byte(token))
+	return err
 }
 
-// exec runs a statement that returns no rows, and stores how many rows it
-// affected in *affected when affected is not nil.
-func (b *backend) exec(ctx context.Context, affected *int64, stmt string, args ...any) error {
-	return b.run(ctx, func(c *pgxpool.Conn) error {
+// exec runs a statement that returns no rows, and returns how many rows it
+// affected. Its error names op.
+func (b *backend) exec(ctx context.Context, op, stmt string, args ...any) (int64, error) {
+	var n int64
+	err := b.run(ctx, func(c *pgxpool.Conn) error {
 		tag, err := c.Exec(ctx, stmt, args...)
-		if err == nil && affected != nil {
-			*affected = tag.RowsAffected()
-		}
+		n = tag.RowsAffected()
 		return err
 	})
+	if err != nil {
+		return 0, fmt.Errorf("postgresstorage: %s: %w", op, err)
+	}
+	return n, nil
 }
 
 // maybeSweep runs sweep after one write in sweepEvery, and after every write
-// while the last sweep found a full batch.
+// while the last sweep found a full batch. The write is done whatever the
+// sweep does: after an error the rows wait for the next sweep, with a
+// warning unless the request's context ended (a request that ended is not
+// worth one; the pool hands out no connection for a done context).
 func (b *backend) maybeSweep(ctx context.Context) {
 	if b.writes.Add(1)%b.sweepEvery != 0 && !b.behind.Load() {
 		return
 	}
-	if ctx.Err() != nil {
-		return
-	}
 	n, err := b.sweep(ctx)
-	if err != nil {
-		// The write is done; the rows wait for the next sweep. A request
-		// that ended meanwhile is not worth a warning.
-		if ctx.Err() == nil {
-			b.logger.WarnContext(ctx, "postgresstorage: deleting expired sessions failed; the next sweep tries again", "error", err)
-		}
-		return
+	switch {
+	case err == nil:
+		b.behind.Store(n >= sweepBatch)
+	case ctx.Err() == nil:
+		b.logger.WarnContext(ctx, "postgresstorage: deleting expired sessions failed; the next sweep tries again", "error", err)
 	}
-	b.behind.Store(n >= sweepBatch)
 }
 
 // sweep deletes up to sweepBatch expired rows (records, index documents and
@@ -332,7 +326,5 @@ func (b *backend) maybeSweep(ctx context.Context) {
 // are invisible to every other statement already; this only frees their
 // space.
 func (b *backend) sweep(ctx context.Context) (int64, error) {
-	var n int64
-	err := b.exec(ctx, &n, b.q.sweep)
-	return n, err
+	return b.exec(ctx, "sweep", b.q.sweep)
 }

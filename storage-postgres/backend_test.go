@@ -37,7 +37,7 @@ func TestKeys(t *testing.T) {
 		t.Error("keys collide")
 	}
 
-	st := session.NewBackendStorage(b, session.Options{UserKey: "user"})
+	st := mustNew(t, pool, Options{Table: table, Session: session.Options{UserKey: "user"}})
 	ctx := context.Background()
 	cookie := request(t, st, "", func(s *session.Session) { s.Set("user", "ada") })
 	release, err := st.(session.Locking).Lock(ctx, cookie, session.LockOptions{})
@@ -186,12 +186,12 @@ func TestExpiry(t *testing.T) {
 
 	// Through the storage: the idle timeout, or the lifetime left.
 	t.Run("storage", func(t *testing.T) {
-		st := session.NewBackendStorage(b, session.Options{IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour})
+		st := mustNew(t, pool, Options{Table: b.table.name, Session: session.Options{IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour}})
 		id := request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 		if d, ok := left(t, b.Key(id)); !ok || d > 30*time.Minute || d < 30*time.Minute-5*time.Second {
 			t.Errorf("a session with a 30-minute idle timeout expires in %v", d)
 		}
-		forever := session.NewBackendStorage(b, session.Options{Lifetime: -1})
+		forever := mustNew(t, pool, Options{Table: b.table.name, Session: session.Options{Lifetime: -1}})
 		id = request(t, forever, "", func(s *session.Session) { s.Set("a", 1) })
 		if d, ok := left(t, b.Key(id)); ok {
 			t.Errorf("a session without expiry expires in %v", d)

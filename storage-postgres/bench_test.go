@@ -15,12 +15,9 @@ import (
 // name (the workload of the bench module).
 func benchStorage(b *testing.B, conns int32) (session.Storage, string) {
 	pool := newPool(b, server(b), func(c *pgxpool.Config) { c.MaxConns = conns })
-	st, err := New(pool, Options{Table: freshTable(b, pool), Session: session.Options{
+	st := mustNew(b, pool, Options{Table: freshTable(b, pool), Session: session.Options{
 		IdleTimeout: 30 * time.Minute, Logger: slog.New(slog.DiscardHandler),
 	}})
-	if err != nil {
-		b.Fatal(err)
-	}
 	cookie := request(b, st, "", func(s *session.Session) { s.Set("user_id", 42); s.Set("name", "Ada") })
 	return st, cookie
 }

@@ -32,10 +32,7 @@ func checkNoID(t *testing.T, err error, ids ...string) {
 func TestServerDown(t *testing.T) {
 	srv := testserver.PostgresServer(t)
 	pool := newPool(t, srv, func(c *pgxpool.Config) { c.ConnConfig.ConnectTimeout = time.Second })
-	st, err := New(pool, Options{Table: freshTable(t, pool), Session: session.Options{UserKey: "user"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, pool, Options{Table: freshTable(t, pool), Session: session.Options{UserKey: "user"}})
 	ctx := context.Background()
 	id := request(t, st, "", func(s *session.Session) { s.Set("user", "ada") })
 	loaded, err := st.Read(ctx, id)
@@ -124,10 +121,7 @@ func TestRestartWithIdleConnections(t *testing.T) {
 	})
 	table := freshTable(t, pool)
 	tr.nameStatements(t, table)
-	st, err := New(pool, Options{Table: table})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, pool, Options{Table: table})
 	ctx := context.Background()
 	id := request(t, st, "", func(s *session.Session) { s.Set("user", "ada") })
 	// Open conns connections and leave them idle.
@@ -168,10 +162,7 @@ func TestRestartWithIdleConnections(t *testing.T) {
 func TestContextDeadline(t *testing.T) {
 	pool := newPool(t, server(t), nil)
 	table := freshTable(t, pool)
-	st, err := New(pool, Options{Table: table})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, pool, Options{Table: table})
 	tb, _ := parseTable(table)
 	bg := context.Background()
 	id := request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
@@ -239,10 +230,7 @@ func TestContextDeadline(t *testing.T) {
 	t.Run("done context", func(t *testing.T) {
 		tr := &tracer{}
 		pool := newPool(t, server(t), func(c *pgxpool.Config) { c.ConnConfig.Tracer = tr })
-		st, err := New(pool, Options{Table: table})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := mustNew(t, pool, Options{Table: table})
 		ctx, cancel := context.WithCancel(bg)
 		cancel()
 		loaded.Set("c", 3)

@@ -213,3 +213,13 @@ func request(t testing.TB, st session.Storage, cookie string, fn func(*session.S
 	v, _ := sessiontest.Request(t, st, cookie, fn)
 	return v
 }
+
+// mustNew is New that fails the test on error.
+func mustNew(t testing.TB, pool *pgxpool.Pool, o Options) session.Storage {
+	t.Helper()
+	st, err := New(pool, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

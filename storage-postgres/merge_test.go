@@ -24,12 +24,9 @@ func TestMerge64(t *testing.T) {
 	})
 	table := freshTable(t, pool)
 	tr.nameStatements(t, table)
-	st, err := New(pool, Options{Table: table, Session: session.Options{
+	st := mustNew(t, pool, Options{Table: table, Session: session.Options{
 		IdleTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler),
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cookie := request(t, st, "", func(s *session.Session) { s.Set("base", "yes") })
 	sessiontest.ConcurrentSaves(t, st, cookie, n, tr.reset) // not counting the n reads
 	_, stmts := tr.take()

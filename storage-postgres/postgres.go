@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -21,7 +20,9 @@ import (
 const DefaultTable = "sessions"
 
 // Options configure New. The zero value is valid: the table "sessions",
-// expiry by session.Options' defaults, strict ids, slog.Default().
+// and the zero session.Options (sessions end session.DefaultLifetime, 14
+// days, after they were created; records of at most 1 MiB; strict ids;
+// slog.Default()).
 type Options struct {
 	// Table is the table that holds the sessions, created by Migrate: a
 	// name of lower-case letters, digits and underscores that does not
@@ -31,12 +32,15 @@ type Options struct {
 	// in the first schema of the connection's search_path.
 	Table string
 
-	// Session holds the options every storage takes: IdleTimeout (sliding
-	// expiry; each write sets the row's expires_at, and a read-only request
-	// moves it with one UPDATE at most once per tenth of it), Lifetime,
-	// UseUnknownIDs, UserKey, MaxRecordSize and Logger. Now is used for the
-	// expiry metadata inside the records; the rows themselves expire by the
-	// server's clock (now()), never by Now.
+	// Session holds the options every server-side storage takes, which
+	// session.NewBackendStorage applies: IdleTimeout (sliding expiry; a
+	// read-only request moves the row's expires_at with one UPDATE at most
+	// once per tenth of it), Lifetime, UseUnknownIDs, MaxRecordSize,
+	// UserKey, MaxUserSessions and Logger (which also gets the warning of
+	// a failed sweep of expired rows). Each write sets expires_at to what
+	// is left of the session. Now is used for the expiry metadata inside
+	// the records; the rows themselves expire by the server's clock
+	// (now()), never by Now.
 	Session session.Options
 }
 
@@ -50,7 +54,9 @@ type Options struct {
 // New checks the table with two queries (bounded by 10 seconds), so the
 // server must be reachable: it returns an error that names Migrate when the
 // table does not exist, or lacks this package's columns. It also returns an
-// error for a nil pool, an invalid table name or a negative IdleTimeout.
+// error for a nil pool, an invalid table name, and the options
+// session.NewBackendStorage refuses (a negative IdleTimeout), before it
+// asks the server anything.
 //
 // A read is one SELECT, a save one INSERT … ON CONFLICT or UPDATE (a
 // compare-and-set on the row's version), an unchanged session costs
@@ -65,12 +71,16 @@ func New(pool *pgxpool.Pool, o Options) (session.Storage, error) {
 	if err != nil {
 		return nil, err
 	}
+	st, err := session.NewBackendStorage(b, o.Session)
+	if err != nil {
+		return nil, fmt.Errorf("postgresstorage: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
 	defer cancel()
 	if err := b.checkTable(ctx); err != nil {
 		return nil, err
 	}
-	return session.NewBackendStorage(b, o.Session), nil
+	return st, nil
 }
 
 // checkTimeout bounds New's check of the table.
@@ -105,6 +115,11 @@ func parseTable(name string) (table, error) {
 	return table{name: name, ident: ident, quoted: ident.Sanitize()}, nil
 }
 
+// identChars are the characters of a name in Options.Table.
+const identChars = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+// checkIdentifier says why s cannot be a part of Options.Table's name, or
+// returns nil.
 func checkIdentifier(s string) error {
 	switch {
 	case s == "":
@@ -114,10 +129,9 @@ func checkIdentifier(s string) error {
 	case s[0] >= '0' && s[0] <= '9':
 		return fmt.Errorf("%q starts with a digit", s)
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return fmt.Errorf("%q holds %q: use lower-case letters, digits and underscores (the name is quoted, so case would matter)", s, string(rune(c)))
+	for _, r := range s {
+		if !strings.ContainsRune(identChars, r) {
+			return fmt.Errorf("%q holds %q: use lower-case letters, digits and underscores (the name is quoted, so case would matter)", s, string(r))
 		}
 	}
 	return nil
@@ -162,40 +176,50 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, table string) error {
 	if err != nil {
 		return err
 	}
-	// Both there already: nothing to create, and nothing that needs the
-	// right to create (CREATE … IF NOT EXISTS asks for it even when the
-	// table exists, and PostgreSQL 15 gives ordinary users no CREATE on
-	// the public schema), so an application whose user may only read and
-	// write its table can call Migrate at every start.
-	index := append(pgx.Identifier{}, t.ident[:len(t.ident)-1]...)
-	index = append(index, t.indexName())
-	var exists bool
-	err = pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL",
-		t.quoted, index.Sanitize()).Scan(&exists)
+	exists, err := t.exists(ctx, pool)
+	if err == nil && !exists {
+		err = t.create(ctx, pool)
+	}
 	if err != nil {
 		return fmt.Errorf("postgresstorage: Migrate %s: %w", t.name, err)
 	}
-	if exists {
-		return nil
-	}
+	return nil
+}
+
+// exists reports whether the table and its index are both there already.
+// Migrate then has nothing to create, and sends nothing that needs the
+// right to create (CREATE … IF NOT EXISTS asks for it even when the table
+// exists, and PostgreSQL 15 gives ordinary users no CREATE on the public
+// schema), so an application whose user may only read and write its table
+// can call Migrate at every start.
+func (t table) exists(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
+	index := append(pgx.Identifier{}, t.ident[:len(t.ident)-1]...)
+	index = append(index, t.indexName())
+	var exists bool
+	err := pool.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL",
+		t.quoted, index.Sanitize()).Scan(&exists)
+	return exists, err
+}
+
+// create runs Migrate's statements in one transaction, after taking a
+// transaction-scoped advisory lock keyed by a hash of the table's name, so
+// that processes migrating at once run one after the other.
+func (t table) create(ctx context.Context, pool *pgxpool.Pool) error {
 	tx, err := pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("postgresstorage: Migrate: %w", err)
+		return err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	sum := sha256.Sum256([]byte("sessionkit postgres migrate\x00" + t.quoted))
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(binary.BigEndian.Uint64(sum[:8]))); err != nil {
-		return fmt.Errorf("postgresstorage: Migrate %s: %w", t.name, err)
+		return err
 	}
 	for _, stmt := range t.schema() {
 		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("postgresstorage: Migrate %s: %w", t.name, err)
+			return err
 		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgresstorage: Migrate %s: %w", t.name, err)
-	}
-	return nil
+	return tx.Commit(ctx)
 }
 
 // schema is Migrate's statements for t.
@@ -306,22 +330,15 @@ func newBackend(pool *pgxpool.Pool, o Options) (*backend, error) {
 	if pool == nil {
 		return nil, errors.New("postgresstorage: the pool is nil")
 	}
-	if o.Session.IdleTimeout < 0 {
-		return nil, errors.New("postgresstorage: Options.Session.IdleTimeout is negative")
-	}
 	t, err := parseTable(o.Table)
 	if err != nil {
 		return nil, err
-	}
-	logger := o.Session.Logger
-	if logger == nil {
-		logger = slog.Default()
 	}
 	return &backend{
 		pool:       pool,
 		table:      t,
 		q:          newStatements(t, sweepBatch),
-		logger:     logger,
+		logger:     o.Session.WithDefaults().Logger,
 		sweepEvery: sweepEvery,
 		attempts:   int(pool.Config().MaxConns) + 1,
 	}, nil

@@ -29,10 +29,7 @@ func TestRoundTrips(t *testing.T) {
 	clk := sessiontest.NewFakeClock(time.Time{})
 	table := freshTable(t, pool)
 	tr.nameStatements(t, table)
-	st, err := New(pool, Options{Table: table, Session: session.Options{IdleTimeout: idle, Now: clk.Now}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, pool, Options{Table: table, Session: session.Options{IdleTimeout: idle, Now: clk.Now}})
 	ctx := context.Background()
 
 	type step struct {
@@ -51,6 +48,7 @@ func TestRoundTrips(t *testing.T) {
 		{"Save of a new session", 1, []string{"insert"}, func(t *testing.T) {
 			s, _ := st.Read(ctx, "")
 			s.Set("user", "ada")
+			var err error
 			id, _, err = st.Save(ctx, s)
 			if err != nil {
 				t.Fatal(err)
@@ -183,10 +181,7 @@ func TestRoundTripsPerUser(t *testing.T) {
 	})
 	table := freshTable(t, pool)
 	tr.nameStatements(t, table)
-	st, err := New(pool, Options{Table: table, Session: session.Options{UserKey: "user", IdleTimeout: time.Hour}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, pool, Options{Table: table, Session: session.Options{UserKey: "user", IdleTimeout: time.Hour}})
 	ix := st.(session.UserIndex)
 	ctx := context.Background()
 	// Warm-up, as in TestRoundTrips.

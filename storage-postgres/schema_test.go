@@ -105,10 +105,7 @@ func TestMigrate(t *testing.T) {
 	}
 	works := func(t *testing.T, table string) {
 		t.Helper()
-		st, err := New(pool, Options{Table: table})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := mustNew(t, pool, Options{Table: table})
 		id := request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 		if s, err := st.Read(ctx, id); err != nil || s.Get("a") == nil {
 			t.Fatalf("Read: %v", err)

@@ -18,8 +18,8 @@ import (
 // also runs its per-user, merged-save and exclusive-lock scenarios.
 func conformance(t *testing.T, c redis.UniversalClient) {
 	sessiontest.Run(t, sessiontest.Config{
-		Backend: func(t *testing.T, o session.Options) session.Backend {
-			return countedBackend{mustBackend(t, c, Options{KeyPrefix: freshPrefix(), Session: o})}
+		Backend: func(t *testing.T, _ session.Options) session.Backend {
+			return countedBackend{mustBackend(t, c, Options{KeyPrefix: freshPrefix()})}
 		},
 	})
 }
@@ -42,10 +42,7 @@ func TestClusterSpreadsSessions(t *testing.T) {
 	cl := testserver.RedisCluster(t, 3)
 	c := newClusterClient(t, cl)
 	prefix := freshPrefix()
-	st, err := New(c, Options{KeyPrefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{KeyPrefix: prefix})
 	var cookies []string
 	for i := 0; i < 60; i++ {
 		cookies = append(cookies, request(t, st, "", func(s *session.Session) { s.Set("n", i) }))
@@ -107,10 +104,7 @@ func TestConformanceRing(t *testing.T) {
 	conformance(t, ring)
 
 	prefix := freshPrefix()
-	st, err := New(ring, Options{KeyPrefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, ring, Options{KeyPrefix: prefix})
 	for i := 0; i < 20; i++ {
 		ck := request(t, st, "", func(s *session.Session) { s.Set("n", i) })
 		request(t, st, ck, func(s *session.Session) { s.RegenerateID(true); s.Set("m", i) })

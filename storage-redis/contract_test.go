@@ -9,7 +9,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/session"
-	"github.com/sessionkit/sessionkit/session/sessiontest"
 	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 )
 
@@ -20,8 +19,7 @@ import (
 // trips and commands of each call.
 func backendContract(t *testing.T, c redis.UniversalClient) {
 	ctx := context.Background()
-	logs := sessiontest.NewLogs()
-	b := mustBackend(t, c, Options{KeyPrefix: freshPrefix(), Session: session.Options{Logger: logs.Logger()}})
+	b := mustBackend(t, c, Options{KeyPrefix: freshPrefix()})
 	h := &roundTrips{}
 	c.AddHook(h)
 	if err := c.Ping(ctx).Err(); err != nil { // the cluster client loads its slot map
@@ -217,6 +215,8 @@ func backendContract(t *testing.T, c redis.UniversalClient) {
 		_, v, err := b.Get(ctx, key)
 		if !errors.Is(err, session.ErrCorruptRecord) || !v.IsZero() {
 			t.Errorf("Get of a hash = %v, %v; want an error wrapping ErrCorruptRecord", v, err)
+		} else if strings.Contains(err.Error(), key) {
+			t.Errorf("the error carries the key: %v", err)
 		}
 		if _, err := b.Put(ctx, key, []byte("x"), 0, session.Version{}); !errors.Is(err, session.ErrCorruptRecord) {
 			t.Errorf("Put over a hash = %v, want ErrCorruptRecord", err)
@@ -235,9 +235,6 @@ func backendContract(t *testing.T, c redis.UniversalClient) {
 		}
 		if n, _ := c.Exists(ctx, key).Result(); n != 0 {
 			t.Error("Delete with the zero Version left the hash")
-		}
-		if l := logs.String(); strings.Contains(l, key) || strings.Contains(l, "hash\"") {
-			t.Errorf("the logs carry the key:\n%s", l)
 		}
 	})
 

@@ -39,8 +39,9 @@
 //     node that owns that key; nothing uses MULTI/EXEC or more than one key
 //     per command.
 //   - Redis keeps the expiry: every write sets the key's TTL to what is left
-//     of the session (the idle timeout, or less near the end of its
-//     Lifetime), so Redis drops ended sessions itself.
+//     of the session (the smaller of the idle timeout and the Lifetime
+//     left, 14 days from creation by default), so Redis drops ended
+//     sessions itself.
 //   - Failures are errors, never a new session: Redis down, refusing, slow
 //     past the client's timeouts or past the request's context deadline
 //     makes Read or Save fail (the middleware's error response), and the

@@ -34,10 +34,7 @@ func TestServerDown(t *testing.T) {
 	srv := testserver.Redis(t)
 	c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ContextTimeoutEnabled: true, MaxRetries: 1, DialTimeout: 500 * time.Millisecond})
 	t.Cleanup(func() { c.Close() })
-	st, err := New(c, Options{KeyPrefix: freshPrefix()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{KeyPrefix: freshPrefix()})
 	ctx := context.Background()
 	id := request(t, st, "", func(s *session.Session) { s.Set("user", "ada") })
 	loaded, err := st.Read(ctx, id)
@@ -109,10 +106,7 @@ func TestRefused(t *testing.T) {
 	l.Close()
 	c := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })
-	st, err := New(c, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{})
 	const id = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 	if _, err := st.Read(context.Background(), id); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("Read from a refusing server: %v, want a connection refused error", err)
@@ -134,7 +128,7 @@ func TestTimeouts(t *testing.T) {
 	admin := newClient(t, srv.Addr())
 	ctx := context.Background()
 	id := func() string {
-		st, _ := New(newClient(t, srv.Addr()), Options{})
+		st := mustNew(t, newClient(t, srv.Addr()), Options{})
 		return request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 	}()
 	pause := func(t *testing.T) {
@@ -149,7 +143,7 @@ func TestTimeouts(t *testing.T) {
 		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: 200 * time.Millisecond, MaxRetries: -1})
 		t.Cleanup(func() { c.Close() })
 		c.Ping(ctx) // connect before the pause
-		st, _ := New(c, Options{Session: session.Options{Logger: slog.New(slog.DiscardHandler)}})
+		st := mustNew(t, c, Options{Session: session.Options{Logger: slog.New(slog.DiscardHandler)}})
 		pause(t)
 		start := time.Now()
 		_, err := st.Read(ctx, id)
@@ -168,7 +162,7 @@ func TestTimeouts(t *testing.T) {
 		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), ReadTimeout: 30 * time.Second, ContextTimeoutEnabled: true, MaxRetries: -1})
 		t.Cleanup(func() { c.Close() })
 		c.Ping(ctx)
-		st, _ := New(c, Options{})
+		st := mustNew(t, c, Options{})
 		pause(t)
 		dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		defer cancel()
@@ -192,7 +186,7 @@ func TestTimeouts(t *testing.T) {
 		c := newClient(t, srv.Addr())
 		h := &roundTrips{}
 		c.AddHook(h)
-		st, _ := New(c, Options{})
+		st := mustNew(t, c, Options{})
 		dctx, cancel := context.WithTimeout(ctx, -time.Second)
 		defer cancel()
 		if _, err := st.Read(dctx, id); !errors.Is(err, context.DeadlineExceeded) {
@@ -237,10 +231,7 @@ func TestBadRecords(t *testing.T) {
 	ctx := context.Background()
 	logs := sessiontest.NewLogs()
 	prefix := freshPrefix()
-	st, err := New(c, Options{KeyPrefix: prefix, Session: session.Options{Logger: logs.Logger()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{KeyPrefix: prefix, Session: session.Options{Logger: logs.Logger()}})
 	const garbage = "garbageGarbageGarbageGarbageGarbageGarbage1"
 	const hash = "hashHashHashHashHashHashHashHashHashHashHa1"
 	c.Set(ctx, prefix+garbage, "\x00not json{", 0)
@@ -434,10 +425,7 @@ func TestNoResurrection(t *testing.T) {
 	c := newClient(t, testserver.Redis(t).Addr())
 	quiet := session.Options{Logger: slog.New(slog.DiscardHandler), IdleTimeout: time.Hour}
 	prefix := freshPrefix()
-	st, err := New(c, Options{KeyPrefix: prefix, Session: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{KeyPrefix: prefix, Session: quiet})
 	const rounds = 1500
 	res, forced := resurrections(t, c, st, prefix, rounds)
 	t.Logf("%d rounds, %d with the save forced after the logout", rounds, forced)
@@ -449,7 +437,10 @@ func TestNoResurrection(t *testing.T) {
 	}
 
 	cprefix := freshPrefix()
-	control := session.NewBackendStorage(lastWriterWins{mustBackend(t, c, Options{KeyPrefix: cprefix})}, quiet)
+	control, err := session.NewBackendStorage(lastWriterWins{mustBackend(t, c, Options{KeyPrefix: cprefix})}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
 	res, forced = resurrections(t, c, control, cprefix, 100)
 	if res < forced {
 		t.Errorf("control (versions ignored): %d of %d forced rounds resurrected; the harness does not catch resurrection", res, forced)

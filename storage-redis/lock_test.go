@@ -102,10 +102,7 @@ func TestExclusiveTwoProcesses(t *testing.T) {
 	c := newClient(t, srv.Addr())
 	ctx := context.Background()
 	prefix := freshPrefix()
-	st, err := New(c, Options{KeyPrefix: prefix, Session: session.Options{IdleTimeout: time.Hour}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{KeyPrefix: prefix, Session: session.Options{IdleTimeout: time.Hour}})
 	cookie := request(t, st, "", func(s *session.Session) { s.Set("n", 0) })
 
 	// The child says "ready" once connected, and both start together when
@@ -153,10 +150,7 @@ func TestExclusiveHelperProcess(t *testing.T) {
 	if err := c.Ping(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := New(c, Options{KeyPrefix: os.Getenv(envLockPrefix), Session: session.Options{IdleTimeout: time.Hour}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{KeyPrefix: os.Getenv(envLockPrefix), Session: session.Options{IdleTimeout: time.Hour}})
 	fmt.Println("ready")
 	in := bufio.NewScanner(os.Stdin)
 	if !in.Scan() || in.Text() != "go" {
@@ -174,10 +168,7 @@ func TestExclusiveHelperProcess(t *testing.T) {
 func TestLostUpdateWithoutLock(t *testing.T) {
 	c := newClient(t, testserver.Redis(t).Addr())
 	ctx := context.Background()
-	st, err := New(c, Options{KeyPrefix: freshPrefix(), Session: session.Options{Logger: slog.New(slog.DiscardHandler)}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{KeyPrefix: freshPrefix(), Session: session.Options{Logger: slog.New(slog.DiscardHandler)}})
 	cookie := request(t, st, "", func(s *session.Session) { s.Set("n", 0) })
 	a, err := st.Read(ctx, cookie)
 	if err != nil {
@@ -208,10 +199,7 @@ func TestLockWaits(t *testing.T) {
 	c := newClient(t, testserver.Redis(t).Addr())
 	ctx := context.Background()
 	prefix := freshPrefix()
-	st, err := New(c, Options{KeyPrefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{KeyPrefix: prefix})
 	lk := st.(session.Locking)
 	cookie := request(t, st, "", func(s *session.Session) { s.Set("n", 0) })
 	release, err := lk.Lock(ctx, cookie, session.LockOptions{})

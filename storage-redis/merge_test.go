@@ -19,12 +19,9 @@ func merge64(t *testing.T, c redis.UniversalClient) {
 	const n = 64
 	h := &roundTrips{}
 	c.AddHook(h)
-	st, err := New(c, Options{KeyPrefix: freshPrefix(), Session: session.Options{
+	st := mustNew(t, c, Options{KeyPrefix: freshPrefix(), Session: session.Options{
 		IdleTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler),
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cookie := request(t, st, "", func(s *session.Session) { s.Set("base", "yes") })
 	loadScripts(t, c)
 	sessiontest.ConcurrentSaves(t, st, cookie, n, h.reset) // not counting the n GETs

@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 
@@ -20,20 +20,25 @@ import (
 // under "session:" + its id.
 const DefaultKeyPrefix = "session:"
 
-// Options configure New. The zero value is valid: keys "session:" + id, no
-// expiry, strict ids, slog.Default().
+// Options configure New. The zero value is valid: keys "session:" + id,
+// and the zero session.Options (sessions end session.DefaultLifetime, 14
+// days, after they were created, so every key has a TTL; strict ids;
+// slog.Default()).
 type Options struct {
 	// KeyPrefix goes before each session id to make its Redis key. Empty:
 	// DefaultKeyPrefix. It must be valid UTF-8 without control characters.
 	// Use the prefix of a Remix app to share its sessions.
 	KeyPrefix string
 
-	// Session holds the options every storage takes: IdleTimeout (sliding
-	// expiry; each write sets it as the key's TTL, and a read-only request
-	// refreshes it with one PEXPIRE at most once per tenth of it),
-	// Lifetime, UseUnknownIDs, UserKey and Logger. Now is used for the
-	// expiry metadata in the records; Redis itself expires keys by its own
-	// clock.
+	// Session holds the options every server-side storage takes, which
+	// session.NewBackendStorage applies: IdleTimeout (sliding expiry; a
+	// read-only request refreshes the key's TTL with one PEXPIRE at most
+	// once per tenth of it), Lifetime, UseUnknownIDs, MaxRecordSize,
+	// UserKey, MaxUserSessions and Logger. Every write sets the key's TTL
+	// to what is left of the session: the smaller of the idle timeout and
+	// the Lifetime left; no TTL only with no IdleTimeout and a negative
+	// Lifetime. Now is used for the expiry metadata in the records; Redis
+	// itself expires keys by its own clock.
 	Session session.Options
 }
 
@@ -57,17 +62,22 @@ type Options struct {
 // compare-and-set script), an unchanged session none, and a sliding
 // refresh one PEXPIRE. A login or logout that changes the per-user index
 // costs a few more, made by package session on the index document. New
-// returns an error for a nil client, a negative IdleTimeout, or a KeyPrefix
-// with control characters or invalid UTF-8.
+// returns an error for a nil client, a KeyPrefix with control characters
+// or invalid UTF-8, and the options session.NewBackendStorage refuses (a
+// negative IdleTimeout).
 func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 	b, err := newBackend(client, o)
 	if err != nil {
 		return nil, err
 	}
-	if !contextTimeoutEnabled(client) {
-		b.logger.Warn("redisstorage: the Redis client does not stop a command at its context's deadline (ContextTimeoutEnabled is false, or an AutoPipeliner); a request's deadline will not cut a slow command short, only the client's ReadTimeout and WriteTimeout will")
+	st, err := session.NewBackendStorage(b, o.Session)
+	if err != nil {
+		return nil, fmt.Errorf("redisstorage: %w", err)
 	}
-	return session.NewBackendStorage(b, o.Session), nil
+	if !contextTimeoutEnabled(client) {
+		o.Session.WithDefaults().Logger.Warn("redisstorage: the Redis client does not stop a command at its context's deadline (ContextTimeoutEnabled is false, or an AutoPipeliner); a request's deadline will not cut a slow command short, only the client's ReadTimeout and WriteTimeout will")
+	}
+	return st, nil
 }
 
 // backend is the session.Backend behind New. It is also a session.Toucher
@@ -89,7 +99,6 @@ func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 type backend struct {
 	c      redis.UniversalClient
 	prefix string
-	logger *slog.Logger
 }
 
 var (
@@ -103,26 +112,28 @@ func newBackend(client redis.UniversalClient, o Options) (*backend, error) {
 	if isNil(client) {
 		return nil, errors.New("redisstorage: the Redis client is nil")
 	}
-	if o.Session.IdleTimeout < 0 {
-		return nil, errors.New("redisstorage: Options.Session.IdleTimeout is negative")
-	}
 	prefix := o.KeyPrefix
 	if prefix == "" {
 		prefix = DefaultKeyPrefix
 	}
+	if err := checkKeyPrefix(prefix); err != nil {
+		return nil, err
+	}
+	return &backend{c: client, prefix: prefix}, nil
+}
+
+// checkKeyPrefix refuses a prefix that is not valid UTF-8 or holds a
+// control character (C0, DEL or C1), as Options.KeyPrefix says.
+func checkKeyPrefix(prefix string) error {
 	if !utf8.ValidString(prefix) {
-		return nil, errors.New("redisstorage: Options.KeyPrefix is not valid UTF-8")
+		return errors.New("redisstorage: Options.KeyPrefix is not valid UTF-8")
 	}
 	for _, r := range prefix {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return nil, fmt.Errorf("redisstorage: Options.KeyPrefix %q holds a control character", prefix)
+		if unicode.IsControl(r) {
+			return fmt.Errorf("redisstorage: Options.KeyPrefix %q holds a control character", prefix)
 		}
 	}
-	logger := o.Session.Logger
-	if logger == nil {
-		logger = slog.Default()
-	}
-	return &backend{c: client, prefix: prefix, logger: logger}, nil
+	return nil
 }
 
 // isNil reports whether client is nil or a nil pointer of a go-redis client
@@ -218,7 +229,7 @@ func wrongType(err error) bool { return redis.HasErrorPrefix(err, "WRONGTYPE") }
 // string: no record (or index document) can be read from it. The session
 // core logs it (once, naming neither the key nor the id) and treats the
 // record as absent, or replaces the index document.
-func (b *backend) corrupt(_ context.Context, op string) error {
+func corrupt(op string) error {
 	return fmt.Errorf("redisstorage: %s: %w: the key holds another Redis type than a string", op, session.ErrCorruptRecord)
 }
 
@@ -239,7 +250,7 @@ func (b *backend) Get(ctx context.Context, key string) ([]byte, session.Version,
 	case errors.Is(err, redis.Nil):
 		return nil, session.Version{}, session.ErrNotFound
 	case wrongType(err):
-		return nil, session.Version{}, b.corrupt(ctx, "get")
+		return nil, session.Version{}, corrupt("get")
 	}
 	return nil, session.Version{}, fmt.Errorf("redisstorage: get: %w", err)
 }
@@ -322,14 +333,8 @@ func (b *backend) Put(ctx context.Context, key string, data []byte, ttl time.Dur
 	if ttl > 0 {
 		ms = millis(ttl)
 	}
-	n, err := putScript.Run(ctx, b.c, []string{key}, digest(v), data, ms).Int()
-	switch {
-	case wrongType(err):
-		return session.Version{}, b.corrupt(ctx, "put")
-	case err != nil:
-		return session.Version{}, fmt.Errorf("redisstorage: put: %w", err)
-	case n == 0:
-		return session.Version{}, session.ErrConflict
+	if err := b.compareAndSet(ctx, "put", putScript, key, digest(v), data, ms); err != nil {
+		return session.Version{}, err
 	}
 	// The caller does not modify data after Put (the Backend contract), so
 	// the new Version's Tag shares its bytes instead of copying them.
@@ -350,12 +355,20 @@ func (b *backend) Delete(ctx context.Context, key string, v session.Version) err
 		}
 		return nil
 	}
-	n, err := delScript.Run(ctx, b.c, []string{key}, digest(v)).Int()
+	return b.compareAndSet(ctx, "delete", delScript, key, digest(v))
+}
+
+// compareAndSet runs script (putScript or delScript) on key, one round
+// trip, and turns its answer into Put's and Delete's error: nil when it
+// wrote (1), session.ErrConflict when the key no longer held the version
+// (0, nothing written), a corrupt record for a key of another type.
+func (b *backend) compareAndSet(ctx context.Context, op string, script *redis.Script, key string, args ...any) error {
+	n, err := script.Run(ctx, b.c, []string{key}, args...).Int()
 	switch {
 	case wrongType(err):
-		return b.corrupt(ctx, "delete")
+		return corrupt(op)
 	case err != nil:
-		return fmt.Errorf("redisstorage: delete: %w", err)
+		return fmt.Errorf("redisstorage: %s: %w", op, err)
 	case n == 0:
 		return session.ErrConflict
 	}

@@ -22,10 +22,7 @@ func roundTripCases(t *testing.T, c redis.UniversalClient) {
 	clk := newClock()
 	const idle = time.Hour
 	prefix := freshPrefix()
-	st, err := New(c, Options{KeyPrefix: prefix, Session: session.Options{IdleTimeout: idle, Now: clk.Now}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{KeyPrefix: prefix, Session: session.Options{IdleTimeout: idle, Now: clk.Now}})
 	pxIdle := strconv.FormatInt(idle.Milliseconds(), 10)
 	put := "evalsha " + putScript.Hash() + " 1 "
 	del := "evalsha " + delScript.Hash() + " 1 "
@@ -174,7 +171,7 @@ func TestTTL(t *testing.T) {
 	t.Run("idle timeout", func(t *testing.T) {
 		clk := newClock()
 		prefix := freshPrefix()
-		st, _ := New(c, Options{KeyPrefix: prefix, Session: session.Options{IdleTimeout: 30 * time.Minute, Now: clk.Now}})
+		st := mustNew(t, c, Options{KeyPrefix: prefix, Session: session.Options{IdleTimeout: 30 * time.Minute, Now: clk.Now}})
 		id := request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 		near(t, "new session", pttl(t, prefix, id), 30*time.Minute)
 		// Shorten the TTL behind the storage's back, then let a refresh
@@ -190,7 +187,7 @@ func TestTTL(t *testing.T) {
 	t.Run("lifetime left", func(t *testing.T) {
 		clk := newClock()
 		prefix := freshPrefix()
-		st, _ := New(c, Options{KeyPrefix: prefix, Session: session.Options{IdleTimeout: time.Hour, Lifetime: 2 * time.Hour, Now: clk.Now}})
+		st := mustNew(t, c, Options{KeyPrefix: prefix, Session: session.Options{IdleTimeout: time.Hour, Lifetime: 2 * time.Hour, Now: clk.Now}})
 		id := request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 		near(t, "new session", pttl(t, prefix, id), time.Hour)
 		clk.Advance(100 * time.Minute)
@@ -199,13 +196,13 @@ func TestTTL(t *testing.T) {
 	})
 	t.Run("default lifetime", func(t *testing.T) {
 		prefix := freshPrefix()
-		st, _ := New(c, Options{KeyPrefix: prefix})
+		st := mustNew(t, c, Options{KeyPrefix: prefix})
 		id := request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 		near(t, "zero options", pttl(t, prefix, id), session.DefaultLifetime)
 	})
 	t.Run("no expiry", func(t *testing.T) {
 		prefix := freshPrefix()
-		st, _ := New(c, Options{KeyPrefix: prefix, Session: session.Options{Lifetime: -1}})
+		st := mustNew(t, c, Options{KeyPrefix: prefix, Session: session.Options{Lifetime: -1}})
 		id := request(t, st, "", func(s *session.Session) { s.Set("a", 1) })
 		if d := pttl(t, prefix, id); d != -1 {
 			t.Errorf("PTTL %v, want -1 (no expiry)", d)
@@ -229,10 +226,7 @@ func TestTTL(t *testing.T) {
 func TestKeysAreRemixKeys(t *testing.T) {
 	c := newClient(t, testserver.Redis(t).Addr())
 	ctx := context.Background()
-	st, err := New(c, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{})
 	id := request(t, st, "", func(s *session.Session) { s.Set("name", "ada"); s.Flash("msg", "hi") })
 	v, err := c.Get(ctx, "session:"+id).Result()
 	if err != nil {

@@ -31,10 +31,7 @@ func userIndex(t *testing.T, c redis.UniversalClient) {
 	prefix := freshPrefix()
 	const lifetime = 2 * time.Hour
 	b := countedBackend{mustBackend(t, c, Options{KeyPrefix: prefix})}
-	st, err := New(c, Options{KeyPrefix: prefix, Session: session.Options{UserKey: "user", Lifetime: lifetime}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := mustNew(t, c, Options{KeyPrefix: prefix, Session: session.Options{UserKey: "user", Lifetime: lifetime}})
 	ix, ok := st.(session.UserIndex)
 	if !ok {
 		t.Fatal("the Redis storage with UserKey is not a session.UserIndex")

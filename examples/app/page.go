@@ -119,7 +119,7 @@ func (a *app) sessionView(ctx context.Context, s *session.Session) *sessionView 
 		SignedIn:  s.Has("user"),
 		Values:    entries(d.Values),
 		FlashNext: entries(d.Flash),
-		WillSave:  s.Dirty(),
+		WillSave:  s.State().Dirty,
 	}
 	for _, k := range flashKeys {
 		if _, isValue := d.Values[k]; !isValue && s.Has(k) {

@@ -16,6 +16,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
+	"github.com/sessionkit/sessionkit/session/filestorage"
+	"github.com/sessionkit/sessionkit/session/memorystorage"
 	memcachestorage "github.com/sessionkit/sessionkit/storage-memcache"
 	postgresstorage "github.com/sessionkit/sessionkit/storage-postgres"
 	redisstorage "github.com/sessionkit/sessionkit/storage-redis"
@@ -76,18 +79,24 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 	switch cfg.storage {
 	case "memory":
 		info.Where = "in this process's memory; gone when the app stops"
-		return session.NewMemoryStorage(o), info, nil
+		st, err := memorystorage.New(memorystorage.Options{Session: o})
+		return st, info, err
 	case "file":
 		dir := cfg.dir
 		if abs, err := filepath.Abs(dir); err == nil {
 			dir = abs // the real folder, wherever the app was started from
 		}
 		info.Where = fmt.Sprintf("one file per session under %s%c", dir, filepath.Separator)
-		st, err := session.NewFileStorage(cfg.dir, o)
+		st, err := filestorage.New(cfg.dir, filestorage.Options{Session: o})
 		return st, info, err
 	case "cookie":
 		info.ClientSide = true
-		copts := session.CookieStorageOptions{Options: o, CookieName: cookieName}
+		// Cookie storage has no UserKey: a session that lives in the
+		// cookie cannot be listed or revoked.
+		copts := cookiestorage.Options{
+			CookieName: cookieName,
+			Session:    session.ClientOptions{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime},
+		}
 		if cfg.seal {
 			key, err := sealKey(secret)
 			if err != nil {
@@ -99,7 +108,7 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 		} else {
 			info.Where = "the whole session travels in the cookie, signed but readable"
 		}
-		st, err := session.NewCookieStorage(copts)
+		st, err := cookiestorage.New(copts)
 		return st, info, err
 	case "redis", "redis-cluster":
 		// One address is a single server; several, or -storage

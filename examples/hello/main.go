@@ -12,6 +12,7 @@ import (
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
 	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
+	"github.com/sessionkit/sessionkit/session/filestorage"
 )
 
 func main() {
@@ -33,7 +34,9 @@ func newHandler(secret, dir string) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := session.NewFileStorage(dir, session.Options{IdleTimeout: 30 * time.Minute})
+	st, err := filestorage.New(dir, filestorage.Options{
+		Session: session.Options{IdleTimeout: 30 * time.Minute},
+	})
 	if err != nil {
 		return nil, err
 	}

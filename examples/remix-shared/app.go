@@ -25,6 +25,7 @@ import (
 	"github.com/sessionkit/sessionkit/router"
 	"github.com/sessionkit/sessionkit/session"
 	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
 	redisstorage "github.com/sessionkit/sessionkit/storage-redis"
 )
 
@@ -44,18 +45,19 @@ const (
 	RedisPrefix = "session:"
 )
 
-// SessionOptions are the expiry settings of the Go side's storage.
+// SessionOptions are the expiry settings of the Go side's Redis storage.
 func SessionOptions(logger *slog.Logger) session.Options {
 	return session.Options{IdleTimeout: IdleTimeout, Lifetime: Lifetime, Logger: logger}
 }
 
 // NewCookieStorage returns the Go side's cookie storage: unsealed (no Keys),
 // so the payload is the signed JSON that @remix-run/session's
-// createCookieSessionStorage reads and writes.
+// createCookieSessionStorage reads and writes. Its expiry settings are those
+// of SessionOptions.
 func NewCookieStorage(logger *slog.Logger) (session.Storage, error) {
-	return session.NewCookieStorage(session.CookieStorageOptions{
-		Options:    SessionOptions(logger),
+	return cookiestorage.New(cookiestorage.Options{
 		CookieName: CookieName,
+		Session:    session.ClientOptions{IdleTimeout: IdleTimeout, Lifetime: Lifetime, Logger: logger},
 	})
 }
 

@@ -81,7 +81,8 @@ func New(dir string, o Options) (session.Storage, error) {
 	return session.NewBackendStorage(b, o.Session)
 }
 
-// fileBackend is the session.Backend (and session.Toucher, and session.Locker) of NewFileStorage.
+// fileBackend is the session.Backend (and session.Toucher, and
+// session.Locker) of New.
 //
 // Keys are paths relative to root, with "/" as the separator:
 // "<2 hex>/<62 hex>" for a record (the Remix layout, from SHA-256 of the

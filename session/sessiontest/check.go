@@ -17,12 +17,13 @@ import (
 // and returns whether it held, so that the scenario goes on and reports
 // every difference; require, must and mustEqual stop the scenario with
 // t.Fatalf instead, for what the rest of it cannot do without. Each calls
-// t.Helper, so that a failure names the scenario's line.
+// t.Helper, so that a failure names the scenario's line; only on a failure,
+// since the stress runs check from many goroutines and t.Helper locks.
 
 // check reports the failure that format describes unless ok.
 func check(t testing.TB, ok bool, format string, args ...any) bool {
-	t.Helper()
 	if !ok {
+		t.Helper()
 		t.Errorf(format, args...)
 	}
 	return ok
@@ -30,60 +31,76 @@ func check(t testing.TB, ok bool, format string, args ...any) bool {
 
 // require stops the test with the failure that format describes unless ok.
 func require(t testing.TB, ok bool, format string, args ...any) {
-	t.Helper()
 	if !ok {
+		t.Helper()
 		t.Fatalf(format, args...)
 	}
 }
 
 // equal reports got unless it is want; what names the value.
 func equal[T comparable](t testing.TB, what string, got, want T) bool {
-	t.Helper()
 	if got == want {
 		return true
 	}
+	t.Helper()
 	t.Error(differs(what, got, want))
 	return false
 }
 
 // mustEqual stops the test unless got is want; what names the value.
 func mustEqual[T comparable](t testing.TB, what string, got, want T) {
-	t.Helper()
 	if got != want {
+		t.Helper()
 		t.Fatal(differs(what, got, want))
 	}
 }
 
 // deepEqual reports got unless it is reflect.DeepEqual to want.
 func deepEqual(t testing.TB, what string, got, want any) bool {
+	if reflect.DeepEqual(got, want) {
+		return true
+	}
 	t.Helper()
-	return check(t, reflect.DeepEqual(got, want), "%s = %#v, want %#v", what, got, want)
+	t.Errorf("%s = %#v, want %#v", what, got, want)
+	return false
 }
 
 // sameTime reports got unless it is the instant want.
 func sameTime(t testing.TB, what string, got, want time.Time) bool {
+	if got.Equal(want) {
+		return true
+	}
 	t.Helper()
-	return check(t, got.Equal(want), "%s = %v, want %v", what, got, want)
+	t.Errorf("%s = %v, want %v", what, got, want)
+	return false
 }
 
 // must stops the test when err is not nil; what names the call that failed.
 func must(t testing.TB, what string, err error) {
-	t.Helper()
 	if err != nil {
+		t.Helper()
 		t.Fatalf("%s: %v", what, err)
 	}
 }
 
 // noError reports err unless it is nil; what names the call that failed.
 func noError(t testing.TB, what string, err error) bool {
+	if err == nil {
+		return true
+	}
 	t.Helper()
-	return check(t, err == nil, "%s: %v", what, err)
+	t.Errorf("%s: %v", what, err)
+	return false
 }
 
 // isError reports err unless it is target or wraps it.
 func isError(t testing.TB, what string, err, target error) bool {
+	if errors.Is(err, target) {
+		return true
+	}
 	t.Helper()
-	return check(t, errors.Is(err, target), "%s = %v, want %v", what, err, target)
+	t.Errorf("%s = %v, want %v", what, err, target)
+	return false
 }
 
 // differs is the message of a failed equal: the two values, with their
@@ -133,7 +150,23 @@ var (
 
 // wantValue checks that session.Value[T] gives want for key.
 func wantValue[T comparable](t testing.TB, s *session.Session, key string, want T) bool {
-	t.Helper()
 	got, ok := session.Value[T](s, key)
-	return check(t, ok && got == want, "Value[%T](%q) = %v, %v; want %v, true", want, key, got, ok, want)
+	if ok && got == want {
+		return true
+	}
+	t.Helper()
+	t.Errorf("Value[%T](%q) = %v, %v; want %v, true", want, key, got, ok, want)
+	return false
+}
+
+// holds checks that s holds want's values, among others; what names s.
+func holds(t testing.TB, what string, s *session.Session, want map[string]any) bool {
+	for k, w := range want {
+		if !reflect.DeepEqual(s.Get(k), w) {
+			t.Helper()
+			t.Errorf("%s holds %v, want %v among its values", what, s.Data(), want)
+			return false
+		}
+	}
+	return true
 }

@@ -36,56 +36,35 @@ func contractVersions(t *testing.T, c Config) {
 	id := session.New().ID()
 	e.saw(id)
 	key := b.Key(id)
-	if key == "" || key != b.Key(id) {
-		t.Fatalf("Key(id) = %q, not stable", key)
-	}
-	if _, v, err := b.Get(ctx, key); !errors.Is(err, session.ErrNotFound) || !v.IsZero() {
-		t.Fatalf("Get of nothing = %v, %v; want ErrNotFound and the zero Version", v, err)
-	}
-	if err := b.Delete(ctx, key, session.Version{}); err != nil {
-		t.Errorf("Delete of nothing: %v", err)
-	}
+	require(t, key != "" && key == b.Key(id), "Key(id) = %q, not stable", key)
+	_, v, err := b.Get(ctx, key)
+	require(t, errors.Is(err, session.ErrNotFound) && v.IsZero(), "Get of nothing = %v, %v; want ErrNotFound and the zero Version", v, err)
+	noError(t, "Delete of nothing", b.Delete(ctx, key, session.Version{}))
 	v1, err := b.Put(ctx, key, []byte(`[{"a":1},{}]`), time.Hour, session.Version{})
-	if err != nil || v1.IsZero() {
-		t.Fatalf("Put where nothing is = %v, %v", v1, err)
-	}
+	must(t, "Put where nothing is", err)
+	require(t, !v1.IsZero(), "Put where nothing is returned the zero Version")
 	data, got, err := b.Get(ctx, key)
-	if err != nil || string(data) != `[{"a":1},{}]` || got.IsZero() {
-		t.Fatalf("Get = %q, %v, %v", data, got, err)
-	}
-	if _, err := b.Put(ctx, key, []byte(`[{"a":2},{}]`), time.Hour, session.Version{}); !errors.Is(err, session.ErrConflict) {
-		t.Errorf("Put of the zero Version over a record = %v, want ErrConflict", err)
-	}
+	must(t, "Get", err)
+	require(t, string(data) == `[{"a":1},{}]` && !got.IsZero(), "Get = %q, %v; want the record Put stored and its version", data, got)
+	_, err = b.Put(ctx, key, []byte(`[{"a":2},{}]`), time.Hour, session.Version{})
+	isError(t, "Put of the zero Version over a record", err, session.ErrConflict)
 	v2, err := b.Put(ctx, key, []byte(`[{"a":3},{}]`), time.Hour, got)
-	if err != nil || v2.IsZero() {
-		t.Fatalf("Put over the version read = %v, %v", v2, err)
-	}
-	if _, err := b.Put(ctx, key, []byte(`[{"a":4},{}]`), time.Hour, got); !errors.Is(err, session.ErrConflict) {
-		t.Errorf("Put over a stale version = %v, want ErrConflict", err)
-	}
-	if err := b.Delete(ctx, key, got); !errors.Is(err, session.ErrConflict) {
-		t.Errorf("Delete of a stale version = %v, want ErrConflict", err)
-	}
-	if data, _, _ := b.Get(ctx, key); string(data) != `[{"a":3},{}]` {
-		t.Errorf("after the refused writes the record is %q, want the last accepted", data)
-	}
+	must(t, "Put over the version read", err)
+	require(t, !v2.IsZero(), "Put over the version read returned the zero Version")
+	_, err = b.Put(ctx, key, []byte(`[{"a":4},{}]`), time.Hour, got)
+	isError(t, "Put over a stale version", err, session.ErrConflict)
+	isError(t, "Delete of a stale version", b.Delete(ctx, key, got), session.ErrConflict)
+	data, _, _ = b.Get(ctx, key)
+	equal(t, "the record after the refused writes (the last accepted)", string(data), `[{"a":3},{}]`)
 	// The version Put returned is the one stored.
 	v3, err := b.Put(ctx, key, []byte(`[{"a":5},{}]`), time.Hour, v2)
-	if err != nil {
-		t.Fatalf("Put over the version the last Put returned: %v", err)
-	}
-	if err := b.Delete(ctx, key, v3); err != nil {
-		t.Errorf("Delete of the current version: %v", err)
-	}
-	if _, _, err := b.Get(ctx, key); !errors.Is(err, session.ErrNotFound) {
-		t.Errorf("Get after Delete: %v", err)
-	}
-	if err := b.Delete(ctx, key, v3); !errors.Is(err, session.ErrConflict) {
-		t.Errorf("Delete of a version that is gone = %v, want ErrConflict", err)
-	}
-	if _, err := b.Put(ctx, key, []byte(`[{},{}]`), time.Hour, v3); !errors.Is(err, session.ErrConflict) {
-		t.Errorf("Put over a version that is gone = %v, want ErrConflict", err)
-	}
+	must(t, "Put over the version the last Put returned", err)
+	noError(t, "Delete of the current version", b.Delete(ctx, key, v3))
+	_, _, err = b.Get(ctx, key)
+	isError(t, "Get after Delete", err, session.ErrNotFound)
+	isError(t, "Delete of a version that is gone", b.Delete(ctx, key, v3), session.ErrConflict)
+	_, err = b.Put(ctx, key, []byte(`[{},{}]`), time.Hour, v3)
+	isError(t, "Put over a version that is gone", err, session.ErrConflict)
 }
 
 func contractIndexKey(t *testing.T, c Config) {
@@ -94,23 +73,17 @@ func contractIndexKey(t *testing.T, c Config) {
 	id := session.New().ID()
 	e.saw(id)
 	ada, again := b.IndexKey("ada"), b.IndexKey("ada")
-	if ada == b.Key(id) || ada == b.IndexKey("bob") || ada != again {
-		t.Fatalf("IndexKey is not distinct and stable: %q %q %q", b.IndexKey("ada"), b.IndexKey("bob"), b.Key(id))
-	}
+	require(t, ada != b.Key(id) && ada != b.IndexKey("bob") && ada == again,
+		"IndexKey is not distinct and stable: %q %q %q", b.IndexKey("ada"), b.IndexKey("bob"), b.Key(id))
 	ik := b.IndexKey("ada")
 	v, err := b.Put(ctx, ik, []byte("doc"), time.Hour, session.Version{})
-	if err != nil {
-		t.Fatalf("Put of an index document: %v", err)
-	}
-	if data, got, err := b.Get(ctx, ik); err != nil || string(data) != "doc" || got.IsZero() {
-		t.Fatalf("Get of an index document = %q, %v, %v", data, got, err)
-	}
-	if _, _, err := b.Get(ctx, b.Key(id)); !errors.Is(err, session.ErrNotFound) {
-		t.Errorf("a record appeared with the index document: %v", err)
-	}
-	if err := b.Delete(ctx, ik, v); err != nil {
-		t.Errorf("Delete of an index document: %v", err)
-	}
+	must(t, "Put of an index document", err)
+	data, got, err := b.Get(ctx, ik)
+	must(t, "Get of an index document", err)
+	require(t, string(data) == "doc" && !got.IsZero(), "Get of an index document = %q, %v; want doc and its version", data, got)
+	_, _, err = b.Get(ctx, b.Key(id))
+	check(t, errors.Is(err, session.ErrNotFound), "a record appeared with the index document: %v", err)
+	noError(t, "Delete of an index document", b.Delete(ctx, ik, v))
 }
 
 func contractTouch(t *testing.T, c Config) {
@@ -123,19 +96,12 @@ func contractTouch(t *testing.T, c Config) {
 	id := session.New().ID()
 	e.saw(id)
 	key := b.Key(id)
-	if err := tb.Touch(ctx, key, time.Hour); !errors.Is(err, session.ErrNotFound) {
-		t.Errorf("Touch of nothing = %v, want ErrNotFound", err)
-	}
+	isError(t, "Touch of nothing", tb.Touch(ctx, key, time.Hour), session.ErrNotFound)
 	v, err := b.Put(ctx, key, []byte(`[{},{}]`), time.Hour, session.Version{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tb.Touch(ctx, key, 2*time.Hour); err != nil {
-		t.Fatalf("Touch: %v", err)
-	}
-	if _, err := b.Put(ctx, key, []byte(`[{"a":1},{}]`), time.Hour, v); err != nil {
-		t.Errorf("Put over the version before a Touch = %v; a touch must not change the version", err)
-	}
+	must(t, "Put", err)
+	must(t, "Touch", tb.Touch(ctx, key, 2*time.Hour))
+	_, err = b.Put(ctx, key, []byte(`[{"a":1},{}]`), time.Hour, v)
+	check(t, err == nil, "Put over the version before a Touch = %v; a touch must not change the version", err)
 }
 
 func contractLock(t *testing.T, c Config) {
@@ -147,24 +113,16 @@ func contractLock(t *testing.T, c Config) {
 	ctx := context.Background()
 	id := session.New().ID()
 	e.saw(id)
-	if ok, err := lk.TryLock(ctx, id, "t1", time.Minute); !ok || err != nil {
-		t.Fatalf("TryLock of a free lock = %v, %v", ok, err)
-	}
-	if ok, err := lk.TryLock(ctx, id, "t2", time.Minute); ok || err != nil {
-		t.Errorf("TryLock of a held lock = %v, %v; want false", ok, err)
-	}
-	if err := lk.Unlock(ctx, id, "t2"); err != nil {
-		t.Errorf("Unlock with another token: %v", err)
-	}
-	if ok, _ := lk.TryLock(ctx, id, "t3", time.Minute); ok {
-		t.Error("Unlock with another token freed the lock")
-	}
-	if err := lk.Unlock(ctx, id, "t1"); err != nil {
-		t.Errorf("Unlock: %v", err)
-	}
-	if ok, err := lk.TryLock(ctx, id, "t4", time.Minute); !ok || err != nil {
-		t.Errorf("TryLock after Unlock = %v, %v", ok, err)
-	}
+	ok, err := lk.TryLock(ctx, id, "t1", time.Minute)
+	require(t, ok && err == nil, "TryLock of a free lock = %v, %v; want true, nil", ok, err)
+	ok, err = lk.TryLock(ctx, id, "t2", time.Minute)
+	check(t, !ok && err == nil, "TryLock of a held lock = %v, %v; want false, nil", ok, err)
+	noError(t, "Unlock with another token", lk.Unlock(ctx, id, "t2"))
+	ok, _ = lk.TryLock(ctx, id, "t3", time.Minute)
+	check(t, !ok, "Unlock with another token freed the lock")
+	noError(t, "Unlock", lk.Unlock(ctx, id, "t1"))
+	ok, err = lk.TryLock(ctx, id, "t4", time.Minute)
+	check(t, ok && err == nil, "TryLock after Unlock = %v, %v; want true, nil", ok, err)
 	lk.Unlock(ctx, id, "t4")
 }
 
@@ -182,18 +140,14 @@ func contractGetMulti(t *testing.T, c Config) {
 		keys[i] = b.Key(id)
 	}
 	for _, i := range []int{0, 2} {
-		if _, err := b.Put(ctx, keys[i], []byte(fmt.Sprintf(`[{"i":%d},{}]`, i)), time.Hour, session.Version{}); err != nil {
-			t.Fatal(err)
-		}
+		_, err := b.Put(ctx, keys[i], []byte(fmt.Sprintf(`[{"i":%d},{}]`, i)), time.Hour, session.Version{})
+		must(t, "Put", err)
 	}
 	got, err := mg.GetMulti(ctx, keys)
-	if err != nil || len(got) != 3 {
-		t.Fatalf("GetMulti = %d values, %v", len(got), err)
-	}
-	if string(got[0]) != `[{"i":0},{}]` || got[1] != nil || string(got[2]) != `[{"i":2},{}]` {
-		t.Errorf("GetMulti = %q, want the two records in order and nil for the missing one", got)
-	}
-	if got, err := mg.GetMulti(ctx, nil); err != nil || len(got) != 0 {
-		t.Errorf("GetMulti of no keys = %q, %v", got, err)
-	}
+	must(t, "GetMulti", err)
+	require(t, len(got) == 3, "GetMulti = %d values, want 3", len(got))
+	check(t, string(got[0]) == `[{"i":0},{}]` && got[1] == nil && string(got[2]) == `[{"i":2},{}]`,
+		"GetMulti = %q, want the two records in order and nil for the missing one", got)
+	got, err = mg.GetMulti(ctx, nil)
+	check(t, err == nil && len(got) == 0, "GetMulti of no keys = %q, %v; want none", got, err)
 }

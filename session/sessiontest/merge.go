@@ -2,7 +2,6 @@ package sessiontest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -41,20 +40,11 @@ func mergeDifferentKeys(t *testing.T, c Config) {
 	a.Set("x", 1)
 	e.save(a)
 	b.Set("y", 2)
-	if v, set := e.save(b); !set || v != id {
-		t.Errorf("B's merged save = (%.12q, %v), want its cookie", v, set)
-	}
-	if b.State().Dirty {
-		t.Error("B is still dirty after its merged save")
-	}
-	got := e.read(id)
-	if got.Get("x") != 1.0 || got.Get("y") != 2.0 || got.Get("base") != 1.0 {
-		t.Errorf("want base, x and y, got %v", got.Data())
-	}
+	equal(t, "B's merged save (its cookie)", saved(e.save(b)), saved(id, true))
+	check(t, !b.State().Dirty, "B is still dirty after its merged save")
+	holds(t, "the stored session", e.read(id), map[string]any{"base": 1.0, "x": 1.0, "y": 2.0})
 	// B's session now holds the merged state too.
-	if b.Get("x") != 1.0 {
-		t.Errorf("B's session after the merge: %v", b.Data())
-	}
+	holds(t, "B's session after the merge", b, map[string]any{"x": 1.0})
 }
 
 func merge64(t *testing.T, c Config) {
@@ -74,9 +64,7 @@ func mergeSameKey(t *testing.T, c Config) {
 	b.Unset("gone")
 	e.save(b)
 	got := e.read(id)
-	if got.Get("k") != 2.0 || got.Has("gone") {
-		t.Errorf("want the later save's k=2 and gone unset, got %v", got.Data())
-	}
+	check(t, got.Get("k") == 2.0 && !got.Has("gone"), "want the later save's k=2 and gone unset, got %v", got.Data())
 }
 
 func mergeFlash(t *testing.T, c Config) {
@@ -88,14 +76,10 @@ func mergeFlash(t *testing.T, c Config) {
 	b.Flash("fb", "from b")
 	e.save(b)
 	e.req(id, func(s *session.Session) {
-		if s.Get("fa") != "from a" || s.Get("fb") != "from b" {
-			t.Errorf("the next request sees flash %v, %v; want both", s.Get("fa"), s.Get("fb"))
-		}
+		holds(t, "the next request's session", s, map[string]any{"fa": "from a", "fb": "from b"})
 	})
 	e.req(id, func(s *session.Session) {
-		if s.Has("fa") || s.Has("fb") {
-			t.Errorf("flash outlived the next request: %v", s.Data())
-		}
+		check(t, !s.Has("fa") && !s.Has("fb"), "flash outlived the next request: %v", s.Data())
 	})
 }
 
@@ -103,17 +87,14 @@ func mergeFlashConsumed(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	id, _ := e.req("", func(s *session.Session) { s.Flash("msg", "hi") })
 	a, b := e.read(id), e.read(id)
-	if a.Get("msg") != "hi" || b.Get("msg") != "hi" {
-		t.Fatal("the flash did not load")
-	}
+	require(t, a.Get("msg") == "hi" && b.Get("msg") == "hi", "the flash did not load")
 	a.Set("x", 1)
 	e.save(a)
 	b.Set("y", 2)
 	e.save(b)
 	got := e.read(id)
-	if got.Has("msg") || got.Get("x") != 1.0 || got.Get("y") != 2.0 {
-		t.Errorf("want x, y and the flash consumed, got %v (msg %v)", got.Data(), got.Get("msg"))
-	}
+	check(t, !got.Has("msg"), "the flash was not consumed: msg %v", got.Get("msg"))
+	holds(t, "the stored session", got, map[string]any{"x": 1.0, "y": 2.0})
 }
 
 func mergeRegenerate(t *testing.T, c Config) {
@@ -126,16 +107,13 @@ func mergeRegenerate(t *testing.T, c Config) {
 	a.RegenerateID(true)
 	a.Set("user", "ada")
 	newID, set := e.save(a)
-	if !set || newID == old || newID == "" {
-		t.Fatalf("the login's save = (%.12q, %v), want a new id", newID, set)
-	}
-	if s := e.read(old); s.ID() == old {
-		t.Errorf("the old id still loads: %v", s.Data())
-	}
+	require(t, set && newID != old && newID != "", "the login's save = (%.12q, %v), want a new id", newID, set)
+	s := e.read(old)
+	check(t, s.ID() != old, "the old id still loads: %v", s.Data())
 	got := e.read(newID)
-	if got.ID() != newID || got.Get("user") != "ada" || got.Get("cart") != 2.0 || got.Get("theme") != "dark" {
-		t.Errorf("the new session = %v; want user, cart 2 and theme from the change saved meanwhile", got.Data())
-	}
+	equal(t, "the new session's id", got.ID(), newID)
+	holds(t, "the new session (the user, and cart and theme as the change saved meanwhile)", got,
+		map[string]any{"user": "ada", "cart": 2.0, "theme": "dark"})
 }
 
 func mergeLogoutWins(t *testing.T, c Config) {
@@ -155,9 +133,8 @@ func mergeLogoutWins(t *testing.T, c Config) {
 	save := func(s *session.Session) {
 		defer wg.Done()
 		<-start
-		if _, _, err := e.st.Save(ctx, s); err != nil {
-			t.Errorf("Save: %v", err)
-		}
+		_, _, err := e.st.Save(ctx, s)
+		noError(t, "Save", err)
 	}
 	wg.Add(n + 1)
 	for _, s := range writers {
@@ -166,9 +143,8 @@ func mergeLogoutWins(t *testing.T, c Config) {
 	go save(logout)
 	close(start)
 	wg.Wait()
-	if s := e.read(id); s.ID() == id {
-		t.Errorf("a save after the logout brought the session back: %v", s.Data())
-	}
+	s := e.read(id)
+	check(t, s.ID() != id, "a save after the logout brought the session back: %v", s.Data())
 }
 
 func mergePersist(t *testing.T, c Config) {
@@ -180,9 +156,8 @@ func mergePersist(t *testing.T, c Config) {
 	b.Persist(true)
 	e.save(b)
 	got := e.read(id)
-	if !got.Persistent() || got.Get("x") != 1.0 {
-		t.Errorf("want persistent with x kept, got persistent=%v %v", got.Persistent(), got.Data())
-	}
+	check(t, got.Persistent(), "the persistence choice was lost by the merge")
+	holds(t, "the stored session", got, map[string]any{"x": 1.0})
 }
 
 func mergeForeignWrite(t *testing.T, c Config) {
@@ -193,24 +168,21 @@ func mergeForeignWrite(t *testing.T, c Config) {
 	c.Put(t, e.st, id, []byte(`[{"base":1,"remix":"yes"},{}]`))
 	a.Set("go", "yes")
 	e.save(a)
-	got := e.read(id)
-	if got.Get("remix") != "yes" || got.Get("go") != "yes" {
-		t.Errorf("want the Remix app's and this request's changes, got %v", got.Data())
-	}
+	holds(t, "the stored session (the Remix app's and this request's changes)", e.read(id), map[string]any{"remix": "yes", "go": "yes"})
 }
 
 // locking returns the scenario's storage as a session.Locking, or false
 // after checking that it should not be one (its backend is no
 // session.Locker).
 func (e *env) locking() (session.Locking, bool) {
+	e.t.Helper()
 	lk, ok := e.st.(session.Locking)
-	if e.c.backendOf != nil {
-		if _, locks := e.c.backendOf(e.st).(session.Locker); locks != ok {
-			e.t.Fatalf("the backend is a session.Locker: %v; the storage is a session.Locking: %v", locks, ok)
-		}
-	} else if !ok {
-		e.t.Fatal("Config.Locks is true, but the storage does not implement session.Locking")
+	if e.c.backendOf == nil {
+		require(e.t, ok, "Config.Locks is true, but the storage does not implement session.Locking")
+		return lk, ok
 	}
+	_, locks := e.c.backendOf(e.st).(session.Locker)
+	require(e.t, locks == ok, "the backend is a session.Locker: %v; the storage is a session.Locking: %v", locks, ok)
 	return lk, ok
 }
 
@@ -222,34 +194,37 @@ func exclusiveIncrements(t *testing.T, c Config) {
 	}
 	id, _ := e.req("", func(s *session.Session) { s.Set("count", 0) })
 	const workers, each = 8, 25
-	ctx := context.Background()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range each {
-				release, err := lk.Lock(ctx, id, session.LockOptions{Wait: time.Minute})
-				if err != nil {
-					t.Errorf("Lock: %v", err)
-					return
-				}
-				s, err := e.st.Read(ctx, id)
-				if err == nil {
-					incr(s)
-					_, _, err = e.st.Save(ctx, s)
-				}
-				release()
-				if err != nil {
-					t.Errorf("request: %v", err)
-					return
-				}
-			}
+			lockedIncrements(e, lk, id, each)
 		}()
 	}
 	wg.Wait()
-	if n, _ := session.Value[int](e.read(id), "count"); n != workers*each {
-		t.Errorf("count = %d after %d locked increments", n, workers*each)
+	n, _ := session.Value[int](e.read(id), "count")
+	equal(t, fmt.Sprintf("count after %d locked increments", workers*each), n, workers*each)
+}
+
+// lockedIncrements runs n requests that increment the count of session id,
+// each holding the session's lock; it stops at the first error.
+func lockedIncrements(e *env, lk session.Locking, id string, n int) {
+	ctx := context.Background()
+	for range n {
+		release, err := lk.Lock(ctx, id, session.LockOptions{Wait: time.Minute})
+		if !noError(e.t, "Lock", err) {
+			return
+		}
+		s, err := e.st.Read(ctx, id)
+		if err == nil {
+			incr(s)
+			_, _, err = e.st.Save(ctx, s)
+		}
+		release()
+		if !noError(e.t, "request", err) {
+			return
+		}
 	}
 }
 
@@ -262,18 +237,13 @@ func exclusiveTimeout(t *testing.T, c Config) {
 	id, _ := e.req("", func(s *session.Session) { s.Set("count", 0) })
 	ctx := context.Background()
 	release, err := lk.Lock(ctx, id, session.LockOptions{})
-	if err != nil {
-		t.Fatalf("Lock: %v", err)
-	}
-	if _, err := lk.Lock(ctx, id, session.LockOptions{Wait: 30 * time.Millisecond}); !errors.Is(err, session.ErrLockTimeout) {
-		t.Errorf("Lock of a held lock = %v, want ErrLockTimeout", err)
-	}
+	must(t, "Lock", err)
+	_, err = lk.Lock(ctx, id, session.LockOptions{Wait: 30 * time.Millisecond})
+	isError(t, "Lock of a held lock", err, session.ErrLockTimeout)
 	release()
 	release() // a second call does nothing
 	again, err := lk.Lock(ctx, id, session.LockOptions{Wait: time.Second})
-	if err != nil {
-		t.Fatalf("Lock after the release: %v", err)
-	}
+	must(t, "Lock after the release", err)
 	again()
 }
 
@@ -285,9 +255,8 @@ func exclusiveNoCookie(t *testing.T, c Config) {
 	}
 	for _, v := range []string{"", "not valid!"} {
 		release, err := lk.Lock(context.Background(), v, session.LockOptions{})
-		if err != nil || release == nil {
-			t.Fatalf("Lock(%q) = %v", v, err)
-		}
+		must(t, fmt.Sprintf("Lock(%q)", v), err)
+		require(t, release != nil, "Lock(%q) returned no release function", v)
 		release()
 	}
 }

@@ -2,6 +2,7 @@ package sessiontest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -41,9 +42,7 @@ func newUserEnv(t *testing.T, c Config, configure func(*session.Options)) (*env,
 		}
 	})
 	ix, ok := e.st.(session.UserIndex)
-	if !ok {
-		t.Fatal("Config.UserIndex is true, but the storage does not implement session.UserIndex with Options.UserKey set")
-	}
+	require(t, ok, "Config.UserIndex is true, but the storage does not implement session.UserIndex with Options.UserKey set")
 	return e, ix
 }
 
@@ -51,13 +50,10 @@ func newUserEnv(t *testing.T, c Config, configure func(*session.Options)) (*env,
 // session.UserIndex when UserKey is set, and a login still works.
 func userNoIndex(t *testing.T, c Config) {
 	e := newEnv(t, c, func(o *session.Options) { o.UserKey = userKey })
-	if _, ok := e.st.(session.UserIndex); ok {
-		t.Fatal("the storage implements session.UserIndex: set Config.UserIndex so the per-user scenarios run")
-	}
+	_, ok := e.st.(session.UserIndex)
+	require(t, !ok, "the storage implements session.UserIndex: set Config.UserIndex so the per-user scenarios run")
 	cookie := e.login("", "ada", false)
-	if got := e.userOf(cookie); got != "ada" {
-		t.Errorf("after a login the session's user is %q, want ada", got)
-	}
+	equal(t, "the session's user after a login", e.userOf(cookie), "ada")
 }
 
 // login signs cookie's session in as user (a new session for ""), with
@@ -70,9 +66,7 @@ func (e *env) login(cookie, user string, regenerate bool) string {
 		}
 		s.Set(userKey, user)
 	})
-	if !set && cookie == "" {
-		e.t.Fatal("a login sent no Set-Cookie")
-	}
+	require(e.t, set || cookie != "", "a login sent no Set-Cookie")
 	return v
 }
 
@@ -80,13 +74,9 @@ func (e *env) login(cookie, user string, regenerate bool) string {
 func (e *env) handle(cookie string) string {
 	e.t.Helper()
 	s := e.read(cookie)
-	if s.ID() != cookie {
-		e.t.Fatalf("the session did not load")
-	}
+	require(e.t, s.ID() == cookie, "the session did not load")
 	h := s.Handle()
-	if h == "" {
-		e.t.Fatal("a stored session has no handle")
-	}
+	require(e.t, h != "", "a stored session has no handle")
 	return h
 }
 
@@ -100,24 +90,26 @@ func (e *env) userOf(cookie string) string {
 func (e *env) sessions(ix session.UserIndex, user string) []session.SessionInfo {
 	e.t.Helper()
 	list, err := ix.Sessions(context.Background(), user)
-	if err != nil {
-		e.t.Fatalf("Sessions(%q): %v", user, err)
-	}
+	must(e.t, fmt.Sprintf("Sessions(%q)", user), err)
 	for i, s := range list {
-		if s.Handle == "" {
-			e.t.Errorf("Sessions(%q)[%d] has no handle", user, i)
-		}
+		check(e.t, s.Handle != "", "Sessions(%q)[%d] has no handle", user, i)
 	}
 	return list
+}
+
+// handlesOf returns the handles in list, in its order.
+func handlesOf(list []session.SessionInfo) []string {
+	var hs []string
+	for _, s := range list {
+		hs = append(hs, s.Handle)
+	}
+	return hs
 }
 
 // handles returns the handles Sessions lists for user, sorted.
 func (e *env) handles(ix session.UserIndex, user string) []string {
 	e.t.Helper()
-	var hs []string
-	for _, s := range e.sessions(ix, user) {
-		hs = append(hs, s.Handle)
-	}
+	hs := handlesOf(e.sessions(ix, user))
 	slices.Sort(hs)
 	return hs
 }
@@ -125,42 +117,39 @@ func (e *env) handles(ix session.UserIndex, user string) []string {
 func (e *env) wantHandles(ix session.UserIndex, user string, want ...string) {
 	e.t.Helper()
 	slices.Sort(want)
-	if got := e.handles(ix, user); !slices.Equal(got, want) {
-		e.t.Errorf("Sessions(%q) handles = %q, want %q", user, got, want)
-	}
+	got := e.handles(ix, user)
+	check(e.t, slices.Equal(got, want), "Sessions(%q) handles = %q, want %q", user, got, want)
 }
 
 func userLogin(t *testing.T, c Config) {
 	for _, regenerate := range []bool{true, false} {
-		e, ix := newUserEnv(t, c, nil)
-		anon, _ := e.countReq("", nil)
-		anonHandle := e.handle(anon)
-		e.wantHandles(ix, "alice")
-		in := e.login(anon, "alice", regenerate)
-		if regenerate == (in == anon) {
-			t.Fatalf("regenerate=%v: the id after the login is %v", regenerate, map[bool]string{true: "the same", false: "new"}[in == anon])
-		}
-		h := e.handle(in)
-		e.wantHandles(ix, "alice", h)
-		if regenerate {
-			if h == anonHandle {
-				t.Error("the regenerated session kept the old handle")
-			}
-			if c.Get != nil {
-				if _, ok := c.Get(t, e.st, anon); ok {
-					t.Error("the pre-login record is still stored")
-				}
-			}
-		}
-		e.wantHandles(ix, "bob")
-		e.wantHandles(ix, "")
-		// A second device.
-		other := e.login("", "alice", false)
-		e.wantHandles(ix, "alice", h, e.handle(other))
-		// A save that does not change the user keeps the listing.
-		e.countReq(in, nil)
-		e.wantHandles(ix, "alice", h, e.handle(other))
+		loginIndexed(t, c, regenerate)
 	}
+}
+
+// loginIndexed plays userLogin, with RegenerateID(true) at the login or
+// without.
+func loginIndexed(t *testing.T, c Config, regenerate bool) {
+	e, ix := newUserEnv(t, c, nil)
+	anon, _ := e.countReq("", nil)
+	anonHandle := e.handle(anon)
+	e.wantHandles(ix, "alice")
+	in := e.login(anon, "alice", regenerate)
+	require(t, regenerate != (in == anon), "regenerate=%v: the id after the login is %v", regenerate, map[bool]string{true: "the same", false: "new"}[in == anon])
+	h := e.handle(in)
+	e.wantHandles(ix, "alice", h)
+	if regenerate {
+		check(t, h != anonHandle, "the regenerated session kept the old handle")
+		e.wantNoRecord(anon, "the pre-login record is still stored")
+	}
+	e.wantHandles(ix, "bob")
+	e.wantHandles(ix, "")
+	// A second device.
+	other := e.login("", "alice", false)
+	e.wantHandles(ix, "alice", h, e.handle(other))
+	// A save that does not change the user keeps the listing.
+	e.countReq(in, nil)
+	e.wantHandles(ix, "alice", h, e.handle(other))
 }
 
 func userSwitch(t *testing.T, c Config) {
@@ -184,29 +173,19 @@ func userLogout(t *testing.T, c Config) {
 	ha, hb := e.handle(a), e.handle(b)
 	// Logout by removing the user, keeping the session.
 	e.req(a, func(s *session.Session) { s.Unset(userKey) })
-	if e.userOf(a) != "" {
-		t.Fatal("the user is still set after Unset")
-	}
+	require(t, e.userOf(a) == "", "the user is still set after Unset")
 	e.wantHandles(ix, "alice", hb, e.handle(d))
 	// Logout by Destroy.
-	if v, set := e.req(b, func(s *session.Session) { s.Destroy() }); !set || v != "" {
-		t.Fatalf("Destroy: (%q, %v)", v, set)
-	}
+	v, set := e.req(b, func(s *session.Session) { s.Destroy() })
+	mustEqual(t, "Destroy", saved(v, set), expired)
 	e.wantHandles(ix, "alice", e.handle(d))
 	// Destroy, then a "signed out" flash: a new anonymous session.
-	v, _ := e.req(d, func(s *session.Session) { s.Destroy(); s.Flash("msg", "bye") })
-	if v == d || e.userOf(v) != "" {
-		t.Fatal("the flash after Destroy did not start a new anonymous session")
-	}
+	v, _ = e.req(d, func(s *session.Session) { s.Destroy(); s.Flash("msg", "bye") })
+	require(t, v != d && e.userOf(v) == "", "the flash after Destroy did not start a new anonymous session")
 	e.wantHandles(ix, "alice")
 	// Revoking what is no longer listed ends nothing.
-	ctx := context.Background()
-	if err := ix.Revoke(ctx, "alice", ha); err != nil {
-		t.Errorf("Revoke of a signed-out session: %v", err)
-	}
-	if e.handle(a) != ha {
-		t.Error("the signed-out session's handle changed")
-	}
+	noError(t, "Revoke of a signed-out session", ix.Revoke(context.Background(), "alice", ha))
+	equal(t, "the signed-out session's handle", e.handle(a), ha)
 }
 
 func userExpired(t *testing.T, c Config) {
@@ -218,9 +197,7 @@ func userExpired(t *testing.T, c Config) {
 	e.clock.Advance(30 * time.Minute) // old is past its lifetime
 	e.wantHandles(ix, "alice", e.handle(young))
 	n, err := ix.RevokeAll(context.Background(), "alice", e.handle(young))
-	if err != nil || n != 0 && c.ClockControlsExpiry {
-		t.Errorf("RevokeAll of expired sessions = %d, %v; want 0 (they had ended)", n, err)
-	}
+	check(t, err == nil && (n == 0 || !c.ClockControlsExpiry), "RevokeAll of expired sessions = %d, %v; want 0 (they had ended)", n, err)
 	e.clock.Advance(time.Hour)
 	e.wantHandles(ix, "alice")
 }
@@ -235,9 +212,7 @@ func userIdle(t *testing.T, c Config) {
 		e.req(active, nil) // a read-only request refreshes it
 	}
 	e.wantHandles(ix, "alice", hActive)
-	if s := e.read(idle); s.Has(userKey) {
-		t.Error("the idle session still loads")
-	}
+	check(t, !e.read(idle).Has(userKey), "the idle session still loads")
 }
 
 func userOrder(t *testing.T, c Config) {
@@ -252,29 +227,19 @@ func userOrder(t *testing.T, c Config) {
 	e.countReq(a, nil) // a is seen last
 	list := e.sessions(ix, "alice")
 	want := []string{e.handle(a), e.handle(d), e.handle(b)}
-	var got []string
-	for _, s := range list {
-		got = append(got, s.Handle)
-	}
-	if !slices.Equal(got, want) {
-		t.Fatalf("order = %q, want %q (newest LastSeen first)", got, want)
-	}
-	if !list[0].LastSeen.Equal(t0.Add(3*time.Minute)) || !list[1].LastSeen.Equal(t0.Add(2*time.Minute)) {
-		t.Errorf("LastSeen = %v, %v; want %v, %v", list[0].LastSeen, list[1].LastSeen, t0.Add(3*time.Minute), t0.Add(2*time.Minute))
-	}
-	if !list[0].Created.Equal(t0) || !list[1].Created.Equal(t0.Add(2*time.Minute)) {
-		t.Errorf("Created = %v, %v; want %v, %v", list[0].Created, list[1].Created, t0, t0.Add(2*time.Minute))
-	}
+	got := handlesOf(list)
+	require(t, slices.Equal(got, want), "order = %q, want %q (newest LastSeen first)", got, want)
+	sameTime(t, "LastSeen of the first", list[0].LastSeen, t0.Add(3*time.Minute))
+	sameTime(t, "LastSeen of the second", list[1].LastSeen, t0.Add(2*time.Minute))
+	sameTime(t, "Created of the first", list[0].Created, t0)
+	sameTime(t, "Created of the second", list[1].Created, t0.Add(2*time.Minute))
 	// Regeneration keeps Created, gives a new handle, moves LastSeen.
 	e.clock.Advance(time.Minute)
 	a2 := e.login(a, "alice", true)
 	list = e.sessions(ix, "alice")
-	if len(list) != 3 || list[0].Handle != e.handle(a2) || list[0].Handle == want[0] {
-		t.Fatalf("after regeneration: %+v, want the new handle first", list)
-	}
-	if !list[0].Created.Equal(t0) || !list[0].LastSeen.Equal(t0.Add(4*time.Minute)) {
-		t.Errorf("after regeneration: Created %v, LastSeen %v; want %v, %v", list[0].Created, list[0].LastSeen, t0, t0.Add(4*time.Minute))
-	}
+	require(t, len(list) == 3 && list[0].Handle == e.handle(a2) && list[0].Handle != want[0], "after regeneration: %+v, want the new handle first", list)
+	sameTime(t, "after regeneration: Created", list[0].Created, t0)
+	sameTime(t, "after regeneration: LastSeen", list[0].LastSeen, t0.Add(4*time.Minute))
 }
 
 func userRevoke(t *testing.T, c Config) {
@@ -284,33 +249,20 @@ func userRevoke(t *testing.T, c Config) {
 	b := e.login("", "alice", true)
 	bob := e.login("", "bob", true)
 	ha, hb, hbob := e.handle(a), e.handle(b), e.handle(bob)
-	if err := ix.Revoke(ctx, "alice", hb); err != nil {
-		t.Fatal(err)
-	}
+	must(t, "Revoke", ix.Revoke(ctx, "alice", hb))
 	e.wantHandles(ix, "alice", ha)
 	// The next request with b's cookie is anonymous, and stays so.
 	v, _ := e.countReq(b, nil)
-	if v == b || e.userOf(v) != "" {
-		t.Errorf("the revoked session's next request: cookie kept %v, user %q", v == b, e.userOf(v))
-	}
-	if c.Get != nil {
-		if _, ok := c.Get(t, e.st, b); ok {
-			t.Error("the revoked session's record is still stored")
-		}
-	}
+	u := e.userOf(v)
+	check(t, v != b && u == "", "the revoked session's next request: cookie kept %v, user %q", v == b, u)
+	e.wantNoRecord(b, "the revoked session's record is still stored")
 	// Another user's handle cannot be revoked through alice; unknown
 	// handles end nothing.
 	for _, h := range []string{hbob, "unknown", "", hb} {
-		if err := ix.Revoke(ctx, "alice", h); err != nil {
-			t.Errorf("Revoke(alice, %q): %v", h, err)
-		}
+		noError(t, fmt.Sprintf("Revoke(alice, %q)", h), ix.Revoke(ctx, "alice", h))
 	}
-	if err := ix.Revoke(ctx, "", ha); err != nil {
-		t.Errorf("Revoke of user \"\": %v", err)
-	}
-	if e.userOf(bob) != "bob" || e.userOf(a) != "alice" {
-		t.Error("a Revoke through alice of another handle ended a session")
-	}
+	noError(t, `Revoke of user ""`, ix.Revoke(ctx, "", ha))
+	check(t, e.userOf(bob) == "bob" && e.userOf(a) == "alice", "a Revoke through alice of another handle ended a session")
 	e.wantHandles(ix, "alice", ha)
 	e.wantHandles(ix, "bob", hbob)
 }
@@ -325,25 +277,18 @@ func userRevokeAll(t *testing.T, c Config) {
 	bob := e.login("", "bob", true)
 	keep := e.handle(cookies[0])
 	n, err := ix.RevokeAll(ctx, "alice", keep, e.handle(bob))
-	if err != nil || n != 3 {
-		t.Fatalf("RevokeAll = %d, %v; want 3", n, err)
-	}
+	must(t, "RevokeAll", err)
+	mustEqual(t, "RevokeAll: sessions ended", n, 3)
 	e.wantHandles(ix, "alice", keep)
-	for _, c := range cookies[1:] {
-		if u := e.userOf(c); u != "" {
-			t.Errorf("a revoked session still loads as %q", u)
-		}
+	for _, cookie := range cookies[1:] {
+		equal(t, "the user of a revoked session", e.userOf(cookie), "")
 	}
-	if e.userOf(cookies[0]) != "alice" || e.userOf(bob) != "bob" {
-		t.Error("RevokeAll ended a session it had to keep")
-	}
-	if n, err := ix.RevokeAll(ctx, "alice"); err != nil || n != 1 {
-		t.Errorf("RevokeAll without exceptions = %d, %v; want 1", n, err)
-	}
+	check(t, e.userOf(cookies[0]) == "alice" && e.userOf(bob) == "bob", "RevokeAll ended a session it had to keep")
+	n, err = ix.RevokeAll(ctx, "alice")
+	check(t, err == nil && n == 1, "RevokeAll without exceptions = %d, %v; want 1", n, err)
 	e.wantHandles(ix, "alice")
-	if n, err := ix.RevokeAll(ctx, "nobody"); err != nil || n != 0 {
-		t.Errorf("RevokeAll of a user without sessions = %d, %v", n, err)
-	}
+	n, err = ix.RevokeAll(ctx, "nobody")
+	check(t, err == nil && n == 0, "RevokeAll of a user without sessions = %d, %v; want 0", n, err)
 }
 
 // userRevokeRace: a request loads a signed-in session; a revoke and that
@@ -353,79 +298,94 @@ func userRevokeAll(t *testing.T, c Config) {
 // the new cookie loads signed in.
 func userRevokeRace(t *testing.T, c Config) {
 	e, ix := newUserEnv(t, c, nil)
-	ctx := context.Background()
 	rounds := 60
 	if testing.Short() {
 		rounds = 15
 	}
 	for i := range rounds {
-		cookie := e.login("", "alice", true)
-		h := e.handle(cookie)
-		s := e.read(cookie)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		var newCookie string
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			<-start
-			var err error
-			if i%2 == 0 {
-				_, err = ix.RevokeAll(ctx, "alice")
-			} else {
-				err = ix.Revoke(ctx, "alice", h)
-			}
-			if err != nil {
-				t.Errorf("revoke: %v", err)
-			}
-		}()
-		go func() {
-			defer wg.Done()
-			<-start
-			switch i % 3 {
-			case 1:
-				s.RegenerateID(false)
-			case 2:
-				s.RegenerateID(true)
-			}
-			s.Set("n", i)
-			v, set, err := e.st.Save(ctx, s)
-			if err != nil {
-				t.Errorf("save: %v", err)
-			}
-			if set {
-				newCookie = v
-			}
-		}()
-		close(start)
-		wg.Wait()
-		e.saw(s.ID(), newCookie)
-		if i%2 == 0 {
-			if list := e.sessions(ix, "alice"); len(list) != 0 {
-				t.Fatalf("round %d: after RevokeAll, alice still has %d sessions", i, len(list))
-			}
-		}
-		for _, ck := range []string{cookie, newCookie} {
-			if ck == "" {
-				continue
-			}
-			if u := e.userOf(ck); u != "" {
-				if i%2 == 0 || ck == cookie {
-					t.Fatalf("round %d (regenerate %v): a cookie loads signed in as %q after the revoke", i, i%3, u)
-				}
-				// Revoke(handle) after a regeneration that was saved
-				// first names the old id: the session moved on under a
-				// new handle, which is listed.
-				if hs := e.handles(ix, "alice"); !slices.Contains(hs, e.handle(ck)) {
-					t.Fatalf("round %d: a live session of alice is not listed", i)
-				}
-			}
-		}
+		e.revokeRaceRound(ix, i)
 		// Start the next round with no session of alice.
-		if _, err := ix.RevokeAll(ctx, "alice"); err != nil {
-			t.Fatal(err)
-		}
+		_, err := ix.RevokeAll(context.Background(), "alice")
+		must(t, "RevokeAll", err)
 	}
+}
+
+// revokeRaceRound is round i of userRevokeRace: RevokeAll (even rounds) or
+// Revoke of the session's handle (odd ones) races with a save of a change
+// made after RegenerateID(false) (i%3 == 1), RegenerateID(true) (i%3 == 2)
+// or neither.
+func (e *env) revokeRaceRound(ix session.UserIndex, i int) {
+	cookie := e.login("", "alice", true)
+	h := e.handle(cookie)
+	s := e.read(cookie)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	var newCookie string
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		<-start
+		noError(e.t, "revoke", revokeAlice(ix, i, h))
+	}()
+	go func() {
+		defer wg.Done()
+		<-start
+		newCookie = e.saveRacing(s, i)
+	}()
+	close(start)
+	wg.Wait()
+	e.saw(s.ID(), newCookie)
+	if i%2 == 0 {
+		list := e.sessions(ix, "alice")
+		require(e.t, len(list) == 0, "round %d: after RevokeAll, alice still has %d sessions", i, len(list))
+	}
+	e.revokedRound(ix, i, cookie, cookie)
+	e.revokedRound(ix, i, newCookie, cookie)
+}
+
+// revokeAlice is the revoke of revokeRaceRound i.
+func revokeAlice(ix session.UserIndex, i int, h string) error {
+	ctx := context.Background()
+	if i%2 == 0 {
+		_, err := ix.RevokeAll(ctx, "alice")
+		return err
+	}
+	return ix.Revoke(ctx, "alice", h)
+}
+
+// saveRacing is the save of revokeRaceRound i; it returns the cookie it
+// set, or "".
+func (e *env) saveRacing(s *session.Session, i int) string {
+	switch i % 3 {
+	case 1:
+		s.RegenerateID(false)
+	case 2:
+		s.RegenerateID(true)
+	}
+	s.Set("n", i)
+	v, set, err := e.st.Save(context.Background(), s)
+	noError(e.t, "save", err)
+	if !set {
+		return ""
+	}
+	return v
+}
+
+// revokedRound checks the session that cookie ("": none) reaches after
+// revokeRaceRound i, which started with the cookie started: anonymous, or,
+// when Revoke named a handle the session had already left, listed.
+func (e *env) revokedRound(ix session.UserIndex, i int, cookie, started string) {
+	if cookie == "" {
+		return
+	}
+	u := e.userOf(cookie)
+	if u == "" {
+		return
+	}
+	require(e.t, i%2 != 0 && cookie != started, "round %d (regenerate %v): a cookie loads signed in as %q after the revoke", i, i%3, u)
+	// Revoke(handle) after a regeneration that was saved first names the
+	// old id: the session moved on under a new handle, which is listed.
+	require(e.t, slices.Contains(e.handles(ix, "alice"), e.handle(cookie)), "round %d: a live session of alice is not listed", i)
 }
 
 func userHandles(t *testing.T, c Config) {
@@ -434,25 +394,15 @@ func userHandles(t *testing.T, c Config) {
 	for range 5 {
 		ck := e.login("", "alice", true)
 		h := e.handle(ck)
-		if h != e.handle(ck) {
-			t.Fatal("the handle of one id changed between reads")
-		}
-		if strings.Contains(h, ck) || strings.Contains(ck, h) || len(h) < 16 {
-			t.Errorf("handle %q reveals or is too short for id %q", h, ck)
-		}
-		if seen[h] {
-			t.Errorf("two sessions share the handle %q", h)
-		}
+		require(t, h == e.handle(ck), "the handle of one id changed between reads")
+		check(t, !strings.Contains(h, ck) && !strings.Contains(ck, h) && len(h) >= 16, "handle %q reveals or is too short for id %q", h, ck)
+		check(t, !seen[h], "two sessions share the handle %q", h)
 		seen[h] = true
 	}
 	for _, s := range e.sessions(ix, "alice") {
-		if !seen[s.Handle] {
-			t.Errorf("Sessions lists a handle %q that no session has", s.Handle)
-		}
+		check(t, seen[s.Handle], "Sessions lists a handle %q that no session has", s.Handle)
 	}
-	if h := session.New().Handle(); h != "" {
-		t.Errorf("a session never saved has the handle %q, want \"\"", h)
-	}
+	equal(t, "the handle of a session never saved", session.New().Handle(), "")
 	// Ids never reach logs: the env checks every id it saw at the end.
 }
 

@@ -204,7 +204,6 @@ func unknownIDsRefused(t *testing.T, c Config) {
 // which is written when changed, under its new id only.
 func refusesUnknownID(e *env, id string) {
 	t := e.t
-	t.Helper()
 	s := e.read(id)
 	check(t, s.ID() != id, "read(%q) adopted the unknown id", id)
 	wantNew(t, fmt.Sprintf("read(%q)", id), s)
@@ -330,7 +329,7 @@ func regenerateKeepsData(t *testing.T, c Config) {
 	c2, _ := e.req(c1, func(s *session.Session) {
 		s.RegenerateID(true)
 		s.Flash("next", "x")
-		check(t, s.Get("user") == "alice" && s.Get("note") == "hi", "T-RG2: data lost by RegenerateID: %v", s.Data())
+		holds(t, "T-RG2: after RegenerateID, the session", s, map[string]any{"user": "alice", "note": "hi"})
 	})
 	e.req(c2, func(s *session.Session) {
 		equal(t, "after regeneration: user", s.Get("user"), "alice")
@@ -343,7 +342,7 @@ func destroyNew(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	s := e.read("")
 	s.Destroy()
-	equal(t, "Save", saved(e.save(s)), expired)
+	equal(t, "Save of a destroyed new session", saved(e.save(s)), expired)
 	s = e.read("")
 	s.Destroy()
 	s.Destroy() // twice is fine
@@ -351,7 +350,7 @@ func destroyNew(t *testing.T, c Config) {
 	s.Set("a", nil)
 	s.RegenerateID(true)
 	check(t, s.State().Destroyed && s.Get("a") == nil && s.Len() == 0, "Unset/Set(nil)/RegenerateID changed a destroyed session")
-	equal(t, "Save", saved(e.save(s)), expired)
+	equal(t, "Save of the destroyed session after the calls", saved(e.save(s)), expired)
 	e.wantRecords("records", 0)
 }
 
@@ -390,7 +389,6 @@ func malformedIDs(t *testing.T, c Config) {
 // clean session, whatever UseUnknownIDs says.
 func refusesMalformedID(e *env, bad string, unknown bool) {
 	t := e.t
-	t.Helper()
 	s := e.read(bad)
 	check(t, s.ID() != bad && len(s.ID()) == 43, "read(%.30q) (UseUnknownIDs %v): id %.30q, want a new 43-character id", bad, unknown, s.ID())
 	wantNew(t, fmt.Sprintf("read(%.30q)", bad), s)
@@ -643,7 +641,6 @@ func corruptRecord(t *testing.T, c Config) {
 // ignoresCorruptRecord: reading the id whose record is rec gives a new,
 // empty session, and one warning that names the session by its hash.
 func ignoresCorruptRecord(t *testing.T, c Config, rec string) {
-	t.Helper()
 	e := newEnv(t, c, nil)
 	id := "corrupt-record-id"
 	e.saw(id)
@@ -954,5 +951,5 @@ func noResurrectAfterRegenerate(t *testing.T, c Config) {
 	s := e.read(old)
 	check(t, s.ID() != old, "the pre-login id was written back: %v", s.Data())
 	s = e.read(newID)
-	check(t, s.Get("user") == "alice" && s.Get("n") == 1.0, "the logged-in session: %v", s.Data())
+	holds(t, "the logged-in session", s, map[string]any{"user": "alice", "n": 1.0})
 }

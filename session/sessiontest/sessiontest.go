@@ -1,10 +1,9 @@
 // Package sessiontest is the conformance suite that every session.Storage
-// runs: the memory, file and cookie storages in package session, and every
-// Backend written elsewhere (a storage module runs it over its backend). It
-// also offers the pieces their unit
-// tests need: a FakeClock, a log capture (Logs), a recording, fault-injecting
-// Backend, and Request, which plays one request the way the session
-// middleware does.
+// runs: memorystorage, filestorage and cookiestorage, the storage modules,
+// and every Backend written elsewhere. It also offers the pieces their unit
+// tests need: a FakeClock, a log capture (Logs), a recording,
+// fault-injecting Backend, Request, which plays one request the way the
+// session middleware does, and Benchmark, one request's session work.
 //
 // It imports nothing but the standard library and package session, so a
 // storage module can use it without new dependencies:
@@ -23,7 +22,6 @@ package sessiontest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -108,7 +106,9 @@ func Request(t testing.TB, st session.Storage, cookieValue string, fn func(*sess
 	t.Helper()
 	ctx := context.Background()
 	s, err := st.Read(ctx, cookieValue)
-	must(t, fmt.Sprintf("Read(%.40q)", cookieValue), err)
+	if err != nil {
+		t.Fatalf("Read(%.40q): %v", cookieValue, err)
+	}
 	require(t, s != nil, "Read(%.40q) returned a nil session and no error", cookieValue)
 	if fn != nil {
 		fn(s)
@@ -132,9 +132,7 @@ func Run(t *testing.T, c Config) {
 	if c.Backend != nil {
 		c = c.withBackend(t)
 	}
-	if c.New == nil {
-		t.Fatal("sessiontest: Config.New and Config.Backend are nil")
-	}
+	require(t, c.New != nil, "sessiontest: Config.New and Config.Backend are nil")
 	var omitted []string
 	for _, sc := range scenarios {
 		if !sc.appliesTo(c) {
@@ -234,9 +232,7 @@ func (e *env) checkLogs() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for id := range e.ids {
-		if id != "" && strings.Contains(logs, id) {
-			e.t.Errorf("T-LOG1: a raw session id %q appears in the logs:\n%s", id, logs)
-		}
+		check(e.t, id == "" || !strings.Contains(logs, id), "T-LOG1: a raw session id %q appears in the logs:\n%s", id, logs)
 	}
 }
 

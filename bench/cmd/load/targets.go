@@ -15,6 +15,8 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/sessionkit/sessionkit/bench"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
+	"github.com/sessionkit/sessionkit/session/memorystorage"
 	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 )
 
@@ -124,10 +126,13 @@ func serveMinimal(kind, addr string) error {
 	var err error
 	switch kind {
 	case "sessionkit-memory":
-		h, err = bench.SessionkitHandler(session.NewMemoryStorage(session.Options{}), true)
+		var st session.Storage
+		if st, err = memorystorage.New(memorystorage.Options{}); err == nil {
+			h, err = bench.SessionkitHandler(st, true)
+		}
 	case "sessionkit-cookie":
 		var st session.Storage
-		if st, err = session.NewCookieStorage(session.CookieStorageOptions{CookieName: "session"}); err == nil {
+		if st, err = cookiestorage.New(cookiestorage.Options{CookieName: "session"}); err == nil {
 			h, err = bench.SessionkitHandler(st, true)
 		}
 	case "scs-memory":

@@ -99,24 +99,24 @@ func (d *decoder) value() (any, error) {
 	if d.pos >= len(d.data) {
 		return nil, d.syntaxError("unexpected end of input")
 	}
-	switch c := d.data[d.pos]; {
-	case c == '{':
+	switch d.data[d.pos] {
+	case '{':
 		return d.object()
-	case c == '[':
+	case '[':
 		return d.array()
-	case c == '"':
+	case '"':
 		s, err := d.string()
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
-	case c == 't':
+	case 't':
 		return d.literal("true", true)
-	case c == 'f':
+	case 'f':
 		return d.literal("false", false)
-	case c == 'n':
+	case 'n':
 		return d.literal("null", nil)
-	case c == '-' || '0' <= c && c <= '9':
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return d.number()
 	}
 	return nil, d.syntaxError("unexpected character")
@@ -285,60 +285,56 @@ func (d *decoder) number() (any, error) {
 // scanNumber reads the literal of a JSON number and reports whether it is
 // an integer (no fraction, no exponent).
 func (d *decoder) scanNumber() (lit string, integer bool, err error) {
+	start := d.pos
+	p := d.pos
 	data := d.data
-	start, p := d.pos, d.pos
-	if byteAt(data, p) == '-' {
+	if p < len(data) && data[p] == '-' {
 		p++
 	}
-	switch c := byteAt(data, p); {
-	case c == '0':
+	switch {
+	case p < len(data) && data[p] == '0':
 		p++ // a leading zero is the whole integer part
-	case '1' <= c && c <= '9':
+	case p < len(data) && '1' <= data[p] && data[p] <= '9':
 		p = skipDigits(data, p)
 	default:
-		return d.badNumber(p)
+		d.pos = p
+		return "", false, d.syntaxError("invalid number")
 	}
 	integer = true
-	if byteAt(data, p) == '.' {
+	if p < len(data) && data[p] == '.' {
 		integer = false
-		if p++; !isDigit(byteAt(data, p)) {
-			return d.badNumber(p)
+		if p, err = d.digits(p + 1); err != nil {
+			return "", false, err
 		}
-		p = skipDigits(data, p)
 	}
-	if c := byteAt(data, p); c == 'e' || c == 'E' {
+	if p < len(data) && (data[p] == 'e' || data[p] == 'E') {
 		integer = false
-		if p++; byteAt(data, p) == '+' || byteAt(data, p) == '-' {
+		p++
+		if p < len(data) && (data[p] == '+' || data[p] == '-') {
 			p++
 		}
-		if !isDigit(byteAt(data, p)) {
-			return d.badNumber(p)
+		if p, err = d.digits(p); err != nil {
+			return "", false, err
 		}
-		p = skipDigits(data, p)
 	}
 	d.pos = p
 	return data[start:p], integer, nil
 }
 
-// badNumber is scanNumber's result for a number that is invalid at p.
-func (d *decoder) badNumber(p int) (lit string, integer bool, err error) {
-	d.pos = p
-	return "", false, d.syntaxError("invalid number")
-}
-
-// byteAt returns data[p], or 0 past the end.
-func byteAt(data string, p int) byte {
-	if p < len(data) {
-		return data[p]
+// digits returns the position after the digits at p, of which a fraction
+// and an exponent need at least one.
+func (d *decoder) digits(p int) (int, error) {
+	end := skipDigits(d.data, p)
+	if end == p {
+		d.pos = p
+		return p, d.syntaxError("invalid number")
 	}
-	return 0
+	return end, nil
 }
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // skipDigits returns the position after the digits that start at p.
 func skipDigits(data string, p int) int {
-	for isDigit(byteAt(data, p)) {
+	for p < len(data) && '0' <= data[p] && data[p] <= '9' {
 		p++
 	}
 	return p
@@ -455,15 +451,15 @@ var unescape = [256]byte{
 // escape appends to b what the escape sequence whose backslash precedes p
 // stands for, and returns the position after it.
 func (d *decoder) escape(b []byte, p int) ([]byte, int, error) {
-	c := byteAt(d.data, p)
-	switch {
+	if p >= len(d.data) {
+		d.pos = p
+		return b, p, d.syntaxError("unterminated string")
+	}
+	switch c := d.data[p]; {
 	case unescape[c] != 0:
 		return append(b, unescape[c]), p + 1, nil
 	case c == 'u':
 		return d.unicodeEscape(b, p)
-	case p >= len(d.data):
-		d.pos = p
-		return b, p, d.syntaxError("unterminated string")
 	}
 	d.pos = p
 	return b, p, d.syntaxError("invalid escape")

@@ -13,6 +13,9 @@ import (
 // json.Marshal(v) gives, to dst. depth is how many maps and slices enclose
 // v; v may add levels up to MaxDepth, and past it the encoding fails with
 // ErrTooDeep, which is also how a map or slice that holds itself ends.
+//
+// The types that sessions hold (what the decoder gives, and Go's int and
+// []string) are handled here; the other numbers one type switch later.
 func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
@@ -23,8 +26,12 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		return strconv.AppendBool(dst, v), nil
 	case float64:
 		return appendFloat(dst, v, 64)
-	case float32:
-		return appendFloat(dst, float64(v), 32)
+	case int:
+		return strconv.AppendInt(dst, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, v, 10), nil
+	case uint64:
+		return strconv.AppendUint(dst, v, 10), nil
 	case map[string]any:
 		return appendObject(dst, v, depth)
 	case []any:
@@ -32,36 +39,29 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case []string:
 		return appendStrings(dst, v, depth)
 	}
-	if b, ok := appendInteger(dst, v); ok {
-		return b, nil
-	}
-	return appendMarshal(dst, v, depth)
+	return appendOther(dst, v, depth)
 }
 
-// appendInteger appends v when it is one of Go's integer types, and
-// reports whether it was.
-func appendInteger(dst []byte, v any) ([]byte, bool) {
+// appendOther appends the numbers that appendValue leaves, and hands every
+// other type to json.Marshal.
+func appendOther(dst []byte, v any, depth int) ([]byte, error) {
 	switch v := v.(type) {
-	case int:
-		return strconv.AppendInt(dst, int64(v), 10), true
+	case float32:
+		return appendFloat(dst, float64(v), 32)
 	case int8:
-		return strconv.AppendInt(dst, int64(v), 10), true
+		return strconv.AppendInt(dst, int64(v), 10), nil
 	case int16:
-		return strconv.AppendInt(dst, int64(v), 10), true
+		return strconv.AppendInt(dst, int64(v), 10), nil
 	case int32:
-		return strconv.AppendInt(dst, int64(v), 10), true
-	case int64:
-		return strconv.AppendInt(dst, v, 10), true
+		return strconv.AppendInt(dst, int64(v), 10), nil
 	case uint:
-		return strconv.AppendUint(dst, uint64(v), 10), true
+		return strconv.AppendUint(dst, uint64(v), 10), nil
 	case uint16:
-		return strconv.AppendUint(dst, uint64(v), 10), true
+		return strconv.AppendUint(dst, uint64(v), 10), nil
 	case uint32:
-		return strconv.AppendUint(dst, uint64(v), 10), true
-	case uint64:
-		return strconv.AppendUint(dst, v, 10), true
+		return strconv.AppendUint(dst, uint64(v), 10), nil
 	}
-	return dst, false
+	return appendMarshal(dst, v, depth)
 }
 
 // appendArray appends a as a JSON array; nil is null.

@@ -20,31 +20,28 @@ func AppendRecord(dst []byte, values, flash Fields, m Meta) ([]byte, error) {
 		return nil, fmt.Errorf("session: encoding flash: %w", err)
 	}
 	if !m.IsZero() {
-		dst = append(dst, `,{`...)
-		sep := false
-		if m.Created != 0 {
-			dst = append(dst, `"c":`...)
-			dst = strconv.AppendInt(dst, m.Created, 10)
-			sep = true
-		}
-		if m.Saved != 0 {
-			if sep {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `"s":`...)
-			dst = strconv.AppendInt(dst, m.Saved, 10)
-			sep = true
-		}
-		if m.Persist != 0 {
-			if sep {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `"p":`...)
-			dst = strconv.AppendBool(dst, m.Persist > 0)
-		}
-		dst = append(dst, '}')
+		dst = appendMeta(append(dst, ','), m)
 	}
 	return append(dst, ']'), nil
+}
+
+// appendMeta appends the metadata object {"c":ms,"s":ms,"p":bool} of a
+// Meta that is not zero, with only the members that are set.
+func appendMeta(dst []byte, m Meta) []byte {
+	// Every member is written after a comma, and the first comma then
+	// becomes the brace that opens the object: there is at least one.
+	open := len(dst)
+	if m.Created != 0 {
+		dst = strconv.AppendInt(append(dst, `,"c":`...), m.Created, 10)
+	}
+	if m.Saved != 0 {
+		dst = strconv.AppendInt(append(dst, `,"s":`...), m.Saved, 10)
+	}
+	if m.Persist != 0 {
+		dst = strconv.AppendBool(append(dst, `,"p":`...), m.Persist > 0)
+	}
+	dst[open] = '{'
+	return append(dst, '}')
 }
 
 // AppendValues appends a session's values (or flash values) as a JSON

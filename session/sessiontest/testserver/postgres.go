@@ -319,33 +319,16 @@ func pingPostgres(addr string) error {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-
-	var params []byte
-	for _, kv := range [][2]string{{"user", PostgresUser}, {"database", "postgres"}} {
-		params = append(append(append(append(params, kv[0]...), 0), kv[1]...), 0)
-	}
-	params = append(params, 0)
-	msg := binary.BigEndian.AppendUint32(nil, uint32(8+len(params)))
-	msg = binary.BigEndian.AppendUint32(msg, 3<<16) // protocol 3.0
-	msg = append(msg, params...)
-	if _, err := c.Write(msg); err != nil {
+	if _, err := c.Write(postgresStartup()); err != nil {
 		return err
 	}
 	r := bufio.NewReader(c)
 	for {
-		var head [5]byte
-		if _, err := io.ReadFull(r, head[:]); err != nil {
+		kind, body, err := readPostgresMessage(r)
+		if err != nil {
 			return err
 		}
-		n := int(binary.BigEndian.Uint32(head[1:])) - 4
-		if n < 0 || n > 1<<20 {
-			return fmt.Errorf("postgres: a message of %d bytes", n)
-		}
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r, body); err != nil {
-			return err
-		}
-		switch head[0] {
+		switch kind {
 		case 'R': // authentication: 0 is ok, anything else asks for a password
 			if len(body) < 4 || binary.BigEndian.Uint32(body) != 0 {
 				return errors.New("postgres: the server asks for a password (trust authentication expected)")
@@ -357,6 +340,37 @@ func pingPostgres(addr string) error {
 			return nil
 		}
 	}
+}
+
+// postgresStartup is the StartupMessage (protocol 3.0) of a login as
+// PostgresUser to the database postgres.
+func postgresStartup() []byte {
+	var params []byte
+	for _, kv := range [][2]string{{"user", PostgresUser}, {"database", "postgres"}} {
+		params = append(append(append(append(params, kv[0]...), 0), kv[1]...), 0)
+	}
+	params = append(params, 0)
+	msg := binary.BigEndian.AppendUint32(nil, uint32(8+len(params)))
+	msg = binary.BigEndian.AppendUint32(msg, 3<<16) // protocol 3.0
+	return append(msg, params...)
+}
+
+// readPostgresMessage reads one message from the server: its type and its
+// body.
+func readPostgresMessage(r *bufio.Reader) (byte, []byte, error) {
+	var head [5]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return 0, nil, err
+	}
+	n := int(binary.BigEndian.Uint32(head[1:])) - 4
+	if n < 0 || n > 1<<20 {
+		return 0, nil, fmt.Errorf("postgres: a message of %d bytes", n)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return 0, nil, err
+	}
+	return head[0], body, nil
 }
 
 // errorFields is the severity, code and message of an ErrorResponse body.
