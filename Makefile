@@ -11,14 +11,25 @@ LOADTIME ?= 5s
 LOADCLIENTS ?= 32
 BENCH_MACHINE ?= $(shell nproc)-core$(shell grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2), $(shell go env GOVERSION)
 
-.PHONY: all test deps lint fmt tidy bench bench-remix bench-modules load fuzz interop run e2e demo-remix release help
+# staticcheck and gocyclo are pinned in .ci/staticcheck and .ci/complexity
+# and run with `go run pkg@version` (fetched from the module proxy and built
+# once into the build cache); `make lint STATICCHECK=path GOCYCLO=path` runs
+# prebuilt binaries of the same versions instead.
+
+.PHONY: all test deps lint staticcheck complexity fmt tidy bench bench-remix bench-modules load fuzz interop run e2e demo-remix release help
+
+# A bare `make` prints the help; `make all` is lint, then test.
+.DEFAULT_GOAL := help
 
 all: lint test
 
 help:
 	@echo "make run       serve the example app on http://localhost:8080 (STORAGE=memory|file|cookie|redis|redis-cluster|memcache|postgres)"
-	@echo "make test      install test servers if missing, run every module's tests with -race"
-	@echo "make lint      gofmt, go vet, go mod tidy leaves no diff, each module builds alone"
+	@echo "make all       lint, then test"
+	@echo "make test      install test servers if missing, run every module's tests with -race (docs: every README's Go blocks build)"
+	@echo "make lint      gofmt, go vet, go mod tidy leaves no diff, each module builds alone; then staticcheck and complexity"
+	@echo "make staticcheck   staticcheck (pinned) on every module"
+	@echo "make complexity    gocyclo (pinned) on the library code: no function above 20, average at most 3.5"
 	@echo "make fuzz      every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make bench     sessionkit vs scs and gorilla: one table, and docs/bench.svg"
 	@echo "make bench-remix   the storage workloads vs @remix-run/session on Node"
@@ -41,6 +52,8 @@ test: deps
 		(cd $$m && go test -race -count=1 ./...); \
 	done
 
+# lint stops at the first gofmt, vet, tidy or build failure; staticcheck and
+# complexity then both run, so that one run reports both, and either fails it.
 lint:
 	@set -e; out=$$(gofmt -l $(MODULES) | grep -v /node_modules/ || true); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -48,6 +61,13 @@ lint:
 		echo "== vet, tidy, standalone build $$m"; \
 		(cd $$m && go vet ./... && GOWORK=off go mod tidy -diff && GOWORK=off go build -o /dev/null ./... && GOWORK=off go vet ./...); \
 	done
+	@status=0; bash .ci/staticcheck $(MODULES) || status=1; bash .ci/complexity || status=1; exit $$status
+
+staticcheck:
+	@bash .ci/staticcheck $(MODULES)
+
+complexity:
+	@bash .ci/complexity
 
 fmt:
 	gofmt -w $(MODULES)

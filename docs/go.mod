@@ -1,0 +1,37 @@
+module github.com/sessionkit/sessionkit/docs
+
+go 1.26.0
+
+require (
+	github.com/bradfitz/gomemcache v0.0.0-20260422231931-4d751bb6e37c
+	github.com/jackc/pgx/v5 v5.13.0
+	github.com/redis/go-redis/v9 v9.23.0
+	github.com/sessionkit/sessionkit/cookie v0.0.0
+	github.com/sessionkit/sessionkit/router v0.0.0
+	github.com/sessionkit/sessionkit/session v0.0.0
+	github.com/sessionkit/sessionkit/session-middleware v0.0.0
+	github.com/sessionkit/sessionkit/storage-memcache v0.0.0
+	github.com/sessionkit/sessionkit/storage-postgres v0.0.0
+	github.com/sessionkit/sessionkit/storage-redis v0.0.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
+)
+
+replace (
+	github.com/sessionkit/sessionkit/cookie => ../cookie
+	github.com/sessionkit/sessionkit/router => ../router
+	github.com/sessionkit/sessionkit/session => ../session
+	github.com/sessionkit/sessionkit/session-middleware => ../session-middleware
+	github.com/sessionkit/sessionkit/storage-memcache => ../storage-memcache
+	github.com/sessionkit/sessionkit/storage-postgres => ../storage-postgres
+	github.com/sessionkit/sessionkit/storage-redis => ../storage-redis
+)
