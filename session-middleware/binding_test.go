@@ -9,14 +9,15 @@ import (
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
 )
 
 // New tells cookie storage the real cookie and refuses, at setup, a storage
 // that cannot work with it: before, each of these was a 500 on every write
 // or a check that never ran.
 func TestNewRefusesAStorageThatDoesNotFitTheCookie(t *testing.T) {
-	newStorage := func(t *testing.T, o session.CookieStorageOptions) session.Storage {
-		st, err := session.NewCookieStorage(o)
+	newStorage := func(t *testing.T, o cookiestorage.Options) session.Storage {
+		st, err := cookiestorage.New(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,16 +32,16 @@ func TestNewRefusesAStorageThatDoesNotFitTheCookie(t *testing.T) {
 		want    string
 	}{
 		{"sealed storage, Remix format", remix, func(t *testing.T) session.Storage {
-			return newStorage(t, session.CookieStorageOptions{Keys: [][]byte{testKey}})
-		}, "sessionmiddleware: session: sealed cookie storage (CookieStorageOptions.Keys) writes binary values, which the cookie's Remix format cannot carry; use the Native format (the default), or no Keys for cookies Remix can read"},
+			return newStorage(t, cookiestorage.Options{Keys: [][]byte{testKey}})
+		}, "sessionmiddleware: cookiestorage: sealed payloads (Options.Keys) are binary, which the cookie's Remix format cannot carry; use the Native format (the default), or no Keys for cookies Remix can read"},
 		{"CookieName names another cookie", native, func(t *testing.T) session.Storage {
-			return newStorage(t, session.CookieStorageOptions{CookieName: "session", Keys: [][]byte{testKey}})
-		}, `sessionmiddleware: session: cookie storage: CookieStorageOptions.CookieName "session" is not the session cookie's name "__sess" (leave it empty: the middleware sets it)`},
+			return newStorage(t, cookiestorage.Options{CookieName: "session", Keys: [][]byte{testKey}})
+		}, `sessionmiddleware: cookiestorage: Options.CookieName "session" is not the session cookie's name "__sess" (leave it empty: the middleware sets it)`},
 		{"storage already serving another cookie", native, func(t *testing.T) session.Storage {
-			st := newStorage(t, session.CookieStorageOptions{})
+			st := newStorage(t, cookiestorage.Options{})
 			newMiddleware(t, newCookie(t, "other", cookie.Options{}), st, Options{})
 			return st
-		}, `sessionmiddleware: session: cookie storage: already bound to cookie "other", not "__sess"; use one storage per cookie`},
+		}, `sessionmiddleware: cookiestorage: already bound to cookie "other", not "__sess"; use one storage per cookie`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,8 +63,8 @@ func TestNewRefusesAStorageThatDoesNotFitTheCookie(t *testing.T) {
 		cookie  *cookie.Cookie
 		storage session.Storage
 	}{
-		{"signed storage, Remix format", remix, newStorage(t, session.CookieStorageOptions{})},
-		{"matching CookieName", native, newStorage(t, session.CookieStorageOptions{CookieName: "__sess", Keys: [][]byte{testKey}})},
+		{"signed storage, Remix format", remix, newStorage(t, cookiestorage.Options{})},
+		{"matching CookieName", native, newStorage(t, cookiestorage.Options{CookieName: "__sess", Keys: [][]byte{testKey}})},
 	} {
 		t.Run(ok.name, func(t *testing.T) {
 			for range 2 {
@@ -81,11 +82,11 @@ func TestNewRefusesAStorageThatDoesNotFitTheCookie(t *testing.T) {
 }
 
 // A sealed payload is bound to the cookie that carries it even when
-// CookieStorageOptions.CookieName is left empty: two cookies that share
+// cookiestorage.Options.CookieName is left empty: two cookies that share
 // secrets and keys cannot swap payloads.
 func TestSealedPayloadIsBoundToTheCookieName(t *testing.T) {
 	newSealed := func() session.Storage {
-		st, err := session.NewCookieStorage(session.CookieStorageOptions{Keys: [][]byte{testKey}, Options: session.Options{Logger: quiet}})
+		st, err := cookiestorage.New(cookiestorage.Options{Keys: [][]byte{testKey}, Session: session.ClientOptions{Logger: quiet}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +113,7 @@ func TestOneErrTooLarge(t *testing.T) {
 	// it all the same.
 	longName := "__sess" + strings.Repeat("n", 300)
 	newStorage := func(keys [][]byte) session.Storage {
-		st, err := session.NewCookieStorage(session.CookieStorageOptions{Keys: keys})
+		st, err := cookiestorage.New(cookiestorage.Options{Keys: keys})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +125,7 @@ func TestOneErrTooLarge(t *testing.T) {
 		valueLen   int
 		wantCookie bool // cookie.ErrTooLarge too
 	}{
-		{"cookie.Serialize", &fakeStorage{Storage: session.NewMemoryStorage(session.Options{}), saveValue: strings.Repeat("x", 3000)}, 10, true},
+		{"cookie.Serialize", &fakeStorage{Storage: newMemory(t, session.Options{}), saveValue: strings.Repeat("x", 3000)}, 10, true},
 		{"signed cookie storage", newStorage(nil), 5000, false},
 		{"sealed cookie storage", newStorage([][]byte{testKey}), 5000, false},
 		// Small enough for the storage's old count, which left the name
@@ -171,7 +172,7 @@ func TestCookieStorageSizeIsExact(t *testing.T) {
 		{"Remix signed", cookie.Options{Format: cookie.Remix}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := session.NewCookieStorage(session.CookieStorageOptions{Keys: tc.keys, Options: session.Options{Now: func() time.Time { return now }}})
+			st, err := cookiestorage.New(cookiestorage.Options{Keys: tc.keys, Session: session.ClientOptions{Now: func() time.Time { return now }}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -18,6 +18,8 @@ import (
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
 	sessionmiddleware "github.com/sessionkit/sessionkit/session-middleware"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
+	"github.com/sessionkit/sessionkit/session/memorystorage"
 )
 
 // A site with a counter, a login form that flashes an error, an account
@@ -30,7 +32,12 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	storage := session.NewMemoryStorage(session.Options{IdleTimeout: 30 * time.Minute})
+	storage, err := memorystorage.New(memorystorage.Options{
+		Session: session.Options{IdleTimeout: 30 * time.Minute},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	withSession, err := sessionmiddleware.New(sessionCookie, storage, sessionmiddleware.Options{})
 	if err != nil {
 		log.Fatal(err)
@@ -112,16 +119,24 @@ func ExampleExclusive() {
 	}
 	// A storage that can lock (session.Locking): memory, file, Redis,
 	// Memcache; not cookie storage.
-	storage := session.NewMemoryStorage(session.Options{IdleTimeout: 30 * time.Minute})
+	storage, err := memorystorage.New(memorystorage.Options{
+		Session: session.Options{IdleTimeout: 30 * time.Minute},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	withSession, err := sessionmiddleware.New(sessionCookie, storage, sessionmiddleware.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	exclusive := sessionmiddleware.Exclusive(sessionmiddleware.ExclusiveOptions{
+	exclusive, err := sessionmiddleware.Exclusive(sessionmiddleware.ExclusiveOptions{
 		// Held at most 10 s; a request waits at most 2 s for it, then
 		// gets 503 Service Unavailable with "Retry-After: 1".
 		Lock: session.LockOptions{TTL: 10 * time.Second, Wait: 2 * time.Second},
 	})
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /cart", exclusive(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -195,12 +210,12 @@ func (downStorage) Read(context.Context, string) (*session.Session, error) {
 }
 
 // Cookie storage keeps the whole session in the cookie. New tells the
-// storage which cookie carries it, so CookieStorageOptions.CookieName is not
+// storage which cookie carries it, so cookiestorage.Options.CookieName is not
 // needed, and refuses a setup that could never work, such as a sealed
 // payload in the text-only Remix cookie format.
 func Example_cookieStorage() {
 	key := []byte("replace with 32 random bytes!!!!") // AES-256: 32 bytes
-	storage, err := session.NewCookieStorage(session.CookieStorageOptions{Keys: [][]byte{key}})
+	storage, err := cookiestorage.New(cookiestorage.Options{Keys: [][]byte{key}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -247,7 +262,10 @@ func ExampleNewToken() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	storage := session.NewMemoryStorage(session.Options{})
+	storage, err := memorystorage.New(memorystorage.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	withSession, err := sessionmiddleware.NewToken(tokens, storage, sessionmiddleware.TokenOptions{})
 	if err != nil {
 		log.Fatal(err)

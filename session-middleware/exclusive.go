@@ -17,10 +17,11 @@ type ExclusiveOptions struct {
 	// Lock is how long a request holds the session's lock at most (TTL;
 	// 0: session.DefaultLockTTL, 30 s) and how long it waits for a lock
 	// that another request holds (Wait; 0: session.DefaultLockWait, 5 s).
+	// Negative durations are refused.
 	Lock session.LockOptions
 	// RetryAfter is the Retry-After of the 503 response to a request that
-	// waited Lock.Wait in vain, rounded up to whole seconds; 0 (or less):
-	// 1 second.
+	// waited Lock.Wait in vain, rounded up to whole seconds; 0: 1 second.
+	// A negative RetryAfter is refused.
 	RetryAfter time.Duration
 }
 
@@ -35,8 +36,8 @@ var errNoMiddleware = errors.New("sessionmiddleware: Exclusive found no session 
 // cart), where of two concurrent requests the later save would win. It goes
 // INSIDE the session middleware (New or NewToken), around the routes that
 // need it, and needs a storage that can lock (session.Locking: memory, file,
-// Redis, Memcache; not cookie storage, where the session travels in the
-// cookie and no stored record exists to lock).
+// Redis, Memcache, PostgreSQL; not cookie storage, where the session travels
+// in the cookie and no stored record exists to lock).
 //
 // Exclusive is off by default, and meant for few routes: every request that
 // holds the lock makes the next request of the same user wait, and when
@@ -57,8 +58,8 @@ var errNoMiddleware = errors.New("sessionmiddleware: Exclusive found no session 
 //     "Cache-Control: no-store", without running the handler and without
 //     saving the session. Any other error (a storage that cannot lock, a
 //     backend error, no session middleware outside) is logged and goes to
-//     the middleware's Options.ErrorHandler (a plain 500 without the
-//     middleware);
+//     the middleware's ErrorHandler (of Options or TokenOptions; a plain
+//     500 without the middleware);
 //  2. reads the session again from the storage, now that no other request
 //     of the session runs: the one the session middleware read before the
 //     lock may be stale. The new session replaces it for the rest of the
@@ -78,20 +79,24 @@ var errNoMiddleware = errors.New("sessionmiddleware: Exclusive found no session 
 // Keep the TTL above the slowest locked request, and the Wait below the
 // server's and the client's timeouts. Exclusive twice on one route locks
 // once.
-func Exclusive(o ExclusiveOptions) func(http.Handler) http.Handler {
+//
+// Exclusive returns an error for a negative Lock.TTL, Lock.Wait or
+// RetryAfter.
+func Exclusive(o ExclusiveOptions) (func(http.Handler) http.Handler, error) {
+	for _, d := range []struct {
+		field string
+		d     time.Duration
+	}{{"Lock.TTL", o.Lock.TTL}, {"Lock.Wait", o.Lock.Wait}, {"RetryAfter", o.RetryAfter}} {
+		if d.d < 0 {
+			return nil, fmt.Errorf("sessionmiddleware: ExclusiveOptions.%s is negative (%v)", d.field, d.d)
+		}
+	}
 	secs := int64(1)
 	if o.RetryAfter > 0 {
 		secs = int64((o.RetryAfter + time.Second - 1) / time.Second)
 	}
 	x := &exclusive{lock: o.Lock, retryAfter: strconv.FormatInt(secs, 10)}
-	return func(next http.Handler) http.Handler {
-		if next == nil {
-			panic("sessionmiddleware: Exclusive: nil handler")
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			x.serve(w, r, next)
-		})
-	}
+	return x.wrap, nil
 }
 
 // exclusive is Exclusive's configuration.
@@ -100,95 +105,113 @@ type exclusive struct {
 	retryAfter string // the Retry-After value: whole seconds
 }
 
-func (x *exclusive) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	ctx := r.Context()
-	rw := requestState(ctx)
-	if rw == nil {
-		slog.Default().ErrorContext(ctx, errNoMiddleware.Error(), "method", r.Method, "path", r.URL.Path)
-		h := w.Header()
-		h["Cache-Control"] = []string{"no-store"}
-		delete(h, "Expires")
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-		return
+// wrap is the route middleware that Exclusive returns.
+func (x *exclusive) wrap(next http.Handler) http.Handler {
+	if next == nil {
+		panic("sessionmiddleware: Exclusive: nil handler")
 	}
-	m := rw.m
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x.serve(w, r, next)
+	})
+}
+
+func (x *exclusive) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	rw := requestState(r.Context())
 	switch {
+	case rw == nil:
+		slog.Default().ErrorContext(r.Context(), errNoMiddleware.Error(), "method", r.Method, "path", r.URL.Path)
+		noStore(w.Header())
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 	case rw.release != nil:
 		// Exclusive twice on one route: the lock is held already.
 		next.ServeHTTP(w, r)
-		return
 	case rw.state != statePending:
 		// Something between the session middleware and Exclusive started
 		// the response: the session was saved already (or the request
 		// failed), and the handler's changes cannot be saved anyway.
-		m.logger.ErrorContext(ctx, "sessionmiddleware: Exclusive: the response was started before Exclusive ran, so the session was already saved; the handler runs without the lock (put Exclusive before anything that writes the response)",
-			"cookie", m.name, "method", r.Method, "path", r.URL.Path)
+		rw.m.logger.ErrorContext(r.Context(), "sessionmiddleware: Exclusive: the response was started before Exclusive ran, so the session was already saved; the handler runs without the lock (put Exclusive before anything that writes the response)",
+			"cookie", rw.m.name, "method", r.Method, "path", r.URL.Path)
 		next.ServeHTTP(w, r)
-		return
+	default:
+		x.lockAndServe(w, r, rw, next)
 	}
+}
+
+// lockAndServe takes the lock of the request's session and runs next under
+// it (see serveLocked); a request without a session value runs without the
+// lock, since its session is new and no other request can change it.
+func (x *exclusive) lockAndServe(w http.ResponseWriter, r *http.Request, rw *responseWriter, next http.Handler) {
+	m := rw.m
 	lk, ok := m.storage.(session.Locking)
 	if !ok {
-		err := fmt.Errorf("sessionmiddleware: Exclusive needs a session storage that can lock (session.Locking), and %T cannot; cookie storage cannot lock, since the session travels in the cookie and there is no stored record to lock: use a server-side storage (memory, file, Redis, Memcache) or drop Exclusive", m.storage)
-		m.logger.ErrorContext(ctx, err.Error(), "cookie", m.name)
+		err := fmt.Errorf("sessionmiddleware: Exclusive needs a session storage that can lock (session.Locking), and %T cannot; cookie storage cannot lock, since the session travels in the cookie and there is no stored record to lock: use a server-side storage (memory, file, Redis, Memcache, PostgreSQL) or drop Exclusive", m.storage)
+		m.logger.ErrorContext(r.Context(), err.Error(), "cookie", m.name)
 		rw.state = stateSkipped
 		m.fail(w, r, err)
 		return
 	}
 	if rw.in.Value == "" {
-		// No session value: the session is new, and no other request can
-		// change what it holds.
 		next.ServeHTTP(w, r)
 		return
 	}
-	release, err := lk.Lock(ctx, rw.in.Value, x.lock)
+	release, err := lk.Lock(r.Context(), rw.in.Value, x.lock)
 	if err != nil {
-		rw.state = stateSkipped
-		if errors.Is(err, session.ErrLockTimeout) {
-			m.logger.WarnContext(ctx, "sessionmiddleware: Exclusive: the session's lock is held by another request; answered 503 Service Unavailable",
-				"cookie", m.name, "method", r.Method, "path", r.URL.Path, "error", err)
-			h := w.Header()
-			h.Set("Retry-After", x.retryAfter)
-			h["Cache-Control"] = []string{"no-store"}
-			delete(h, "Expires")
-			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		m.logger.ErrorContext(ctx, "sessionmiddleware: Exclusive: locking the session failed", "cookie", m.name, "error", err)
-		m.fail(w, r, err)
+		x.lockFailed(w, r, rw, err)
 		return
 	}
 	if release == nil {
 		release = func() {}
 	}
 	rw.release = release
-	// From here the lock is freed by the save (rw.save), or below when
-	// the handler panics (or an error ends the request).
+	serveLocked(w, r, rw, next)
+}
+
+// lockFailed answers a request whose session's lock could not be taken,
+// without running the handler or saving the session: 503 with Retry-After
+// when another request held the lock too long, the middleware's error
+// response for any other error.
+func (x *exclusive) lockFailed(w http.ResponseWriter, r *http.Request, rw *responseWriter, err error) {
+	m := rw.m
+	rw.state = stateSkipped
+	if !errors.Is(err, session.ErrLockTimeout) {
+		m.logger.ErrorContext(r.Context(), "sessionmiddleware: Exclusive: locking the session failed", "cookie", m.name, "error", err)
+		m.fail(w, r, err)
+		return
+	}
+	m.logger.WarnContext(r.Context(), "sessionmiddleware: Exclusive: the session's lock is held by another request; answered 503 Service Unavailable",
+		"cookie", m.name, "method", r.Method, "path", r.URL.Path, "error", err)
+	h := w.Header()
+	h.Set("Retry-After", x.retryAfter)
+	noStore(h)
+	http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+}
+
+// serveLocked runs next, with rw holding the session's lock, on the session
+// read again under the lock. The save frees the lock (rw.save); when the
+// read fails, or next panics, which skips the save, serveLocked does.
+func serveLocked(w http.ResponseWriter, r *http.Request, rw *responseWriter, next http.Handler) {
 	returned := false
 	defer func() {
 		if !returned {
 			rw.unlock()
 		}
 	}()
-
+	m := rw.m
+	ctx := r.Context()
 	old := rw.s
 	if changedBefore(old) {
 		m.logger.WarnContext(ctx, "sessionmiddleware: Exclusive: the session was changed before Exclusive ran; the change is lost, since Exclusive reads the session again under its lock (put Exclusive before anything that changes the session)",
 			"cookie", m.name, "method", r.Method, "path", r.URL.Path)
 	}
-	fresh, err := m.storage.Read(ctx, rw.in.Value)
-	if err == nil && fresh == nil {
-		err = errors.New("sessionmiddleware: the storage returned no session and no error")
-	}
+	fresh, err := m.read(ctx, rw.in.Value)
 	if err != nil {
+		// Free the lock before the error response reaches the client,
+		// whose next request may need it.
 		rw.unlock()
 		m.logger.ErrorContext(ctx, "sessionmiddleware: Exclusive: reading the session again under its lock failed", "cookie", m.name, "error", err)
 		rw.state = stateSkipped
 		m.fail(w, r, err)
-		returned = true
 		return
-	}
-	if m.persistByDefault {
-		fresh.PersistByDefault(true)
 	}
 	r = r.WithContext(&replacedContext{Context: ctx, old: old, s: fresh})
 	rw.s, rw.r = fresh, r
@@ -204,10 +227,10 @@ func (x *exclusive) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 // set in this request; so a change to a session that carries flash from the
 // previous request may go unreported.
 func changedBefore(s *session.Session) bool {
-	if s.Destroyed() {
+	switch st := s.State(); {
+	case st.Destroyed:
 		return true
-	}
-	if !s.Dirty() {
+	case !st.Dirty:
 		return false
 	}
 	// Reading s marks it accessed; it is dropped anyway.

@@ -22,6 +22,8 @@ import (
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
+	"github.com/sessionkit/sessionkit/session/filestorage"
 	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 )
 
@@ -124,14 +126,24 @@ func newSession(t testing.TB, mw func(http.Handler) http.Handler, n int) (ck, id
 	return ck, id
 }
 
+// newExclusive returns Exclusive's middleware for o, or fails the test.
+func newExclusive(t testing.TB, o ExclusiveOptions) func(http.Handler) http.Handler {
+	t.Helper()
+	x, err := Exclusive(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
 // counterMux serves POST /count (counter, wrapped in Exclusive with o), GET
 // /count (the count, unlocked) and POST /start (count 0).
-func counterMux(o ExclusiveOptions) *http.ServeMux {
+func counterMux(t testing.TB, o ExclusiveOptions) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /start", func(w http.ResponseWriter, r *http.Request) {
 		session.FromContext(r.Context()).Set("count", 0)
 	})
-	mux.Handle("POST /count", Exclusive(o)(http.HandlerFunc(counter)))
+	mux.Handle("POST /count", newExclusive(t, o)(http.HandlerFunc(counter)))
 	mux.HandleFunc("GET /count", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := session.Value[int](session.FromContext(r.Context()), "count")
 		fmt.Fprint(w, n)
@@ -197,11 +209,11 @@ func increment(t *testing.T, c *http.Client, urls []string, ck string, n int) {
 // freed only after the save: otherwise a request could read the count
 // before the previous one stored it.
 func TestExclusiveCounter(t *testing.T) {
-	st := session.NewMemoryStorage(session.Options{Logger: quiet})
+	st := newMemory(t, session.Options{Logger: quiet})
 	locking(t, st)
 	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), st, Options{})
 	ck, _ := newSession(t, mw, 0)
-	ts := httptest.NewServer(mw(counterMux(ExclusiveOptions{Lock: session.LockOptions{Wait: time.Minute}})))
+	ts := httptest.NewServer(mw(counterMux(t, ExclusiveOptions{Lock: session.LockOptions{Wait: time.Minute}})))
 	defer ts.Close()
 	increment(t, ts.Client(), []string{ts.URL}, ck, 200)
 }
@@ -218,14 +230,14 @@ const (
 // TestExclusiveTwoProcesses serve: file storage in dir, the session cookie
 // signed with secret, counterMux.
 func exclusiveFileServer(t testing.TB, dir, secret string) http.Handler {
-	st, err := session.NewFileStorage(dir, session.Options{Logger: quiet})
+	st, err := filestorage.New(dir, filestorage.Options{Session: session.Options{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	locking(t, st)
 	c := newCookie(t, "__sess", cookie.Options{Secrets: []string{secret}})
 	mw := newMiddleware(t, c, st, Options{})
-	return mw(counterMux(ExclusiveOptions{Lock: session.LockOptions{Wait: time.Minute}}))
+	return mw(counterMux(t, ExclusiveOptions{Lock: session.LockOptions{Wait: time.Minute}}))
 }
 
 // TestExclusiveHelperProcess is not a test: TestExclusiveTwoProcesses runs
@@ -305,11 +317,11 @@ func TestExclusiveTwoProcesses(t *testing.T) {
 // Retry-After and Cache-Control: no-store; its handler does not run and
 // nothing is saved. Once the holder frees the lock, the next request runs.
 func TestExclusiveLockTimeout(t *testing.T) {
-	rs := newRecordingStorage(t, session.NewMemoryStorage(session.Options{Logger: quiet}))
+	rs := newRecordingStorage(t, newMemory(t, session.Options{Logger: quiet}))
 	logger, logs := newLogger()
 	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), rs, Options{Logger: logger})
 	ck, id := newSession(t, mw, 1)
-	h := mw(counterMux(ExclusiveOptions{Lock: session.LockOptions{Wait: 50 * time.Millisecond}, RetryAfter: 1500 * time.Millisecond}))
+	h := mw(counterMux(t, ExclusiveOptions{Lock: session.LockOptions{Wait: 50 * time.Millisecond}, RetryAfter: 1500 * time.Millisecond}))
 
 	release, err := rs.Locking.Lock(context.Background(), id, session.LockOptions{Wait: time.Second})
 	if err != nil {
@@ -348,20 +360,38 @@ func TestExclusiveLockTimeout(t *testing.T) {
 	}
 }
 
+// Exclusive refuses negative durations, which no lock or Retry-After can
+// mean, instead of quietly using a default.
+func TestExclusiveRefuses(t *testing.T) {
+	for _, tt := range []struct {
+		o    ExclusiveOptions
+		want string
+	}{
+		{ExclusiveOptions{Lock: session.LockOptions{TTL: -time.Second}}, "sessionmiddleware: ExclusiveOptions.Lock.TTL is negative (-1s)"},
+		{ExclusiveOptions{Lock: session.LockOptions{Wait: -time.Second}}, "sessionmiddleware: ExclusiveOptions.Lock.Wait is negative (-1s)"},
+		{ExclusiveOptions{RetryAfter: -time.Second}, "sessionmiddleware: ExclusiveOptions.RetryAfter is negative (-1s)"},
+	} {
+		x, err := Exclusive(tt.o)
+		if err == nil || err.Error() != tt.want || x != nil {
+			t.Errorf("Exclusive(%+v) = %v, want %q", tt.o, err, tt.want)
+		}
+	}
+}
+
 // The default Retry-After is 1 second; a RetryAfter is rounded up.
 func TestExclusiveRetryAfter(t *testing.T) {
 	for _, tt := range []struct {
 		d    time.Duration
 		want string
-	}{{0, "1"}, {-time.Second, "1"}, {time.Millisecond, "1"}, {time.Second, "1"}, {10 * time.Second, "10"}, {10*time.Second + 1, "11"}} {
-		st := locking(t, session.NewMemoryStorage(session.Options{Logger: quiet}))
+	}{{0, "1"}, {time.Millisecond, "1"}, {time.Second, "1"}, {10 * time.Second, "10"}, {10*time.Second + 1, "11"}} {
+		st := locking(t, newMemory(t, session.Options{Logger: quiet}))
 		mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), st, Options{})
 		ck, id := newSession(t, mw, 1)
 		release, err := st.Lock(context.Background(), id, session.LockOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec := do(mw(Exclusive(ExclusiveOptions{Lock: session.LockOptions{Wait: time.Millisecond}, RetryAfter: tt.d})(http.HandlerFunc(counter))), "GET", "/", ck)
+		rec := do(mw(newExclusive(t, ExclusiveOptions{Lock: session.LockOptions{Wait: time.Millisecond}, RetryAfter: tt.d})(http.HandlerFunc(counter))), "GET", "/", ck)
 		if got := rec.Result().Header.Get("Retry-After"); rec.Code != 503 || got != tt.want {
 			t.Errorf("RetryAfter %v: %d Retry-After %q, want 503 %q", tt.d, rec.Code, got, tt.want)
 		}
@@ -398,7 +428,7 @@ func TestExclusiveReleasesAfterSave(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rs := newRecordingStorage(t, session.NewMemoryStorage(session.Options{Logger: quiet}))
+			rs := newRecordingStorage(t, newMemory(t, session.Options{Logger: quiet}))
 			logger, logs := newLogger()
 			var handlerErr error
 			mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), rs, Options{Logger: logger, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -406,7 +436,7 @@ func TestExclusiveReleasesAfterSave(t *testing.T) {
 				http.Error(w, "failed", http.StatusInternalServerError)
 			}})
 			ck, _ := newSession(t, mw, 1)
-			x := Exclusive(ExclusiveOptions{Lock: session.LockOptions{Wait: 50 * time.Millisecond}})
+			x := newExclusive(t, ExclusiveOptions{Lock: session.LockOptions{Wait: 50 * time.Millisecond}})
 			h := mw(x(tt.handler))
 			rs.take()
 			if tt.failing {
@@ -447,7 +477,7 @@ func TestExclusiveReleasesAfterSave(t *testing.T) {
 // read before may be stale. The handler, and the middleware's save, get the
 // new session; the context keeps the values of middleware in between.
 func TestExclusiveReadsAgain(t *testing.T) {
-	rs := newRecordingStorage(t, session.NewMemoryStorage(session.Options{Logger: quiet}))
+	rs := newRecordingStorage(t, newMemory(t, session.Options{Logger: quiet}))
 	logger, logs := newLogger()
 	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), rs, Options{Logger: logger})
 	ck, id := newSession(t, mw, 1)
@@ -461,7 +491,7 @@ func TestExclusiveReadsAgain(t *testing.T) {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, "route")))
 		})
 	}
-	h := mw(between(Exclusive(ExclusiveOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := mw(between(newExclusive(t, ExclusiveOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen = session.FromContext(r.Context())
 		routeValue = r.Context().Value(ctxKey{})
 		counter(w, r)
@@ -541,7 +571,7 @@ func TestExclusiveWarnings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := locking(t, session.NewMemoryStorage(session.Options{Logger: quiet}))
+			st := locking(t, newMemory(t, session.Options{Logger: quiet}))
 			logger, logs := newLogger()
 			mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), st, Options{Logger: logger})
 			ck, _ := newSession(t, mw, 1)
@@ -556,7 +586,7 @@ func TestExclusiveWarnings(t *testing.T) {
 			logs.b.Reset()
 			h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				tt.before(session.FromContext(r.Context()))
-				Exclusive(ExclusiveOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				newExclusive(t, ExclusiveOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					tt.handler(w, session.FromContext(r.Context()))
 				})).ServeHTTP(w, r)
 			}))
@@ -576,7 +606,7 @@ func TestExclusiveWithoutMiddleware(t *testing.T) {
 	slog.SetDefault(logger)
 	defer slog.SetDefault(old)
 	ran := false
-	h := Exclusive(ExclusiveOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran = true }))
+	h := newExclusive(t, ExclusiveOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran = true }))
 	rec := do(h, "GET", "/cart", "")
 	if ran {
 		t.Error("the handler ran")
@@ -610,11 +640,11 @@ func TestExclusiveCookieStorage(t *testing.T) {
 			st.saves.Store(0)
 			logs.b.Reset()
 			ran := false
-			rec := do(mw(Exclusive(ExclusiveOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran = true }))), "GET", "/", ck)
+			rec := do(mw(newExclusive(t, ExclusiveOptions{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ran = true }))), "GET", "/", ck)
 			if ran {
 				t.Error("the handler ran")
 			}
-			want := "sessionmiddleware: Exclusive needs a session storage that can lock (session.Locking), and *sessionmiddleware.fakeStorage cannot; cookie storage cannot lock, since the session travels in the cookie and there is no stored record to lock: use a server-side storage (memory, file, Redis, Memcache) or drop Exclusive"
+			want := "sessionmiddleware: Exclusive needs a session storage that can lock (session.Locking), and *sessionmiddleware.fakeStorage cannot; cookie storage cannot lock, since the session travels in the cookie and there is no stored record to lock: use a server-side storage (memory, file, Redis, Memcache, PostgreSQL) or drop Exclusive"
 			if handlerErr == nil || handlerErr.Error() != want {
 				t.Errorf("ErrorHandler got %v, want %q", handlerErr, want)
 			}
@@ -630,7 +660,7 @@ func TestExclusiveCookieStorage(t *testing.T) {
 		})
 	}
 	// The storage itself is named too.
-	st, err := session.NewCookieStorage(session.CookieStorageOptions{})
+	st, err := cookiestorage.New(cookiestorage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,7 +668,7 @@ func TestExclusiveCookieStorage(t *testing.T) {
 	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), st, Options{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 		handlerErr = err
 	}})
-	do(mw(Exclusive(ExclusiveOptions{})(http.HandlerFunc(counter))), "GET", "/", "")
+	do(mw(newExclusive(t, ExclusiveOptions{})(http.HandlerFunc(counter))), "GET", "/", "")
 	if want := fmt.Sprintf("and %T cannot; cookie storage cannot lock", st); handlerErr == nil || !strings.Contains(handlerErr.Error(), want) {
 		t.Errorf("ErrorHandler got %v, want it to contain %q", handlerErr, want)
 	}
@@ -649,7 +679,7 @@ func TestExclusiveCookieStorage(t *testing.T) {
 func TestExclusiveStorageErrors(t *testing.T) {
 	errDown := errors.New("connection refused")
 	t.Run("Lock", func(t *testing.T) {
-		rs := newRecordingStorage(t, session.NewMemoryStorage(session.Options{Logger: quiet}))
+		rs := newRecordingStorage(t, newMemory(t, session.Options{Logger: quiet}))
 		rs.lockErr = errDown
 		logger, logs := newLogger()
 		var handlerErr error
@@ -660,7 +690,7 @@ func TestExclusiveStorageErrors(t *testing.T) {
 		ck, _ := newSession(t, mw, 1)
 		rs.take()
 		logs.b.Reset()
-		rec := do(mw(counterMux(ExclusiveOptions{})), "POST", "/count", ck)
+		rec := do(mw(counterMux(t, ExclusiveOptions{})), "POST", "/count", ck)
 		if handlerErr != errDown || rec.Code != http.StatusBadGateway {
 			t.Errorf("ErrorHandler got %v; response %d", handlerErr, rec.Code)
 		}
@@ -672,7 +702,7 @@ func TestExclusiveStorageErrors(t *testing.T) {
 		}
 	})
 	t.Run("Read", func(t *testing.T) {
-		rs := newRecordingStorage(t, session.NewMemoryStorage(session.Options{Logger: quiet}))
+		rs := newRecordingStorage(t, newMemory(t, session.Options{Logger: quiet}))
 		var reads atomic.Int32
 		st := &failSecondRead{recordingStorage: rs, reads: &reads, err: errDown}
 		logger, logs := newLogger()
@@ -685,7 +715,7 @@ func TestExclusiveStorageErrors(t *testing.T) {
 		rs.take()
 		reads.Store(0)
 		logs.b.Reset()
-		rec := do(mw(counterMux(ExclusiveOptions{})), "POST", "/count", ck)
+		rec := do(mw(counterMux(t, ExclusiveOptions{})), "POST", "/count", ck)
 		if handlerErr != errDown || rec.Code != http.StatusBadGateway {
 			t.Errorf("ErrorHandler got %v; response %d", handlerErr, rec.Code)
 		}
@@ -715,9 +745,9 @@ func (f *failSecondRead) Read(ctx context.Context, v string) (*session.Session, 
 // A request without a session cookie has nothing to lock; Exclusive twice
 // on one route locks once.
 func TestExclusiveLocksOnlyWhenNeeded(t *testing.T) {
-	rs := newRecordingStorage(t, session.NewMemoryStorage(session.Options{Logger: quiet}))
+	rs := newRecordingStorage(t, newMemory(t, session.Options{Logger: quiet}))
 	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), rs, Options{})
-	x := Exclusive(ExclusiveOptions{})
+	x := newExclusive(t, ExclusiveOptions{})
 	h := mw(x(x(http.HandlerFunc(counter))))
 	rec := do(h, "GET", "/", "")
 	if rec.Body.String() != "Count: 1" {
@@ -737,13 +767,13 @@ func TestExclusiveLocksOnlyWhenNeeded(t *testing.T) {
 
 // Exclusive works behind NewToken too.
 func TestExclusiveToken(t *testing.T) {
-	st := session.NewMemoryStorage(session.Options{Logger: quiet})
+	st := newMemory(t, session.Options{Logger: quiet})
 	locking(t, st)
-	mw, err := NewToken(newCookie(t, "api", cookie.Options{}), st, TokenOptions{Options: Options{Logger: quiet}})
+	mw, err := NewToken(newCookie(t, "api", cookie.Options{}), st, TokenOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := mw(counterMux(ExclusiveOptions{Lock: session.LockOptions{Wait: time.Minute}}))
+	h := mw(counterMux(t, ExclusiveOptions{Lock: session.LockOptions{Wait: time.Minute}}))
 	rec := do(h, "POST", "/count", "")
 	token := rec.Header().Get("Session-Token")
 	if token == "" {

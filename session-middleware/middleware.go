@@ -2,7 +2,8 @@
 // just before the response headers go out, for any net/http handler.
 //
 // A session needs a signed cookie (package cookie) to carry its id or
-// payload, and a session.Storage to keep it:
+// payload, and a session.Storage to keep it, here a memory storage (package
+// session/memorystorage):
 //
 //	sessionCookie, err := cookie.New("__Host-session", cookie.Options{
 //		Secure:  true,
@@ -11,7 +12,12 @@
 //	if err != nil {
 //		log.Fatal(err)
 //	}
-//	storage := session.NewMemoryStorage(session.Options{IdleTimeout: 30 * time.Minute})
+//	storage, err := memorystorage.New(memorystorage.Options{
+//		Session: session.Options{IdleTimeout: 30 * time.Minute},
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	withSession, err := sessionmiddleware.New(sessionCookie, storage, sessionmiddleware.Options{})
 //	if err != nil {
 //		log.Fatal(err) // an unsigned cookie, a nil storage
@@ -97,7 +103,7 @@
 // for the browser's own cache. A response gets "Vary: Cookie" without a
 // Set-Cookie too when the request carried a valid session cookie or the
 // handler read the session (Get, Has, Value, Len or Data; see
-// session.Session.Accessed), even for a visitor without a cookie: the page
+// session.State.Accessed), even for a visitor without a cookie: the page
 // may show that session (a name, a flash message, "not signed in"). The
 // middleware never writes into the handler's header slices, which a handler
 // may share between requests: it adds to copies.
@@ -114,15 +120,15 @@
 //
 // # Cookie storage
 //
-// With session.NewCookieStorage, the whole session travels in the cookie, and
-// the storage must know that cookie. New tells it (session.CookieBinder):
-// sealed payloads are bound to the cookie's name, and the size check counts
-// the cookie's own encoding and signature exactly, so an oversized session is
-// found by the storage. New returns an error, at start-up rather than as a
-// 500 on every request, when sealed cookie storage (CookieStorageOptions.Keys)
-// meets a cookie in the cookie.Remix format, which carries only text; when
-// CookieStorageOptions.CookieName names another cookie; and when the storage
-// already serves another cookie.
+// With cookie storage (package session/cookiestorage), the whole session
+// travels in the cookie, and the storage must know that cookie. New tells it
+// (session.CookieBinder): sealed payloads are bound to the cookie's name,
+// and the size check counts the cookie's own encoding and signature exactly,
+// so an oversized session is found by the storage. New returns an error, at
+// start-up rather than as a 500 on every request, when sealed cookie storage
+// (cookiestorage.Options.Keys) meets a cookie in the cookie.Remix format,
+// which carries only text; when cookiestorage.Options.CookieName names
+// another cookie; and when the storage already serves another cookie.
 //
 // # Exclusive sessions
 //
@@ -293,13 +299,39 @@ const maxCookieAge = 400 * 24 * 60 * 60
 //
 // When s is a session.CookieBinder (cookie storage), New binds it to the
 // session cookie and returns its error: sealed cookie storage with the
-// cookie.Remix format, a CookieStorageOptions.CookieName that names another
+// cookie.Remix format, a cookiestorage.Options.CookieName that names another
 // cookie, a storage already bound to another cookie.
 func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) http.Handler, error) {
-	logger, err := check(c, s, o, "session cookie")
+	logger, err := check(c, s, o.Logger, "session cookie")
 	if err != nil {
 		return nil, err
 	}
+	sc, err := sessionCookie(c, o.AllowScriptAccess, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := bind(sc, s); err != nil {
+		return nil, err
+	}
+	maxAge := c.Options().MaxAge
+	m := &middleware{
+		carrier:          &cookieCarrier{cookie: sc, maxAge: maxAge},
+		storage:          s,
+		errorHandler:     o.ErrorHandler,
+		logger:           logger,
+		name:             c.Name(),
+		persistByDefault: maxAge > 0,
+		out:              "Set-Cookie",
+		vary:             "Cookie",
+		noCache:          noCacheSetCookie,
+	}
+	return m.wrap, nil
+}
+
+// sessionCookie returns the cookie that New sends: c, HttpOnly unless
+// allowScript is set (then with a warning). It refuses an Expires and a
+// negative MaxAge, which no session's lifetime could follow.
+func sessionCookie(c *cookie.Cookie, allowScript bool, logger *slog.Logger) (*cookie.Cookie, error) {
 	opts := c.Options()
 	switch {
 	case !opts.Expires.IsZero():
@@ -307,8 +339,8 @@ func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) htt
 	case opts.MaxAge < 0:
 		return nil, fmt.Errorf("sessionmiddleware: session cookie %q: cookie.Options.MaxAge %d would delete the cookie at once; use 0 (a browser-session cookie unless the session is persistent) or a number of seconds", c.Name(), opts.MaxAge)
 	}
-	opts.HTTPOnly = !o.AllowScriptAccess
-	if o.AllowScriptAccess {
+	opts.HTTPOnly = !allowScript
+	if allowScript {
 		logger.Warn(fmt.Sprintf("sessionmiddleware: session cookie %q is sent without HttpOnly (Options.AllowScriptAccess) and may be accessible to client-side JavaScript", c.Name()),
 			"cookie", c.Name())
 	}
@@ -317,40 +349,31 @@ func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) htt
 		// c was valid with the same options, so this cannot happen.
 		return nil, fmt.Errorf("sessionmiddleware: %w", err)
 	}
-	if err := bind(derived, s); err != nil {
-		return nil, err
-	}
-	m := &middleware{
-		carrier:          &cookieCarrier{cookie: derived, maxAge: opts.MaxAge},
-		storage:          s,
-		errorHandler:     o.ErrorHandler,
-		logger:           logger,
-		name:             c.Name(),
-		persistByDefault: opts.MaxAge > 0,
-		out:              "Set-Cookie",
-		vary:             "Cookie",
-		noCache:          noCacheSetCookie,
-	}
-	return m.wrap, nil
+	return derived, nil
 }
 
 // check refuses a nil cookie or storage and an unsigned cookie, and warns
 // about short secrets; what names the cookie's role in errors. It returns
-// the logger to use.
-func check(c *cookie.Cookie, s session.Storage, o Options, what string) (*slog.Logger, error) {
-	if c == nil {
+// the logger to use: logger, or slog.Default() for nil.
+func check(c *cookie.Cookie, s session.Storage, logger *slog.Logger, what string) (*slog.Logger, error) {
+	switch {
+	case c == nil:
 		return nil, fmt.Errorf("sessionmiddleware: the %s is nil", what)
-	}
-	if s == nil {
+	case s == nil:
 		return nil, errors.New("sessionmiddleware: the session storage is nil")
-	}
-	if !c.Signed() {
+	case !c.Signed():
 		return nil, fmt.Errorf("sessionmiddleware: the %s must be signed (cookie.Options.Secrets)", what)
 	}
-	logger := o.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
+	warnShortSecrets(logger, c, what)
+	return logger, nil
+}
+
+// warnShortSecrets logs a warning for each of c's secrets that is shorter
+// than the HMAC key: easier to guess than the signature it makes.
+func warnShortSecrets(logger *slog.Logger, c *cookie.Cookie, what string) {
 	for i, secret := range c.Options().Secrets {
 		if len(secret) < minSecretLen {
 			// Never log the secret itself, only where it is.
@@ -358,7 +381,6 @@ func check(c *cookie.Cookie, s session.Storage, o Options, what string) (*slog.L
 				"cookie", c.Name(), "secret_index", i, "secret_len", len(secret))
 		}
 	}
-	return logger, nil
 }
 
 // bind tells a session.CookieBinder (cookie storage) which cookie carries
@@ -397,20 +419,11 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		return
 	}
 	in := m.carrier.read(r)
-	s, err := m.storage.Read(ctx, in.Value)
+	s, err := m.read(ctx, in.Value)
 	if err != nil {
 		m.logger.ErrorContext(ctx, "sessionmiddleware: reading the session failed", "cookie", m.name, "error", err)
 		m.fail(w, r, err)
 		return
-	}
-	if s == nil {
-		err := errors.New("sessionmiddleware: the storage returned no session and no error")
-		m.logger.ErrorContext(ctx, err.Error(), "cookie", m.name)
-		m.fail(w, r, err)
-		return
-	}
-	if m.persistByDefault {
-		s.PersistByDefault(true)
 	}
 	rw := &responseWriter{w: w, m: m, s: s, in: in,
 		outerCookies: slices.Clip(w.Header()["Set-Cookie"])}
@@ -421,18 +434,28 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	rw.r = r
 	next.ServeHTTP(rw, r)
 	// Reached only when the handler returned: a panic skips the save.
-	if rw.state == statePending {
-		rw.save()
-		return
+	rw.finish()
+}
+
+// errNoSession is reported for a storage that returned neither a session
+// nor an error: a bug in the storage, which must not become a nil-pointer
+// panic in a handler.
+var errNoSession = errors.New("sessionmiddleware: the storage returned no session and no error")
+
+// read returns the session that value names, as the storage reads it, with
+// the middleware's default for persistence.
+func (m *middleware) read(ctx context.Context, value string) (*session.Session, error) {
+	s, err := m.storage.Read(ctx, value)
+	switch {
+	case err != nil:
+		return nil, err
+	case s == nil:
+		return nil, errNoSession
 	}
-	if rw.state != stateSent {
-		return
+	if m.persistByDefault {
+		s.PersistByDefault(true)
 	}
-	// rw.s, not s: Exclusive may have replaced the session.
-	if s := rw.s; s.Dirty() || !rw.destroyedAtSave && s.Destroyed() {
-		m.logger.WarnContext(ctx, "sessionmiddleware: the session changed after the response headers were sent; the change is lost (change the session before writing the response)",
-			"cookie", m.name, "method", r.Method, "path", r.URL.Path)
-	}
+	return s, nil
 }
 
 // stateKey is the context key under which a request's context carries its
@@ -472,14 +495,19 @@ func requestState(ctx context.Context) *responseWriter {
 // "Cache-Control: no-store" and without Expires (an ErrorHandler may still
 // set its own).
 func (m *middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
-	h := w.Header()
-	h["Cache-Control"] = []string{"no-store"} // a new slice: the old one may be shared
-	delete(h, "Expires")
+	noStore(w.Header())
 	if m.errorHandler != nil {
 		m.errorHandler(w, r, err)
 		return
 	}
 	http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+}
+
+// noStore makes h the header of a response that no cache may keep, an
+// error response: "Cache-Control: no-store", and no Expires.
+func noStore(h http.Header) {
+	h["Cache-Control"] = []string{"no-store"} // a new slice: the old one may be shared
+	delete(h, "Expires")
 }
 
 // cookieHeader returns the request's Cookie header. HTTP/2 allows one field
@@ -501,34 +529,49 @@ func cookieHeader(h http.Header) string {
 // signed with Secrets[0], when the storage sends none of its own.
 func (m *middleware) saveSession(ctx context.Context, s *session.Session, in incoming) (line string, send bool, err error) {
 	value, set, err := m.storage.Save(ctx, s)
-	if err != nil {
+	switch {
+	case err != nil:
 		return "", false, err
-	}
-	if !set {
-		if in.Secret <= 0 {
-			return "", false, nil
-		}
-		line, send, err := m.carrier.line(s, in.Value, in)
-		if err != nil {
-			// The value was read from the request, so only a lenient
-			// Remix encoding, shorter than the canonical one, gets here.
-			// It stays valid until its secret is retired.
-			m.logger.WarnContext(ctx, "sessionmiddleware: the session value, signed with an older secret, cannot be re-signed", "cookie", m.name, "error", err)
-			return "", false, nil
-		}
+	case set:
+		return m.line(s, value, in)
+	case in.Secret > 0:
+		line, send = m.resign(ctx, s, in)
 		return line, send, nil
 	}
-	line, send, err = m.carrier.line(s, value, in)
+	return "", false, nil
+}
+
+// line returns the header line for the storage's value, and errors that
+// callers can check whichever layer found them.
+func (m *middleware) line(s *session.Session, value string, in incoming) (string, bool, error) {
+	line, send, err := m.carrier.line(s, value, in)
 	switch {
+	case err == nil:
+		return line, send, nil
 	case errors.Is(err, cookie.ErrTooLarge):
 		// One error for callers to check, whichever layer measured.
 		return "", false, fmt.Errorf("sessionmiddleware: %w: %w", session.ErrTooLarge, err)
 	case errors.Is(err, cookie.ErrInvalidUTF8):
-		// Only a binary value from a Storage other than NewCookieStorage
+		// Only a binary value from a Storage other than cookie storage
 		// gets here: New refuses sealed cookie storage with this format.
 		return "", false, fmt.Errorf("sessionmiddleware: the cookie's Remix format carries only text, and the storage's value is binary (use the Native format): %w", err)
 	}
-	return line, send, err
+	return "", false, err
+}
+
+// resign returns the header line that sends the request's own value again,
+// signed with Secrets[0], so that the older secret that signed it can be
+// retired.
+func (m *middleware) resign(ctx context.Context, s *session.Session, in incoming) (string, bool) {
+	line, send, err := m.carrier.line(s, in.Value, in)
+	if err != nil {
+		// The value was read from the request, so only a lenient Remix
+		// encoding, shorter than the canonical one, gets here. It stays
+		// valid until its secret is retired.
+		m.logger.WarnContext(ctx, "sessionmiddleware: the session value, signed with an older secret, cannot be re-signed", "cookie", m.name, "error", err)
+		return "", false
+	}
+	return line, send
 }
 
 // cookieCarrier carries the session value in the session cookie (New).

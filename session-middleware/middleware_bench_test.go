@@ -7,6 +7,7 @@ import (
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
 )
 
 // readHandler only reads the session.
@@ -40,16 +41,16 @@ func BenchmarkMiddleware(b *testing.B) {
 		name string
 		new  func(b *testing.B) session.Storage
 	}{
-		{"memory", func(b *testing.B) session.Storage { return session.NewMemoryStorage(session.Options{}) }},
+		{"memory", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }},
 		{"cookie-signed", func(b *testing.B) session.Storage {
-			st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "__sess"})
+			st, err := cookiestorage.New(cookiestorage.Options{CookieName: "__sess"})
 			if err != nil {
 				b.Fatal(err)
 			}
 			return st
 		}},
 		{"cookie-sealed", func(b *testing.B) session.Storage {
-			st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "__sess", Keys: [][]byte{testKey}})
+			st, err := cookiestorage.New(cookiestorage.Options{CookieName: "__sess", Keys: [][]byte{testKey}})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -19,6 +19,9 @@ import (
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
+	"github.com/sessionkit/sessionkit/session/filestorage"
+	"github.com/sessionkit/sessionkit/session/memorystorage"
 )
 
 func TestNewRefuses(t *testing.T) {
@@ -27,7 +30,7 @@ func TestNewRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := session.NewMemoryStorage(session.Options{})
+	mem := newMemory(t, session.Options{})
 	tests := []struct {
 		name    string
 		cookie  *cookie.Cookie
@@ -71,7 +74,7 @@ func TestNewWarnings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			logger, logs := newLogger()
 			c := newCookie(t, "__sess", cookie.Options{Secrets: tt.secrets})
-			if _, err := New(c, session.NewMemoryStorage(session.Options{}), Options{Logger: logger, AllowScriptAccess: tt.scriptAccess}); err != nil {
+			if _, err := New(c, newMemory(t, session.Options{}), Options{Logger: logger, AllowScriptAccess: tt.scriptAccess}); err != nil {
 				t.Fatal(err)
 			}
 			if got := logs.String(); got != tt.want {
@@ -105,7 +108,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCookie(t, "__sess", tt.opts)
 			logger, _ := newLogger()
-			mw := newMiddleware(t, c, session.NewMemoryStorage(session.Options{}), Options{AllowScriptAccess: tt.scriptAccess, Logger: logger})
+			mw := newMiddleware(t, c, newMemory(t, session.Options{}), Options{AllowScriptAccess: tt.scriptAccess, Logger: logger})
 			var id string
 			h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s := session.FromContext(r.Context())
@@ -152,7 +155,7 @@ func TestCountAcrossRequests(t *testing.T) {
 // Upstream "throws at request time if the session is already started".
 func TestInstalledTwice(t *testing.T) {
 	c := newCookie(t, "__sess", cookie.Options{})
-	st := &fakeStorage{Storage: session.NewMemoryStorage(session.Options{})}
+	st := &fakeStorage{Storage: newMemory(t, session.Options{})}
 	logger, logs := newLogger()
 	var handlerErr error
 	mw := newMiddleware(t, c, st, Options{Logger: logger, ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -192,7 +195,7 @@ func TestInstalledTwice(t *testing.T) {
 // through the middleware, which saves nothing.
 func TestReplacingSessionPanics(t *testing.T) {
 	c := newCookie(t, "__sess", cookie.Options{})
-	st := session.NewMemoryStorage(session.Options{})
+	st := newMemory(t, session.Options{})
 	var id string
 	h := newMiddleware(t, c, st, Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())
@@ -222,7 +225,7 @@ func TestReplacingSessionPanics(t *testing.T) {
 // unchanged and saves nothing.
 func TestHandlerPanicSavesNothing(t *testing.T) {
 	c := newCookie(t, "__sess", cookie.Options{})
-	st := &fakeStorage{Storage: session.NewMemoryStorage(session.Options{})}
+	st := &fakeStorage{Storage: newMemory(t, session.Options{})}
 	h := newMiddleware(t, c, st, Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		session.FromContext(r.Context()).Set("x", 1)
 		panic(http.ErrAbortHandler)
@@ -255,7 +258,7 @@ func TestDoesNotOverwriteOtherCookies(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	h := outer(newMiddleware(t, c, session.NewMemoryStorage(session.Options{}), Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := outer(newMiddleware(t, c, newMemory(t, session.Options{}), Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "count", Value: "1"})
 		s := session.FromContext(r.Context())
 		s.Set("count", 1)
@@ -275,7 +278,7 @@ func TestWhenTheCookieIsSent(t *testing.T) {
 	opts := cookie.Options{}
 	c := newCookie(t, "__sess", opts)
 	exp := expectedCookie(t, "__sess", opts, false)
-	st := session.NewMemoryStorage(session.Options{})
+	st := newMemory(t, session.Options{})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /read", func(w http.ResponseWriter, r *http.Request) {
@@ -462,7 +465,7 @@ func TestVaryAndCacheControl(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCookie(t, "__sess", cookie.Options{})
-			h := newMiddleware(t, c, session.NewMemoryStorage(session.Options{}), Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := newMiddleware(t, c, newMemory(t, session.Options{}), Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				for _, v := range tt.vary {
 					w.Header().Add("Vary", v)
 				}
@@ -491,7 +494,7 @@ func TestVaryAndCacheControl(t *testing.T) {
 func TestUnknownIDIsNotAdopted(t *testing.T) {
 	c := newCookie(t, "__sess", cookie.Options{})
 	exp := expectedCookie(t, "__sess", cookie.Options{}, false)
-	st := session.NewMemoryStorage(session.Options{})
+	st := newMemory(t, session.Options{})
 	const planted = "attacker-chosen-id-0123456789abcdefghijklmno"
 	var seen string
 	write := false
@@ -524,7 +527,7 @@ func TestUnknownIDIsNotAdopted(t *testing.T) {
 // T-EX1: ids in the URL or a form are ignored; only the cookie counts.
 func TestIDOutsideTheCookieIsIgnored(t *testing.T) {
 	c := newCookie(t, "__sess", cookie.Options{})
-	st := session.NewMemoryStorage(session.Options{})
+	st := newMemory(t, session.Options{})
 	var ids []string
 	h := newMiddleware(t, c, st, Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())
@@ -578,7 +581,7 @@ func TestReadErrorFailsClosed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCookie(t, "__sess", cookie.Options{})
-			st := &fakeStorage{Storage: session.NewMemoryStorage(session.Options{}), readErr: errDown}
+			st := &fakeStorage{Storage: newMemory(t, session.Options{}), readErr: errDown}
 			logger, logs := newLogger()
 			ran := false
 			h := newMiddleware(t, c, st, Options{Logger: logger, ErrorHandler: tt.handler})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -669,7 +672,7 @@ func TestSaveErrorReplacesResponse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCookie(t, "__sess", cookie.Options{})
-			st := &fakeStorage{Storage: session.NewMemoryStorage(session.Options{}), saveErr: errSave}
+			st := &fakeStorage{Storage: newMemory(t, session.Options{}), saveErr: errSave}
 			logger, logs := newLogger()
 			var gotErr error
 			var res result
@@ -743,7 +746,7 @@ func compressing(next http.Handler) http.Handler {
 // Serialize, session.ErrTooLarge from cookie storage), never a cookie the
 // browser would drop without a word.
 func TestTooLargeIsASaveError(t *testing.T) {
-	sealed, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: "__sess", Keys: [][]byte{testKey}})
+	sealed, err := cookiestorage.New(cookiestorage.Options{CookieName: "__sess", Keys: [][]byte{testKey}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -752,7 +755,7 @@ func TestTooLargeIsASaveError(t *testing.T) {
 		storage session.Storage
 		want    error
 	}{
-		{"Serialize", &fakeStorage{Storage: session.NewMemoryStorage(session.Options{}), saveValue: strings.Repeat("x", 4000)}, cookie.ErrTooLarge},
+		{"Serialize", &fakeStorage{Storage: newMemory(t, session.Options{}), saveValue: strings.Repeat("x", 4000)}, cookie.ErrTooLarge},
 		{"cookie storage", sealed, session.ErrTooLarge},
 	}
 	for _, tt := range tests {
@@ -813,7 +816,7 @@ func TestLateChangeIsLogged(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCookie(t, "__sess", cookie.Options{})
 			logger, logs := newLogger()
-			h := newMiddleware(t, c, session.NewMemoryStorage(session.Options{}), Options{Logger: logger})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := newMiddleware(t, c, newMemory(t, session.Options{}), Options{Logger: logger})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				tt.handler(w, session.FromContext(r.Context()))
 			}))
 			do(h, "GET", "/late", "")
@@ -827,7 +830,7 @@ func TestLateChangeIsLogged(t *testing.T) {
 // HTTP/2 may send one Cookie field per cookie; they are read as one header.
 func TestSplitCookieHeader(t *testing.T) {
 	c := newCookie(t, "__sess", cookie.Options{})
-	h := newMiddleware(t, c, session.NewMemoryStorage(session.Options{}), Options{})(http.HandlerFunc(counter))
+	h := newMiddleware(t, c, newMemory(t, session.Options{}), Options{})(http.HandlerFunc(counter))
 	ck := pair(do(h, "GET", "/", "").Result().Header.Get("Set-Cookie"))
 	req := httptest.NewRequest("GET", "/", nil)
 	req.Header["Cookie"] = []string{"a=1", ck, "b=2"}
@@ -842,7 +845,7 @@ func TestSplitCookieHeader(t *testing.T) {
 func TestForgedCookieIsFreshSession(t *testing.T) {
 	c := newCookie(t, "__sess", cookie.Options{})
 	other := newCookie(t, "__sess", cookie.Options{Secrets: []string{"another-secret-0123456789abcdefgh"}})
-	h := newMiddleware(t, c, session.NewMemoryStorage(session.Options{}), Options{})(http.HandlerFunc(counter))
+	h := newMiddleware(t, c, newMemory(t, session.Options{}), Options{})(http.HandlerFunc(counter))
 	ck := pair(do(h, "GET", "/", "").Result().Header.Get("Set-Cookie"))
 	v, _ := expectedCookie(t, "__sess", cookie.Options{}, false).Parse(ck)
 	for _, bad := range []string{
@@ -968,6 +971,17 @@ func newMiddleware(t testing.TB, c *cookie.Cookie, s session.Storage, o Options)
 	return mw
 }
 
+// newMemory returns a memory storage with the session options o, or fails
+// the test.
+func newMemory(t testing.TB, o session.Options) session.Storage {
+	t.Helper()
+	st, err := memorystorage.New(memorystorage.Options{Session: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // do runs one request through h with the given Cookie header ("" for none).
 func do(h http.Handler, method, target, cookieHeader string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, target, nil)
@@ -1034,24 +1048,24 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 func storageCases() []storageCase {
 	return []storageCase{
 		{"memory", true, func(t testing.TB, _ string) session.Storage {
-			return session.NewMemoryStorage(session.Options{Logger: quiet})
+			return newMemory(t, session.Options{Logger: quiet})
 		}},
 		{"cookie-signed", false, func(t testing.TB, name string) session.Storage {
-			st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: name, Options: session.Options{Logger: quiet}})
+			st, err := cookiestorage.New(cookiestorage.Options{CookieName: name, Session: session.ClientOptions{Logger: quiet}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return st
 		}},
 		{"cookie-sealed", false, func(t testing.TB, name string) session.Storage {
-			st, err := session.NewCookieStorage(session.CookieStorageOptions{CookieName: name, Keys: [][]byte{testKey}, Options: session.Options{Logger: quiet}})
+			st, err := cookiestorage.New(cookiestorage.Options{CookieName: name, Keys: [][]byte{testKey}, Session: session.ClientOptions{Logger: quiet}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return st
 		}},
 		{"file", true, func(t testing.TB, _ string) session.Storage {
-			st, err := session.NewFileStorage(t.TempDir(), session.Options{Logger: quiet})
+			st, err := filestorage.New(t.TempDir(), filestorage.Options{Session: session.Options{Logger: quiet}})
 			if err != nil {
 				t.Fatal(err)
 			}

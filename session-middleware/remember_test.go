@@ -9,6 +9,8 @@ import (
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
+	"github.com/sessionkit/sessionkit/session/filestorage"
 	"github.com/sessionkit/sessionkit/session/sessiontest"
 )
 
@@ -45,16 +47,18 @@ type rememberCase struct {
 
 func rememberCases() []rememberCase {
 	return []rememberCase{
-		{"memory", true, func(t *testing.T, o session.Options) session.Storage { return session.NewMemoryStorage(o) }},
+		{"memory", true, func(t *testing.T, o session.Options) session.Storage { return newMemory(t, o) }},
 		{"file", true, func(t *testing.T, o session.Options) session.Storage {
-			st, err := session.NewFileStorage(t.TempDir(), o)
+			st, err := filestorage.New(t.TempDir(), filestorage.Options{Session: o})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return st
 		}},
 		{"cookie", false, func(t *testing.T, o session.Options) session.Storage {
-			st, err := session.NewCookieStorage(session.CookieStorageOptions{Options: o})
+			st, err := cookiestorage.New(cookiestorage.Options{Session: session.ClientOptions{
+				IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now,
+			}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,7 +178,7 @@ func TestRememberMeWithCookieMaxAge(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.o.Now, tt.o.Logger = clock.Now, quiet
-			h := newMiddleware(t, newCookie(t, "sid", cookie.Options{MaxAge: tt.maxAge}), session.NewMemoryStorage(tt.o), Options{})(rememberApp())
+			h := newMiddleware(t, newCookie(t, "sid", cookie.Options{MaxAge: tt.maxAge}), newMemory(t, tt.o), Options{})(rememberApp())
 			target := "/login"
 			if tt.maxAge == 0 {
 				target += "?remember=on"
@@ -202,7 +206,7 @@ func TestRememberMeWithCookieMaxAge(t *testing.T) {
 // a persistent session's re-signed cookie carries the time left as loaded.
 func TestRememberMeResignKeepsMaxAge(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
-	st := session.NewMemoryStorage(session.Options{Now: clock.Now, Lifetime: time.Hour, Logger: quiet})
+	st := newMemory(t, session.Options{Now: clock.Now, Lifetime: time.Hour, Logger: quiet})
 	old := newMiddleware(t, newCookie(t, "sid", cookie.Options{Secrets: []string{testSecret}}), st, Options{})(rememberApp())
 	_, ck := setCookies(old, "POST", "/login?remember=on", "")
 	clock.Advance(10 * time.Minute)
@@ -215,7 +219,7 @@ func TestRememberMeResignKeepsMaxAge(t *testing.T) {
 
 // New refuses a session cookie with a fixed Expires or a negative MaxAge.
 func TestNewRefusesCookieLifetimes(t *testing.T) {
-	st := session.NewMemoryStorage(session.Options{})
+	st := newMemory(t, session.Options{})
 	for _, tt := range []struct {
 		o    cookie.Options
 		want string

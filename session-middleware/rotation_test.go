@@ -78,7 +78,7 @@ func TestRotatedSecretIsResigned(t *testing.T) {
 // A session that changes is written with Secrets[0] anyway: one Set-Cookie,
 // not a re-signed old one as well; a destroyed one is deleted.
 func TestRotatedSecretWithChangedSession(t *testing.T) {
-	st := session.NewMemoryStorage(session.Options{})
+	st := newMemory(t, session.Options{})
 	before := newMiddleware(t, newCookie(t, "__sess", cookie.Options{Secrets: []string{oldSecret}}), st, Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		session.FromContext(r.Context()).Set("n", 1)
 	}))

@@ -1,8 +1,8 @@
 package sessionmiddleware
 
 import (
-	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -10,11 +10,16 @@ import (
 	"github.com/sessionkit/sessionkit/session"
 )
 
-// TokenOptions configure NewToken.
+// TokenOptions configure NewToken. The zero value is ready to use.
 type TokenOptions struct {
-	// Options: ErrorHandler and Logger work as for New. AllowScriptAccess
-	// is about cookies and must be false.
-	Options
+	// ErrorHandler writes the response when the session cannot be read or
+	// saved, or the middleware is installed twice, as Options.ErrorHandler
+	// does for New. nil: a plain "500 Internal Server Error".
+	ErrorHandler func(http.ResponseWriter, *http.Request, error)
+
+	// Logger receives storage errors, weak-secret warnings and session
+	// changes made too late to be saved. nil: slog.Default().
+	Logger *slog.Logger
 
 	// RequestHeader is the request header that carries the token. "":
 	// "Authorization", where the token follows the "Bearer" scheme
@@ -52,37 +57,23 @@ const (
 // c's name, secrets and format matter; its attributes are not used.
 //
 // NewToken refuses a nil cookie or storage, a cookie without secrets, a
-// header name that is not a valid HTTP token, a RequestHeader of Cookie or
-// a ResponseHeader of Set-Cookie (the middleware never reads or sets
-// cookies, which a browser would send by itself), and o.AllowScriptAccess.
-// It binds cookie storage to c, with the errors New gives.
+// header name that is not a valid HTTP token, and a RequestHeader of Cookie
+// or a ResponseHeader of Set-Cookie (the middleware never reads or sets
+// cookies, which a browser would send by itself). It binds cookie storage
+// to c, with the errors New gives.
 func NewToken(c *cookie.Cookie, s session.Storage, o TokenOptions) (func(http.Handler) http.Handler, error) {
-	logger, err := check(c, s, o.Options, "token cookie")
+	logger, err := check(c, s, o.Logger, "token cookie")
 	if err != nil {
 		return nil, err
 	}
-	if o.AllowScriptAccess {
-		return nil, errors.New("sessionmiddleware: TokenOptions.AllowScriptAccess is set, but it is about cookies: tokens are always readable by the client")
+	in, err := tokenHeader("RequestHeader", o.RequestHeader, DefaultRequestHeader, "Cookie")
+	if err != nil {
+		return nil, err
 	}
-	in, out := o.RequestHeader, o.ResponseHeader
-	if in == "" {
-		in = DefaultRequestHeader
+	out, err := tokenHeader("ResponseHeader", o.ResponseHeader, DefaultResponseHeader, "Set-Cookie")
+	if err != nil {
+		return nil, err
 	}
-	if out == "" {
-		out = DefaultResponseHeader
-	}
-	for _, h := range []struct{ field, name, forbidden string }{
-		{"RequestHeader", in, "Cookie"},
-		{"ResponseHeader", out, "Set-Cookie"},
-	} {
-		switch {
-		case !validHeaderName(h.name):
-			return nil, fmt.Errorf("sessionmiddleware: TokenOptions.%s %q is not a valid header name", h.field, h.name)
-		case strings.EqualFold(h.name, h.forbidden):
-			return nil, fmt.Errorf("sessionmiddleware: TokenOptions.%s cannot be %s: tokens travel outside cookies, so that a browser never sends them by itself (CSRF); use New for cookies", h.field, h.forbidden)
-		}
-	}
-	in, out = http.CanonicalHeaderKey(in), http.CanonicalHeaderKey(out)
 	if err := bind(c, s); err != nil {
 		return nil, err
 	}
@@ -100,6 +91,23 @@ func NewToken(c *cookie.Cookie, s session.Storage, o TokenOptions) (func(http.Ha
 	return m.wrap, nil
 }
 
+// tokenHeader returns the canonical form of the header name that
+// TokenOptions.field sets, or def when it is empty. It refuses a name that is
+// not a valid header name, and the cookie header a browser would fill in
+// by itself (forbidden).
+func tokenHeader(field, name, def, forbidden string) (string, error) {
+	if name == "" {
+		name = def
+	}
+	switch {
+	case !validHeaderName(name):
+		return "", fmt.Errorf("sessionmiddleware: TokenOptions.%s %q is not a valid header name", field, name)
+	case strings.EqualFold(name, forbidden):
+		return "", fmt.Errorf("sessionmiddleware: TokenOptions.%s cannot be %s: tokens travel outside cookies, so that a browser never sends them by itself (CSRF); use New for cookies", field, forbidden)
+	}
+	return http.CanonicalHeaderKey(name), nil
+}
+
 // tokenCarrier carries the session value as a token in request and
 // response headers (NewToken).
 type tokenCarrier struct {
@@ -111,26 +119,30 @@ type tokenCarrier struct {
 // read returns the token's value. A request that carries the header at all,
 // with a valid token or not, varies with it.
 func (tc *tokenCarrier) read(r *http.Request) incoming {
+	in := incoming{Received: cookie.Received{Secret: -1}}
 	raw := r.Header.Get(tc.header)
 	if raw == "" {
-		return incoming{Received: cookie.Received{Secret: -1}}
-	}
-	in := incoming{Received: cookie.Received{Secret: -1}, varies: true}
-	token := raw
-	if tc.bearer {
-		scheme, rest, ok := strings.Cut(raw, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return in // another scheme (Basic): no token of ours
-		}
-		token = strings.TrimLeft(rest, " ")
-	}
-	if token == "" {
 		return in
 	}
-	if value, secret, ok := tc.cookie.DecodeSecret(token); ok {
+	in.varies = true
+	if value, secret, ok := tc.cookie.DecodeSecret(tc.token(raw)); ok {
 		in.Value, in.Secret = value, secret
 	}
 	return in
+}
+
+// token returns the token in raw, the request header's value: all of it,
+// or for Authorization what follows the "Bearer" scheme; "" for another
+// scheme (Basic), which carries no token of ours.
+func (tc *tokenCarrier) token(raw string) string {
+	if !tc.bearer {
+		return raw
+	}
+	scheme, rest, ok := strings.Cut(raw, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimLeft(rest, " ")
 }
 
 // line returns the token to send for value: none when it is the request's
@@ -147,6 +159,10 @@ func (tc *tokenCarrier) line(_ *session.Session, value string, in incoming) (str
 	return token, err == nil, err
 }
 
+// tokenChars are the characters of an RFC 9110 token, as a field name must
+// be.
+const tokenChars = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
 // validHeaderName reports whether name is an RFC 9110 token, as a field
 // name must be.
 func validHeaderName(name string) bool {
@@ -154,11 +170,7 @@ func validHeaderName(name string) bool {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
+		if strings.IndexByte(tokenChars, name[i]) < 0 {
 			return false
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
+	"github.com/sessionkit/sessionkit/session/cookiestorage"
 	"github.com/sessionkit/sessionkit/session/sessiontest"
 )
 
@@ -207,7 +208,7 @@ func TestTokenFlow(t *testing.T) {
 // same storage and secret does not log a request in (a browser sends
 // cookies by itself, tokens it must be told to send: no CSRF).
 func TestTokenIgnoresCookies(t *testing.T) {
-	st := session.NewMemoryStorage(session.Options{Logger: quiet})
+	st := newMemory(t, session.Options{Logger: quiet})
 	c := newCookie(t, "sid", cookie.Options{})
 	cookieSite := newMiddleware(t, c, st, Options{})(tokenApp())
 	rec := do(cookieSite, "POST", "/login?user=alice", "")
@@ -243,7 +244,7 @@ func TestTokenIgnoresCookies(t *testing.T) {
 // with status 200, never an error, and the unknown id is never adopted.
 func TestTokenBadTokensAreFreshSessions(t *testing.T) {
 	clock := sessiontest.NewFakeClock(time.Time{})
-	st := session.NewMemoryStorage(session.Options{Now: clock.Now, IdleTimeout: time.Hour, Logger: quiet})
+	st := newMemory(t, session.Options{Now: clock.Now, IdleTimeout: time.Hour, Logger: quiet})
 	c := newCookie(t, "sid", cookie.Options{})
 	ts := newTokenServer(t, c, st, TokenOptions{}, tokenApp())
 	login := newAPIClient(t, ts)
@@ -297,7 +298,7 @@ func TestTokenBadTokensAreFreshSessions(t *testing.T) {
 
 // The scheme is matched without regard to case, with any number of spaces.
 func TestTokenBearerScheme(t *testing.T) {
-	st := session.NewMemoryStorage(session.Options{Logger: quiet})
+	st := newMemory(t, session.Options{Logger: quiet})
 	ts := newTokenServer(t, newCookie(t, "sid", cookie.Options{}), st, TokenOptions{}, tokenApp())
 	c := newAPIClient(t, ts)
 	c.do("POST", "/login?user=alice", "")
@@ -311,7 +312,7 @@ func TestTokenBearerScheme(t *testing.T) {
 
 // Custom headers carry the token alone; Vary and Cache-Control name them.
 func TestTokenCustomHeaders(t *testing.T) {
-	st := session.NewMemoryStorage(session.Options{Logger: quiet})
+	st := newMemory(t, session.Options{Logger: quiet})
 	ts := newTokenServer(t, newCookie(t, "sid", cookie.Options{}), st,
 		TokenOptions{RequestHeader: "x-session", ResponseHeader: "x-new-session"}, tokenApp())
 	c := newAPIClient(t, ts)
@@ -331,7 +332,7 @@ func TestTokenCustomHeaders(t *testing.T) {
 // A token signed with an older secret is sent back re-signed, on a
 // read-only request too; then the old secret can go.
 func TestTokenRotation(t *testing.T) {
-	st := session.NewMemoryStorage(session.Options{Logger: quiet})
+	st := newMemory(t, session.Options{Logger: quiet})
 	oldTS := newTokenServer(t, newCookie(t, "sid", cookie.Options{Secrets: []string{testSecret}}), st, TokenOptions{}, tokenApp())
 	c := newAPIClient(t, oldTS)
 	c.do("POST", "/login?user=alice", "")
@@ -352,7 +353,7 @@ func TestTokenRotation(t *testing.T) {
 
 // A storage error is the error response, with no token.
 func TestTokenSaveError(t *testing.T) {
-	fs := &fakeStorage{Storage: session.NewMemoryStorage(session.Options{Logger: quiet}), saveErr: errors.New("store down")}
+	fs := &fakeStorage{Storage: newMemory(t, session.Options{Logger: quiet}), saveErr: errors.New("store down")}
 	ts := newTokenServer(t, newCookie(t, "sid", cookie.Options{}), fs, TokenOptions{}, tokenApp())
 	c := newAPIClient(t, ts)
 	if r := c.do("POST", "/login?user=alice", ""); r.status != http.StatusInternalServerError || r.gotToken {
@@ -364,7 +365,7 @@ func TestTokenSaveError(t *testing.T) {
 // or signed, and changes with every save. A sealed storage with the Remix
 // format is refused, as New refuses it.
 func TestTokenCookieStorageSize(t *testing.T) {
-	st, err := session.NewCookieStorage(session.CookieStorageOptions{Keys: [][]byte{testKey}, Options: session.Options{Logger: quiet}})
+	st, err := cookiestorage.New(cookiestorage.Options{Keys: [][]byte{testKey}, Session: session.ClientOptions{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,14 +376,14 @@ func TestTokenCookieStorageSize(t *testing.T) {
 		t.Errorf("a session over 4096 bytes: %d, token sent %v; want the error response", r.status, r.gotToken)
 	}
 	remix := newCookie(t, "sid", cookie.Options{Format: cookie.Remix})
-	sealed, _ := session.NewCookieStorage(session.CookieStorageOptions{Keys: [][]byte{testKey}})
+	sealed, _ := cookiestorage.New(cookiestorage.Options{Keys: [][]byte{testKey}})
 	if _, err := NewToken(remix, sealed, TokenOptions{}); err == nil || !strings.Contains(err.Error(), "Remix format cannot carry") {
 		t.Errorf("sealed cookie storage with a Remix token: %v", err)
 	}
 }
 
 func TestNewTokenRefuses(t *testing.T) {
-	mem := session.NewMemoryStorage(session.Options{})
+	mem := newMemory(t, session.Options{})
 	signed := newCookie(t, "sid", cookie.Options{})
 	unsigned := mustCookie(t, "sid", cookie.Options{})
 	for _, tt := range []struct {
@@ -395,8 +396,6 @@ func TestNewTokenRefuses(t *testing.T) {
 		{"nil cookie", nil, mem, TokenOptions{}, "sessionmiddleware: the token cookie is nil"},
 		{"nil storage", signed, nil, TokenOptions{}, "sessionmiddleware: the session storage is nil"},
 		{"unsigned", unsigned, mem, TokenOptions{}, "sessionmiddleware: the token cookie must be signed (cookie.Options.Secrets)"},
-		{"script access", signed, mem, TokenOptions{Options: Options{AllowScriptAccess: true}},
-			"sessionmiddleware: TokenOptions.AllowScriptAccess is set, but it is about cookies: tokens are always readable by the client"},
 		{"Cookie in", signed, mem, TokenOptions{RequestHeader: "cookie"},
 			"sessionmiddleware: TokenOptions.RequestHeader cannot be Cookie: tokens travel outside cookies, so that a browser never sends them by itself (CSRF); use New for cookies"},
 		{"Set-Cookie out", signed, mem, TokenOptions{ResponseHeader: "SET-COOKIE"},
@@ -418,10 +417,10 @@ func TestNewTokenRefuses(t *testing.T) {
 // The token middleware and the cookie middleware refuse to nest, in either
 // order, as New does with itself.
 func TestTokenInstalledTwice(t *testing.T) {
-	st := session.NewMemoryStorage(session.Options{Logger: quiet})
+	st := newMemory(t, session.Options{Logger: quiet})
 	c := newCookie(t, "sid", cookie.Options{})
 	logger, _ := newLogger()
-	tok, err := NewToken(c, st, TokenOptions{Options: Options{Logger: logger}})
+	tok, err := NewToken(c, st, TokenOptions{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

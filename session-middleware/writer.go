@@ -43,9 +43,9 @@ type responseWriter struct {
 	r     *http.Request
 	s     *session.Session
 	state writerState
-	// destroyedAtSave is s.Destroyed() when it was saved, so that a Destroy
-	// after the headers went out is reported as lost. (Next to state, so
-	// that the two share a word.)
+	// destroyedAtSave is s's State().Destroyed when it was saved, so that
+	// a Destroy after the headers went out is reported as lost. (Next to
+	// state, so that the two share a word.)
 	destroyedAtSave bool
 	// in is the session value the request carried (the cookie or the
 	// token), to send again when an older secret signed it.
@@ -57,7 +57,8 @@ type responseWriter struct {
 	// handler's.
 	outerCookies []string
 	// vals backs the Set-Cookie (or token), Vary and Cache-Control values
-	// when the handler set none, saving three allocations.
+	// when the handler set none, so that adding them allocates nothing
+	// beyond rw itself.
 	vals [3]string
 	// ctx is the part of the request's context that carries rw.
 	ctx stateContext
@@ -76,32 +77,43 @@ var (
 // Header returns the underlying writer's header map.
 func (rw *responseWriter) Header() http.Header { return rw.w.Header() }
 
+// commit saves the session, unless that was done, just before the handler's
+// response starts; every call that commits the headers goes through it. It
+// reports whether the handler's response goes through: false after a failed
+// save, whose error response replaced it.
+func (rw *responseWriter) commit() bool {
+	if rw.state == statePending {
+		rw.save()
+	}
+	return rw.state != stateFailed
+}
+
 // WriteHeader saves the session, then sends the status. Informational
 // statuses (1xx other than 101) do not end the header phase and pass through
 // without a save. After a failed save it does nothing.
 func (rw *responseWriter) WriteHeader(code int) {
-	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+	if informational(code) {
 		if rw.state != stateFailed {
 			rw.w.WriteHeader(code)
 		}
 		return
 	}
-	if rw.state == statePending {
-		rw.save()
+	if rw.commit() {
+		rw.w.WriteHeader(code)
 	}
-	if rw.state == stateFailed {
-		return
-	}
-	rw.w.WriteHeader(code)
+}
+
+// informational reports whether code is a 1xx status that precedes the
+// response (103 Early Hints, say) rather than starting it, as 101 Switching
+// Protocols does.
+func informational(code int) bool {
+	return code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols
 }
 
 // Write saves the session, then writes p. After a failed save it discards p
 // and reports it as written, so the handler runs to its end undisturbed.
 func (rw *responseWriter) Write(p []byte) (int, error) {
-	if rw.state == statePending {
-		rw.save()
-	}
-	if rw.state == stateFailed {
+	if !rw.commit() {
 		return len(p), nil
 	}
 	return rw.w.Write(p)
@@ -110,10 +122,7 @@ func (rw *responseWriter) Write(p []byte) (int, error) {
 // ReadFrom saves the session, then copies src, with the underlying writer's
 // ReadFrom (sendfile for a net/http connection) when it has one.
 func (rw *responseWriter) ReadFrom(src io.Reader) (int64, error) {
-	if rw.state == statePending {
-		rw.save()
-	}
-	if rw.state == stateFailed {
+	if !rw.commit() {
 		return io.Copy(io.Discard, src)
 	}
 	if rf, ok := rw.w.(io.ReaderFrom); ok {
@@ -138,10 +147,8 @@ func (rw *responseWriter) FlushError() error {
 	if flush == nil {
 		return fmt.Errorf("sessionmiddleware: flush: %w", http.ErrNotSupported)
 	}
-	if rw.state == statePending {
-		rw.save()
-	}
 	// After a failed save this flushes the error response.
+	rw.commit()
 	return flush()
 }
 
@@ -155,10 +162,7 @@ func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if h == nil {
 		return nil, nil, fmt.Errorf("sessionmiddleware: hijack: %w", http.ErrNotSupported)
 	}
-	if rw.state == statePending {
-		rw.save()
-	}
-	if rw.state == stateFailed {
+	if !rw.commit() {
 		return nil, nil, fmt.Errorf("sessionmiddleware: hijack after the session could not be saved: %w", rw.saveErr)
 	}
 	return h.Hijack()
@@ -167,46 +171,81 @@ func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap returns the underlying writer, for http.ResponseController.
 func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.w }
 
+// finish runs when the handler has returned: it saves a session that
+// nothing saved yet, and warns about a change made after the save, which
+// cannot reach the client.
+func (rw *responseWriter) finish() {
+	switch rw.state {
+	case statePending:
+		rw.save()
+	case stateSent:
+		if rw.changedAfterSave() {
+			rw.m.logger.WarnContext(rw.r.Context(), "sessionmiddleware: the session changed after the response headers were sent; the change is lost (change the session before writing the response)",
+				"cookie", rw.m.name, "method", rw.r.Method, "path", rw.r.URL.Path)
+		}
+	}
+}
+
+// changedAfterSave reports whether the session was changed or destroyed
+// after it was saved. It asks rw.s, not the session the middleware read:
+// Exclusive may have replaced it.
+func (rw *responseWriter) changedAfterSave() bool {
+	st := rw.s.State()
+	return st.Dirty || st.Destroyed && !rw.destroyedAtSave
+}
+
 // save saves the session and adds its headers, or writes the error response.
 // It runs once, just before the headers are committed.
 func (rw *responseWriter) save() {
-	m := rw.m
-	rw.destroyedAtSave = rw.s.Destroyed()
-	// Asked before Save, whose own reads of the session do not count.
-	accessed := rw.s.Accessed()
-	line, send, err := m.saveSession(rw.r.Context(), rw.s, rw.in)
+	// Asked before Save, whose own reads of the session do not count as
+	// Accessed.
+	st := rw.s.State()
+	rw.destroyedAtSave = st.Destroyed
+	line, send, err := rw.m.saveSession(rw.r.Context(), rw.s, rw.in)
 	// Saved or not, the session's lock (Exclusive) is no longer needed:
 	// nothing this request does from now on reaches the store.
 	rw.unlock()
 	if err != nil {
-		rw.state = stateFailed
-		rw.saveErr = err
-		m.logger.ErrorContext(rw.r.Context(), "sessionmiddleware: saving the session failed; the response is replaced by the error response",
-			"cookie", m.name, "error", err)
-		h := rw.w.Header()
-		clearBodyHeaders(h)
-		// The handler's cookies (a remember-me cookie, say) must not go
-		// out with a response that says the request failed.
-		if len(rw.outerCookies) > 0 {
-			h["Set-Cookie"] = rw.outerCookies
-		} else {
-			delete(h, "Set-Cookie")
-		}
-		m.fail(rw.w, rw.r, err)
+		rw.saveFailed(err)
 		return
 	}
 	rw.state = stateSent
-	h := rw.w.Header()
-	if !send {
+	if send {
+		rw.addSessionHeaders(line)
+	} else if rw.in.varies || st.Accessed {
 		// A response to a request with a session, or whose handler read
 		// the session, may show it (a name, a flash message) even when it
 		// sends no cookie: shared caches must key it on the cookie (Flask
 		// CVE-2023-30861), or the token.
-		if rw.in.varies || accessed {
-			rw.addVary(h)
-		}
-		return
+		rw.addVary(rw.w.Header())
 	}
+}
+
+// saveFailed replaces the handler's response with the error response.
+func (rw *responseWriter) saveFailed(err error) {
+	m := rw.m
+	rw.state = stateFailed
+	rw.saveErr = err
+	m.logger.ErrorContext(rw.r.Context(), "sessionmiddleware: saving the session failed; the response is replaced by the error response",
+		"cookie", m.name, "error", err)
+	h := rw.w.Header()
+	clearBodyHeaders(h)
+	// The handler's cookies (a remember-me cookie, say) must not go out
+	// with a response that says the request failed.
+	if len(rw.outerCookies) > 0 {
+		h["Set-Cookie"] = rw.outerCookies
+	} else {
+		delete(h, "Set-Cookie")
+	}
+	m.fail(rw.w, rw.r, err)
+}
+
+// addSessionHeaders adds the header line that hands the client its session
+// value, with the Vary and Cache-Control that keep shared caches from
+// handing it to anyone else.
+func (rw *responseWriter) addSessionHeaders(line string) {
+	m := rw.m
+	h := rw.w.Header()
 	if m.replaceOut {
 		delete(h, m.out)
 	}
@@ -236,65 +275,101 @@ func (rw *responseWriter) unlock() {
 // rest stay, for the browser's own cache); noCache (`no-cache="Set-Cookie"`)
 // is appended unless listed.
 func privateCacheControl(cc []string, noCache string) []string {
-	var public, private, shared bool
-	for _, v := range cc {
-		for rest := v; rest != ""; {
-			var d string
-			d, rest = nextItem(rest)
-			name, _, hasArg := strings.Cut(d, "=")
-			switch {
-			case strings.EqualFold(name, "public"):
-				public = true
-			case strings.EqualFold(name, "s-maxage"):
-				shared = true
-			case strings.EqualFold(name, "private") && !hasArg:
-				// private="Set-Cookie" restricts one field only.
-				private = true
-			}
-		}
-	}
 	out := make([]string, len(cc), len(cc)+1)
 	copy(out, cc)
-	if public {
-		// The first public becomes private (unless private is there);
-		// later ones go.
-		replacement := "private"
-		if private {
-			replacement = ""
-		}
-		for i, v := range out {
-			if !hasToken([]string{v}, "public") {
-				continue
-			}
-			var items []string
-			for rest := v; rest != ""; {
-				var d string
-				d, rest = nextItem(rest)
-				switch {
-				case d == "":
-				case strings.EqualFold(d, "public"):
-					if replacement != "" {
-						items = append(items, replacement)
-						replacement = ""
-					}
-				default:
-					items = append(items, d)
-				}
-			}
-			out[i] = strings.Join(items, ", ")
-		}
-		out = slices.DeleteFunc(out, func(v string) bool { return v == "" })
-	} else if shared && !private {
+	switch scope := sharing(cc); {
+	case scope.public:
+		out = replacePublic(out, !scope.private)
+	case scope.sMaxAge && !scope.private:
 		out[0] = "private, " + out[0]
 	}
-	if !hasToken(out, noCache) {
-		if len(out) == 0 || openQuote(out[len(out)-1]) {
-			// An unterminated quoted string would swallow the directive.
-			return append(out, noCache)
+	return appendDirective(out, noCache)
+}
+
+// cacheScope is what a Cache-Control header says about shared caches.
+type cacheScope struct {
+	public  bool // "public": any cache may store the response
+	sMaxAge bool // "s-maxage": so may shared caches, even for an authenticated request
+	private bool // "private": only the browser may
+}
+
+// sharing reads the directives of cc that decide whether a shared cache may
+// store the response.
+func sharing(cc []string) cacheScope {
+	var scope cacheScope
+	for _, v := range cc {
+		for v != "" {
+			var d string
+			d, v = nextItem(v)
+			scope.note(d)
 		}
-		out[len(out)-1] += ", " + noCache
 	}
-	return out
+	return scope
+}
+
+// note records what directive d says about shared caches.
+func (scope *cacheScope) note(d string) {
+	name, _, hasArg := strings.Cut(d, "=")
+	switch {
+	case strings.EqualFold(name, "public"):
+		scope.public = true
+	case strings.EqualFold(name, "s-maxage"):
+		scope.sMaxAge = true
+	case strings.EqualFold(name, "private") && !hasArg:
+		// private="Set-Cookie" restricts one field only.
+		scope.private = true
+	}
+}
+
+// replacePublic removes every "public" from values, writing in place,
+// putting "private" where the first one was when addPrivate is set, and
+// drops the values left empty.
+func replacePublic(values []string, addPrivate bool) []string {
+	replacement := ""
+	if addPrivate {
+		replacement = "private"
+	}
+	for i, v := range values {
+		if hasToken(values[i:i+1], "public") {
+			values[i], replacement = withoutPublic(v, replacement)
+		}
+	}
+	return slices.DeleteFunc(values, func(v string) bool { return v == "" })
+}
+
+// withoutPublic returns the directives of one Cache-Control value without
+// "public", and without empty items. The first "public" becomes
+// replacement unless that is "", and what is left of replacement is
+// returned: "" once used.
+func withoutPublic(v, replacement string) (string, string) {
+	var items []string
+	for v != "" {
+		var d string
+		d, v = nextItem(v)
+		switch {
+		case d == "":
+		case !strings.EqualFold(d, "public"):
+			items = append(items, d)
+		case replacement != "":
+			items = append(items, replacement)
+			replacement = ""
+		}
+	}
+	return strings.Join(items, ", "), replacement
+}
+
+// appendDirective adds directive d to the last of values, or as a value of
+// its own, unless values list it.
+func appendDirective(values []string, d string) []string {
+	if hasToken(values, d) {
+		return values
+	}
+	if len(values) == 0 || openQuote(values[len(values)-1]) {
+		// An unterminated quoted string would swallow the directive.
+		return append(values, d)
+	}
+	values[len(values)-1] += ", " + d
+	return values
 }
 
 // openQuote reports whether v ends inside a quoted string.

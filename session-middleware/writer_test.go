@@ -130,7 +130,7 @@ func TestSaveBeforeHeaders(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFullWriter()
 			var id string
-			serveWith(t, session.NewMemoryStorage(session.Options{}), f, func(w http.ResponseWriter, r *http.Request) {
+			serveWith(t, newMemory(t, session.Options{}), f, func(w http.ResponseWriter, r *http.Request) {
 				s := session.FromContext(r.Context())
 				s.Set("k", "v")
 				id = s.ID()
@@ -155,7 +155,7 @@ func TestSaveBeforeHeaders(t *testing.T) {
 func TestSaveAfterEmptyHandler(t *testing.T) {
 	f := newFullWriter()
 	var id string
-	serveWith(t, session.NewMemoryStorage(session.Options{}), f, func(w http.ResponseWriter, r *http.Request) {
+	serveWith(t, newMemory(t, session.Options{}), f, func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())
 		s.Set("k", "v")
 		id = s.ID()
@@ -178,7 +178,7 @@ func TestSaveAfterEmptyHandler(t *testing.T) {
 func TestInformationalStatusDoesNotSave(t *testing.T) {
 	f := newFullWriter()
 	var id string
-	serveWith(t, session.NewMemoryStorage(session.Options{}), f, func(w http.ResponseWriter, r *http.Request) {
+	serveWith(t, newMemory(t, session.Options{}), f, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</style.css>; rel=preload")
 		w.WriteHeader(http.StatusEarlyHints)
 		s := session.FromContext(r.Context())
@@ -198,7 +198,7 @@ func TestInformationalStatusDoesNotSave(t *testing.T) {
 // real write.
 func TestUnsupportedFlushAndHijack(t *testing.T) {
 	f := newFullWriter()
-	st := &fakeStorage{Storage: session.NewMemoryStorage(session.Options{})}
+	st := &fakeStorage{Storage: newMemory(t, session.Options{})}
 	serveWith(t, st, plainWriter{f}, func(w http.ResponseWriter, r *http.Request) {
 		session.FromContext(r.Context()).Set("k", "v")
 		w.(http.Flusher).Flush() // no-op, no panic
@@ -240,7 +240,7 @@ func TestResponseControllerThroughWrappers(t *testing.T) {
 		t.Run(under.name, func(t *testing.T) {
 			f := newFullWriter()
 			var inner http.ResponseWriter
-			serveWith(t, session.NewMemoryStorage(session.Options{}), under.w(f), func(w http.ResponseWriter, r *http.Request) {
+			serveWith(t, newMemory(t, session.Options{}), under.w(f), func(w http.ResponseWriter, r *http.Request) {
 				inner = w.(interface{ Unwrap() http.ResponseWriter }).Unwrap()
 				rc := http.NewResponseController(w)
 				for _, err := range []error{
@@ -298,7 +298,7 @@ func TestResponseControllerThroughWrappers(t *testing.T) {
 func TestAfterFailedSave(t *testing.T) {
 	errSave := errors.New("store down")
 	f := newFullWriter()
-	st := &fakeStorage{Storage: session.NewMemoryStorage(session.Options{}), saveErr: errSave}
+	st := &fakeStorage{Storage: newMemory(t, session.Options{}), saveErr: errSave}
 	serveWith(t, st, f, func(w http.ResponseWriter, r *http.Request) {
 		session.FromContext(r.Context()).Set("k", "v")
 		w.WriteHeader(200)

@@ -59,8 +59,11 @@ type Backend interface {
 	// Get returns what is stored under key and its version: ErrNotFound
 	// when nothing is (or it expired), an error wrapping ErrCorruptRecord
 	// when what is there is not a value the backend can return (a
-	// directory, a Redis key of another type). The caller does not modify
-	// the returned slice.
+	// directory, a Redis key of another type). The returned slice is
+	// read-only for both sides: the caller does not modify it, and the
+	// backend does not modify it once returned. So a backend may return
+	// bytes it keeps (memory storage does), and the caller may keep them
+	// (the decoded values share them) without a copy.
 	Get(ctx context.Context, key string) ([]byte, Version, error)
 	// Put stores data under key with the time to live ttl (0: no expiry)
 	// if what is stored there is still at version v; the zero v requires

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // NewBackendStorage returns the Storage that every server-side store shares:
@@ -69,6 +70,11 @@ type decodedRecord struct {
 	m             meta
 }
 
+// readOnlyString returns b as a string that shares its memory: b is what a
+// Backend's Get returned, which neither side modifies (see Backend), so the
+// string stays as it is. It saves a copy of every record read.
+func readOnlyString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 // decodeRecord decodes a record; one that does not decode is an error
 // wrapping ErrCorruptRecord, which Read treats as absent.
 func decodeRecord(rec string) (decodedRecord, error) {
@@ -127,7 +133,7 @@ func (st *backendStorage) readKey(ctx context.Context, key string, now time.Time
 	if err != nil {
 		return decodedRecord{}, Version{}, err
 	}
-	r, err := decodeRecord(string(rec))
+	r, err := decodeRecord(readOnlyString(rec))
 	if err == nil && st.o.expired(r.m, now, st.t == nil) {
 		err = ErrNotFound
 	}

@@ -381,7 +381,7 @@ func (st *backendStorage) readMembersMulti(ctx context.Context, mg MultiGetter, 
 		if b == nil {
 			continue
 		}
-		if r, err := decodeRecord(string(b)); err == nil && !st.o.expired(r.m, now, st.t == nil) {
+		if r, err := decodeRecord(readOnlyString(b)); err == nil && !st.o.expired(r.m, now, st.t == nil) {
 			recs[i] = &r
 		}
 	}
