@@ -66,7 +66,7 @@ func NewClientStorage(c ClientCodec, o ClientOptions) (Storage, error) {
 	if c == nil {
 		return nil, errors.New("session: NewClientStorage with a nil ClientCodec")
 	}
-	so := Options{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now}
+	so := o.server()
 	if err := so.validate(); err != nil {
 		return nil, err
 	}
@@ -75,6 +75,12 @@ func NewClientStorage(c ClientCodec, o ClientOptions) (Storage, error) {
 		return &bindingClientStorage{st, b}, nil
 	}
 	return st, nil
+}
+
+// server returns o as the Options whose expiry rules apply (the inverse
+// of Options.Client).
+func (o ClientOptions) server() Options {
+	return Options{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now}
 }
 
 type clientStorage struct {

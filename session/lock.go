@@ -36,10 +36,11 @@ const (
 
 // LockOptions configure Locking.Lock.
 type LockOptions struct {
-	// TTL is how long the lock is held at most; 0: DefaultLockTTL.
+	// TTL is how long the lock is held at most; 0 or less:
+	// DefaultLockTTL.
 	TTL time.Duration
 	// Wait is how long Lock waits for a lock another request holds before
-	// it returns ErrLockTimeout; 0: DefaultLockWait. The context's
+	// it returns ErrLockTimeout; 0 or less: DefaultLockWait. The context's
 	// deadline also ends the wait.
 	Wait time.Duration
 }

@@ -92,8 +92,7 @@ type Options struct {
 	// MaxRecordSize bounds the encoded record, so that one request cannot
 	// store megabytes per session: Save of a larger session returns an
 	// error wrapping ErrTooLarge that names the limit, and writes nothing.
-	// 0: DefaultMaxRecordSize (1 MiB, memcached's item limit). Negative: no
-	// limit.
+	// 0: DefaultMaxRecordSize (1 MiB). Negative: no limit.
 	MaxRecordSize int
 	// UserKey names the session value that holds the signed-in user (a
 	// string; "" or another type: no user). When set, the storage keeps an
@@ -113,7 +112,9 @@ type Options struct {
 }
 
 // DefaultMaxRecordSize is the largest record a server-side storage writes
-// when Options.MaxRecordSize is 0: 1 MiB, the item limit of memcached.
+// when Options.MaxRecordSize is 0: 1 MiB, memcached's default item size
+// (which also counts the item's key and header, so memcache storage's own
+// item limit refuses a record a little smaller).
 const DefaultMaxRecordSize = 1 << 20
 
 // validate reports the options no storage can work with.
@@ -129,6 +130,13 @@ func (o *Options) validate() error {
 // limit). A backend that keeps a per-user index lets the index live that
 // long, since no member outlives it.
 func (o Options) LifetimeLimit() time.Duration { return max(o.WithDefaults().Lifetime, 0) }
+
+// Client returns the options of o that a client-side storage takes
+// (NewClientStorage, cookiestorage): for a program that configures either
+// kind of storage from one set of options.
+func (o Options) Client() ClientOptions {
+	return ClientOptions{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now}
+}
 
 // WithDefaults returns o with each zero field set to its default: the
 // options NewBackendStorage works with. A storage that needs one of them

@@ -23,7 +23,7 @@ func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 func cookieConfig(keys [][]byte) sessiontest.Config {
 	return sessiontest.Config{
 		New: func(t *testing.T, o session.Options) (session.Storage, error) {
-			return cookiestorage.New(cookiestorage.Options{Session: clientOptions(o), Keys: keys, CookieName: "__session"})
+			return cookiestorage.New(cookiestorage.Options{Session: o.Client(), Keys: keys, CookieName: "__session"})
 		},
 		ClockControlsExpiry: true,
 	}
@@ -32,11 +32,6 @@ func cookieConfig(keys [][]byte) sessiontest.Config {
 func TestCookieStorageConformancePlain(t *testing.T) { sessiontest.Run(t, cookieConfig(nil)) }
 func TestCookieStorageConformanceSealed(t *testing.T) {
 	sessiontest.Run(t, cookieConfig([][]byte{testKey(1), testKey(2)}))
-}
-
-// clientOptions are the options of o that apply to cookie storage.
-func clientOptions(o session.Options) session.ClientOptions {
-	return session.ClientOptions{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now}
 }
 
 func newCookieStorage(t *testing.T, o cookiestorage.Options) session.Storage {
