@@ -25,7 +25,7 @@ type Middleware = func(http.Handler) http.Handler
 // served a request, or if a middleware is nil.
 func (r *Router) Use(mw ...Middleware) {
 	where := callerLocation()
-	checkMiddleware("Use", mw)
+	checkMiddleware("Use", where, mw)
 	r.t.begin("Use", where)
 	defer r.t.mu.Unlock()
 	if r.sealed {
@@ -38,10 +38,12 @@ func (r *Router) Use(mw ...Middleware) {
 	r.t.mws = append(r.t.mws, mw...)
 }
 
-func checkMiddleware(op string, mws []Middleware) {
+// checkMiddleware panics if one of mws is nil; what names the setup call and
+// where is the user's call site.
+func checkMiddleware(what, where string, mws []Middleware) {
 	for i, m := range mws {
 		if m == nil {
-			panic(fmt.Sprintf("router: %s at %s: middleware %d is nil", op, callerLocation(), i))
+			panic(fmt.Sprintf("router: %s at %s: middleware %d is nil", what, where, i))
 		}
 	}
 }

@@ -31,15 +31,41 @@ import (
 // served a request.
 //
 // The mounted request is a shallow copy with its own URL, as with
-// http.StripPrefix: two allocations per request, four when h is a *Router
-// (which also gets its mount information in the context), and one more for
-// the map that carries the prefix's wildcards.
+// http.StripPrefix, so it costs what StripPrefix costs; a mounted *Router
+// also gets its mount information in the context, and a prefix with
+// wildcards needs a map that carries their values.
 func (r *Router) Mount(prefix string, h http.Handler) {
 	where := callerLocation()
 	what := fmt.Sprintf("Mount(%q)", prefix)
 	if h == nil {
 		panic(fmt.Sprintf("router: %s at %s: nil handler", what, where))
 	}
+	prefix, p := mountPrefix(prefix, what, where)
+	var child *table // the mounted router's table, when h is a *Router
+	if cr, ok := h.(*Router); ok {
+		child = cr.t
+	}
+	if child == r.t {
+		panic(fmt.Sprintf("router: %s at %s: cannot mount a router into itself", what, where))
+	}
+	r.t.begin(what, where)
+	defer r.t.mu.Unlock()
+	if child != nil {
+		child.beginMount(what, where)
+		defer child.mu.Unlock()
+	}
+	m := &mountHandler{h: h, parent: r.t, child: child, segments: len(p.segments)}
+	r.registerMount(m, prefix, p, what, where)
+	if child != nil {
+		child.mounted = true
+	}
+	r.seal()
+}
+
+// mountPrefix drops the trailing "/" of a Mount prefix (Mount registers the
+// prefix with and without it) and parses it, panicking if it is invalid or
+// ends in a wildcard that would leave nothing for the mounted handler.
+func mountPrefix(prefix, what, where string) (string, *pattern) {
 	if prefix != "/" {
 		prefix = strings.TrimSuffix(prefix, "/")
 	}
@@ -50,42 +76,24 @@ func (r *Router) Mount(prefix string, h http.Handler) {
 	if p.multi() || p.dollar {
 		panic(fmt.Sprintf("router: %s at %s: a mount prefix cannot end in {name...} or {$}: the mounted handler receives the rest of the path", what, where))
 	}
-	child, isRouter := h.(*Router)
-	if isRouter && child.t == r.t {
-		panic(fmt.Sprintf("router: %s at %s: cannot mount a router into itself", what, where))
-	}
-	r.t.begin(what, where)
-	defer r.t.mu.Unlock()
-	if isRouter {
-		// The child's table is written below (mounted): it must not be serving.
-		child.t.mu.Lock()
-		defer child.t.mu.Unlock()
-		if child.t.serving.Load() {
-			panic(fmt.Sprintf("router: %s at %s: the mounted router has already served a request; mount it before", what, where))
-		}
-	}
+	return prefix, p
+}
 
-	m := &mountHandler{h: h, parent: r.t, segments: len(p.segments)}
-	if isRouter {
-		m.child = child.t
+// beginMount locks the table of a router that is being mounted, whose
+// mounted flag Mount sets, and panics if that router is already serving. The
+// caller unlocks t.mu.
+func (t *table) beginMount(what, where string) {
+	t.mu.Lock()
+	if t.serving.Load() {
+		t.mu.Unlock()
+		panic(fmt.Sprintf("router: %s at %s: the mounted router has already served a request; mount it before", what, where))
 	}
-	// ServeMux puts the prefix's wildcards in the request's pattern, where a
-	// mounted handler's own ServeMux would overwrite them. They are registered
-	// under private names and copied to the mounted request with SetPathValue,
-	// which keeps them visible below the mount.
-	muxPrefix := ""
-	for _, s := range p.segments {
-		muxPrefix += "/"
-		if s.wild {
-			private := fmt.Sprintf("_mount%d", len(m.names))
-			m.names = append(m.names, s.s)
-			m.private = append(m.private, private)
-			muxPrefix += "{" + private + "}"
-		} else {
-			muxPrefix += url.PathEscape(s.s)
-		}
-	}
+}
 
+// registerMount registers m for the prefix and every path below it: "/api"
+// and "/api/", or the single catch-all "/" for the prefix "/".
+func (r *Router) registerMount(m *mountHandler, prefix string, p *pattern, what, where string) {
+	muxPrefix := m.muxPrefix(p)
 	register := func(userPattern, muxPattern string) {
 		mh := *m
 		mh.pattern = userPattern
@@ -96,14 +104,31 @@ func (r *Router) Mount(prefix string, h http.Handler) {
 	if len(p.segments) == 0 {
 		register("/", "/")
 		r.t.catch = true
-	} else {
-		register(prefix, muxPrefix)
-		register(prefix+"/", muxPrefix+"/")
+		return
 	}
-	if isRouter {
-		child.t.mounted = true
+	register(prefix, muxPrefix)
+	register(prefix+"/", muxPrefix+"/")
+}
+
+// muxPrefix returns the prefix pattern to register with ServeMux. ServeMux
+// puts the prefix's wildcards in the request's pattern, where a mounted
+// handler's own ServeMux would overwrite them, so they are registered under
+// private names, recorded in m, and copied to the mounted request with
+// SetPathValue, which keeps them visible below the mount.
+func (m *mountHandler) muxPrefix(p *pattern) string {
+	var b strings.Builder
+	for _, s := range p.segments {
+		b.WriteByte('/')
+		if !s.wild {
+			b.WriteString(url.PathEscape(s.s))
+			continue
+		}
+		private := fmt.Sprintf("_mount%d", len(m.names))
+		m.names = append(m.names, s.s)
+		m.private = append(m.private, private)
+		b.WriteString("{" + private + "}")
 	}
-	r.seal()
+	return b.String()
 }
 
 // mountHandler strips the prefix and calls the mounted handler.
@@ -124,22 +149,7 @@ func (m *mountHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 	var r2 *http.Request
 	if m.child != nil {
-		mi := &mountInfo{prefixPath: prefixPath, prefixRaw: prefixRaw}
-		mi.w.info = mi
-		mi.notFound, mi.methodNotAllowed = m.parent.notFound, m.parent.methodNotAllowed
-		mi.autoOptions = m.parent.autoOptions
-		if m.parent.mounted {
-			if outer, ok := req.Context().Value(mountKey{}).(*mountInfo); ok {
-				mi.outer = outer
-				mi.autoOptions = mi.autoOptions || outer.autoOptions
-				if mi.notFound == nil {
-					mi.notFound = outer.notFound
-				}
-				if mi.methodNotAllowed == nil {
-					mi.methodNotAllowed = outer.methodNotAllowed
-				}
-			}
-		}
+		mi := m.parent.newMountInfo(req, prefixPath, prefixRaw)
 		r2 = req.WithContext(context.WithValue(req.Context(), mountKey{}, mi))
 	} else {
 		r2 = new(http.Request)
@@ -196,11 +206,21 @@ func splitSegments(p string, n int) (prefix, rest string) {
 // mountInfo travels in the context of a request that a parent router passes
 // to a mounted *Router.
 type mountInfo struct {
-	outer                      *mountInfo // the parent's own mount, when it is mounted too
-	prefixPath, prefixRaw      string     // what this mount stripped
-	notFound, methodNotAllowed http.Handler
-	autoOptions                bool        // the parent (or a router above it) answers OPTIONS
-	w                          mountWriter // allocated with the info, used by the child's dispatch
+	outer                 *mountInfo  // the parent's own mount, when it is mounted too
+	prefixPath, prefixRaw string      // what this mount stripped
+	fallbacks                         // the parent's, completed by the routers above it
+	w                     mountWriter // allocated with the info, used by the child's dispatch
+}
+
+// newMountInfo returns what t, the parent router, passes with req to the
+// router mounted in it.
+func (t *table) newMountInfo(req *http.Request, prefixPath, prefixRaw string) *mountInfo {
+	mi := &mountInfo{outer: t.mountOf(req), prefixPath: prefixPath, prefixRaw: prefixRaw, fallbacks: t.fallbacks}
+	if mi.outer != nil {
+		mi.fallbacks = mi.fallbacks.under(mi.outer.fallbacks)
+	}
+	mi.w.info = mi
+	return mi
 }
 
 // escapedPrefix is the whole path stripped above the mounted router, escaped.

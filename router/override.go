@@ -55,42 +55,47 @@ const maxOverrideScan = 1 << 20
 // untouched and without allocations.
 func MethodOverride(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method != "POST" || req.Body == nil || req.Body == http.NoBody {
-			next.ServeHTTP(w, req)
-			return
+		if req.Method == "POST" && req.Body != nil && req.Body != http.NoBody {
+			req = overridden(req)
 		}
-		ct := req.Header.Get("Content-Type")
-		mt, _, _ := strings.Cut(ct, ";")
-		mt = strings.TrimSpace(mt)
-		var method string
-		var read []byte
-		var form url.Values
-		switch {
-		case strings.EqualFold(mt, "application/x-www-form-urlencoded"):
-			var complete bool
-			method, read, complete = overrideFromURLEncoded(req.Body)
-			if method != "" && complete {
-				// net/http parses a form body for POST, PUT and PATCH only:
-				// give a DELETE handler its form too.
-				form, _ = url.ParseQuery(string(read))
-			}
-		case strings.EqualFold(mt, "multipart/form-data"):
-			method, read = overrideFromMultipart(req.Body, ct)
-		default:
-			next.ServeHTTP(w, req)
-			return
-		}
-		r2 := new(http.Request)
-		*r2 = *req
-		r2.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(read), req.Body), Closer: req.Body}
-		if method != "" {
-			r2.Method = method
-			if form != nil {
-				r2.PostForm = form
-			}
-		}
-		next.ServeHTTP(w, r2)
+		next.ServeHTTP(w, req)
 	})
+}
+
+// overridden returns the request that MethodOverride passes on for a POST
+// with a body: req itself unless the body is a form, else a copy whose body
+// gives back what was read and whose method is the one the form asks for, if
+// any.
+func overridden(req *http.Request) *http.Request {
+	ct := req.Header.Get("Content-Type")
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(mt)
+	var o override
+	switch {
+	case strings.EqualFold(mt, "application/x-www-form-urlencoded"):
+		o = overrideFromURLEncoded(req.Body)
+	case strings.EqualFold(mt, "multipart/form-data"):
+		o = overrideFromMultipart(req.Body, ct)
+	default:
+		return req
+	}
+	r2 := new(http.Request)
+	*r2 = *req
+	r2.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(o.read), req.Body), Closer: req.Body}
+	if o.method != "" {
+		r2.Method = o.method
+	}
+	if o.form != nil {
+		r2.PostForm = o.form
+	}
+	return r2
+}
+
+// override is what MethodOverride found in a form body.
+type override struct {
+	method string     // the method the _method field asks for, or ""
+	read   []byte     // the bytes read, given back to the handler
+	form   url.Values // with method, the urlencoded form, when read is the whole body
 }
 
 // replayBody gives back the bytes MethodOverride read, then the rest of the
@@ -112,11 +117,11 @@ func overrideMethod(v string) string {
 
 // overrideFromURLEncoded reads up to maxOverrideScan bytes of body and looks
 // for the first complete _method pair that url.ParseQuery would accept, so
-// that the override agrees with r.PostFormValue("_method"). It returns the
-// method ("" for none), the bytes it read, and whether that is the whole body.
-func overrideFromURLEncoded(body io.Reader) (method string, read []byte, complete bool) {
+// that the override agrees with r.PostFormValue("_method").
+func overrideFromURLEncoded(body io.Reader) override {
 	read, err := io.ReadAll(io.LimitReader(body, maxOverrideScan))
-	complete = err == nil && len(read) < maxOverrideScan
+	complete := err == nil && len(read) < maxOverrideScan
+	o := override{read: read}
 	rest := string(read)
 	for rest != "" {
 		pair, after, found := strings.Cut(rest, "&")
@@ -124,45 +129,62 @@ func overrideFromURLEncoded(body io.Reader) (method string, read []byte, complet
 			break // the last pair may continue past what was read
 		}
 		rest = after
-		if strings.Contains(pair, ";") {
-			continue // as url.ParseQuery, which skips such pairs
+		if v, ok := methodField(pair); ok {
+			o.method = overrideMethod(v)
+			break
 		}
-		k, v, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(k)
-		if err != nil || key != methodOverrideField {
-			continue
-		}
-		value, err := url.QueryUnescape(v)
-		if err != nil {
-			continue
-		}
-		return overrideMethod(value), read, complete
 	}
-	return "", read, complete
+	if o.method != "" && complete {
+		// net/http parses a form body for POST, PUT and PATCH only: give a
+		// DELETE handler its form too.
+		o.form, _ = url.ParseQuery(string(read))
+	}
+	return o
+}
+
+// methodField returns the value of a key=value pair whose key is _method,
+// reporting false for any other pair and for one that url.ParseQuery skips.
+func methodField(pair string) (string, bool) {
+	if strings.Contains(pair, ";") {
+		return "", false // as url.ParseQuery, which skips such pairs
+	}
+	k, v, _ := strings.Cut(pair, "=")
+	if key, err := url.QueryUnescape(k); err != nil || key != methodOverrideField {
+		return "", false
+	}
+	value, err := url.QueryUnescape(v)
+	return value, err == nil
 }
 
 // overrideFromMultipart reads the body's parts, up to maxOverrideScan bytes in
-// all, until the first _method field. It returns the method ("" for none) and
-// the bytes it read.
-func overrideFromMultipart(body io.Reader, contentType string) (string, []byte) {
+// all, until the first _method field.
+func overrideFromMultipart(body io.Reader, contentType string) override {
 	_, params, err := mime.ParseMediaType(contentType)
 	if err != nil || params["boundary"] == "" {
-		return "", nil
+		return override{}
 	}
 	var buf bytes.Buffer
 	mr := multipart.NewReader(io.TeeReader(io.LimitReader(body, maxOverrideScan), &buf), params["boundary"])
+	method := methodPart(mr)
+	return override{method: method, read: buf.Bytes()}
+}
+
+// methodPart returns the method that the first _method field of a multipart
+// form asks for, or "" when there is none, it asks for another method, or the
+// body fails to read before it.
+func methodPart(mr *multipart.Reader) string {
 	for {
 		part, err := mr.NextPart()
 		if err != nil {
-			return "", buf.Bytes()
+			return ""
 		}
 		if part.FormName() != methodOverrideField || part.FileName() != "" {
 			continue
 		}
 		v, err := io.ReadAll(io.LimitReader(part, 16))
 		if err != nil {
-			return "", buf.Bytes()
+			return ""
 		}
-		return overrideMethod(string(v)), buf.Bytes()
+		return overrideMethod(string(v))
 	}
 }

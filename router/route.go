@@ -76,30 +76,15 @@ func (rt Route) Href(params Params) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("router: href %q: %w", rt.Pattern, err)
 	}
-	var unknown []string
-	for name := range params {
-		if !p.hasWildcard(name) {
-			unknown = append(unknown, fmt.Sprintf("%q", name))
-		}
-	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		return "", fmt.Errorf("router: href %q: %w %s", rt.Pattern, ErrUnknownParam, strings.Join(unknown, ", "))
+	if unknown := p.unknownParams(params); unknown != "" {
+		return "", fmt.Errorf("router: href %q: %w %s", rt.Pattern, ErrUnknownParam, unknown)
 	}
 	var b strings.Builder
 	b.Grow(len(rt.Pattern) + 16)
 	for _, seg := range p.segments {
 		b.WriteByte('/')
-		if !seg.wild {
-			b.WriteString(url.PathEscape(seg.s))
-			continue
-		}
-		v, ok := params[seg.s]
-		if !ok {
-			return "", fmt.Errorf("router: href %q: %w %q", rt.Pattern, ErrMissingParam, seg.s)
-		}
-		if err := writeValue(&b, v, seg.multi); err != nil {
-			return "", fmt.Errorf("router: href %q: parameter %q: %w", rt.Pattern, seg.s, err)
+		if err := writeSegment(&b, seg, params); err != nil {
+			return "", fmt.Errorf("router: href %q: %w", rt.Pattern, err)
 		}
 	}
 	if p.trailingSlash {
@@ -134,27 +119,51 @@ func (rt Route) MustHref(params Params) string {
 	return s
 }
 
+// writeSegment writes one segment of a pattern: a literal as written, a
+// wildcard as the value params give it.
+func writeSegment(b *strings.Builder, seg segment, params Params) error {
+	if !seg.wild {
+		b.WriteString(url.PathEscape(seg.s))
+		return nil
+	}
+	v, ok := params[seg.s]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrMissingParam, seg.s)
+	}
+	if err := writeValue(b, v, seg.multi); err != nil {
+		return fmt.Errorf("parameter %q: %w", seg.s, err)
+	}
+	return nil
+}
+
 // writeValue escapes one wildcard value. A single-segment value must be
 // non-empty (ServeMux's {name} never matches an empty segment) and not "." or
 // ".." (clients and path cleaning resolve those). A {name...} value may be empty
 // and may end in "/", but no segment inside it may be empty, "." or "..".
 func writeValue(b *strings.Builder, v string, multi bool) error {
-	if !multi {
-		if err := checkSegment(v); err != nil {
-			return err
-		}
-		b.WriteString(url.PathEscape(v))
-		return nil
+	if multi {
+		return writeSegments(b, v)
 	}
+	if err := checkSegment(v); err != nil {
+		return err
+	}
+	b.WriteString(url.PathEscape(v))
+	return nil
+}
+
+// writeSegments escapes a {name...} value one segment at a time, so that its
+// slashes stay path separators.
+func writeSegments(b *strings.Builder, v string) error {
 	if v == "" {
 		return nil
 	}
-	for i := 0; ; i++ {
+	for {
 		seg, rest, more := strings.Cut(v, "/")
-		if !(seg == "" && !more && i > 0) { // an empty last segment is a trailing slash
-			if err := checkSegment(seg); err != nil {
-				return err
-			}
+		if seg == "" && !more {
+			return nil // the value ends in "/": a trailing slash, already written
+		}
+		if err := checkSegment(seg); err != nil {
+			return err
 		}
 		b.WriteString(url.PathEscape(seg))
 		if !more {
@@ -226,6 +235,19 @@ func (p *pattern) hasWildcard(name string) bool {
 	return false
 }
 
+// unknownParams lists, sorted and quoted, the names in params that are not
+// wildcards of the pattern, or returns "" when there are none.
+func (p *pattern) unknownParams(params Params) string {
+	var unknown []string
+	for name := range params {
+		if !p.hasWildcard(name) {
+			unknown = append(unknown, fmt.Sprintf("%q", name))
+		}
+	}
+	slices.Sort(unknown)
+	return strings.Join(unknown, ", ")
+}
+
 // multi reports whether the pattern ends in a {name...} wildcard.
 func (p *pattern) multi() bool {
 	return len(p.segments) > 0 && p.segments[len(p.segments)-1].multi
@@ -259,6 +281,8 @@ func (p *pattern) shape() string {
 	return b.String()
 }
 
+// parsePattern parses a path pattern, refusing, with an error that names it,
+// what ServeMux would refuse or what no cleaned path could match.
 func parsePattern(s string) (*pattern, error) {
 	if s == "" || s[0] != '/' {
 		return nil, fmt.Errorf("%w: %q does not start with \"/\" (put the method in Route.Method; hosts are not supported)", ErrInvalidPattern, s)
@@ -273,55 +297,78 @@ func parsePattern(s string) (*pattern, error) {
 	}
 	parts := strings.Split(s[1:], "/")
 	for i, part := range parts {
-		last := i == len(parts)-1
-		if part == "" {
-			if !last {
-				return nil, fmt.Errorf("%w: %q has an empty segment (//), which no cleaned path matches", ErrInvalidPattern, s)
-			}
-			p.trailingSlash = true
-			break
+		if err := p.add(s, part, i == len(parts)-1); err != nil {
+			return nil, err
 		}
-		if !strings.ContainsAny(part, "{}") {
-			lit, err := url.PathUnescape(part)
-			if err != nil {
-				lit = part // as ServeMux does
-			}
-			if lit == "." || lit == ".." {
-				return nil, fmt.Errorf("%w: %q has a %q segment, which no cleaned path matches", ErrInvalidPattern, s, lit)
-			}
-			if lit == "/" {
-				return nil, fmt.Errorf("%w: %q has a segment of just %%2F, which ServeMux reads as a trailing slash", ErrInvalidPattern, s)
-			}
-			p.segments = append(p.segments, segment{s: lit})
-			continue
-		}
-		if len(part) < 2 || part[0] != '{' || part[len(part)-1] != '}' || strings.ContainsAny(part[1:len(part)-1], "{}") {
-			return nil, fmt.Errorf("%w: %q: a wildcard must be a whole segment, as in /{name}", ErrInvalidPattern, s)
-		}
-		name := part[1 : len(part)-1]
-		if name == "$" {
-			if !last {
-				return nil, fmt.Errorf("%w: %q: {$} must be the last segment", ErrInvalidPattern, s)
-			}
-			p.trailingSlash, p.dollar = true, true
-			break
-		}
-		multi := strings.HasSuffix(name, "...")
-		if multi {
-			name = strings.TrimSuffix(name, "...")
-			if !last {
-				return nil, fmt.Errorf("%w: %q: {%s...} must be the last segment", ErrInvalidPattern, s, name)
-			}
-		}
-		if !validWildcardName(name) {
-			return nil, fmt.Errorf("%w: %q: wildcard name %q is not a Go identifier", ErrInvalidPattern, s, name)
-		}
-		if p.hasWildcard(name) {
-			return nil, fmt.Errorf("%w: %q: duplicate wildcard name %q", ErrInvalidPattern, s, name)
-		}
-		p.segments = append(p.segments, segment{s: name, wild: true, multi: multi})
 	}
 	return p, nil
+}
+
+// add appends one "/"-separated part of pattern s; last reports whether it is
+// the final part, where an empty part is the trailing slash.
+func (p *pattern) add(s, part string, last bool) error {
+	switch {
+	case part == "" && last:
+		p.trailingSlash = true
+		return nil
+	case part == "":
+		return fmt.Errorf("%w: %q has an empty segment (//), which no cleaned path matches", ErrInvalidPattern, s)
+	case !strings.ContainsAny(part, "{}"):
+		return p.addLiteral(s, part)
+	}
+	return p.addWildcard(s, part, last)
+}
+
+func (p *pattern) addLiteral(s, part string) error {
+	lit, err := url.PathUnescape(part)
+	if err != nil {
+		lit = part // as ServeMux does
+	}
+	switch lit {
+	case ".", "..":
+		return fmt.Errorf("%w: %q has a %q segment, which no cleaned path matches", ErrInvalidPattern, s, lit)
+	case "/":
+		return fmt.Errorf("%w: %q has a segment of just %%2F, which ServeMux reads as a trailing slash", ErrInvalidPattern, s)
+	}
+	p.segments = append(p.segments, segment{s: lit})
+	return nil
+}
+
+// addWildcard appends a {name}, {name...} or {$} part of pattern s.
+func (p *pattern) addWildcard(s, part string, last bool) error {
+	name, ok := wildcardName(part)
+	if !ok {
+		return fmt.Errorf("%w: %q: a wildcard must be a whole segment, as in /{name}", ErrInvalidPattern, s)
+	}
+	if name == "$" {
+		if !last {
+			return fmt.Errorf("%w: %q: {$} must be the last segment", ErrInvalidPattern, s)
+		}
+		p.trailingSlash, p.dollar = true, true
+		return nil
+	}
+	name, multi := strings.CutSuffix(name, "...")
+	if multi && !last {
+		return fmt.Errorf("%w: %q: {%s...} must be the last segment", ErrInvalidPattern, s, name)
+	}
+	if !validWildcardName(name) {
+		return fmt.Errorf("%w: %q: wildcard name %q is not a Go identifier", ErrInvalidPattern, s, name)
+	}
+	if p.hasWildcard(name) {
+		return fmt.Errorf("%w: %q: duplicate wildcard name %q", ErrInvalidPattern, s, name)
+	}
+	p.segments = append(p.segments, segment{s: name, wild: true, multi: multi})
+	return nil
+}
+
+// wildcardName returns what is between the braces of a part that is one
+// whole wildcard, "{...}" with no other brace inside.
+func wildcardName(part string) (string, bool) {
+	if len(part) < 2 || part[0] != '{' || part[len(part)-1] != '}' {
+		return "", false
+	}
+	name := part[1 : len(part)-1]
+	return name, !strings.ContainsAny(name, "{}")
 }
 
 // validWildcardName is ServeMux's rule: letters, digits and underscores, not

@@ -113,10 +113,7 @@ func NewResources(base string, o ResourceOptions) Resources {
 	}
 	one := "/{" + param + "}"
 	var res Resources
-	for _, d := range []struct {
-		name, method, sub string
-		to                *Route
-	}{
+	buildRoutes(op, base, keep, []routeDef{
 		{"index", "GET", "", &res.Index},
 		{"new", "GET", "/new", &res.New},
 		{"show", "GET", one, &res.Show},
@@ -124,13 +121,7 @@ func NewResources(base string, o ResourceOptions) Resources {
 		{"edit", "GET", one + "/edit", &res.Edit},
 		{"update", "PUT", one, &res.Update},
 		{"destroy", "DELETE", one, &res.Destroy},
-	} {
-		p := join(base, d.sub)
-		checkHelperPattern(op, p)
-		if keep[d.name] {
-			*d.to = Route{Method: d.method, Pattern: p}
-		}
-	}
+	})
 	return res
 }
 
@@ -145,24 +136,35 @@ func NewResource(base string, o ResourceOptions) Resource {
 	}
 	keep := included(op, resourceNames, o)
 	var res Resource
-	for _, d := range []struct {
-		name, method, sub string
-		to                *Route
-	}{
+	buildRoutes(op, base, keep, []routeDef{
 		{"new", "GET", "/new", &res.New},
 		{"show", "GET", "", &res.Show},
 		{"create", "POST", "", &res.Create},
 		{"edit", "GET", "/edit", &res.Edit},
 		{"update", "PUT", "", &res.Update},
 		{"destroy", "DELETE", "", &res.Destroy},
-	} {
+	})
+	return res
+}
+
+// routeDef is one route of a resource: its fetch-router name, its method, its
+// pattern below the base, and the field it fills.
+type routeDef struct {
+	name, method, sub string
+	to                *Route
+}
+
+// buildRoutes fills the route of each def that keep names. Every pattern is
+// checked, kept or not, so that a bad base or Param panics whatever Only and
+// Except leave out.
+func buildRoutes(op, base string, keep map[string]bool, defs []routeDef) {
+	for _, d := range defs {
 		p := join(base, d.sub)
 		checkHelperPattern(op, p)
 		if keep[d.name] {
 			*d.to = Route{Method: d.method, Pattern: p}
 		}
 	}
-	return res
 }
 
 // included resolves Only and Except into the set of route names to build.
@@ -170,29 +172,31 @@ func included(op string, names []string, o ResourceOptions) map[string]bool {
 	if o.Only != nil && o.Except != nil {
 		panic(fmt.Sprintf("router: %s: cannot specify both Only and Except", op))
 	}
-	canonical := func(field, n string) string {
-		for _, known := range names {
-			if strings.EqualFold(n, known) {
-				return known
-			}
-		}
-		panic(fmt.Sprintf("router: %s: %s names an unknown route %q (known: %s)", op, field, n, strings.Join(names, ", ")))
-	}
 	keep := make(map[string]bool, len(names))
-	switch {
-	case o.Only != nil:
+	if o.Only != nil {
 		for _, n := range o.Only {
-			keep[canonical("Only", n)] = true
+			keep[canonicalName(op, "Only", n, names)] = true
 		}
-	default:
-		for _, n := range names {
-			keep[n] = true
-		}
-		for _, n := range o.Except {
-			delete(keep, canonical("Except", n))
-		}
+		return keep
+	}
+	for _, n := range names {
+		keep[n] = true
+	}
+	for _, n := range o.Except {
+		delete(keep, canonicalName(op, "Except", n, names))
 	}
 	return keep
+}
+
+// canonicalName returns the route name among names that n spells in any
+// letter case ("Show" is "show"), or panics naming the option that holds it.
+func canonicalName(op, field, n string, names []string) string {
+	for _, known := range names {
+		if strings.EqualFold(n, known) {
+			return known
+		}
+	}
+	panic(fmt.Sprintf("router: %s: %s names an unknown route %q (known: %s)", op, field, n, strings.Join(names, ", ")))
 }
 
 // join appends a sub-pattern ("", "/new", "/{id}/edit") to a base pattern the
@@ -274,50 +278,51 @@ func (r *Router) Map(routes, handlers any, mw ...Middleware) {
 	where := callerLocation()
 	r.t.begin("Map", where)
 	defer r.t.mu.Unlock()
-	for i, m := range mw {
-		if m == nil {
-			panic(fmt.Sprintf("router: Map at %s: middleware %d is nil", where, i))
-		}
-	}
-
+	checkMiddleware("Map", where, mw)
 	pairs := mapPairs(routes, handlers, where)
-
 	// Check every route against the table and against each other before
 	// registering any, so that a panic leaves the router as it was.
-	type newEntry struct {
-		e     *entry
-		shape string
+	r.checkMapRoutes(pairs, where)
+	for _, p := range pairs {
+		r.handle(p.route, p.h, mw, p.what, where)
 	}
-	var news []newEntry
+}
+
+// checkMapRoutes panics, as Handle would for the first bad one, if a route of
+// pairs is invalid, is registered already, appears twice in pairs, or
+// conflicts with a registered route or an earlier route of pairs.
+func (r *Router) checkMapRoutes(pairs []mapPair, where string) {
+	news := make([]*entry, 0, len(pairs))
 	seen := map[string]*entry{}
 	for _, p := range pairs {
 		pat := r.checkRoute(p.route, nil, p.what, where)
 		e := &entry{what: p.what, mux: p.route.String(), where: where}
 		shape := p.route.Method + " " + pat.shape()
-		if prev := r.t.shapes[shape]; prev != nil {
-			panic(fmt.Sprintf("router: %s at %s is already registered as %s at %s", e.what, e.where, prev.what, prev.where))
-		}
+		r.t.checkShape(e, shape)
 		if prev := seen[shape]; prev != nil {
 			panic(fmt.Sprintf("router: %s at %s is the same route as %s", e.what, e.where, prev.what))
 		}
 		seen[shape] = e
-		news = append(news, newEntry{e, shape})
+		news = append(news, e)
 	}
+	r.t.checkConflicts(news)
+}
+
+// checkConflicts panics if an entry of news conflicts with a registered route
+// or an earlier entry of news, trying them on a scratch ServeMux that holds
+// the registered routes.
+func (t *table) checkConflicts(news []*entry) {
 	scratch := http.NewServeMux()
 	nop := http.NotFoundHandler()
-	for _, prev := range r.t.entries {
+	for _, prev := range t.entries {
 		scratch.Handle(prev.mux, nop)
 	}
-	earlier := append([]*entry(nil), r.t.entries...)
-	for _, n := range news {
-		if msg := tryRegister(scratch, n.e.mux, nop); msg != "" {
-			panic(conflictMessage(earlier, n.e, msg))
+	earlier := slices.Clone(t.entries)
+	for _, e := range news {
+		if msg := tryRegister(scratch, e.mux, nop); msg != "" {
+			panic(conflictMessage(earlier, e, msg))
 		}
-		earlier = append(earlier, n.e)
-	}
-
-	for _, p := range pairs {
-		r.handle(p.route, p.h, mw, p.what, where)
+		earlier = append(earlier, e)
 	}
 }
 
@@ -332,18 +337,7 @@ type mapPair struct {
 // with every problem it finds.
 func mapPairs(routes, handlers any, where string) []mapPair {
 	if rt, ok := routes.(Route); ok {
-		hv := reflect.ValueOf(handlers)
-		h := asHandler(hv)
-		if h == nil && hv.IsValid() && isHandlerType(hv.Type()) {
-			panic(fmt.Sprintf("router: Map at %s: %s: nil handler", where, rt))
-		}
-		if h == nil {
-			panic(fmt.Sprintf("router: Map at %s: %s: the handler is %T; want an http.Handler or an http.HandlerFunc", where, rt, handlers))
-		}
-		if rt == (Route{}) {
-			panic(fmt.Sprintf("router: Map at %s: a handler for a left-out route (a zero Route)", where))
-		}
-		return []mapPair{{what: rt.String(), route: rt, h: h}}
+		return []mapPair{routePair(rt, handlers, where)}
 	}
 	rv, ok := structValue(reflect.ValueOf(routes))
 	if !ok {
@@ -363,6 +357,22 @@ func mapPairs(routes, handlers any, where string) []mapPair {
 	default:
 		panic(fmt.Sprintf("router: Map at %s: %d problems: %s", where, len(m.problems), strings.Join(m.problems, "; ")))
 	}
+}
+
+// routePair pairs the single route of r.Map(route, handler).
+func routePair(rt Route, handler any, where string) mapPair {
+	hv := reflect.ValueOf(handler)
+	h := asHandler(hv)
+	if h == nil && hv.IsValid() && isHandlerType(hv.Type()) {
+		panic(fmt.Sprintf("router: Map at %s: %s: nil handler", where, rt))
+	}
+	if h == nil {
+		panic(fmt.Sprintf("router: Map at %s: %s: the handler is %T; want an http.Handler or an http.HandlerFunc", where, rt, handler))
+	}
+	if rt == (Route{}) {
+		panic(fmt.Sprintf("router: Map at %s: a handler for a left-out route (a zero Route)", where))
+	}
+	return mapPair{what: rt.String(), route: rt, h: h}
 }
 
 // structValue returns v as a struct value: a struct, or the struct a non-nil
@@ -400,9 +410,10 @@ func isHandlerType(t reflect.Type) bool {
 type fieldKind int
 
 const (
-	badField    fieldKind = iota
-	leafField             // a Route, or a handler
-	nestedField           // a struct or a pointer to a struct
+	missingField fieldKind = iota // no field of that name on this side: the zero mapField
+	badField
+	leafField   // a Route, or a handler
+	nestedField // a struct or a pointer to a struct
 )
 
 type mapField struct {
@@ -414,38 +425,56 @@ type mapField struct {
 	note     string // why a badField is bad, when not its type
 }
 
-// mapFields lists the fields of struct type t as Map sees them: embedded
+// mapFields lists the fields of struct value v as Map sees them: embedded
 // structs flattened as Go promotes their fields, leaves and nested maps
-// classified by leaf (Route on the routes side, a handler on the other).
-func mapFields(t reflect.Type, leaf func(reflect.Type) bool) []mapField {
+// classified by leaf (Route on the routes side, a handler on the other). An
+// invalid v, a side that does not exist, has no fields.
+func mapFields(v reflect.Value, leaf func(reflect.Type) bool) []mapField {
+	if !v.IsValid() {
+		return nil
+	}
 	var out []mapField
 	var leafEmbeds [][]int // embedded leaves: their own fields are not map fields
-	for _, f := range reflect.VisibleFields(t) {
+	for _, f := range reflect.VisibleFields(v.Type()) {
 		if underLeaf(f.Index, leafEmbeds) {
 			continue
 		}
-		k := classify(f.Type, leaf)
-		if f.Anonymous {
-			if k == leafField {
-				leafEmbeds = append(leafEmbeds, f.Index)
-			} else if k == nestedField {
-				st := f.Type
-				if st.Kind() == reflect.Pointer {
-					st = st.Elem()
-				}
-				if _, shadowed := st.FieldByName(f.Name); shadowed {
-					out = append(out, mapField{name: f.Name, index: f.Index, kind: badField, typ: f.Type, exported: true,
-						note: fmt.Sprintf("embedded struct %s hides its own field %s (Go promotes neither); rename one", f.Name, f.Name)})
-				}
-				continue // flattened: its fields follow in VisibleFields
-			}
+		if f.Anonymous && leaf(f.Type) {
+			leafEmbeds = append(leafEmbeds, f.Index)
 		}
-		if !f.IsExported() {
-			k = badField
+		if mf, ok := newMapField(f, leaf); ok {
+			out = append(out, mf)
 		}
-		out = append(out, mapField{name: f.Name, index: f.Index, kind: k, typ: f.Type, exported: f.IsExported()})
 	}
 	return out
+}
+
+// newMapField classifies struct field f. It reports false for an embedded
+// struct, which is flattened (its fields follow in VisibleFields), unless the
+// embedding hides a field of the same name.
+func newMapField(f reflect.StructField, leaf func(reflect.Type) bool) (mapField, bool) {
+	k := classify(f.Type, leaf)
+	if f.Anonymous && k == nestedField {
+		return hiddenByEmbedding(f)
+	}
+	if !f.IsExported() {
+		k = badField
+	}
+	return mapField{name: f.Name, index: f.Index, kind: k, typ: f.Type, exported: f.IsExported()}, true
+}
+
+// hiddenByEmbedding returns a bad field when embedded struct f has a field of
+// its own name, which Go promotes neither of.
+func hiddenByEmbedding(f reflect.StructField) (mapField, bool) {
+	st := f.Type
+	if st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	if _, shadowed := st.FieldByName(f.Name); !shadowed {
+		return mapField{}, false
+	}
+	return mapField{name: f.Name, index: f.Index, kind: badField, typ: f.Type, exported: true,
+		note: fmt.Sprintf("embedded struct %s hides its own field %s (Go promotes neither); rename one", f.Name, f.Name)}, true
 }
 
 func underLeaf(index []int, leaves [][]int) bool {
@@ -480,9 +509,12 @@ type mapper struct {
 }
 
 // fieldValue reads field f of struct value v, giving the zero value when an
-// embedded pointer on the way is nil, and the zero struct for a nil pointer to
-// a nested map.
+// embedded pointer on the way is nil, the zero struct for a nil pointer to
+// a nested map, and the invalid Value for a missing field.
 func fieldValue(v reflect.Value, f mapField) reflect.Value {
+	if f.kind == missingField {
+		return reflect.Value{}
+	}
 	fv, err := v.FieldByIndexErr(f.index)
 	if err != nil {
 		fv = reflect.Zero(f.typ)
@@ -500,99 +532,106 @@ func fieldValue(v reflect.Value, f mapField) reflect.Value {
 // Either may be invalid: a side that does not exist at all.
 func (m *mapper) walk(prefix string, rv, hv reflect.Value, depth int) {
 	if depth > maxMapDepth {
-		m.problems = append(m.problems, fmt.Sprintf("%s: nested more than %d levels deep (a recursive type?)", strings.TrimSuffix(prefix, "."), maxMapDepth))
+		m.problem("%s: nested more than %d levels deep (a recursive type?)", strings.TrimSuffix(prefix, "."), maxMapDepth)
 		return
 	}
-	var rfields, hfields []mapField
-	if rv.IsValid() {
-		rfields = mapFields(rv.Type(), isRouteType)
-	}
-	if hv.IsValid() {
-		hfields = mapFields(hv.Type(), isHandlerType)
-	}
+	rfields := mapFields(rv, isRouteType)
+	hfields := mapFields(hv, isHandlerType)
 	hByName := make(map[string]mapField, len(hfields))
 	for _, f := range hfields {
 		hByName[f.name] = f
 	}
-	rNames := make(map[string]bool, len(rfields))
-
 	for _, rf := range rfields {
-		rNames[rf.name] = true
-		path := prefix + rf.name
-		if m.bad(path, "route map", rf, "router.Route values and nested route maps (structs)") {
-			continue
-		}
-		hf, hasH := hByName[rf.name]
-		if hasH && m.bad(path, "handler struct", hf, "handlers (http.Handler, http.HandlerFunc) and nested structs of handlers") {
-			continue
-		}
-		rval := fieldValue(rv, rf)
-		if rf.kind == nestedField {
-			switch {
-			case !hasH:
-				m.walk(path+".", rval, reflect.Value{}, depth+1)
-			case hf.kind == leafField:
-				m.problems = append(m.problems, fmt.Sprintf("%s is a nested route map but the handler struct has a single handler %s", path, path))
-			default:
-				m.walk(path+".", rval, fieldValue(hv, hf), depth+1)
-			}
-			continue
-		}
-		route := rval.Interface().(Route)
-		var h http.Handler
-		if hasH {
-			if hf.kind == nestedField {
-				m.problems = append(m.problems, fmt.Sprintf("%s is a route but the handler struct has a nested struct %s", path, path))
-				continue
-			}
-			h = asHandler(fieldValue(hv, hf))
-		}
-		zero := route == Route{}
-		switch {
-		case zero && h != nil:
-			m.problems = append(m.problems, fmt.Sprintf("handler %s for a left-out route (%s is a zero Route)", path, path))
-		case zero:
-		case h == nil && hasH:
-			m.problems = append(m.problems, fmt.Sprintf("nil handler for %s (%s)", path, route))
-		case h == nil:
-			m.problems = append(m.problems, fmt.Sprintf("missing handler for %s (%s)", path, route))
-		default:
-			m.pairs = append(m.pairs, mapPair{what: fmt.Sprintf("%s (%s)", path, route), route: route, h: h})
-		}
+		hf := hByName[rf.name]
+		delete(hByName, rf.name)
+		m.pair(prefix+rf.name, rv, hv, rf, hf, depth)
 	}
-
-	for _, hf := range hfields {
-		if rNames[hf.name] {
-			continue
-		}
-		path := prefix + hf.name
-		if m.bad(path, "handler struct", hf, "handlers (http.Handler, http.HandlerFunc) and nested structs of handlers") {
-			continue
-		}
-		if hf.kind == nestedField {
-			m.walk(path+".", reflect.Value{}, fieldValue(hv, hf), depth+1)
-			continue
-		}
-		if asHandler(fieldValue(hv, hf)) != nil {
-			m.problems = append(m.problems, fmt.Sprintf("unknown handler %s: the route map has no route %s", path, path))
+	for _, hf := range hfields { // the handlers that no route field named
+		if _, left := hByName[hf.name]; left {
+			m.pair(prefix+hf.name, rv, hv, mapField{}, hf, depth)
 		}
 	}
 }
 
+// pair pairs route field rf of rv with handler field hf of hv, both named
+// path; at most one of them is missing.
+func (m *mapper) pair(path string, rv, hv reflect.Value, rf, hf mapField, depth int) {
+	if m.bad(path, routeSide, rf) || m.bad(path, handlerSide, hf) {
+		return
+	}
+	rval, hval := fieldValue(rv, rf), fieldValue(hv, hf)
+	if rf.kind == nestedField || hf.kind == nestedField {
+		m.pairNested(path, rf, hf, rval, hval, depth)
+		return
+	}
+	h := asHandler(hval)
+	if rf.kind == missingField {
+		if h != nil {
+			m.problem("unknown handler %s: the route map has no route %s", path, path)
+		}
+		return
+	}
+	m.pairRoute(path, rval.Interface().(Route), h, hf.kind == leafField)
+}
+
+// pairNested walks a nested route map and the nested handler struct beside
+// it, one of which may be missing.
+func (m *mapper) pairNested(path string, rf, hf mapField, rval, hval reflect.Value, depth int) {
+	switch {
+	case hf.kind == leafField:
+		m.problem("%s is a nested route map but the handler struct has a single handler %s", path, path)
+	case rf.kind == leafField:
+		m.problem("%s is a route but the handler struct has a nested struct %s", path, path)
+	default:
+		m.walk(path+".", rval, hval, depth+1)
+	}
+}
+
+// pairRoute pairs a route with its handler h, which is nil when the handler
+// field holds nil or, when hasField is false, does not exist.
+func (m *mapper) pairRoute(path string, route Route, h http.Handler, hasField bool) {
+	zero := route == Route{}
+	switch {
+	case zero && h != nil:
+		m.problem("handler %s for a left-out route (%s is a zero Route)", path, path)
+	case zero:
+	case h != nil:
+		m.pairs = append(m.pairs, mapPair{what: fmt.Sprintf("%s (%s)", path, route), route: route, h: h})
+	case hasField:
+		m.problem("nil handler for %s (%s)", path, route)
+	default:
+		m.problem("missing handler for %s (%s)", path, route)
+	}
+}
+
+func (m *mapper) problem(format string, args ...any) {
+	m.problems = append(m.problems, fmt.Sprintf(format, args...))
+}
+
+// side names one of the two structs Map reads, for messages about their
+// fields.
+type side struct {
+	name  string // "route map"
+	holds string // what its fields may be
+}
+
+var (
+	routeSide   = side{"route map", "router.Route values and nested route maps (structs)"}
+	handlerSide = side{"handler struct", "handlers (http.Handler, http.HandlerFunc) and nested structs of handlers"}
+)
+
 // bad records a problem for a field of the wrong type and reports whether
 // there was one.
-func (m *mapper) bad(path, side string, f mapField, want string) bool {
-	if f.kind != badField {
+func (m *mapper) bad(path string, sd side, f mapField) bool {
+	switch {
+	case f.kind != badField:
 		return false
+	case f.note != "":
+		m.problem("%s: %s", path, f.note)
+	case !f.exported:
+		m.problem("%s: unexported field in the %s; Map reads exported fields only", path, sd.name)
+	default:
+		m.problem("%s: field of type %s in the %s, which holds only %s", path, f.typ, sd.name, sd.holds)
 	}
-	if f.note != "" {
-		m.problems = append(m.problems, fmt.Sprintf("%s: %s", path, f.note))
-		return true
-	}
-	if !f.exported {
-		m.problems = append(m.problems, fmt.Sprintf("%s: unexported field in the %s; Map reads exported fields only", path, side))
-		return true
-	}
-	m.problems = append(m.problems, fmt.Sprintf("%s: field of type %s in the %s, which holds only %s", path, f.typ, side, want))
 	return true
 }

@@ -234,8 +234,7 @@ type table struct {
 	mws     []Middleware // router-wide
 	handler http.Handler // mws wrapped around dispatch, built by prepare; nil without mws
 
-	notFound         http.Handler // nil: inherited when mounted, else http.NotFound
-	methodNotAllowed http.Handler // nil: inherited when mounted, else a plain 405
+	fallbacks // the 404 and 405 handlers and AutoOptions
 
 	methods []string          // every method registered, sorted; GET brings HEAD
 	entries []*entry          // in registration order, for conflict messages
@@ -245,12 +244,42 @@ type table struct {
 	serving atomic.Bool       // prepare has run: setup calls now are mistakes
 	mounted bool              // this router was passed to Mount: look for mount info
 
-	autoOptions bool // AutoOptions: answer OPTIONS with 204 and Allow
-	allowDots   bool // AllowDotSegments: let "." and ".." path segments through
+	allowDots bool // AllowDotSegments: let "." and ".." path segments through
 
 	// mu orders every setup call before prepare: a setup call either finishes
 	// before the first request starts routing or panics.
 	mu sync.Mutex
+}
+
+// fallbacks are the settings for requests that match no route. A mounted
+// *Router inherits from its parent each one it does not set itself.
+type fallbacks struct {
+	notFound         http.Handler // nil: inherited when mounted, else http.NotFound
+	methodNotAllowed http.Handler // nil: inherited when mounted, else a plain 405
+	autoOptions      bool         // AutoOptions: answer OPTIONS with 204 and Allow
+}
+
+// defaultFallbacks are ServeMux's own responses.
+var defaultFallbacks = fallbacks{
+	notFound:         http.NotFoundHandler(),
+	methodNotAllowed: http.HandlerFunc(methodNotAllowed),
+}
+
+// under returns f with each handler it does not set taken from parent, and
+// AutoOptions on when either has it.
+func (f fallbacks) under(parent fallbacks) fallbacks {
+	if f.notFound == nil {
+		f.notFound = parent.notFound
+	}
+	if f.methodNotAllowed == nil {
+		f.methodNotAllowed = parent.methodNotAllowed
+	}
+	f.autoOptions = f.autoOptions || parent.autoOptions
+	return f
+}
+
+func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
 }
 
 // entry records one registration, for error messages.
@@ -326,15 +355,14 @@ func (r *Router) Any(pattern string, h http.HandlerFunc, mw ...Middleware) {
 	r.handleFunc("", pattern, h, mw)
 }
 
+// handleFunc is Handle for the method helpers. A nil func is passed on as a
+// nil http.Handler, so that Handle reports it.
 func (r *Router) handleFunc(method, pattern string, h http.HandlerFunc, mw []Middleware) {
-	route := Route{Method: method, Pattern: pattern}
-	where := callerLocation()
-	if h == nil {
-		panic(fmt.Sprintf("router: %s at %s: nil handler", route, where))
+	var handler http.Handler
+	if h != nil {
+		handler = h
 	}
-	r.t.begin(route.String(), where)
-	defer r.t.mu.Unlock()
-	r.handle(route, h, mw, route.String(), where)
+	r.Handle(Route{Method: method, Pattern: pattern}, handler, mw...)
 }
 
 // Handle registers h for route, wrapped in the optional route middleware mw
@@ -373,11 +401,7 @@ func (r *Router) handle(route Route, h http.Handler, mw []Middleware, what, wher
 // checkRoute validates a route and its middleware without registering
 // anything, and returns the parsed pattern.
 func (r *Router) checkRoute(route Route, mw []Middleware, what, where string) *pattern {
-	for i, m := range mw {
-		if m == nil {
-			panic(fmt.Sprintf("router: %s at %s: middleware %d is nil", what, where, i))
-		}
-	}
+	checkMiddleware(what, where, mw)
 	if err := checkMethod(route.Method); err != nil {
 		panic(fmt.Sprintf("router: %s at %s: %v", what, where, err))
 	}
@@ -466,11 +490,6 @@ func (r *Router) AllowDotSegments() {
 	r.setRouterWide("AllowDotSegments", "the path check", false, func(t *table) { t.allowDots = true })
 }
 
-// begin starts a setup call: it locks the table, so that the first request
-// waits for the call to finish, and panics if the router has already served a
-// request (the call would race with requests, and routes registered late would
-// be missed by the catch-all set up at the first request). The caller unlocks
-// t.mu.
 // setRouterWide runs set on the table under the setup lock, after checking
 // that r is not a group (what names the setting in the panic message) and,
 // with nilHandler, that the handler given is not nil.
@@ -487,6 +506,11 @@ func (r *Router) setRouterWide(call, what string, nilHandler bool, set func(t *t
 	set(r.t)
 }
 
+// begin starts a setup call: it locks the table, so that the first request
+// waits for the call to finish, and panics if the router has already served a
+// request (the call would race with requests, and routes registered late would
+// be missed by the catch-all set up at the first request). The caller unlocks
+// t.mu.
 func (t *table) begin(what, where string) {
 	t.mu.Lock()
 	if t.serving.Load() {
@@ -515,37 +539,50 @@ func checkMethod(m string) error {
 	return nil
 }
 
-func isTokenChar(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' ||
-		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-}
+// tchars are the characters of an RFC 9110 token (section 5.6.2), which a
+// method is.
+const tchars = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
+func isTokenChar(c byte) bool { return strings.IndexByte(tchars, c) >= 0 }
+
+// addMethod records a registered method for the Allow header; a GET route
+// also answers HEAD.
 func (t *table) addMethod(m string) {
-	add := func(m string) {
-		if i, found := slices.BinarySearch(t.methods, m); !found {
-			t.methods = slices.Insert(t.methods, i, m)
-		}
-	}
 	if m == "" {
 		return
 	}
-	add(m)
+	t.methods = insertSorted(t.methods, m)
 	if m == "GET" {
-		add("HEAD")
+		t.methods = insertSorted(t.methods, "HEAD")
 	}
+}
+
+// insertSorted adds s to the sorted list, unless it is there already.
+func insertSorted(list []string, s string) []string {
+	i, found := slices.BinarySearch(list, s)
+	if found {
+		return list
+	}
+	return slices.Insert(list, i, s)
 }
 
 // register adds one ServeMux pattern, turning ServeMux's panics into messages
 // that name the user's routes and where they were registered.
 func (t *table) register(e *entry, shape, muxPattern string, h http.Handler) {
-	if prev := t.shapes[shape]; prev != nil {
-		panic(fmt.Sprintf("router: %s at %s is already registered as %s at %s", e.what, e.where, prev.what, prev.where))
-	}
+	t.checkShape(e, shape)
 	if msg := tryRegister(t.mux, muxPattern, h); msg != "" {
 		panic(conflictMessage(t.entries, e, msg))
 	}
 	t.shapes[shape] = e
 	t.entries = append(t.entries, e)
+}
+
+// checkShape panics if a route of the same method and shape is registered
+// already: ServeMux would call it a conflict, but it is the same route.
+func (t *table) checkShape(e *entry, shape string) {
+	if prev := t.shapes[shape]; prev != nil {
+		panic(fmt.Sprintf("router: %s at %s is already registered as %s at %s", e.what, e.where, prev.what, prev.where))
+	}
 }
 
 // conflictMessage finds which of entries e conflicts with, by registering the
@@ -612,6 +649,8 @@ func (t *table) dispatch(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
+	// The mount check is written out rather than calling mountOf, which is
+	// too big to inline: every request of every router passes here.
 	if t.mounted {
 		if mi, ok := req.Context().Value(mountKey{}).(*mountInfo); ok {
 			mi.w.ResponseWriter, mi.w.req = w, req
@@ -621,6 +660,16 @@ func (t *table) dispatch(w http.ResponseWriter, req *http.Request) {
 	t.mux.ServeHTTP(w, req)
 }
 
+// mountOf returns the mount information the parent router passed with req,
+// or nil when t is not a mounted router.
+func (t *table) mountOf(req *http.Request) *mountInfo {
+	if !t.mounted {
+		return nil
+	}
+	mi, _ := req.Context().Value(mountKey{}).(*mountInfo)
+	return mi
+}
+
 // fallback answers requests that match no route: 405 with Allow when the path
 // matches a route of another method (204 with Allow for OPTIONS when
 // AutoOptions is on), else 404.
@@ -628,39 +677,25 @@ func (t *table) fallback(w http.ResponseWriter, req *http.Request) {
 	if mw, ok := w.(*mountWriter); ok {
 		w = mw.ResponseWriter
 	}
-	var parent *mountInfo
-	if t.mounted {
-		parent, _ = req.Context().Value(mountKey{}).(*mountInfo)
+	f := t.fallbacks
+	if mi := t.mountOf(req); mi != nil {
+		f = f.under(mi.fallbacks)
 	}
-	if allow := t.allowed(req); allow != "" {
-		if t.autoOptions || parent != nil && parent.autoOptions {
-			allow = withOptions(allow)
-			if req.Method == "OPTIONS" {
-				w.Header().Set("Allow", allow)
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-		}
-		w.Header().Set("Allow", allow)
-		h := t.methodNotAllowed
-		if h == nil && parent != nil {
-			h = parent.methodNotAllowed
-		}
-		if h == nil {
-			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
-			return
-		}
-		h.ServeHTTP(w, req)
+	f = f.under(defaultFallbacks)
+	allow := t.allowed(req)
+	if allow == "" {
+		f.notFound.ServeHTTP(w, req)
 		return
 	}
-	h := t.notFound
-	if h == nil && parent != nil {
-		h = parent.notFound
+	if f.autoOptions {
+		allow = withOptions(allow)
 	}
-	if h == nil {
-		h = http.NotFoundHandler()
+	w.Header().Set("Allow", allow)
+	if f.autoOptions && req.Method == "OPTIONS" {
+		w.WriteHeader(http.StatusNoContent)
+		return
 	}
-	h.ServeHTTP(w, req)
+	f.methodNotAllowed.ServeHTTP(w, req)
 }
 
 // withOptions adds OPTIONS to an Allow value, keeping it sorted.
