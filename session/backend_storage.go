@@ -134,7 +134,7 @@ func (st *backendStorage) readKey(ctx context.Context, key string, now time.Time
 		return decodedRecord{}, Version{}, err
 	}
 	r, err := decodeRecord(readOnlyString(rec))
-	if err == nil && st.o.expired(r.m, now, st.t == nil) {
+	if err == nil && st.o.expired(r.m, now, st.t != nil) {
 		err = ErrNotFound
 	}
 	return r, v, err
@@ -152,8 +152,7 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	}
 	s := loaded(cookieValue, r.values, r.flash, r.m, now)
 	s.rec.version = v
-	s.rec.saved = st.lastRefresh(cookieValue, s.rec.saved)
-	s.setExpiryLocked(&st.o, s.rec.saved, now)
+	s.setExpiryLocked(&st.o, st.lastRefresh(cookieValue, s.rec.saved), now)
 	if st.caps.index {
 		s.rec.indexed = userOf(r.values, st.o.UserKey)
 	}
@@ -243,6 +242,7 @@ func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttem
 	now := st.o.Now()
 	s.mu.Lock()
 	snap := s.snapshotLocked()
+	snap.saved = st.lastRefresh(snap.id, snap.saved)
 	if st.caps.index {
 		snap.user, snap.indexed = userOf(s.values, st.o.UserKey), s.rec.indexed
 	}
@@ -479,7 +479,9 @@ func (x *execution) finish() (string, bool, error) {
 	case markRefresh:
 		s := x.s
 		s.mu.Lock()
-		s.rec.saved = x.now
+		if x.plan.write == writeRecord {
+			s.rec.saved = x.now // a touch leaves the record's save time (see lastRefresh)
+		}
 		s.setExpiryLocked(&x.st.o, x.now, x.now)
 		s.mu.Unlock()
 	}

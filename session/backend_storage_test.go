@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -415,4 +416,46 @@ func withValue(st session.Storage, v string) *session.Session {
 	s, _ := st.Read(ctx, "")
 	s.Set("v", v)
 	return s
+}
+
+// Issue 22.5: a record whose TTL was removed (PERSIST, a migration, another
+// program's write) still ends by its metadata on a backend that touches: it
+// is read as absent once it is idle for twice the idle timeout.
+func TestBackendStorageIdleWithoutTTL(t *testing.T) {
+	clock := sessiontest.NewFakeClock(time.Time{})
+	b := sessiontest.NewBackend(clock.Now)
+	st := mustStorage(t, b, session.Options{Now: clock.Now, IdleTimeout: 30 * time.Minute})
+	saved := clock.Now().Add(-2 * time.Hour).UnixMilli()
+	b.Store("persisted", []byte(fmt.Sprintf(`[{"user":"ada"},{},{"c":%d,"s":%d}]`, saved, saved)))
+	if s, err := st.Read(ctx, "persisted"); err != nil || s.ID() == "persisted" {
+		t.Fatalf("Read of a record idle for 2 h without a TTL = %v, %v; want a fresh session", s, err)
+	}
+	recent := clock.Now().Add(-50 * time.Minute).UnixMilli()
+	b.Store("touched", []byte(fmt.Sprintf(`[{"user":"ada"},{},{"c":%d,"s":%d}]`, recent, recent)))
+	if s, err := st.Read(ctx, "touched"); err != nil || s.ID() != "touched" {
+		t.Fatalf("Read of a record written 50 min ago (touched since, as far as the storage knows) = %v, %v; want it loaded", s, err)
+	}
+}
+
+// Issue 22.5: a session in use only by read-only requests on a backend that
+// touches stays alive for many idle timeouts, and its record is rewritten
+// at least every half idle timeout, so that its metadata never looks idle.
+func TestBackendStorageTouchesRewriteInTime(t *testing.T) {
+	clock := sessiontest.NewFakeClock(time.Time{})
+	b := sessiontest.NewBackend(clock.Now)
+	idle := 30 * time.Minute
+	st := mustStorage(t, b, session.Options{Now: clock.Now, IdleTimeout: idle})
+	c, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "ada") })
+	b.ResetCalls()
+	for range 60 { // 60 requests 4 minutes apart: 8 idle timeouts
+		clock.Advance(4 * time.Minute)
+		sessiontest.Request(t, st, c, func(s *session.Session) {
+			if s.Get("user") != "ada" {
+				t.Fatal("the session ended while in use")
+			}
+		})
+	}
+	if puts, touches := b.CallCount(sessiontest.OpPut), b.CallCount(sessiontest.OpTouch); puts < 15 || touches == 0 {
+		t.Errorf("%d rewrites and %d touches in 4 h; want a rewrite at least every %v, touches between", puts, touches, idle/2)
+	}
 }

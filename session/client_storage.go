@@ -118,7 +118,7 @@ func (st *clientStorage) Read(ctx context.Context, cookieValue string) (*Session
 		return New(), nil
 	}
 	now := st.o.Now()
-	if st.o.expired(m, now, true) {
+	if st.o.expired(m, now, false) {
 		return New(), nil
 	}
 	if !ValidID(id) {

@@ -26,17 +26,35 @@ func timeMS(t time.Time) int64 {
 }
 
 // expired reports whether a record with metadata m is past its lifetime, or
-// past its idle timeout when checkIdle (the backend does not enforce a TTL
-// that touches extend). Records without metadata (written by Remix) have no
-// known age and are not expired here; their age starts when they are loaded.
-func (o *Options) expired(m meta, now time.Time, checkIdle bool) bool {
+// idle since its last save for longer than the idle timeout: exactly when
+// touched is false (nothing refreshes a record but a save), twice the idle
+// timeout when it is true. A backend that touches (Toucher) enforces the
+// idle timeout itself, with the TTL each touch extends, and its records'
+// save time lags their last use: the storage rewrites a record instead of
+// touching it once its save time is half the idle timeout old (see
+// rewriteDue), so a record in use is never idle by its metadata for more
+// than 0.6 of the timeout. Twice the timeout is then a safe backstop for a
+// record whose TTL was removed (PERSIST, a migration, another program's
+// write): it still ends. Records without metadata (written by Remix) have
+// no known age and are not expired here; their age starts when they are
+// loaded.
+func (o *Options) expired(m meta, now time.Time, touched bool) bool {
 	if o.Lifetime > 0 && m.Created > 0 && !now.Before(msTime(m.Created).Add(o.Lifetime)) {
 		return true
 	}
-	if checkIdle && o.IdleTimeout > 0 && m.Saved > 0 && !now.Before(msTime(m.Saved).Add(o.IdleTimeout)) {
-		return true
+	idle := o.IdleTimeout
+	if touched {
+		idle *= 2
 	}
-	return false
+	return idle > 0 && m.Saved > 0 && !now.Before(msTime(m.Saved).Add(idle))
+}
+
+// rewriteDue reports whether a sliding refresh must rewrite the record
+// rather than touch it: its last save (written) is half the idle timeout
+// old, so that its metadata keeps within reach of its last use (see
+// expired).
+func (o *Options) rewriteDue(written, now time.Time) bool {
+	return o.IdleTimeout > 0 && now.Sub(written) >= o.IdleTimeout/2
 }
 
 // ttl returns how long a record of a session created at created may live

@@ -167,6 +167,18 @@ func (d *indexDoc) prune(now time.Time) {
 	d.remove(func(m *indexMember) bool { return m.expiredAt(now) })
 }
 
+// liveCount is how many members no revoke marked and whose lifetime has not
+// ended at now.
+func (d *indexDoc) liveCount(now time.Time) int {
+	n := 0
+	for i := range d.members {
+		if m := &d.members[i]; !m.revoked && !m.expiredAt(now) {
+			n++
+		}
+	}
+	return n
+}
+
 // evictOver marks the oldest live members revoked while more than max are
 // live (max 0: no limit), and returns how many it marked; the save that
 // added the newest ends them (endRevoked).

@@ -22,6 +22,7 @@ type saveSnapshot struct {
 	stored     bool      // loaded from, or saved to, a record
 	created    time.Time // zero: never saved
 	saved      time.Time // last save or refresh; zero: never
+	written    time.Time // last save: the record's metadata (a touch refreshes, but does not write)
 	// persistent: the cookie carries a Max-Age (Persistent), so a sliding
 	// refresh must send it again with the new time left.
 	persistent bool
@@ -49,6 +50,7 @@ func (s *Session) snapshotLocked() saveSnapshot {
 		stored:     s.stored,
 		created:    s.rec.created,
 		saved:      s.rec.saved,
+		written:    s.rec.saved,
 		persistent: s.persistentLocked(),
 		version:    s.rec.version,
 		changes:    s.rec.changes,
@@ -163,7 +165,7 @@ func decideSave(snap *saveSnapshot, now time.Time, o *Options, c storeCaps) save
 		// after the write.
 		p.write, p.deletes, p.cookie, p.mark = writeRecord, snap.deletes, cookieSet, markSaved
 	case refreshDue:
-		p.slide(snap, c)
+		p.slide(snap, c.touch && !o.rewriteDue(snap.written, now))
 	}
 	if c.index {
 		// The per-user index: see decideIndex (userindex.go).
@@ -187,16 +189,17 @@ func (p *savePlan) end(snap *saveSnapshot, alive bool, c storeCaps) {
 	}
 }
 
-// slide plans a sliding refresh: extend the record's life, without a
-// Set-Cookie (the cookie holds only the id), unless the session is
-// persistent: its cookie's Max-Age must follow the record's TTL.
-func (p *savePlan) slide(snap *saveSnapshot, c storeCaps) {
+// slide plans a sliding refresh: extend the record's life, by a touch when
+// touch is true, else by a rewrite, without a Set-Cookie (the cookie holds
+// only the id), unless the session is persistent: its cookie's Max-Age must
+// follow the record's TTL.
+func (p *savePlan) slide(snap *saveSnapshot, touch bool) {
 	p.refresh, p.mark = true, markRefresh
 	if snap.persistent {
 		p.cookie = cookieSet
 	}
 	p.write = writeRecord
-	if c.touch {
+	if touch {
 		p.write = writeTouch
 	}
 }

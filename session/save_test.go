@@ -22,7 +22,7 @@ func TestDecideSave(t *testing.T) {
 	touch := storeCaps{touch: true}
 	client := storeCaps{clientSide: true}
 
-	loaded := saveSnapshot{id: "a", originalID: "a", stored: true, created: created, saved: now.Add(-time.Minute)}
+	loaded := saveSnapshot{id: "a", originalID: "a", stored: true, created: created, saved: now.Add(-time.Minute), written: now.Add(-time.Minute)}
 	with := func(s saveSnapshot, f func(*saveSnapshot)) saveSnapshot { f(&s); return s }
 	dirty := with(loaded, func(s *saveSnapshot) { s.dirty = true })
 	fresh := saveSnapshot{id: "n", originalID: "n", dirty: true}
@@ -93,6 +93,9 @@ func TestDecideSave(t *testing.T) {
 			savePlan{write: writeRecord, ttl: 30 * time.Minute, cookie: cookieSet, mark: markSaved, created: created}},
 		{"cookie: regenerated: write, warn, nothing to delete", regenerated, life, client,
 			savePlan{write: writeRecord, ttl: time.Hour, cookie: cookieSet, mark: markSaved, created: created, warnUndeletable: true}},
+		{"touch store, refresh due, last write half the idle timeout ago: rewrite instead of touch",
+			with(refreshDue, func(s *saveSnapshot) { s.written = now.Add(-15 * time.Minute) }), idle, touch,
+			savePlan{write: writeRecord, refresh: true, ttl: 30 * time.Minute, mark: markRefresh, created: created}},
 		{"cookie: destroyed: expire, nothing to delete", destroyed, life, client,
 			savePlan{ttl: time.Hour, cookie: cookieExpire, mark: markSaved, created: created}},
 		{"cookie: past its lifetime: expire", expired, life, client,

@@ -193,13 +193,63 @@ func (x *execution) addToIndex(ctx context.Context) error {
 				return false, err
 			}
 		}
-		changed := d.add(m)
-		if d.evictOver(st.o.maxUserSessions(), x.now) > 0 {
-			x.evicted = true
-			changed = true
-		}
-		return changed, nil
+		added := d.add(m)
+		capped := x.capIndex(ctx, d)
+		return added || capped, nil
 	})
+}
+
+// loginGrace is how long after it joined its user's index a member may lack
+// its record without counting as gone: a sign-in adds the member before it
+// writes the record (step 1).
+const loginGrace = time.Minute
+
+// capIndex keeps user's index d within Options.MaxUserSessions live
+// members, and reports whether it changed d. Only live sessions count:
+// before it ends any, it reads the records of the members past loginGrace
+// and drops those whose record is gone (expired, deleted, lost with a cache
+// server) or names another user. When the records cannot be read (a server
+// is down), it ends nothing: a server that fails must never sign out the
+// users whose servers are fine. The sessions it marks revoked are ended by
+// the save (x.evicted).
+func (x *execution) capIndex(ctx context.Context, d *indexDoc) bool {
+	max := x.st.o.maxUserSessions()
+	if max <= 0 || d.liveCount(x.now) <= max {
+		return false
+	}
+	dropped, err := x.dropGone(ctx, d)
+	if err != nil {
+		x.st.o.Logger.WarnContext(ctx, "session: a user is past Options.MaxUserSessions, but their sessions' records cannot be read; none is ended", "error", err)
+		return dropped > 0
+	}
+	if d.evictOver(max, x.now) > 0 {
+		x.evicted = true
+		return true
+	}
+	return dropped > 0
+}
+
+// dropGone removes from d the live members past loginGrace whose record is
+// gone or names another user, and returns how many it removed.
+func (x *execution) dropGone(ctx context.Context, d *indexDoc) (int, error) {
+	st, user := x.st, x.plan.index.to
+	var settled []indexMember
+	for _, m := range d.members {
+		if !m.revoked && !m.expiredAt(x.now) && x.now.UnixMilli()-m.added >= loginGrace.Milliseconds() {
+			settled = append(settled, m)
+		}
+	}
+	recs, err := st.readMembers(ctx, settled, x.now)
+	if err != nil {
+		return 0, err
+	}
+	var gone []string
+	for i, r := range recs {
+		if r == nil || userOf(r.values, st.o.UserKey) != user {
+			gone = append(gone, settled[i].handle)
+		}
+	}
+	return d.remove(func(m *indexMember) bool { return !m.revoked && slices.Contains(gone, m.handle) }), nil
 }
 
 // sourceLive checks, for step 1, that the session the save was loaded from
@@ -381,7 +431,7 @@ func (st *backendStorage) readMembersMulti(ctx context.Context, mg MultiGetter, 
 		if b == nil {
 			continue
 		}
-		if r, err := decodeRecord(readOnlyString(b)); err == nil && !st.o.expired(r.m, now, st.t == nil) {
+		if r, err := decodeRecord(readOnlyString(b)); err == nil && !st.o.expired(r.m, now, st.t != nil) {
 			recs[i] = &r
 		}
 	}

@@ -12,7 +12,7 @@ func TestDecideSaveIndex(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	o := Options{IdleTimeout: 30 * time.Minute, Lifetime: 2 * time.Hour}
 	caps := storeCaps{touch: true, index: true}
-	loaded := saveSnapshot{id: "a", originalID: "a", stored: true, created: now.Add(-time.Hour), saved: now.Add(-time.Minute)}
+	loaded := saveSnapshot{id: "a", originalID: "a", stored: true, created: now.Add(-time.Hour), saved: now.Add(-time.Minute), written: now.Add(-time.Minute)}
 	with := func(s saveSnapshot, f func(*saveSnapshot)) saveSnapshot { f(&s); return s }
 	alice := with(loaded, func(s *saveSnapshot) { s.user, s.indexed = "alice", "alice" })
 

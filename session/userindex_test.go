@@ -418,3 +418,76 @@ func TestUserIndexLoginFromUnindexedSession(t *testing.T) {
 		}
 	})
 }
+
+// Issue 22.3: the per-user cap counts live sessions only. Sessions whose
+// records were lost (a cache server restarted empty) leave the index when a
+// sign-in finds the user over the cap, and no session whose record is fine
+// is ended for them.
+func TestUserIndexCapCountsLiveSessions(t *testing.T) {
+	ctx := context.Background()
+	clock := sessiontest.NewFakeClock(time.Time{})
+	logs := sessiontest.NewLogs()
+	b := sessiontest.NewBackend(clock.Now)
+	st := mustStorage(t, b, session.Options{UserKey: "user", MaxUserSessions: 3, Now: clock.Now, Logger: logs.Logger()})
+	ix := st.(session.UserIndex)
+	signIn := func() string {
+		c, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+		return c
+	}
+	healthy, lost1, lost2 := signIn(), signIn(), signIn()
+	clock.Advance(2 * time.Minute)
+	for _, c := range []string{lost1, lost2} {
+		if err := b.Delete(ctx, b.Key(c), session.Version{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := []string{signIn(), signIn()}
+	for _, c := range append(fresh, healthy) {
+		if s, _ := st.Read(ctx, c); s.Get("user") != "alice" {
+			t.Errorf("a session with a live record was ended (%d sign-ins after 2 of 3 records were lost)", len(fresh))
+		}
+	}
+	if list, err := ix.Sessions(ctx, "alice"); err != nil || len(list) != 3 {
+		t.Errorf("Sessions = %d, %v; want the 3 live ones", len(list), err)
+	}
+	if logs.Contains("MaxUserSessions") {
+		t.Errorf("a warning about the cap although only 3 sessions are live:\n%s", logs)
+	}
+	// Past the cap with live sessions only, the oldest is ended as before.
+	clock.Advance(2 * time.Minute)
+	signIn()
+	if s, _ := st.Read(ctx, healthy); s.Get("user") == "alice" {
+		t.Error("4 live sessions under a cap of 3: the oldest was not ended")
+	}
+}
+
+// Issue 22.3: when the records cannot be read (a server is down), a sign-in
+// past the cap ends nothing, so a failing server never signs out users
+// whose servers are fine; the sign-in itself succeeds, and it is logged.
+func TestUserIndexCapUnreadableEndsNothing(t *testing.T) {
+	ctx := context.Background()
+	clock := sessiontest.NewFakeClock(time.Time{})
+	logs := sessiontest.NewLogs()
+	b := sessiontest.NewBackend(clock.Now)
+	st := mustStorage(t, b, session.Options{UserKey: "user", MaxUserSessions: 2, Now: clock.Now, Logger: logs.Logger()})
+	var cookies []string
+	for range 2 {
+		c, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+		cookies = append(cookies, c)
+	}
+	clock.Advance(2 * time.Minute)
+	b.Fail(sessiontest.OpGetMulti, errors.New("server down"))
+	c, set := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+	if !set || c == "" {
+		t.Fatal("the sign-in failed")
+	}
+	b.Fail(sessiontest.OpGetMulti, nil)
+	for _, c := range append(cookies, c) {
+		if s, _ := st.Read(ctx, c); s.Get("user") != "alice" {
+			t.Error("a session was ended while its user's records could not be read")
+		}
+	}
+	if !logs.Contains("cannot be read") {
+		t.Errorf("no warning:\n%s", logs)
+	}
+}
