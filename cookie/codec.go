@@ -1,11 +1,11 @@
 package cookie
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -19,6 +19,13 @@ var (
 	nativeEncoding = base64.RawURLEncoding.Strict()
 	remixEncoding  = base64.StdEncoding
 )
+
+// encodings are each Format's encodings of the value and of its signature,
+// which is unpadded in both formats.
+var encodings = [...]struct{ value, sig *base64.Encoding }{
+	Native: {nativeEncoding, nativeEncoding},
+	Remix:  {remixEncoding, base64.RawStdEncoding},
+}
 
 // Serialize returns the Set-Cookie header value that stores value: the
 // encoded (and, with secrets, signed) value, then the attributes in this
@@ -41,11 +48,9 @@ func (c *Cookie) Serialize(value string) (string, error) {
 	}
 	buf = append(buf, c.attrs...)
 	// buf is never written again, so the string may share its memory, as
-	// strings.Builder does. This saves a copy and an allocation per call:
-	// string(buf) made BenchmarkSerialize 31% slower for Native/Signed
-	// (median of ten rounds of CPU time; 10% for the best round), 39% for
-	// Native/Unsigned and 24% for SerializeLarge/Native/Unsigned, and
-	// building the line in a strings.Builder instead 22 to 54%.
+	// strings.Builder does. This saves a copy and an allocation per call,
+	// a large part of Serialize's time; building the line in a
+	// strings.Builder instead was slower still.
 	return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
 }
 
@@ -76,13 +81,7 @@ func (c *Cookie) serializeMaxAge(value string, maxAge int, r *Received) (string,
 		}
 	}
 	buf = append(buf, c.lifeHead...)
-	switch {
-	case maxAge < 0:
-		buf = append(buf, "; Max-Age=0"...)
-	case maxAge > 0:
-		buf = append(buf, "; Max-Age="...)
-		buf = strconv.AppendInt(buf, int64(min(maxAge, maxMaxAge)), 10)
-	}
+	buf = appendMaxAge(buf, maxAge)
 	buf = append(buf, c.lifeTail...)
 	// As in Serialize: buf is never written again.
 	return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
@@ -114,53 +113,48 @@ func (c *Cookie) Encode(value string) (string, error) {
 // Secrets[0] made over the very encoding just produced, that signature is
 // the one encode would compute, and it is used instead of a new HMAC.
 func (c *Cookie) encode(value string, extra int, r *Received) ([]byte, error) {
-	var enc *base64.Encoding
-	if c.opts.Format == Remix {
-		if !utf8.ValidString(value) {
-			return nil, fmt.Errorf("cookie %q: %w", c.name, ErrInvalidUTF8)
-		}
-		enc = remixEncoding
-	} else {
-		enc = nativeEncoding
+	if c.opts.Format == Remix && !utf8.ValidString(value) {
+		return nil, fmt.Errorf("cookie %q: %w", c.name, ErrInvalidUTF8)
 	}
-	encLen := enc.EncodedLen(len(value))
 	size := c.EncodedSize(len(value))
 	if size > MaxSize {
 		return nil, fmt.Errorf("cookie %q: %d bytes: %w", c.name, size, ErrTooLarge)
 	}
 	start := len(c.name) + 1
-	buf := make([]byte, start+encLen, size+1+extra)
+	buf := make([]byte, start+c.enc.EncodedLen(len(value)), size+1+extra)
 	copy(buf, c.name)
 	buf[len(c.name)] = '='
 	// The encoder reads bytes: value is copied into a pooled buffer.
-	// Encoding straight from the string's memory with unsafe saved under
-	// 10% (BenchmarkSerialize, BenchmarkSerializeLarge: within noise, CPU
-	// time, ten rounds), so it is not done.
+	// Encoding straight from the string's memory with unsafe saved too
+	// little to measure reliably, so it is not done.
 	sp := scratchPool.Get().(*[]byte)
 	src := append((*sp)[:0], value...)
-	enc.Encode(buf[start:], src)
+	c.enc.Encode(buf[start:], src)
 	*sp = src[:0]
 	scratchPool.Put(sp)
 	if c.Signed() {
-		var sum [sha256.Size]byte
-		switch {
-		case r != nil && r.signedBy(c) && r.enc == string(buf[start:]):
-			sum = r.sum
-		case c.opts.Format == Remix:
-			c.secrets[0].macBytes(&sum, buf[start:])
-		default:
-			c.secrets[0].macBytes(&sum, buf) // covers "name=value"
-		}
-		buf = append(buf, '.')
-		n := len(buf)
-		buf = buf[:n+sigLen]
-		if c.opts.Format == Remix {
-			base64.RawStdEncoding.Encode(buf[n:], sum[:])
-		} else {
-			nativeEncoding.Encode(buf[n:], sum[:])
-		}
+		buf = c.appendSig(buf, start, r)
 	}
 	return buf, nil
+}
+
+// appendSig appends "." and the signature by Secrets[0] of buf, which is
+// "name=" followed, from start, by the encoded value. r's signature is
+// reused when it was made over that very encoding.
+func (c *Cookie) appendSig(buf []byte, start int, r *Received) []byte {
+	var sum [sha256.Size]byte
+	if r != nil && r.signedBy(c) && r.enc == string(buf[start:]) {
+		sum = r.sum
+	} else {
+		// The MAC covers macPrefix ("name=" or nothing) and the encoded
+		// value: the end of buf.
+		c.secrets[0].macBytes(&sum, buf[start-len(c.macPrefix):])
+	}
+	buf = append(buf, '.')
+	n := len(buf)
+	buf = buf[:n+sigLen]
+	c.sigEnc.Encode(buf[n:], sum[:])
+	return buf
 }
 
 // EncodedSize returns the size that Serialize compares with MaxSize for a
@@ -174,12 +168,7 @@ func (c *Cookie) EncodedSize(n int) int {
 	if n <= 0 {
 		return len(c.name)
 	}
-	size := len(c.name)
-	if c.opts.Format == Remix {
-		size += remixEncoding.EncodedLen(n)
-	} else {
-		size += nativeEncoding.EncodedLen(n)
-	}
+	size := len(c.name) + c.enc.EncodedLen(n)
 	if c.Signed() {
 		size += 1 + sigLen
 	}
@@ -267,59 +256,75 @@ func (c *Cookie) decode(raw string, r *Received) (value string, secret int, ok b
 	defer scratchPool.Put(bp)
 	secret = -1
 	if c.Signed() {
-		dot := strings.LastIndexByte(raw, '.')
-		if dot < 0 {
+		if raw, secret, ok = c.verify(raw, r, bp); !ok {
 			return "", -1, false
-		}
-		var sig, want [sha256.Size]byte
-		if !c.decodeSig(&sig, raw[dot+1:], bp) {
-			return "", -1, false
-		}
-		raw = raw[:dot]
-		for i, s := range c.secrets {
-			s.mac(&want, c.macPrefix, raw)
-			if hmac.Equal(want[:], sig[:]) {
-				secret = i
-				break
-			}
-		}
-		if secret < 0 {
-			return "", -1, false
-		}
-		if secret == 0 && r != nil {
-			r.enc, r.sum = raw, want
 		}
 	}
 	if c.opts.Format == Remix {
-		b, ok := forgivingDecode((*bp)[:0], raw)
-		*bp = b[:0]
-		if !ok || !utf8.Valid(b) {
-			return "", -1, false
-		}
-		return string(b), secret, true
+		value, ok = decodeRemix(raw, bp)
+	} else {
+		value, ok = decodeNative(raw, bp)
 	}
+	if !ok {
+		return "", -1, false
+	}
+	return value, secret, true
+}
+
+// verify splits the signature off a signed value and returns the encoded
+// value and the index of the secret whose signature it carries; ok is
+// false when none matches. When Secrets[0] verifies it and r is not nil, r
+// keeps the encoding and its signature. bp is scratch space.
+func (c *Cookie) verify(raw string, r *Received, bp *[]byte) (enc string, secret int, ok bool) {
+	dot := strings.LastIndexByte(raw, '.')
+	if dot < 0 {
+		return "", -1, false
+	}
+	var sig, want [sha256.Size]byte
+	if !c.decodeSig(&sig, raw[dot+1:], bp) {
+		return "", -1, false
+	}
+	enc = raw[:dot]
+	for i, s := range c.secrets {
+		s.mac(&want, c.macPrefix, enc)
+		if !hmac.Equal(want[:], sig[:]) {
+			continue
+		}
+		if i == 0 && r != nil {
+			r.enc, r.sum = enc, want
+		}
+		return enc, i, true
+	}
+	return "", -1, false
+}
+
+// decodeRemix decodes a value as atob does and accepts it only as UTF-8
+// text, as @remix-run/cookie reads it. bp is scratch space.
+func decodeRemix(raw string, bp *[]byte) (string, bool) {
+	b, ok := forgivingDecode(bp, raw)
+	if !ok || !utf8.Valid(b) {
+		return "", false
+	}
+	return string(b), true
+}
+
+// decodeNative decodes a value of canonical unpadded base64url, and
+// nothing else. bp is scratch space.
+func decodeNative(raw string, bp *[]byte) (string, bool) {
 	// The decoder reads bytes: raw is copied into the scratch buffer past
 	// room for the result. Decoding straight from the string's memory with
-	// unsafe saved nothing measurable (within noise, under 10%, in
-	// BenchmarkParse and BenchmarkParseLarge), so it is not done.
-	b := (*bp)[:0]
+	// unsafe saved nothing measurable, so it is not done.
 	dn := nativeEncoding.DecodedLen(len(raw))
-	if cap(b) < dn+len(raw) {
-		b = make([]byte, dn+len(raw))
-		*bp = b[:0]
-	} else {
-		b = b[:dn+len(raw)]
-	}
+	b := scratch(bp, dn+len(raw))
 	src := b[dn:]
 	copy(src, raw)
-	b = b[:dn]
-	n, err := nativeEncoding.Decode(b, src)
+	n, err := nativeEncoding.Decode(b[:dn], src)
 	// Even a Strict encoding skips CR and LF; the length check refuses
 	// them, so that only the canonical string decodes.
 	if err != nil || n == 0 || nativeEncoding.EncodedLen(n) != len(raw) {
-		return "", -1, false
+		return "", false
 	}
-	return string(b[:n]), secret, true
+	return string(b[:n]), true
 }
 
 // decodeSig decodes a 43-character signature into sig. The Native format
@@ -327,24 +332,20 @@ func (c *Cookie) decode(raw string, r *Received) (value string, secret int, ok b
 // forgiving as atob (padding and ASCII whitespace allowed).
 func (c *Cookie) decodeSig(sig *[sha256.Size]byte, s string, bp *[]byte) bool {
 	if c.opts.Format == Remix {
-		if len(s) > 2*sigLen {
-			return false
-		}
-		b, ok := forgivingDecode((*bp)[:0], s)
-		*bp = b[:0]
-		if !ok || len(b) != sha256.Size {
-			return false
-		}
-		copy(sig[:], b)
-		return true
+		return decodeRemixSig(sig, s, bp)
 	}
+	return decodeNativeSig(sig, s)
+}
+
+// decodeNativeSig decodes a signature of exactly canonical unpadded
+// base64url.
+func decodeNativeSig(sig *[sha256.Size]byte, s string) bool {
 	if len(s) != sigLen {
 		return false
 	}
 	var tmp [sha256.Size + 3]byte
 	// A copy on the stack: decoding from the string's memory with unsafe
-	// saved under 10% of BenchmarkParse/Native/Signed (8.7% median, 3.7%
-	// best of ten, CPU time), so it is not done.
+	// saved too little to be worth it, so it is not done.
 	var src [sigLen]byte
 	copy(src[:], s)
 	n, err := nativeEncoding.Decode(tmp[:], src[:])
@@ -355,65 +356,95 @@ func (c *Cookie) decodeSig(sig *[sha256.Size]byte, s string, bp *[]byte) bool {
 	return true
 }
 
+// decodeRemixSig decodes a signature as atob does; bp is scratch space.
+func decodeRemixSig(sig *[sha256.Size]byte, s string, bp *[]byte) bool {
+	if len(s) > 2*sigLen {
+		return false
+	}
+	b, ok := forgivingDecode(bp, s)
+	if !ok || len(b) != sha256.Size {
+		return false
+	}
+	copy(sig[:], b)
+	return true
+}
+
 // forgivingDecode implements the WHATWG "forgiving-base64 decode" that atob
 // uses: ASCII whitespace is ignored, up to two "=" may end a string whose
 // length is a multiple of four, any other byte outside the standard alphabet
-// fails, and so does a length of 1 mod 4. The result is appended to dst.
-func forgivingDecode(dst []byte, s string) ([]byte, bool) {
-	// clean is only read, so without whitespace to remove (what a browser
-	// sends back) it can be s itself, and a long value costs no copy.
-	// Measured against copying s into the scratch buffer: 10.3% faster on
-	// BenchmarkParseLarge/Remix/Unsigned (median of fourteen rounds of CPU
-	// time, 10.4% for the best round), 5% on BenchmarkParse/Remix/Signed.
-	clean := unsafe.Slice(unsafe.StringData(s), len(s))
-	if hasASCIISpace(s) {
-		clean = make([]byte, 0, len(s))
-		for i := 0; i < len(s); i++ {
-			switch c := s[i]; c {
-			case ' ', '\t', '\n', '\f', '\r':
-			default:
-				clean = append(clean, c)
-			}
-		}
+// fails, and so does a length of 1 mod 4. It decodes into the scratch
+// buffer *bp, growing it when needed.
+func forgivingDecode(bp *[]byte, s string) ([]byte, bool) {
+	clean := trimPadding(withoutASCIISpace(s))
+	if len(clean)%4 == 1 || !isStdBase64(clean) {
+		return nil, false
 	}
-	if len(clean)%4 == 0 {
-		for k := 0; k < 2 && len(clean) > 0 && clean[len(clean)-1] == '='; k++ {
-			clean = clean[:len(clean)-1]
-		}
-	}
-	if len(clean)%4 == 1 {
-		return dst, false
-	}
-	for _, c := range clean {
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
-			return dst, false
-		}
-	}
-	n := base64.RawStdEncoding.DecodedLen(len(clean))
-	start := len(dst)
-	if cap(dst)-start < n {
-		grown := make([]byte, start, start+n)
-		copy(grown, dst)
-		dst = grown
-	}
-	dst = dst[:start+n]
+	dst := scratch(bp, base64.RawStdEncoding.DecodedLen(len(clean)))
 	// Not Strict: atob ignores non-zero bits after the last full byte.
-	m, err := base64.RawStdEncoding.Decode(dst[start:], clean)
+	n, err := base64.RawStdEncoding.Decode(dst, clean)
 	if err != nil {
-		return dst[:start], false
+		return nil, false
 	}
-	return dst[:start+m], true
+	return dst[:n], true
+}
+
+// withoutASCIISpace returns the bytes of s without the ASCII whitespace
+// that atob ignores. The result is only read, so without whitespace to
+// remove (what a browser sends back) it is s's own memory, and a long value
+// costs no copy: copying s into the scratch buffer made parsing a large
+// Remix value noticeably slower.
+func withoutASCIISpace(s string) []byte {
+	if !hasASCIISpace(s) {
+		return unsafe.Slice(unsafe.StringData(s), len(s))
+	}
+	clean := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if !asciiSpace[s[i]] {
+			clean = append(clean, s[i])
+		}
+	}
+	return clean
 }
 
 // hasASCIISpace reports whether s holds a byte that atob ignores.
 func hasASCIISpace(s string) bool {
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\n', '\f', '\r':
+		if asciiSpace[s[i]] {
 			return true
 		}
 	}
 	return false
+}
+
+// trimPadding removes up to two "=" from the end of b when its length is a
+// multiple of four.
+func trimPadding(b []byte) []byte {
+	if len(b)%4 == 0 {
+		b = bytes.TrimSuffix(bytes.TrimSuffix(b, padding), padding)
+	}
+	return b
+}
+
+var padding = []byte("=")
+
+// isStdBase64 reports whether every byte of b is in the standard base64
+// alphabet (without "=").
+func isStdBase64(b []byte) bool {
+	for _, c := range b {
+		if !base64Chars[c] {
+			return false
+		}
+	}
+	return true
+}
+
+// scratch returns the scratch buffer *bp with length n, replacing it first
+// with a larger one when it is too small.
+func scratch(bp *[]byte, n int) []byte {
+	if cap(*bp) < n {
+		*bp = make([]byte, 0, n)
+	}
+	return (*bp)[:n]
 }
 
 // findCookie returns the value of the first "name=value" pair named name in

@@ -3,6 +3,7 @@ package cookie
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash"
@@ -104,6 +105,9 @@ type Cookie struct {
 	// in the Native format, nothing in the Remix format.
 	macPrefix string
 	secrets   []*signer
+	// enc and sigEnc are the format's encodings of the value and of its
+	// signature.
+	enc, sigEnc *base64.Encoding
 	// attrs is every attribute after the value ("; Path=/; SameSite=Lax"),
 	// rendered once by New.
 	attrs string
@@ -163,6 +167,33 @@ func New(name string, o Options) (*Cookie, error) {
 	if err := validName(name); err != nil {
 		return nil, fmt.Errorf("cookie: name %q: %w", name, err)
 	}
+	o = withDefaults(o)
+	for _, check := range optionChecks {
+		if err := check(name, &o); err != nil {
+			return nil, err
+		}
+	}
+	// The Cookie keeps its own Secrets, which the caller may change later.
+	o.Secrets = append([]string(nil), o.Secrets...)
+	secrets, err := newSigners(name, o.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cookie{name: name, opts: o, secrets: secrets}
+	c.enc, c.sigEnc = encodings[o.Format].value, encodings[o.Format].sig
+	if o.Format == Native {
+		c.macPrefix = name + "="
+	}
+	c.attrs = renderAttrs(&o, false)
+	c.expire = name + "=" + renderAttrs(&o, true)
+	domain, httpOnly, tail := attrParts(&o)
+	c.lifeHead, c.lifeTail = domain+httpOnly, tail
+	return c, nil
+}
+
+// withDefaults returns o with the defaults that Options documents filled
+// in.
+func withDefaults(o Options) Options {
 	if o.Path == "" {
 		o.Path = "/"
 	}
@@ -172,65 +203,110 @@ func New(name string, o Options) (*Cookie, error) {
 	switch o.SameSite {
 	case 0, http.SameSiteDefaultMode:
 		o.SameSite = http.SameSiteLaxMode
+	}
+	return o
+}
+
+// optionChecks validate Options with defaults applied, in the order in
+// which New reports the first one that fails. Each returns New's error.
+var optionChecks = [...]func(name string, o *Options) error{
+	checkSameSite,
+	checkDomain,
+	checkPath,
+	checkLifetime,
+	checkPrefix,
+	checkFormat,
+}
+
+// checkSameSite refuses an unknown mode, and None without Secure.
+func checkSameSite(name string, o *Options) error {
+	switch o.SameSite {
 	case http.SameSiteLaxMode, http.SameSiteStrictMode:
+		return nil
 	case http.SameSiteNoneMode:
-		if !o.Secure {
-			return nil, fmt.Errorf("cookie %q: Options.SameSite None requires Options.Secure (browsers reject it otherwise)", name)
+		if o.Secure {
+			return nil
 		}
-	default:
-		return nil, fmt.Errorf("cookie %q: Options.SameSite %d is not a known http.SameSite mode", name, o.SameSite)
+		return fmt.Errorf("cookie %q: Options.SameSite None requires Options.Secure (browsers reject it otherwise)", name)
 	}
-	if o.Domain != "" {
-		if err := validDomain(o.Domain); err != nil {
-			return nil, fmt.Errorf("cookie %q: Options.Domain %q: %w", name, o.Domain, err)
-		}
+	return fmt.Errorf("cookie %q: Options.SameSite %d is not a known http.SameSite mode", name, o.SameSite)
+}
+
+// checkDomain checks a Domain, unless it is empty (a host-only cookie).
+func checkDomain(name string, o *Options) error {
+	if o.Domain == "" {
+		return nil
 	}
+	if err := validDomain(o.Domain); err != nil {
+		return fmt.Errorf("cookie %q: Options.Domain %q: %w", name, o.Domain, err)
+	}
+	return nil
+}
+
+// checkPath checks the Path, "/" by default.
+func checkPath(name string, o *Options) error {
 	if err := validPath(o.Path); err != nil {
-		return nil, fmt.Errorf("cookie %q: Options.Path %q: %w", name, o.Path, err)
+		return fmt.Errorf("cookie %q: Options.Path %q: %w", name, o.Path, err)
 	}
+	return nil
+}
+
+// checkLifetime refuses what browsers would cap or ignore: a MaxAge past
+// 400 days, and an Expires that an IMF-fixdate cannot hold (it has a
+// four-digit year) or that browsers drop (years before 1601; net/http
+// drops them too).
+func checkLifetime(name string, o *Options) error {
 	if o.MaxAge > maxMaxAge {
-		return nil, fmt.Errorf("cookie %q: Options.MaxAge %d is over 400 days (%d s), which browsers cap", name, o.MaxAge, maxMaxAge)
+		return fmt.Errorf("cookie %q: Options.MaxAge %d is over 400 days (%d s), which browsers cap", name, o.MaxAge, maxMaxAge)
 	}
-	if !o.Expires.IsZero() {
-		// An IMF-fixdate has a four-digit year, and browsers ignore years
-		// before 1601 (net/http drops them too).
-		if y := o.Expires.UTC().Year(); y < 1601 || y > 9999 {
-			return nil, fmt.Errorf("cookie %q: Options.Expires %v is outside the years 1601 to 9999", name, o.Expires)
-		}
+	if o.Expires.IsZero() {
+		return nil
 	}
+	if y := o.Expires.UTC().Year(); y < 1601 || y > 9999 {
+		return fmt.Errorf("cookie %q: Options.Expires %v is outside the years 1601 to 9999", name, o.Expires)
+	}
+	return nil
+}
+
+// checkPrefix enforces the rules that browsers attach to the name prefixes
+// __Secure- (Secure) and __Host- (Secure, no Domain, Path "/").
+func checkPrefix(name string, o *Options) error {
 	if hasPrefixFold(name, "__Secure-") && !o.Secure {
-		return nil, fmt.Errorf("cookie %q: a __Secure- name requires Options.Secure", name)
+		return fmt.Errorf("cookie %q: a __Secure- name requires Options.Secure", name)
 	}
-	if hasPrefixFold(name, "__Host-") {
-		switch {
-		case !o.Secure:
-			return nil, fmt.Errorf("cookie %q: a __Host- name requires Options.Secure", name)
-		case o.Domain != "":
-			return nil, fmt.Errorf("cookie %q: a __Host- name forbids Options.Domain", name)
-		case o.Path != "/":
-			return nil, fmt.Errorf("cookie %q: a __Host- name requires Options.Path \"/\"", name)
-		}
+	if !hasPrefixFold(name, "__Host-") {
+		return nil
 	}
-	if o.Format != Native && o.Format != Remix {
-		return nil, fmt.Errorf("cookie %q: Options.Format %v is unknown", name, o.Format)
+	switch {
+	case !o.Secure:
+		return fmt.Errorf("cookie %q: a __Host- name requires Options.Secure", name)
+	case o.Domain != "":
+		return fmt.Errorf("cookie %q: a __Host- name forbids Options.Domain", name)
+	case o.Path != "/":
+		return fmt.Errorf("cookie %q: a __Host- name requires Options.Path \"/\"", name)
 	}
-	c := &Cookie{name: name}
-	o.Secrets = append([]string(nil), o.Secrets...)
-	for i, s := range o.Secrets {
+	return nil
+}
+
+// checkFormat refuses a Format other than Native and Remix.
+func checkFormat(name string, o *Options) error {
+	switch o.Format {
+	case Native, Remix:
+		return nil
+	}
+	return fmt.Errorf("cookie %q: Options.Format %v is unknown", name, o.Format)
+}
+
+// newSigners returns a signer for each secret, refusing an empty one.
+func newSigners(name string, secrets []string) ([]*signer, error) {
+	var signers []*signer
+	for i, s := range secrets {
 		if s == "" {
 			return nil, fmt.Errorf("cookie %q: Options.Secrets[%d] is empty", name, i)
 		}
-		c.secrets = append(c.secrets, newSigner(s))
+		signers = append(signers, newSigner(s))
 	}
-	c.opts = o
-	if o.Format == Native {
-		c.macPrefix = name + "="
-	}
-	c.attrs = renderAttrs(&o, false)
-	c.expire = name + "=" + renderAttrs(&o, true)
-	domain, httpOnly, tail := attrParts(&o)
-	c.lifeHead, c.lifeTail = domain+httpOnly, tail
-	return c, nil
+	return signers, nil
 }
 
 // Name returns the cookie's name.
@@ -255,25 +331,34 @@ func hasPrefixFold(s, prefix string) bool {
 // For a deletion it writes Max-Age=0 and the Unix epoch as Expires.
 func renderAttrs(o *Options, deletion bool) string {
 	domain, httpOnly, tail := attrParts(o)
-	var b strings.Builder
-	b.WriteString(domain)
+	b := []byte(domain)
+	maxAge := o.MaxAge
 	switch {
 	case deletion:
-		b.WriteString("; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+		b = append(b, "; Expires=Thu, 01 Jan 1970 00:00:00 GMT"...)
+		maxAge = -1
 	case !o.Expires.IsZero():
-		b.WriteString("; Expires=")
-		b.WriteString(o.Expires.UTC().Format(http.TimeFormat))
+		b = append(b, "; Expires="...)
+		b = o.Expires.UTC().AppendFormat(b, http.TimeFormat)
 	}
-	b.WriteString(httpOnly)
+	b = append(b, httpOnly...)
+	b = appendMaxAge(b, maxAge)
+	b = append(b, tail...)
+	return string(b)
+}
+
+// appendMaxAge appends the Max-Age attribute that maxAge gives, with the
+// net/http meaning: none for 0, Max-Age=0 (delete now) when negative,
+// otherwise seconds, capped at the 400 days that browsers keep.
+func appendMaxAge(b []byte, maxAge int) []byte {
 	switch {
-	case deletion || o.MaxAge < 0:
-		b.WriteString("; Max-Age=0")
-	case o.MaxAge > 0:
-		b.WriteString("; Max-Age=")
-		b.WriteString(strconv.Itoa(o.MaxAge))
+	case maxAge < 0:
+		return append(b, "; Max-Age=0"...)
+	case maxAge > 0:
+		b = append(b, "; Max-Age="...)
+		return strconv.AppendInt(b, int64(min(maxAge, maxMaxAge)), 10)
 	}
-	b.WriteString(tail)
-	return b.String()
+	return b
 }
 
 // attrParts renders the attributes that do not depend on the cookie's

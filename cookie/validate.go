@@ -11,15 +11,32 @@ import (
 // §5.6: longer Path or Domain attributes are ignored).
 const maxAttrSize = 1024
 
-// isTokenChar reports whether c is an RFC 9110 tchar, the only bytes allowed
-// in a cookie name.
-func isTokenChar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
+// byteSet is a set of bytes: a character class that input is checked
+// against, one lookup a byte.
+type byteSet [256]bool
+
+// byteSetOf returns the set of the bytes in chars.
+func byteSetOf(chars string) (set byteSet) {
+	for i := 0; i < len(chars); i++ {
+		set[chars[i]] = true
 	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+	return set
 }
+
+const alphanumeric = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+var (
+	// tokenChars are the RFC 9110 tchar, the only bytes allowed in a
+	// cookie name.
+	tokenChars = byteSetOf(alphanumeric + "!#$%&'*+-.^_`|~")
+	// labelChars may appear in a host name's labels.
+	labelChars = byteSetOf(alphanumeric + "-_")
+	// base64Chars are the standard base64 alphabet, without the padding.
+	base64Chars = byteSetOf(alphanumeric + "+/")
+	// asciiSpace is ASCII whitespace as WHATWG Infra defines it, which
+	// atob ignores.
+	asciiSpace = byteSetOf(" \t\n\f\r")
+)
 
 func validName(name string) error {
 	if name == "" {
@@ -29,7 +46,7 @@ func validName(name string) error {
 		return fmt.Errorf("is longer than %d bytes", MaxSize)
 	}
 	for i := 0; i < len(name); i++ {
-		if !isTokenChar(name[i]) {
+		if !tokenChars[name[i]] {
 			return fmt.Errorf("byte %q at %d is not an RFC 9110 token character", name[i], i)
 		}
 	}
@@ -69,37 +86,42 @@ func validDomain(d string) error {
 	if d == "" {
 		return errors.New("has no host name")
 	}
-	label := 0
-	for i := 0; i < len(d); i++ {
-		c := d[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_':
-			label++
-		case c == '-':
-			if label == 0 {
-				return fmt.Errorf("label starts with '-' at %d", i)
-			}
-			label++
-		case c == '.':
-			if label == 0 {
-				return fmt.Errorf("empty label at %d", i)
-			}
-			if d[i-1] == '-' {
-				return fmt.Errorf("label ends with '-' at %d", i-1)
-			}
-			label = 0
-			continue
-		default:
-			return fmt.Errorf("byte %q at %d is not allowed in a domain", c, i)
+	for at := 0; ; {
+		label, _, more := strings.Cut(d[at:], ".")
+		if err := validLabel(label, at, more); err != nil {
+			return err
 		}
-		if label > 63 {
+		if !more {
+			return nil
+		}
+		at += len(label) + 1
+	}
+}
+
+// validLabel checks one label of a host name, at offset at; dot reports
+// whether a dot follows it (whether it is not the last label). Errors
+// give offsets in the host name.
+func validLabel(label string, at int, dot bool) error {
+	if label == "" {
+		if dot {
+			return fmt.Errorf("empty label at %d", at)
+		}
+		return errors.New("ends with '.'")
+	}
+	for i := 0; i < len(label); i++ {
+		switch c := label[i]; {
+		case c == '-' && i == 0:
+			return fmt.Errorf("label starts with '-' at %d", at)
+		case !labelChars[c]:
+			return fmt.Errorf("byte %q at %d is not allowed in a domain", c, at+i)
+		case i == 63:
 			return errors.New("has a label longer than 63 bytes")
 		}
 	}
-	if label == 0 {
-		return errors.New("ends with '.'")
-	}
-	if d[len(d)-1] == '-' {
+	if end := len(label) - 1; label[end] == '-' {
+		if dot {
+			return fmt.Errorf("label ends with '-' at %d", at+end)
+		}
 		return errors.New("label ends with '-'")
 	}
 	return nil

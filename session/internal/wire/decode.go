@@ -99,24 +99,24 @@ func (d *decoder) value() (any, error) {
 	if d.pos >= len(d.data) {
 		return nil, d.syntaxError("unexpected end of input")
 	}
-	switch d.data[d.pos] {
-	case '{':
+	switch c := d.data[d.pos]; {
+	case c == '{':
 		return d.object()
-	case '[':
+	case c == '[':
 		return d.array()
-	case '"':
+	case c == '"':
 		s, err := d.string()
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
-	case 't':
+	case c == 't':
 		return d.literal("true", true)
-	case 'f':
+	case c == 'f':
 		return d.literal("false", false)
-	case 'n':
+	case c == 'n':
 		return d.literal("null", nil)
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+	case c == '-' || '0' <= c && c <= '9':
 		return d.number()
 	}
 	return nil, d.syntaxError("unexpected character")

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -149,9 +150,23 @@ func appendObject(dst []byte, m map[string]any, depth int) ([]byte, error) {
 	if depth >= MaxDepth {
 		return dst, ErrTooDeep
 	}
-	var keysBuf [fewKeys]string
+	var keysBuf [16]string
+	keys := keysBuf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	if len(keys) <= len(keysBuf) {
+		// Insertion sort: faster than the general sort for a session's few keys.
+		for i := 1; i < len(keys); i++ {
+			for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+				keys[j], keys[j-1] = keys[j-1], keys[j]
+			}
+		}
+	} else {
+		slices.Sort(keys)
+	}
 	dst = append(dst, '{')
-	for i, k := range sortedKeys(keysBuf[:0], m) {
+	for i, k := range keys {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
@@ -166,27 +181,6 @@ func appendObject(dst []byte, m map[string]any, depth int) ([]byte, error) {
 		}
 	}
 	return append(dst, '}'), nil
-}
-
-// fewKeys is how many keys appendObject sorts without allocating, by
-// insertion sort, which beats the general sort on a session's few keys.
-const fewKeys = 16
-
-// sortedKeys appends m's keys to keys, and sorts them.
-func sortedKeys(keys []string, m map[string]any) []string {
-	for k := range m {
-		keys = append(keys, k)
-	}
-	if len(keys) > fewKeys {
-		slices.Sort(keys)
-		return keys
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 // appendFloat formats f as encoding/json does: like ES6, %f in
@@ -236,20 +230,16 @@ func shortenExponent(dst []byte, start int) []byte {
 	return dst
 }
 
-// asciiEscapes is how encoding/json writes each ASCII character inside a
-// string, with HTML escaping: "" for the characters written as they are.
-var asciiEscapes = func() (esc [utf8.RuneSelf]string) {
-	const hex = "0123456789abcdef"
-	for c := range 0x20 {
-		esc[c] = `\u00` + hex[c>>4:c>>4+1] + hex[c&0xf:c&0xf+1]
+const hexDigits = "0123456789abcdef"
+
+// htmlSafe marks the ASCII characters that encoding/json, escaping HTML,
+// writes inside a string as they are: all but the control characters, the
+// quote, the backslash, and <, > and &.
+var htmlSafe = func() (safe [utf8.RuneSelf]bool) {
+	for c := range safe {
+		safe[c] = c >= 0x20 && !strings.ContainsRune(`"\<>&`, rune(c))
 	}
-	for c, e := range map[byte]string{
-		'"': `\"`, '\\': `\\`, '\b': `\b`, '\f': `\f`, '\n': `\n`, '\r': `\r`, '\t': `\t`,
-		'<': `\u003c`, '>': `\u003e`, '&': `\u0026`,
-	} {
-		esc[c] = e
-	}
-	return esc
+	return safe
 }()
 
 // appendString quotes s as encoding/json does, with HTML escaping: <, >
@@ -260,16 +250,16 @@ func appendString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if esc := asciiEscapes[c]; esc != "" {
-				dst = append(append(dst, s[start:i]...), esc...)
+			if !htmlSafe[c] {
+				dst = appendASCIIEscape(append(dst, s[start:i]...), c)
 				start = i + 1
 			}
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if esc := runeEscape(r, size); esc != "" {
-			dst = append(append(dst, s[start:i]...), esc...)
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			dst = appendRuneEscape(append(dst, s[start:i]...), r)
 			start = i + size
 		}
 		i += size
@@ -278,18 +268,33 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// runeEscape returns how encoding/json writes a non-ASCII character of size
-// bytes that it escapes, or "" when it writes it as it is: JavaScript
-// reads U+2028 and U+2029 as line ends, and a byte that is not UTF-8 is
-// replaced.
-func runeEscape(r rune, size int) string {
-	switch {
-	case r == utf8.RuneError && size == 1:
-		return `\ufffd`
-	case r == '\u2028':
-		return `\u2028`
-	case r == '\u2029':
-		return `\u2029`
+// appendASCIIEscape appends the escape that encoding/json writes for an
+// ASCII character that is not htmlSafe.
+func appendASCIIEscape(dst []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(dst, '\\', c)
+	case '\b':
+		return append(dst, '\\', 'b')
+	case '\f':
+		return append(dst, '\\', 'f')
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
 	}
-	return ""
+	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+}
+
+// appendRuneEscape appends the escape that encoding/json writes for a
+// non-ASCII character: U+FFFD for a byte that is not UTF-8 (r is
+// utf8.RuneError), and U+2028 and U+2029, which JavaScript reads as line
+// ends, escaped.
+func appendRuneEscape(dst []byte, r rune) []byte {
+	if r == utf8.RuneError {
+		return append(dst, `\ufffd`...)
+	}
+	return append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
 }

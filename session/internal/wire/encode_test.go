@@ -71,7 +71,7 @@ func depth(v any) int {
 func TestAppendValueTypes(t *testing.T) {
 	type point struct{ X, Y int }
 	values := []any{
-		nil, "", "x", true, false, 0.0, -0.0, 1.0, -1.0, 42.0, -42.0, 1e15 - 1, -(1e15 - 1), 1e15, 1e15 + 1, 1 << 53, 0.5, -2.5, 1e14 + 0.5, 1e20, 1e21, 1e-6, 1e-7, 123.456, math.MaxFloat64, math.SmallestNonzeroFloat64,
+		nil, "", "x", true, false, 0.0, negZero, float32(negZero), 1.0, -1.0, 42.0, -42.0, 1e15 - 1, -(1e15 - 1), 1e15, 1e15 + 1, 1 << 53, 0.5, -2.5, 1e14 + 0.5, 1e20, 1e21, 1e-6, 1e-7, 123.456, math.MaxFloat64, math.SmallestNonzeroFloat64,
 		float32(1.1), float32(1e21), float32(1e-7), 1, -1, int8(-8), int16(16), int32(32), int64(math.MinInt64),
 		uint(1), uint8(8), uint16(16), uint32(32), uint64(math.MaxUint64), []any{}, []any(nil), []string{"a", "<b>"}, []string(nil),
 		map[string]any{}, map[string]any(nil), map[string]any{"b": 1, "a": []any{1, "x"}, "": nil}, point{1, 2}, &point{3, 4},
@@ -86,12 +86,26 @@ func TestAppendValueTypes(t *testing.T) {
 			t.Errorf("appendValue(%#v) = %s, %v; want %s, %v", v, got, err, want, wantErr)
 		}
 	}
+	// A negative zero keeps its sign, as json.Marshal writes it, and reads
+	// back as a negative zero.
+	for _, v := range []any{negZero, float32(negZero)} {
+		got, err := appendValue(nil, v, 0)
+		if err != nil || string(got) != "-0" {
+			t.Errorf("appendValue(%T negative zero) = %s, %v; want -0", v, got, err)
+		}
+		if back, err := decode(got); err != nil || back != 0.0 || !math.Signbit(back.(float64)) {
+			t.Errorf("negative zero encoded as %s decodes as %#v, %v", got, back, err)
+		}
+	}
 	for _, v := range []any{math.NaN(), math.Inf(1), float32(math.Inf(-1)), make(chan int), func() {}, map[string]any{"a": math.NaN()}} {
 		if _, err := appendValue(nil, v, 0); err == nil {
 			t.Errorf("appendValue(%T) succeeded; json.Marshal refuses it", v)
 		}
 	}
 }
+
+// negZero is a negative zero: the literal -0.0 is a positive zero in Go.
+var negZero = math.Copysign(0, -1)
 
 // nest returns leaf inside n levels of maps and slices, alternating.
 func nest(n int, leaf any) any {
