@@ -46,13 +46,14 @@ func TestRedisConformance(t *testing.T) {
 			return store(st).records()
 		},
 		Put: func(t *testing.T, st session.Storage, id string, rec []byte) {
-			// A plain SET with no expiry, as a Remix app writes.
-			if err := store(st).client.Set(context.Background(), redisstorage.DefaultKeyPrefix+id, rec, 0).Err(); err != nil {
+			// A plain SET with no expiry, under the key the storage gives
+			// the id (its SHA-256, by default).
+			if err := store(st).client.Set(context.Background(), recordKey(id), rec, 0).Err(); err != nil {
 				t.Fatalf("Put: %v", err)
 			}
 		},
 		Get: func(t *testing.T, st session.Storage, id string) ([]byte, bool) {
-			rec, err := store(st).client.Get(context.Background(), redisstorage.DefaultKeyPrefix+id).Bytes()
+			rec, err := store(st).client.Get(context.Background(), recordKey(id)).Bytes()
 			if errors.Is(err, redis.Nil) {
 				return nil, false
 			}
@@ -75,7 +76,7 @@ func TestMiniredisFollowsTheClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	cookie, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("k", 1) })
-	key := redisstorage.DefaultKeyPrefix + cookie
+	key := recordKey(cookie)
 	if ttl := s.mr.TTL(key); ttl != 10*time.Minute {
 		t.Fatalf("TTL after the save = %v, want 10m", ttl)
 	}
@@ -163,3 +164,6 @@ func (s *miniStore) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 		return next(ctx, cmds)
 	}
 }
+
+// recordKey is the Redis key of id's record under the default options.
+func recordKey(id string) string { return redisstorage.DefaultKeyPrefix + session.HashID(id) }

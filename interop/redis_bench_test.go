@@ -26,6 +26,7 @@ func BenchmarkRedisStorage(b *testing.B) {
 	rs := startRedisSideTB(b, r)
 	st, err := redisstorage.New(rs.c, redisstorage.Options{
 		KeyPrefix: "bench:go:",
+		PlainKeys: true, // the layout the Remix side uses, for comparable figures
 		Session:   session.Options{Lifetime: 24 * time.Hour},
 	})
 	if err != nil {

@@ -62,7 +62,7 @@ func (rs *redisSide) env(t *testing.T, cfg redisCfg) (*sessEnv, string) {
 	if o.Logger == nil {
 		o.Logger = quietLogger
 	}
-	st, err := redisstorage.New(rs.c, redisstorage.Options{KeyPrefix: prefix, Session: o})
+	st, err := redisstorage.New(rs.c, redisstorage.Options{KeyPrefix: prefix, PlainKeys: true, Session: o})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,9 +52,10 @@ func (o *Options) expired(m meta, now time.Time, touched bool) bool {
 // rewriteDue reports whether a sliding refresh must rewrite the record
 // rather than touch it: its last save (written) is half the idle timeout
 // old, so that its metadata keeps within reach of its last use (see
-// expired).
+// expired). A record without a save time (written by Remix) is never
+// expired by its metadata, and a touch leaves it as Remix wrote it.
 func (o *Options) rewriteDue(written, now time.Time) bool {
-	return o.IdleTimeout > 0 && now.Sub(written) >= o.IdleTimeout/2
+	return o.IdleTimeout > 0 && !written.IsZero() && now.Sub(written) >= o.IdleTimeout/2
 }
 
 // ttl returns how long a record of a session created at created may live

@@ -1,9 +1,12 @@
 // Package redisstorage keeps sessions in Redis: one node, Sentinel, Ring or
 // Redis Cluster, through any github.com/redis/go-redis/v9 client. It is the
-// Go counterpart of @remix-run/session-storage-redis and shares its keys and
-// records with it: a session's record is the Remix JSON [values, flash]
-// (plus a metadata element that Remix ignores) stored as a string under
-// "session:" + id.
+// Go counterpart of @remix-run/session-storage-redis and writes its records:
+// a session's record is the Remix JSON [values, flash] (plus a metadata
+// element that Remix ignores) stored as a string under "session:" + the
+// hex SHA-256 of the id (session.HashID), so that a session id, a bearer
+// credential, never shows in a key list, a dump, a replica or the slow log.
+// With Options.PlainKeys the key is Remix's, "session:" + id, and a Remix
+// app and a Go service share the sessions.
 //
 // New returns a session.Storage built on session.NewBackendStorage, so ids,
 // flash, regeneration, expiry, merged saves, the per-user index and
@@ -28,16 +31,22 @@
 //     plain SET). A record deleted by a concurrent logout or revoke is not
 //     written back.
 //   - Exclusive sessions: the Storage is a session.Locking. A session's lock
-//     is the key prefix + "lock:" + id, taken with SET … NX PX (so it ends
-//     at its TTL if its holder dies) and freed by a script that deletes it
-//     only for the token that holds it.
+//     is the key prefix + "lock:" + the id's hash (or the id with
+//     PlainKeys), taken with SET … NX PX (so it ends at its TTL if its
+//     holder dies) and freed by a script that deletes it only for the token
+//     that holds it.
 //   - Sessions per user: with Options.Session.UserKey set, the Storage is a
 //     session.UserIndex. Package session keeps each user's index as one
 //     document, a string under prefix + "index:" + the user name, read and
 //     written with the same GET and compare-and-set script as the records.
 //   - Cluster-safe: every script reads and writes one key, so it runs on the
 //     node that owns that key; nothing uses MULTI/EXEC or more than one key
-//     per command.
+//     per command. When a command through a *redis.ClusterClient fails in a
+//     way that says its slot map may be stale (a dead or silent node,
+//     CLUSTERDOWN, TRYAGAIN, MOVED, ASK, ...), the storage asks the client
+//     to reload the map, in the background and rate-limited, so requests
+//     reach a replica that took over a dead master soon after the failover
+//     rather than at the client's next periodic reload.
 //   - Redis keeps the expiry: every write sets the key's TTL to what is left
 //     of the session (the smaller of the idle timeout and the Lifetime
 //     left, 14 days from creation by default), so Redis drops ended

@@ -36,7 +36,8 @@ func ExampleNew() {
 	s.Set("visits", 1)
 	cookieValue, set, _ := st.Save(ctx, s)
 	fmt.Println("set cookie:", set)
-	ttl, _ := client.PTTL(ctx, "session:"+cookieValue).Result()
+	// The key is "session:" + the SHA-256 of the id, never the id itself.
+	ttl, _ := client.PTTL(ctx, "session:"+session.HashID(cookieValue)).Result()
 	fmt.Println("TTL:", ttl.Round(time.Minute))
 
 	// Second request: one GET; the user signs in, so the id changes: the
@@ -46,7 +47,7 @@ func ExampleNew() {
 	s.RegenerateID(true)
 	s.Set("user", "ada")
 	newValue, _, _ := st.Save(ctx, s)
-	n, _ := client.Exists(ctx, "session:"+cookieValue, "session:"+newValue).Result()
+	n, _ := client.Exists(ctx, "session:"+session.HashID(cookieValue), "session:"+session.HashID(newValue)).Result()
 	fmt.Println("keys:", n)
 
 	// Third request: sign out.

@@ -2,6 +2,7 @@ package redisstorage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -60,10 +61,9 @@ func countKeys(c redis.UniversalClient, pattern string) int { return len(listKey
 // listKeys returns the keys matching pattern, found with SCAN on every
 // master of a cluster or shard of a ring.
 func listKeys(c redis.UniversalClient, pattern string) []string {
-	ctx := context.Background()
 	var mu sync.Mutex
 	var keys []string
-	scan := func(ctx context.Context, node redis.Cmdable) error {
+	err := eachServer(c, func(ctx context.Context, node redis.UniversalClient) error {
 		iter := node.Scan(ctx, 0, pattern, 1000).Iterator()
 		for iter.Next(ctx) {
 			mu.Lock()
@@ -71,20 +71,25 @@ func listKeys(c redis.UniversalClient, pattern string) []string {
 			mu.Unlock()
 		}
 		return iter.Err()
-	}
-	var err error
-	switch cc := c.(type) {
-	case *redis.ClusterClient:
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return scan(ctx, node) })
-	case *redis.Ring:
-		err = cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error { return scan(ctx, node) })
-	default:
-		err = scan(ctx, c)
-	}
+	})
 	if err != nil {
 		panic(fmt.Sprintf("listing keys: %v", err))
 	}
 	return keys
+}
+
+// eachServer calls fn on every server behind c: every master of a cluster,
+// every shard of a ring, or c itself.
+func eachServer(c redis.UniversalClient, fn func(ctx context.Context, node redis.UniversalClient) error) error {
+	ctx := context.Background()
+	each := func(ctx context.Context, node *redis.Client) error { return fn(ctx, node) }
+	switch cc := c.(type) {
+	case *redis.ClusterClient:
+		return cc.ForEachMaster(ctx, each)
+	case *redis.Ring:
+		return cc.ForEachShard(ctx, each)
+	}
+	return fn(ctx, c)
 }
 
 // loadScripts loads the backend's scripts on every server behind c (every
@@ -92,24 +97,14 @@ func listKeys(c redis.UniversalClient, pattern string) []string {
 // each is one round trip.
 func loadScripts(t testing.TB, c redis.UniversalClient) {
 	t.Helper()
-	ctx := context.Background()
-	load := func(ctx context.Context, node redis.Scripter) error {
+	err := eachServer(c, func(ctx context.Context, node redis.UniversalClient) error {
 		for _, s := range []*redis.Script{putScript, delScript, unlockScript} {
 			if err := s.Load(ctx, node).Err(); err != nil {
 				return err
 			}
 		}
 		return nil
-	}
-	var err error
-	switch cc := c.(type) {
-	case *redis.ClusterClient:
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return load(ctx, node) })
-	case *redis.Ring:
-		err = cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error { return load(ctx, node) })
-	default:
-		err = load(ctx, c)
-	}
+	})
 	if err != nil {
 		t.Fatalf("loading the scripts: %v", err)
 	}
@@ -239,4 +234,84 @@ func mustNew(t testing.TB, c redis.UniversalClient, o Options) session.Storage {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// keyFor is the Redis key of session id's record under prefix with the
+// default options: prefix + session.HashID(id).
+func keyFor(prefix, id string) string { return prefix + session.HashID(id) }
+
+// must fails the test at once on err.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantIs fails the test when err is not want and does not wrap it.
+func wantIs(t testing.TB, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: %v, want %v", what, err, want)
+	}
+}
+
+// stored returns what key holds and whether it exists.
+func stored(t testing.TB, c redis.UniversalClient, key string) (string, bool) {
+	t.Helper()
+	v, err := c.Get(context.Background(), key).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false
+	}
+	must(t, err)
+	return v, true
+}
+
+// wantStored fails the test unless key holds want.
+func wantStored(t testing.TB, c redis.UniversalClient, what, key, want string) {
+	t.Helper()
+	if v, ok := stored(t, c, key); !ok || v != want {
+		t.Errorf("%s: the key holds %q (exists: %v), want %q", what, v, ok, want)
+	}
+}
+
+// wantAbsent fails the test when key exists.
+func wantAbsent(t testing.TB, c redis.UniversalClient, what, key string) {
+	t.Helper()
+	if n, err := c.Exists(context.Background(), key).Result(); err != nil || n != 0 {
+		t.Errorf("%s: the key exists (%d, %v)", what, n, err)
+	}
+}
+
+// pttl is key's PTTL: -1 without a TTL, -2 when the key is absent.
+func pttl(t testing.TB, c redis.UniversalClient, key string) time.Duration {
+	t.Helper()
+	d, err := c.PTTL(context.Background(), key).Result()
+	must(t, err)
+	return d
+}
+
+// wantPTTL fails the test unless key's PTTL is in [lo, hi].
+func wantPTTL(t testing.TB, c redis.UniversalClient, what, key string, lo, hi time.Duration) {
+	t.Helper()
+	if d := pttl(t, c, key); d < lo || d > hi {
+		t.Errorf("%s: PTTL %v, want between %v and %v", what, d, lo, hi)
+	}
+}
+
+// read is st.Read of cookie that fails the test on error.
+func read(t testing.TB, st session.Storage, cookie string) *session.Session {
+	t.Helper()
+	s, err := st.Read(context.Background(), cookie)
+	must(t, err)
+	return s
+}
+
+// save is st.Save of s that fails the test on error, and returns the cookie
+// value.
+func save(t testing.TB, st session.Storage, s *session.Session) string {
+	t.Helper()
+	v, _, err := st.Save(context.Background(), s)
+	must(t, err)
+	return v
 }

@@ -29,35 +29,8 @@ const (
 // (Lock, Read, Set, Save, release), and records in "who" which process made
 // the last one and in "switches" how often that changed.
 func increments(ctx context.Context, st session.Storage, cookie string, n, workers int) error {
-	lk, ok := st.(session.Locking)
-	if !ok {
+	if _, ok := st.(session.Locking); !ok {
 		return errors.New("the storage is not a session.Locking")
-	}
-	me := strconv.Itoa(os.Getpid())
-	one := func() error {
-		release, err := lk.Lock(ctx, cookie, session.LockOptions{Wait: 30 * time.Second})
-		if err != nil {
-			return fmt.Errorf("Lock: %w", err)
-		}
-		defer release()
-		s, err := st.Read(ctx, cookie)
-		if err != nil {
-			return fmt.Errorf("Read: %w", err)
-		}
-		if s.ID() != cookie {
-			return errors.New("Read returned a new session")
-		}
-		v, _ := session.Value[int](s, "n")
-		s.Set("n", v+1)
-		if who, _ := session.Value[string](s, "who"); who != me {
-			sw, _ := session.Value[int](s, "switches")
-			s.Set("switches", sw+1)
-			s.Set("who", me)
-		}
-		if _, _, err := st.Save(ctx, s); err != nil {
-			return fmt.Errorf("Save: %w", err)
-		}
-		return nil
 	}
 	jobs := make(chan struct{})
 	errs := make(chan error, workers)
@@ -65,22 +38,14 @@ func increments(ctx context.Context, st session.Storage, cookie string, n, worke
 	for range workers {
 		wg.Go(func() {
 			for range jobs {
-				if err := one(); err != nil {
+				if err := increment(ctx, st, cookie); err != nil {
 					errs <- err
 					return
 				}
 			}
 		})
 	}
-	var err error
-feed:
-	for range n {
-		select {
-		case jobs <- struct{}{}:
-		case err = <-errs:
-			break feed
-		}
-	}
+	err := feed(jobs, errs, n)
 	close(jobs)
 	wg.Wait()
 	if err == nil {
@@ -90,6 +55,46 @@ feed:
 		}
 	}
 	return err
+}
+
+// feed sends n jobs, or stops at the first error from a worker.
+func feed(jobs chan<- struct{}, errs <-chan error, n int) error {
+	for range n {
+		select {
+		case jobs <- struct{}{}:
+		case err := <-errs:
+			return err
+		}
+	}
+	return nil
+}
+
+// increment is one locked increment of increments.
+func increment(ctx context.Context, st session.Storage, cookie string) error {
+	release, err := st.(session.Locking).Lock(ctx, cookie, session.LockOptions{Wait: 30 * time.Second})
+	if err != nil {
+		return fmt.Errorf("Lock: %w", err)
+	}
+	defer release()
+	s, err := st.Read(ctx, cookie)
+	if err != nil {
+		return fmt.Errorf("Read: %w", err)
+	}
+	if s.ID() != cookie {
+		return errors.New("Read returned a new session")
+	}
+	v, _ := session.Value[int](s, "n")
+	s.Set("n", v+1)
+	me := strconv.Itoa(os.Getpid())
+	if who, _ := session.Value[string](s, "who"); who != me {
+		sw, _ := session.Value[int](s, "switches")
+		s.Set("switches", sw+1)
+		s.Set("who", me)
+	}
+	if _, _, err := st.Save(ctx, s); err != nil {
+		return fmt.Errorf("Save: %w", err)
+	}
+	return nil
 }
 
 // TestExclusiveTwoProcesses increments one counter in one session 200
@@ -167,27 +172,16 @@ func TestExclusiveHelperProcess(t *testing.T) {
 // saves keep different keys, not a read-modify-write of one key).
 func TestLostUpdateWithoutLock(t *testing.T) {
 	c := newClient(t, testserver.Redis(t).Addr())
-	ctx := context.Background()
 	st := mustNew(t, c, Options{KeyPrefix: freshPrefix(), Session: session.Options{Logger: slog.New(slog.DiscardHandler)}})
 	cookie := request(t, st, "", func(s *session.Session) { s.Set("n", 0) })
-	a, err := st.Read(ctx, cookie)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := st.Read(ctx, cookie)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := read(t, st, cookie), read(t, st, cookie)
 	for _, s := range []*session.Session{a, b} {
 		v, _ := session.Value[int](s, "n")
 		s.Set("n", v+1)
 	}
-	for _, s := range []*session.Session{a, b} {
-		if _, _, err := st.Save(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, _ := st.Read(ctx, cookie)
+	save(t, st, a)
+	save(t, st, b)
+	s := read(t, st, cookie)
 	if n, _ := session.Value[int](s, "n"); n != 1 {
 		t.Errorf("two unlocked increments read before either saved: counter %d, want 1 (one lost)", n)
 	}
@@ -203,27 +197,18 @@ func TestLockWaits(t *testing.T) {
 	lk := st.(session.Locking)
 	cookie := request(t, st, "", func(s *session.Session) { s.Set("n", 0) })
 	release, err := lk.Lock(ctx, cookie, session.LockOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tok, err := c.Get(ctx, prefix+"lock:"+cookie).Result(); err != nil || tok == "" {
-		t.Fatalf("lock key %s: %q, %v", prefix+"lock:"+cookie, tok, err)
+	must(t, err)
+	if tok, ok := stored(t, c, prefix+"lock:"+session.HashID(cookie)); !ok || tok == "" {
+		t.Fatalf("no lock key %s (%q)", prefix+"lock:"+session.HashID(cookie), tok)
 	}
 	start := time.Now()
-	if _, err := lk.Lock(ctx, cookie, session.LockOptions{Wait: 100 * time.Millisecond}); !errors.Is(err, session.ErrLockTimeout) {
-		t.Errorf("Lock of a held session = %v, want ErrLockTimeout", err)
-	}
+	_, err = lk.Lock(ctx, cookie, session.LockOptions{Wait: 100 * time.Millisecond})
+	wantIs(t, "Lock of a held session", err, session.ErrLockTimeout)
 	if d := time.Since(start); d < 100*time.Millisecond || d > 5*time.Second {
 		t.Errorf("Lock gave up after %v with a 100ms Wait", d)
 	}
 	got := make(chan error, 1)
-	go func() {
-		r, err := lk.Lock(ctx, cookie, session.LockOptions{Wait: 30 * time.Second})
-		if err == nil {
-			r()
-		}
-		got <- err
-	}()
+	go func() { got <- lockAndRelease(ctx, lk, cookie) }()
 	release()
 	if err := <-got; err != nil {
 		t.Errorf("Lock after the holder's release: %v", err)
@@ -231,4 +216,14 @@ func TestLockWaits(t *testing.T) {
 	if n := countKeys(c, prefix+"lock:*"); n != 0 {
 		t.Errorf("%d lock keys left after every release", n)
 	}
+}
+
+// lockAndRelease takes the lock of session cookie, waiting up to 30 s, and
+// releases it.
+func lockAndRelease(ctx context.Context, lk session.Locking, cookie string) error {
+	release, err := lk.Lock(ctx, cookie, session.LockOptions{Wait: 30 * time.Second})
+	if err == nil {
+		release()
+	}
+	return err
 }

@@ -3,6 +3,7 @@ package redisstorage
 import (
 	"context"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,19 +17,34 @@ import (
 )
 
 // DefaultKeyPrefix is the key prefix when Options.KeyPrefix is empty, the
-// same as @remix-run/session-storage-redis: a session's record is stored
-// under "session:" + its id.
+// same as @remix-run/session-storage-redis's: a session's record is stored
+// under "session:" + the hex SHA-256 of its id, or, with
+// Options.PlainKeys, under "session:" + its id, Remix's key.
 const DefaultKeyPrefix = "session:"
 
-// Options configure New. The zero value is valid: keys "session:" + id,
-// and the zero session.Options (sessions end session.DefaultLifetime, 14
-// days, after they were created, so every key has a TTL; strict ids;
-// slog.Default()).
+// Options configure New. The zero value is valid: keys "session:" + the
+// hex SHA-256 of the id, and the zero session.Options (sessions end
+// session.DefaultLifetime, 14 days, after they were created, so every key
+// has a TTL; strict ids; slog.Default()).
 type Options struct {
-	// KeyPrefix goes before each session id to make its Redis key. Empty:
-	// DefaultKeyPrefix. It must be valid UTF-8 without control characters.
-	// Use the prefix of a Remix app to share its sessions.
+	// KeyPrefix goes before each session's key. Empty: DefaultKeyPrefix.
+	// It must be valid UTF-8 without control characters. Use the prefix of
+	// a Remix app (with PlainKeys) to share its sessions.
 	KeyPrefix string
+
+	// PlainKeys keys each session by its id in clear, KeyPrefix + id, as
+	// @remix-run/session-storage-redis does, and its lock by KeyPrefix +
+	// "lock:" + id: the layout of earlier versions of this package.
+	// Without it (the default), the key is KeyPrefix + session.HashID(id),
+	// the hex SHA-256 of the id, and the lock's KeyPrefix + "lock:" + that
+	// hash, as the file and memcache storages name their records: an id
+	// is a bearer credential, and whoever can list keys (KEYS, SCAN, a
+	// dump, a replica, the slow log, a monitoring tool) would otherwise be
+	// able to use every live session. Set it only to share sessions with a
+	// Remix app, which reads and writes KeyPrefix + id, or to keep the
+	// sessions stored by an earlier version readable (see the README's
+	// upgrade notes): the records are the same, only their keys differ.
+	PlainKeys bool
 
 	// Session holds the options every server-side storage takes, which
 	// session.NewBackendStorage applies: IdleTimeout (sliding expiry; a
@@ -43,7 +59,8 @@ type Options struct {
 }
 
 // New returns a session.Storage that keeps each session's record in Redis
-// under KeyPrefix + id, with the TTL that the session's expiry allows, so
+// under KeyPrefix + session.HashID(id) (KeyPrefix + id with
+// Options.PlainKeys), with the TTL that the session's expiry allows, so
 // that Redis drops it when the session ends. The Storage is
 // session.NewBackendStorage over a backend that is a session.Backend,
 // session.Toucher and session.Locker, so it is also a session.Locking, and
@@ -57,6 +74,15 @@ type Options struct {
 // or expired context still fails before a command is sent, and New logs a
 // warning (for the clients whose options it can see, and for a
 // *redis.AutoPipeliner, which never honours per-command deadlines).
+//
+// With a *redis.ClusterClient (also when redis.NewUniversalClient returns
+// one), a command that fails in a way that says the client's slot map may
+// be stale (a refused or broken connection, a timeout, CLUSTERDOWN,
+// TRYAGAIN, MOVED, ASK, MASTERDOWN, READONLY, LOADING) makes the storage
+// ask the client to reload the map (ClusterClient.ReloadState), in the
+// background, one reload at a time and at most four a second: so once a
+// replica has taken over a dead master, requests find it after the next
+// failing one, whatever the client's ClusterStateReloadInterval.
 //
 // A read costs one command (GET), a save one round trip (EVALSHA of a
 // compare-and-set script), an unchanged session none, and a sliding
@@ -83,12 +109,14 @@ func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 // backend is the session.Backend behind New. It is also a session.Toucher
 // (PEXPIRE) and a session.Locker (SET … NX PX).
 //
-// Its keys, all under the prefix: a session's record is prefix + id (as
-// Remix's); user's index document, which package session writes, is
-// prefix + "index:" + user; the lock of session id is prefix + "lock:" +
-// id. Ids are [A-Za-z0-9_-] (checked by package session before any backend
-// call), so a record key never holds a ':' after the prefix and is never
-// an index or lock key, and "index:" and "lock:" keep those two apart.
+// Its keys, all under the prefix: a session's record is prefix +
+// session.HashID(id), or prefix + id with plain (as Remix's); user's index
+// document, which package session writes, is prefix + "index:" + user; the
+// lock of session id is prefix + "lock:" + the same hash or id. A hash is
+// hex and ids are [A-Za-z0-9_-] (checked by package session before any
+// backend call), so a record key never holds a ':' after the prefix and is
+// never an index or lock key, and "index:" and "lock:" keep those two
+// apart.
 //
 // A key's version is its bytes: Get returns them as the Version's Tag, and
 // Put and Delete send their SHA-1 to a script that compares it with the
@@ -99,6 +127,8 @@ func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 type backend struct {
 	c      redis.UniversalClient
 	prefix string
+	plain  bool      // keys hold the id itself (Options.PlainKeys)
+	reload *reloader // nil unless c is a Cluster client
 }
 
 var (
@@ -119,7 +149,11 @@ func newBackend(client redis.UniversalClient, o Options) (*backend, error) {
 	if err := checkKeyPrefix(prefix); err != nil {
 		return nil, err
 	}
-	return &backend{c: client, prefix: prefix}, nil
+	b := &backend{c: client, prefix: prefix, plain: o.PlainKeys}
+	if r, ok := client.(stateReloader); ok {
+		b.reload = &reloader{c: r}
+	}
+	return b, nil
 }
 
 // checkKeyPrefix refuses a prefix that is not valid UTF-8 or holds a
@@ -169,8 +203,8 @@ func contextTimeoutEnabled(client redis.UniversalClient) bool {
 }
 
 // Key implements session.Backend: the Redis key of session id's record,
-// prefix + id, as Remix's.
-func (b *backend) Key(id string) string { return b.prefix + id }
+// prefix + session.HashID(id), or prefix + id (as Remix's) with plain.
+func (b *backend) Key(id string) string { return b.keyOf("", id) }
 
 // IndexKey implements session.Backend: the Redis key of user's index
 // document, a string that package session reads and writes with Get, Put
@@ -178,8 +212,25 @@ func (b *backend) Key(id string) string { return b.prefix + id }
 // a record's key.
 func (b *backend) IndexKey(user string) string { return b.prefix + "index:" + user }
 
-// lockKey is the Redis key of session id's lock.
-func (b *backend) lockKey(id string) string { return b.prefix + "lock:" + id }
+// lockKey is the Redis key of session id's lock: it names the id the way
+// the record's key does.
+func (b *backend) lockKey(id string) string { return b.keyOf("lock:", id) }
+
+// keyOf is prefix + kind + id with plain, otherwise prefix + kind +
+// session.HashID(id). Every request computes one or two keys, so the hashed
+// key costs one allocation: the id is hashed from the key's own buffer,
+// where its hex then overwrites it.
+func (b *backend) keyOf(kind, id string) string {
+	if b.plain {
+		return b.prefix + kind + id
+	}
+	n := len(b.prefix) + len(kind)
+	k := make([]byte, n, n+max(hex.EncodedLen(sha256.Size), len(id)))
+	copy(k[copy(k, b.prefix):], kind)
+	sum := sha256.Sum256(append(k, id...)[n:])
+	k = hex.AppendEncode(k, sum[:])
+	return unsafe.String(unsafe.SliceData(k), len(k)) // k is never written again
+}
 
 // millis is ttl in whole milliseconds, rounded up so that a positive ttl
 // never becomes 0 (which PX refuses) and a key never expires early.
@@ -252,7 +303,7 @@ func (b *backend) Get(ctx context.Context, key string) ([]byte, session.Version,
 	case wrongType(err):
 		return nil, session.Version{}, corrupt("get")
 	}
-	return nil, session.Version{}, fmt.Errorf("redisstorage: get: %w", err)
+	return nil, session.Version{}, b.fail("get", err)
 }
 
 // putScript is Put's compare-and-set on one key (KEYS[1]), so it runs on
@@ -312,11 +363,11 @@ func (b *backend) GetMulti(ctx context.Context, keys []string) ([][]byte, error)
 			out[i] = []byte(s)
 		case errors.Is(cerr, redis.Nil), wrongType(cerr):
 		default:
-			return nil, fmt.Errorf("redisstorage: get: %w", cerr)
+			return nil, b.fail("get", cerr)
 		}
 	}
 	if err != nil && !errors.Is(err, redis.Nil) && !wrongType(err) {
-		return nil, fmt.Errorf("redisstorage: get: %w", err)
+		return nil, b.fail("get", err)
 	}
 	return out, nil
 }
@@ -351,7 +402,7 @@ func (b *backend) Delete(ctx context.Context, key string, v session.Version) err
 	}
 	if v.IsZero() {
 		if err := b.c.Del(ctx, key).Err(); err != nil {
-			return fmt.Errorf("redisstorage: delete: %w", err)
+			return b.fail("delete", err)
 		}
 		return nil
 	}
@@ -368,7 +419,7 @@ func (b *backend) compareAndSet(ctx context.Context, op string, script *redis.Sc
 	case wrongType(err):
 		return corrupt(op)
 	case err != nil:
-		return fmt.Errorf("redisstorage: %s: %w", op, err)
+		return b.fail(op, err)
 	case n == 0:
 		return session.ErrConflict
 	}
@@ -392,7 +443,7 @@ func (b *backend) Touch(ctx context.Context, key string, ttl time.Duration) erro
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("redisstorage: touch: %w", err)
+			return b.fail("touch", err)
 		}
 		if exists.Val() == 0 {
 			return session.ErrNotFound
@@ -403,7 +454,7 @@ func (b *backend) Touch(ctx context.Context, key string, ttl time.Duration) erro
 	_ = b.c.Process(ctx, cmd)
 	ok, err := cmd.Result()
 	if err != nil {
-		return fmt.Errorf("redisstorage: touch: %w", err)
+		return b.fail("touch", err)
 	}
 	if !ok {
 		return session.ErrNotFound
@@ -412,7 +463,7 @@ func (b *backend) Touch(ctx context.Context, key string, ttl time.Duration) erro
 }
 
 // TryLock implements session.Locker with one SET lock token NX PX: the lock
-// is a key of its own, prefix + "lock:" + id, that Redis drops after ttl
+// is a key of its own, lockKey(id), that Redis drops after ttl
 // whoever holds it. ttl must be positive: a lock without expiry would block
 // its session for good if its holder died.
 func (b *backend) TryLock(ctx context.Context, id, token string, ttl time.Duration) (bool, error) {
@@ -430,7 +481,7 @@ func (b *backend) TryLock(ctx context.Context, id, token string, ttl time.Durati
 	case errors.Is(err, redis.Nil):
 		return false, nil // held by another token
 	default:
-		return false, fmt.Errorf("redisstorage: lock: %w", err)
+		return false, b.fail("lock", err)
 	}
 }
 
@@ -442,7 +493,7 @@ func (b *backend) Unlock(ctx context.Context, id, token string) error {
 		return err
 	}
 	if err := unlockScript.Run(ctx, b.c, []string{b.lockKey(id)}, token).Err(); err != nil {
-		return fmt.Errorf("redisstorage: unlock: %w", err)
+		return b.fail("unlock", err)
 	}
 	return nil
 }

@@ -67,10 +67,12 @@ func NewRedisClient(addr string) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true})
 }
 
-// NewRedisStorage returns the Go side's Redis storage: the same key prefix
-// as the Node app's createRedisSessionStorage, records it reads and writes.
+// NewRedisStorage returns the Go side's Redis storage: the same keys as the
+// Node app's createRedisSessionStorage (its prefix, and the plain id that
+// Remix uses where the Go storage would hash it), records it reads and
+// writes.
 func NewRedisStorage(client redis.UniversalClient, logger *slog.Logger) (session.Storage, error) {
-	return redisstorage.New(client, redisstorage.Options{KeyPrefix: RedisPrefix, Session: SessionOptions(logger)})
+	return redisstorage.New(client, redisstorage.Options{KeyPrefix: RedisPrefix, PlainKeys: true, Session: SessionOptions(logger)})
 }
 
 // NewCookie returns the session cookie both apps use: the Remix format,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 )
 
 // Redis starts a redis-server for the test and stops it when the test ends.
@@ -22,6 +23,18 @@ func Redis(t testing.TB, extra ...string) *Server {
 func RedisCluster(t testing.TB, masters int) *Cluster {
 	t.Helper()
 	c, err := StartRedisCluster(masters)
+	check(t, err)
+	t.Cleanup(func() { c.Stop() })
+	return c
+}
+
+// RedisClusterWithReplicas starts a Redis Cluster of masters masters with
+// replicas replicas each and the given cluster-node-timeout for the test
+// (StartRedisClusterWithReplicas), and stops it when the test ends; skipped
+// or failed as Redis is.
+func RedisClusterWithReplicas(t testing.TB, masters, replicas int, nodeTimeout time.Duration) *Cluster {
+	t.Helper()
+	c, err := StartRedisClusterWithReplicas(masters, replicas, nodeTimeout)
 	check(t, err)
 	t.Cleanup(func() { c.Stop() })
 	return c
