@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
@@ -46,25 +47,28 @@ var demoUsers = map[string]string{"demo": "password"}
 type appConfig struct {
 	storage        storageInfo
 	idle, lifetime time.Duration
-	logger         *slog.Logger // nil: slog.Default()
+	logger         *slog.Logger     // nil: slog.Default()
+	now            func() time.Time // the sign-in throttle's clock; nil: time.Now
 }
 
 type app struct {
-	cookie *cookie.Cookie
-	cfg    appConfig
+	cookie   *cookie.Cookie
+	cfg      appConfig
+	throttle *signInThrottle // failed sign-ins, per account and per client (throttle.go)
 }
 
-// newApp returns the example site: a visit counter, a login form that
-// flashes an error on failure, an account page for signed-in users only, and
-// logout with a "signed out" flash. Unsafe methods (POST) from another origin
-// are refused with 403 before the session is even loaded: that is what
-// stops a page elsewhere from signing a visitor in or out (CSRF).
+// newApp returns the example site: a visit counter, a login form that shows
+// an error on failure (without storing a session) and refuses too many
+// failures with 429 (throttle.go), an account page for signed-in users only,
+// and logout with a "signed out" flash. Unsafe methods (POST) from another
+// origin are refused with 403 before the session is even loaded: that is
+// what stops a page elsewhere from signing a visitor in or out (CSRF).
 func newApp(c *cookie.Cookie, st session.Storage, cfg appConfig) (http.Handler, error) {
 	sessions, err := sessionmiddleware.New(c, st, sessionmiddleware.Options{Logger: cfg.logger})
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cookie: c, cfg: cfg}
+	a := &app{cookie: c, cfg: cfg, throttle: newSignInThrottle(cfg.now)}
 	r := router.New()
 	r.Use(sessions)
 	h := handlerMap{Home: a.home, Account: requireUser(http.HandlerFunc(a.account)), Logout: a.logout}
@@ -98,15 +102,21 @@ func (a *app) loginForm(w http.ResponseWriter, r *http.Request) {
 func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
 	user, password := r.PostFormValue("username"), r.PostFormValue("password")
+	// Too many failures for this account or from this client: refused
+	// before the password is even checked (throttle.go).
+	if wait := a.throttle.wait(user, r); wait > 0 {
+		a.tooManyFailures(w, r, wait, "")
+		return
+	}
 	want, known := demoUsers[user]
 	if !known {
 		want = "\x00" // compare anyway, so timing does not tell which users exist
 	}
 	if subtle.ConstantTimeCompare([]byte(password), []byte(want)) != 1 || !known {
-		s.Flash("error", "Wrong username or password.")
-		http.Redirect(w, r, routes.Login.Index.MustHref(nil), http.StatusSeeOther)
+		a.loginFailed(w, r, user)
 		return
 	}
+	a.throttle.succeeded(user)
 	// A new id on every privilege change: an id planted before the login
 	// (session fixation) is worthless afterwards, and the old record goes.
 	s.RegenerateID(true)
@@ -117,6 +127,40 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 	s.Persist(r.PostFormValue("remember") == "on")
 	s.Flash("notice", "Welcome, "+user+"!")
 	http.Redirect(w, r, routes.Account.MustHref(nil), http.StatusSeeOther)
+}
+
+// loginFailed answers a wrong username or password: the form again, with
+// the error in this response rather than in a flash after a redirect, so
+// that a failed sign-in stores no session (a flash would store one per
+// attempt from a client without a cookie, which is what a flood of guesses
+// is). The failure that starts a lockout is answered with 429 already.
+func (a *app) loginFailed(w http.ResponseWriter, r *http.Request, user string) {
+	const wrong = "Wrong username or password."
+	if lock := a.throttle.failed(user, r); lock > 0 {
+		a.logger().WarnContext(r.Context(), "sign-in: too many failures; locked out", "client", clientKey(r), "for", lock)
+		a.tooManyFailures(w, r, lock, wrong+" ")
+		return
+	}
+	a.render(w, r, http.StatusOK, page{Title: "Sign in", Body: "login", Error: wrong})
+}
+
+// tooManyFailures answers a sign-in refused for wait: 429 Too Many
+// Requests, with Retry-After in whole seconds and the form saying when to
+// try again.
+func (a *app) tooManyFailures(w http.ResponseWriter, r *http.Request, wait time.Duration, prefix string) {
+	seconds := (wait + time.Second - 1) / time.Second // rounded up: never too early
+	wait = seconds * time.Second
+	w.Header().Set("Retry-After", strconv.Itoa(int(seconds)))
+	msg := prefix + "Too many failed sign-ins: try again in " + humanDuration(wait) +
+		", after " + clockTime(a.now().Add(wait)) + "."
+	a.render(w, r, http.StatusTooManyRequests, page{Title: "Sign in", Body: "login", Error: msg})
+}
+
+func (a *app) now() time.Time {
+	if a.cfg.now != nil {
+		return a.cfg.now()
+	}
+	return time.Now()
 }
 
 // requireUser sends visitors who are not signed in to the login form.

@@ -359,7 +359,10 @@ func TestPagesExplainSession(t *testing.T) {
 			pages = append(pages, body)
 
 			_, body = post(t, cl, srv.URL+"/login", url.Values{"username": {"demo"}, "password": {"nope"}})
-			mustContain(t, body, "<code>error</code> = <code>&#34;Wrong username or password.&#34;</code> <span class=\"muted\">(gone on the next request)")
+			// The error is part of the answer, not a flash: nothing is written.
+			mustContain(t, body, `<p class="flash error" role="alert" id="error">Wrong username or password.</p>`,
+				"does not write the session: unchanged")
+			mustNotContain(t, body, "<code>error</code> = ")
 			pages = append(pages, body)
 
 			_, body = post(t, cl, srv.URL+"/login", url.Values{"username": {"demo"}, "password": {"password"}})

@@ -27,7 +27,9 @@ type page struct {
 	Devices *devicesView // account: the user's active sessions (devices.go)
 
 	// Filled by render.
-	R       routeMap
+	R routeMap
+	// Notice and Error are the flash values of those names, unless the
+	// handler set them (a failed sign-in's error, shown without a flash).
 	Notice  string
 	Error   string
 	Session *sessionView // nil on pages the session middleware does not serve
@@ -83,8 +85,12 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, p page)
 	p.Cookie = a.cookieView(r)
 	p.Request = requestView{Method: r.Method, Path: r.URL.Path, Origin: r.Header.Get("Origin"), FetchSite: r.Header.Get("Sec-Fetch-Site")}
 	if s := session.FromContext(r.Context()); s != nil {
-		p.Notice = flashString(s, "notice")
-		p.Error = flashString(s, "error")
+		if p.Notice == "" {
+			p.Notice = flashString(s, "notice")
+		}
+		if p.Error == "" {
+			p.Error = flashString(s, "error")
+		}
 		p.Session = a.sessionView(r.Context(), s)
 	}
 	var buf bytes.Buffer
@@ -311,7 +317,7 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 <p><button class="primary" type="submit">Sign in</button></p>
 </form>
 <div class="card next"><h2>Try next</h2>
-<p>Sign in with a wrong password first: the error is a <em>flash</em> value, shown once and gone on the next page. Then use <code>demo</code> / <code>password</code>. With <em>Remember me</em> ticked, the session cookie gets a <code>Max-Age</code> equal to the time the server leaves the session, so it survives a browser restart; without it, the cookie is gone when the browser closes.</p>
+<p>Sign in with a wrong password first: the error is part of this answer, not a <em>flash</em> value, so the panel below says the session is not written: a failed sign-in stores nothing, however many a client sends. After 5 wrong passwords for one account (or 20 from one address) sign-in is refused for 30 seconds, answered with <code>429 Too Many Requests</code> and <code>Retry-After</code>, and each further failure doubles the wait, up to 15 minutes. Then use <code>demo</code> / <code>password</code>. With <em>Remember me</em> ticked, the session cookie gets a <code>Max-Age</code> equal to the time the server leaves the session, so it survives a browser restart; without it, the cookie is gone when the browser closes.</p>
 </div>
 {{end -}}
 {{- define "account"}}

@@ -128,16 +128,16 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 			return nil, info, fmt.Errorf("-storage %s: no Redis answers at %s (-redis): %w", cfg.storage, cfg.redis, err)
 		}
 		if cluster, ok := client.(*redis.ClusterClient); ok {
-			info.Where = fmt.Sprintf("in a Redis Cluster (seeds %s), under the key session:<id>, on the master that serves its hash slot", cfg.redis)
+			info.Where = fmt.Sprintf("in a Redis Cluster (seeds %s), under the key session:<sha256 of the id>, on the master that serves its hash slot", cfg.redis)
 			info.Locate = func(ctx context.Context, id string) string {
-				master, err := cluster.MasterForKey(ctx, redisstorage.DefaultKeyPrefix+id)
+				master, err := cluster.MasterForKey(ctx, redisstorage.DefaultKeyPrefix+session.HashID(id))
 				if err != nil {
 					return "unknown right now (" + err.Error() + ")"
 				}
 				return "on the master at " + master.Options().Addr + ", which serves the hash slot of its key"
 			}
 		} else {
-			info.Where = fmt.Sprintf("in Redis at %s, under the key session:<id>", cfg.redis)
+			info.Where = fmt.Sprintf("in Redis at %s, under the key session:<sha256 of the id>", cfg.redis)
 		}
 		info.Close = func() { client.Close() }
 		st, err := redisstorage.New(client, redisstorage.Options{Session: o})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/go-redis/v9"
+	"github.com/sessionkit/sessionkit/session"
 	memcachestorage "github.com/sessionkit/sessionkit/storage-memcache"
 	redisstorage "github.com/sessionkit/sessionkit/storage-redis"
 )
@@ -52,7 +53,7 @@ func TestPageSaysWhereSessionLives(t *testing.T) {
 				case "redis-cluster":
 					mustContain(t, located, "on the master at "+addr+", which serves the hash slot of its key")
 					c := redis.NewClient(&redis.Options{Addr: addr})
-					n, err := c.Exists(ctx, redisstorage.DefaultKeyPrefix+id).Result()
+					n, err := c.Exists(ctx, redisstorage.DefaultKeyPrefix+session.HashID(id)).Result()
 					c.Close()
 					if err != nil || n != 1 {
 						t.Fatalf("the master %s the page names: EXISTS = %d, %v", addr, n, err)

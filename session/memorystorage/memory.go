@@ -17,10 +17,14 @@ const DefaultMaxSessions = 100_000
 
 // Options configure New.
 type Options struct {
-	// MaxSessions bounds how many sessions the storage keeps: at the cap,
-	// the sessions closest to expiry are evicted first (and a warning is
-	// logged, once), so a flood of new sessions cannot exhaust memory. 0:
-	// DefaultMaxSessions (100,000). Negative: no limit.
+	// MaxSessions bounds how many sessions the storage keeps, so that a
+	// flood of new sessions cannot exhaust memory. At the cap a write of a
+	// new session evicts one (and a warning is logged, once): an expired
+	// session, else the oldest session that was never used again after
+	// it was stored, else the session closest to expiry (see the package
+	// doc), so that a flood evicts its own sessions and not those of the
+	// users who come back. 0: DefaultMaxSessions (100,000). Negative: no
+	// limit.
 	MaxSessions int
 
 	// Session configures expiry, unknown ids, the record size limit,
@@ -35,12 +39,19 @@ type Options struct {
 // a session.UserIndex when Options.Session.UserKey is set.
 //
 // Records are stored as encoded bytes, so no request ever shares a map or
-// slice with another. Memory stays bounded: each write removes expired
-// records (the ones past their expiry come first in an expiry-ordered
-// heap), a record is at most Session.MaxRecordSize (1 MiB by default), and
-// at most MaxSessions records are kept. No goroutine is started and nothing
-// needs stopping. All data is lost when the process exits. New returns an
-// error for invalid Session options.
+// slice with another. Memory stays bounded: each write of a new session
+// removes a few expired records (the ones past their expiry come first in
+// an expiry-ordered heap), a record is at most Session.MaxRecordSize (1 MiB
+// by default), and at most MaxSessions records are kept. At the cap, a new
+// session enters on probation and evicts, in this order: an expired
+// record; the probationary record stored longest ago (a session nobody
+// used again: one anonymous request, a failed sign-in); and only when no
+// record is on probation, the record closest to expiry. A record leaves
+// probation for good when it is read, touched or written over again (the
+// next request of its user). The per-user index documents are never
+// evicted. No goroutine is started and nothing needs stopping. All data is
+// lost when the process exits. New returns an error for invalid Session
+// options.
 func New(o Options) (session.Storage, error) {
 	return session.NewBackendStorage(newBackend(o), o.Session)
 }
@@ -58,6 +69,9 @@ type backend struct {
 	mu       sync.RWMutex
 	records  map[string]*memoryRecord
 	byExpiry expiryHeap
+	// probation holds the records stored once and not used since, oldest
+	// first: the first to go at the cap (see victimLocked).
+	probation probation
 	// seq numbers the versions: every write takes the next one.
 	seq uint64
 	// docs are the per-user index documents (IndexKey), apart from the
@@ -77,6 +91,10 @@ type memoryRecord struct {
 	version uint64
 	expires time.Time // zero: never
 	index   int       // in byExpiry
+	// onProbation: the record is in backend.probation, linked by prev
+	// and next.
+	onProbation bool
+	prev, next  *memoryRecord
 }
 
 type memoryDoc struct {
@@ -132,9 +150,12 @@ func (m *backend) Get(_ context.Context, key string) ([]byte, session.Version, e
 		}
 		return readOnlyBytes(d.data), session.Version{N: d.version}, nil
 	}
-	_, data, v, err := m.lookup(key, now)
+	r, data, v, err := m.lookup(key, now)
 	if err != nil {
 		return nil, session.Version{}, err
+	}
+	if r != nil {
+		m.promote(key, r)
 	}
 	return readOnlyBytes(data), session.Version{N: v}, nil
 }
@@ -144,22 +165,38 @@ func (m *backend) Get(_ context.Context, key string) ([]byte, session.Version, e
 // the record is handed over without a copy.
 func readOnlyBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// lookup returns the live record under id, its data and its version at the
-// time now.
+// lookup returns the data and the version of the live record under id at
+// the time now, and the record itself when it is on probation (nil when
+// not), for Get to promote.
 func (m *backend) lookup(id string, now time.Time) (*memoryRecord, string, uint64, error) {
 	m.mu.RLock()
 	r, ok := m.records[id]
 	var data string
 	var expires time.Time
 	var v uint64
+	var onProbation bool
 	if ok {
-		data, expires, v = r.data, r.expires, r.version
+		data, expires, v, onProbation = r.data, r.expires, r.version, r.onProbation
 	}
 	m.mu.RUnlock()
 	if !ok || expired(expires, now) {
 		return nil, "", 0, session.ErrNotFound
 	}
+	if !onProbation {
+		r = nil
+	}
 	return r, data, v, nil
+}
+
+// promote takes r, read under id, off probation: its session came back.
+// It is the only step of a read that takes the write lock, once in a
+// record's life, so reads of the sessions in use share the read lock.
+func (m *backend) promote(id string, r *memoryRecord) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.records[id] == r {
+		m.probation.remove(r)
+	}
 }
 
 func expired(expires, now time.Time) bool {
@@ -191,7 +228,20 @@ func (m *backend) putRecord(key string, record []byte, ttl time.Duration, v sess
 		return session.Version{}, session.ErrConflict
 	}
 	m.seq++
-	m.setLocked(key, recordString(record), ttl, now).version = m.seq
+	data, expires := recordString(record), expiry(now, ttl)
+	if ok && v.IsZero() {
+		// The id of an expired record, stored anew: a new session.
+		m.removeLocked(r)
+		ok = false
+	}
+	if ok {
+		// A write over the live version read: the session came back.
+		m.rewriteLocked(r, data, expires)
+		m.probation.remove(r)
+	} else {
+		r = m.insertLocked(key, data, expires, now)
+	}
+	r.version = m.seq
 	return session.Version{N: m.seq}, nil
 }
 
@@ -246,28 +296,59 @@ func recordString(record []byte) string {
 	return unsafe.String(unsafe.SliceData(record), len(record))
 }
 
-func (m *backend) setLocked(id string, record string, ttl time.Duration, now time.Time) *memoryRecord {
-	if r, ok := m.records[id]; ok {
-		m.rewriteLocked(r, record, expiry(now, ttl))
-		return r
-	}
+// insertLocked stores a new record, on probation, after removing at most
+// sweepPerWrite expired records and, at the cap, evicting one. Expired
+// records go before any live one: the sweep stops either at a live record
+// or after sweepPerWrite removals, which leave the storage below the cap.
+func (m *backend) insertLocked(id string, record string, expires time.Time, now time.Time) *memoryRecord {
+	m.sweepLocked(now)
+	m.makeRoomLocked()
+	r := &memoryRecord{id: id, data: record, expires: expires}
+	m.records[id] = r
+	heap.Push(&m.byExpiry, r)
+	m.probation.push(r)
+	return r
+}
+
+// sweepLocked removes at most sweepPerWrite expired records, soonest
+// expired first.
+func (m *backend) sweepLocked(now time.Time) {
 	for i := 0; i < sweepPerWrite && len(m.byExpiry) > 0 && expired(m.byExpiry[0].expires, now); i++ {
 		m.removeLocked(m.byExpiry[0])
 	}
-	if m.max > 0 && len(m.records) >= m.max {
-		if !m.warned {
-			m.warned = true
-			m.logger.Warn("session: memory storage is full; evicting the sessions closest to expiry (logged once)",
-				"max_sessions", m.max)
-		}
-		for len(m.records) >= m.max {
-			m.removeLocked(m.byExpiry[0])
-		}
+}
+
+// makeRoomLocked evicts a record when the storage is at the cap, so that
+// one more fits; the first time, it logs that the storage is full.
+func (m *backend) makeRoomLocked() {
+	if m.max <= 0 || len(m.records) < m.max {
+		return
 	}
-	r := &memoryRecord{id: id, data: record, expires: expiry(now, ttl)}
-	m.records[id] = r
-	heap.Push(&m.byExpiry, r)
-	return r
+	if !m.warned {
+		m.warned = true
+		m.logger.Warn("session: memory storage is full; evicting sessions, those never used again first (logged once)",
+			"max_sessions", m.max)
+	}
+	for len(m.records) >= m.max {
+		m.removeLocked(m.victimLocked())
+	}
+}
+
+// victimLocked is the live record to evict at the cap: the one on
+// probation the longest, whose session never came back after the request
+// that stored it; else, every record having come back, the one closest to
+// expiry, so that the least of a session's life is lost, and under sliding
+// expiry the session idle the longest. A flood of new sessions thus only
+// ever evicts its own kind: they all wait on probation, behind nothing but
+// each other.
+//
+// The records that came back are ordered by expiry, not by last use, so
+// that a read never needs the write lock to reorder them (see promote).
+func (m *backend) victimLocked() *memoryRecord {
+	if m.probation.head != nil {
+		return m.probation.head
+	}
+	return m.byExpiry[0]
 }
 
 func (m *backend) rewriteLocked(r *memoryRecord, record string, expires time.Time) {
@@ -281,6 +362,7 @@ func (m *backend) rewriteLocked(r *memoryRecord, record string, expires time.Tim
 func (m *backend) removeLocked(r *memoryRecord) {
 	heap.Remove(&m.byExpiry, r.index)
 	delete(m.records, r.id)
+	m.probation.remove(r)
 }
 
 // Delete implements Backend.
@@ -289,12 +371,7 @@ func (m *backend) Delete(_ context.Context, key string, v session.Version) error
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if isDocKey(key) {
-		d, ok := m.docs[key]
-		if !v.IsZero() && stale(ok && !expired(d.expires, now), d.seq(), v) {
-			return session.ErrConflict
-		}
-		delete(m.docs, key)
-		return nil
+		return m.deleteDocLocked(key, v, now)
 	}
 	r, ok := m.records[key]
 	if !v.IsZero() && stale(ok && !expired(r.expires, now), r.seq(), v) {
@@ -303,6 +380,15 @@ func (m *backend) Delete(_ context.Context, key string, v session.Version) error
 	if ok {
 		m.removeLocked(r)
 	}
+	return nil
+}
+
+func (m *backend) deleteDocLocked(key string, v session.Version, now time.Time) error {
+	d, ok := m.docs[key]
+	if !v.IsZero() && stale(ok && !expired(d.expires, now), d.seq(), v) {
+		return session.ErrConflict
+	}
+	delete(m.docs, key)
 	return nil
 }
 
@@ -316,6 +402,7 @@ func (m *backend) Touch(_ context.Context, key string, ttl time.Duration) error 
 		return session.ErrNotFound
 	}
 	m.rewriteLocked(r, r.data, expiry(now, ttl))
+	m.probation.remove(r) // a touch is a request of the session's user
 	return nil
 }
 

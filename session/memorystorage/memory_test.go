@@ -167,57 +167,32 @@ func TestMemoryStorageBoundedByDefault(t *testing.T) {
 	for i := 0; i < requests; i++ {
 		last, _ = sessiontest.Request(t, st, "", func(s *session.Session) { s.Flash("error", "Wrong password") })
 	}
-	if n := b.Len(); n != DefaultMaxSessions {
-		t.Errorf("%d sessions after %d anonymous writes, want the cap %d", n, requests, DefaultMaxSessions)
-	}
+	wantLen(t, b, DefaultMaxSessions)
 	sessiontest.Request(t, st, last, func(s *session.Session) {
 		if s.ID() != last || s.Get("error") != "Wrong password" {
 			t.Error("the newest session was evicted")
 		}
 	})
-	if logs.Warnings() != 1 || !logs.Contains("memory storage is full") {
-		t.Errorf("want one warning about the cap, got:\n%s", logs)
-	}
+	wantOneWarning(t, logs)
 }
 
-// At the cap, the records closest to expiry go first; records that never
-// expire go last.
-func TestMemoryBackendEvictsClosestToExpiry(t *testing.T) {
+// The cap's warning is logged once, naming no session; a negative
+// MaxSessions is no limit. (TestMemoryBackendEvictionOrder has the order.)
+func TestMemoryBackendCapWarning(t *testing.T) {
 	ctx := context.Background()
-	clock := sessiontest.NewFakeClock(time.Time{})
 	logs := sessiontest.NewLogs()
-	b := newBackend(Options{MaxSessions: 3, Session: session.Options{Now: clock.Now, Logger: logs.Logger()}})
-	b.set(ctx, "forever", []byte("1"), 0)
-	b.set(ctx, "hour", []byte("1"), time.Hour)
-	b.set(ctx, "minute", []byte("1"), time.Minute)
-	b.Touch(ctx, "minute", 2*time.Hour) // now the furthest from expiry but "forever"
-	b.set(ctx, "new0", []byte("1"), 30*time.Minute)
-	want := map[string]bool{"forever": true, "minute": true, "new0": true, "hour": false}
-	for id, live := range want {
-		if _, _, err := b.Get(ctx, id); (err == nil) != live {
-			t.Errorf("%s: live %v, want %v", id, err == nil, live)
-		}
+	b := newBackend(Options{MaxSessions: 3, Session: session.Options{Logger: logs.Logger()}})
+	for i := 0; i < 10; i++ {
+		b.set(ctx, fmt.Sprint("id", i), []byte("1"), time.Hour)
 	}
-	b.set(ctx, "new1", []byte("1"), 3*time.Hour) // evicts new0 (30 min)
-	b.set(ctx, "new2", []byte("1"), 4*time.Hour) // evicts minute (2 h)
-	want = map[string]bool{"forever": true, "minute": false, "new0": false, "new1": true, "new2": true}
-	for id, live := range want {
-		if _, _, err := b.Get(ctx, id); (err == nil) != live {
-			t.Errorf("%s: live %v, want %v", id, err == nil, live)
-		}
+	wantLen(t, b, 3)
+	wantOneWarning(t, logs)
+	if logs.Contains("id0") || !logs.Contains("max_sessions=3") {
+		t.Errorf("want a warning naming the cap and no id, got:\n%s", logs)
 	}
-	if n := b.Len(); n != 3 {
-		t.Errorf("%d records, want the cap 3", n)
-	}
-	if logs.Warnings() != 1 || logs.Contains("forever") {
-		t.Errorf("want one warning naming no id, got:\n%s", logs)
-	}
-	// A negative MaxSessions is no limit.
 	u := newBackend(Options{MaxSessions: -1})
 	for i := 0; i < 10; i++ {
 		u.set(ctx, fmt.Sprint(i), []byte("1"), 0)
 	}
-	if n := u.Len(); n != 10 {
-		t.Errorf("no limit: %d records, want 10", n)
-	}
+	wantLen(t, u, 10) // no limit
 }
