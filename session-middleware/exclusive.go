@@ -53,16 +53,20 @@ var errNoMiddleware = errors.New("sessionmiddleware: Exclusive found no session 
 //     names, waiting at most o.Lock.Wait. A request without a session value
 //     has nothing stored that another request could change, and runs
 //     without a lock. When the wait ends in vain (session.ErrLockTimeout),
-//     it logs a warning and answers 503 Service Unavailable with
-//     Retry-After (o.RetryAfter in whole seconds) and
-//     "Cache-Control: no-store", without running the handler and without
-//     saving the session. Any other error (a storage that cannot lock, a
-//     backend error, no session middleware outside) is logged and goes to
-//     the middleware's ErrorHandler (of Options or TokenOptions; a plain
-//     500 without the middleware);
+//     or the storage does not answer within o.Lock.Wait plus the
+//     middleware's StorageTimeout (the wait, then the try that finds the
+//     lock free; the lock call's context has that deadline), it logs a
+//     warning and answers 503 Service Unavailable with Retry-After
+//     (o.RetryAfter in whole seconds) and "Cache-Control: no-store",
+//     without running the handler and without saving the session. Any
+//     other error (a storage that cannot lock, a backend error, no session
+//     middleware outside) is logged and goes to the middleware's
+//     ErrorHandler (of Options or TokenOptions; a plain 500 without the
+//     middleware);
 //  2. reads the session again from the storage, now that no other request
 //     of the session runs: the one the session middleware read before the
-//     lock may be stale. The new session replaces it for the rest of the
+//     lock may be stale (a read past the StorageTimeout gets the same 503,
+//     and frees the lock). The new session replaces it for the rest of the
 //     request: session.FromContext in the handler and the middleware's save
 //     see it. Changes made to the session before Exclusive ran are lost
 //     (and logged as a warning): put Exclusive before anything that changes
@@ -70,15 +74,18 @@ var errNoMiddleware = errors.New("sessionmiddleware: Exclusive found no session 
 //  3. runs the handler, and frees the lock just after the session
 //     middleware saved the session (at the handler's first WriteHeader,
 //     Write, Flush, ReadFrom or Hijack, or after it returns), whether the
-//     save worked or not, and when the handler panics.
+//     save worked or not, and when the handler panics. A release that
+//     takes longer than the StorageTimeout goes on in the background while
+//     the response goes out (logged as a warning); the lock ends at its
+//     TTL at the latest.
 //
 // A lock is held for at most o.Lock.TTL: a handler that runs longer, with
 // its response not started, loses it, and another request of the session
 // may run; a process that dies holding a lock blocks its session that long
 // (with Redis or Memcache; file storage frees it at once).
-// Keep the TTL above the slowest locked request, and the Wait below the
-// server's and the client's timeouts. Exclusive twice on one route locks
-// once.
+// Keep the TTL above the slowest locked request, and the Wait plus the
+// StorageTimeout below the server's and the client's timeouts. Exclusive
+// twice on one route locks once.
 //
 // Exclusive returns an error for a negative Lock.TTL, Lock.Wait or
 // RetryAfter.
@@ -95,14 +102,19 @@ func Exclusive(o ExclusiveOptions) (func(http.Handler) http.Handler, error) {
 	if o.RetryAfter > 0 {
 		secs = int64((o.RetryAfter + time.Second - 1) / time.Second)
 	}
-	x := &exclusive{lock: o.Lock, retryAfter: strconv.FormatInt(secs, 10)}
+	wait := o.Lock.Wait
+	if wait == 0 {
+		wait = session.DefaultLockWait
+	}
+	x := &exclusive{lock: o.Lock, wait: wait, retryAfter: strconv.FormatInt(secs, 10)}
 	return x.wrap, nil
 }
 
 // exclusive is Exclusive's configuration.
 type exclusive struct {
 	lock       session.LockOptions
-	retryAfter string // the Retry-After value: whole seconds
+	wait       time.Duration // lock.Wait, or its default
+	retryAfter string        // the Retry-After value: whole seconds
 }
 
 // wrap is the route middleware that Exclusive returns.
@@ -154,7 +166,7 @@ func (x *exclusive) lockAndServe(w http.ResponseWriter, r *http.Request, rw *res
 		next.ServeHTTP(w, r)
 		return
 	}
-	release, err := lk.Lock(r.Context(), rw.in.Value, x.lock)
+	release, err := m.lockSession(r.Context(), rw, lk, rw.in.Value, x.lock, x.wait)
 	if err != nil {
 		x.lockFailed(w, r, rw, err)
 		return
@@ -163,33 +175,35 @@ func (x *exclusive) lockAndServe(w http.ResponseWriter, r *http.Request, rw *res
 		release = func() {}
 	}
 	rw.release = release
-	serveLocked(w, r, rw, next)
+	x.serveLocked(w, r, rw, next)
 }
 
 // lockFailed answers a request whose session's lock could not be taken,
 // without running the handler or saving the session: 503 with Retry-After
-// when another request held the lock too long, the middleware's error
-// response for any other error.
+// when another request held the lock too long or the storage did not
+// answer in time, the middleware's error response for any other error.
 func (x *exclusive) lockFailed(w http.ResponseWriter, r *http.Request, rw *responseWriter, err error) {
 	m := rw.m
 	rw.state = stateSkipped
-	if !errors.Is(err, session.ErrLockTimeout) {
+	var msg string
+	switch {
+	case errors.Is(err, session.ErrLockTimeout):
+		msg = "sessionmiddleware: Exclusive: the session's lock is held by another request; answered 503 Service Unavailable"
+	case timedOut(err):
+		msg = "sessionmiddleware: Exclusive: the session storage did not answer the lock in time; answered 503 Service Unavailable"
+	default:
 		m.logger.ErrorContext(r.Context(), "sessionmiddleware: Exclusive: locking the session failed", "cookie", m.name, "error", err)
 		m.fail(w, r, err)
 		return
 	}
-	m.logger.WarnContext(r.Context(), "sessionmiddleware: Exclusive: the session's lock is held by another request; answered 503 Service Unavailable",
-		"cookie", m.name, "method", r.Method, "path", r.URL.Path, "error", err)
-	h := w.Header()
-	h.Set("Retry-After", x.retryAfter)
-	noStore(h)
-	http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+	m.logger.WarnContext(r.Context(), msg, "cookie", m.name, "method", r.Method, "path", r.URL.Path, "error", err)
+	unavailable(w, x.retryAfter)
 }
 
 // serveLocked runs next, with rw holding the session's lock, on the session
 // read again under the lock. The save frees the lock (rw.save); when the
 // read fails, or next panics, which skips the save, serveLocked does.
-func serveLocked(w http.ResponseWriter, r *http.Request, rw *responseWriter, next http.Handler) {
+func (x *exclusive) serveLocked(w http.ResponseWriter, r *http.Request, rw *responseWriter, next http.Handler) {
 	returned := false
 	defer func() {
 		if !returned {
@@ -203,13 +217,19 @@ func serveLocked(w http.ResponseWriter, r *http.Request, rw *responseWriter, nex
 		m.logger.WarnContext(ctx, "sessionmiddleware: Exclusive: the session was changed before Exclusive ran; the change is lost, since Exclusive reads the session again under its lock (put Exclusive before anything that changes the session)",
 			"cookie", m.name, "method", r.Method, "path", r.URL.Path)
 	}
-	fresh, err := m.read(ctx, rw.in.Value)
+	fresh, err := m.read(ctx, rw, rw.in.Value)
 	if err != nil {
 		// Free the lock before the error response reaches the client,
 		// whose next request may need it.
 		rw.unlock()
-		m.logger.ErrorContext(ctx, "sessionmiddleware: Exclusive: reading the session again under its lock failed", "cookie", m.name, "error", err)
 		rw.state = stateSkipped
+		if timedOut(err) {
+			m.logger.WarnContext(ctx, "sessionmiddleware: Exclusive: the session storage did not answer the read under the lock in time; answered 503 Service Unavailable",
+				"cookie", m.name, "method", r.Method, "path", r.URL.Path, "error", err)
+			unavailable(w, x.retryAfter)
+			return
+		}
+		m.logger.ErrorContext(ctx, "sessionmiddleware: Exclusive: reading the session again under its lock failed", "cookie", m.name, "error", err)
 		m.fail(w, r, err)
 		return
 	}

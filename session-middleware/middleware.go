@@ -142,7 +142,36 @@
 // user waits for the previous one, and when every request locks, one slow
 // request makes all of that user's requests queue behind it. A request that
 // waits longer than its Lock.Wait gets 503 Service Unavailable with
-// Retry-After. See Exclusive.
+// Retry-After, as does one whose storage does not answer the lock within
+// Lock.Wait plus the storage timeout. See Exclusive.
+//
+// # Timeouts
+//
+// A storage whose server is paused (SIGSTOP, a long garbage collection, a
+// failover) answers nothing, and a request that waits for it holds a server
+// slot for as long. Options.StorageTimeout (DefaultStorageTimeout, 2 s,
+// when 0; negative: no bound) bounds each storage call of a request: the
+// read before the handler runs, the save before the headers go out, and
+// the release of Exclusive's lock. The call gets the request's context with
+// that deadline, or with the request's own deadline when it comes first
+// (http.TimeoutHandler, a server's BaseContext). The middleware runs the
+// call on a worker goroutine and stops waiting at the deadline, so a
+// storage that ignores its context cannot hold the request either; such a
+// call is left to finish in the background, its result dropped (a lock it
+// took late is freed), and past 1000 of them per middleware requests are
+// answered at once without calling the storage.
+//
+// A call past its deadline, or that failed at it, is answered
+// "503 Service Unavailable" with "Retry-After: 1" and
+// "Cache-Control: no-store", and a warning is logged; ErrorHandler is not
+// called. The user is not signed out: the client keeps its cookie (or
+// token), and its next request reads the same session. A read past the
+// deadline runs no handler. A save past it comes after the handler ran,
+// before anything was sent: the handler's response is replaced by the 503
+// as a failed save's is, and what the handler did (a form's order placed)
+// stays done; the session's changes may or may not be stored, since the
+// storage may still complete the save. Cookie storage (a
+// session.CookieBinder) asks no server and is called without a bound.
 //
 // # Errors
 //
@@ -150,7 +179,8 @@
 // cookie that grew too large) fails the request closed: the middleware logs
 // the error and calls Options.ErrorHandler, by default a plain 500, and sends
 // no session cookie. It never carries on with an empty session, which would
-// log the user out. The error response is sent with
+// log the user out. A storage that does not answer in time gets a 503
+// instead (see Timeouts). The error response is sent with
 // "Cache-Control: no-store" and without Expires, so that no cache keeps it.
 // When saving fails, the handler's response is discarded and replaced by the
 // error response, without the handler's Set-Cookie lines (a remember-me
@@ -184,6 +214,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
@@ -217,6 +248,25 @@ type Options struct {
 	// session. The middleware always sends HttpOnly unless this is set,
 	// whatever the cookie's own HTTPOnly option says.
 	AllowScriptAccess bool
+
+	// StorageTimeout bounds each storage call of a request: reading the
+	// session before the handler runs, saving it before the headers go
+	// out, and releasing Exclusive's lock. 0: DefaultStorageTimeout
+	// (2 s); negative: no bound (the storage gets the request's context
+	// as it is, on the request's goroutine). See "Timeouts" in the
+	// package documentation.
+	//
+	// The call gets the request's context with a deadline StorageTimeout
+	// away, or the request's own when that comes first. When the
+	// deadline passes, the request stops waiting even for a storage that
+	// ignores its context, and is answered "503 Service Unavailable"
+	// with "Retry-After: 1" and "Cache-Control: no-store", never with an
+	// empty session: a read past the deadline runs no handler, a save
+	// past it replaces the handler's response, as a failed save does.
+	// Exclusive's lock call waits Lock.Wait plus StorageTimeout at most.
+	// Cookie storage (a session.CookieBinder), which asks no server, is
+	// called without a bound.
+	StorageTimeout time.Duration
 }
 
 // errNested is reported when a request reaches the middleware with a
@@ -245,6 +295,12 @@ type middleware struct {
 	// noCache tells shared caches not to hand out header out
 	// (no-cache="Set-Cookie").
 	noCache string
+	// timeout bounds each storage call (Options.StorageTimeout); -1:
+	// none.
+	timeout time.Duration
+	// late counts the storage calls that outlived their deadline and
+	// still run (see maxLateCalls).
+	late atomic.Int64
 }
 
 // carrier is how the session's value travels between client and server: in
@@ -324,6 +380,7 @@ func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) htt
 		out:              "Set-Cookie",
 		vary:             "Cookie",
 		noCache:          noCacheSetCookie,
+		timeout:          storageTimeout(o.StorageTimeout, s),
 	}
 	return m.wrap, nil
 }
@@ -418,15 +475,14 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 		m.fail(w, r, errNested)
 		return
 	}
-	in := m.carrier.read(r)
-	s, err := m.read(ctx, in.Value)
+	rw := &responseWriter{w: w, m: m, in: m.carrier.read(r)}
+	s, err := m.read(ctx, rw, rw.in.Value)
 	if err != nil {
-		m.logger.ErrorContext(ctx, "sessionmiddleware: reading the session failed", "cookie", m.name, "error", err)
-		m.fail(w, r, err)
+		m.readFailed(w, r, err, storageRetryAfter)
 		return
 	}
-	rw := &responseWriter{w: w, m: m, s: s, in: in,
-		outerCookies: slices.Clip(w.Header()["Set-Cookie"])}
+	rw.s = s
+	rw.outerCookies = slices.Clip(w.Header()["Set-Cookie"])
 	// The request's context carries rw for Exclusive (in rw, so that it
 	// costs no allocation), under the session's own context.
 	rw.ctx = stateContext{Context: ctx, rw: rw}
@@ -442,10 +498,11 @@ func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 // panic in a handler.
 var errNoSession = errors.New("sessionmiddleware: the storage returned no session and no error")
 
-// read returns the session that value names, as the storage reads it, with
-// the middleware's default for persistence.
-func (m *middleware) read(ctx context.Context, value string) (*session.Session, error) {
-	s, err := m.storage.Read(ctx, value)
+// read returns the session that value names, as the storage reads it
+// (within the storage timeout), with the middleware's default for
+// persistence.
+func (m *middleware) read(ctx context.Context, rw *responseWriter, value string) (*session.Session, error) {
+	s, err := m.readSession(ctx, rw, value)
 	switch {
 	case err != nil:
 		return nil, err
@@ -491,6 +548,32 @@ func requestState(ctx context.Context) *responseWriter {
 	return rw
 }
 
+// readFailed answers a request whose session could not be read, without
+// running the handler: 503 with Retry-After retryAfter when the storage did
+// not answer in time, the error response otherwise.
+func (m *middleware) readFailed(w http.ResponseWriter, r *http.Request, err error, retryAfter string) {
+	ctx := r.Context()
+	if timedOut(err) {
+		m.logger.WarnContext(ctx, "sessionmiddleware: the session storage did not answer the read in time; answered 503 Service Unavailable",
+			"cookie", m.name, "method", r.Method, "path", r.URL.Path, "error", err)
+		unavailable(w, retryAfter)
+		return
+	}
+	m.logger.ErrorContext(ctx, "sessionmiddleware: reading the session failed", "cookie", m.name, "error", err)
+	m.fail(w, r, err)
+}
+
+// unavailable writes "503 Service Unavailable" with Retry-After
+// retryAfter (whole seconds), for a request that may succeed when tried
+// again: a lock held too long, a storage that did not answer in time. No
+// cache may keep it.
+func unavailable(w http.ResponseWriter, retryAfter string) {
+	h := w.Header()
+	h.Set("Retry-After", retryAfter)
+	noStore(h)
+	http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+}
+
 // fail writes the error response. No cache may keep it: it is sent with
 // "Cache-Control: no-store" and without Expires (an ErrorHandler may still
 // set its own).
@@ -527,8 +610,8 @@ func cookieHeader(h http.Header) string {
 // response header that carries the session (send is false when there is
 // none to send). A request value that an older secret signed is sent again,
 // signed with Secrets[0], when the storage sends none of its own.
-func (m *middleware) saveSession(ctx context.Context, s *session.Session, in incoming) (line string, send bool, err error) {
-	value, set, err := m.storage.Save(ctx, s)
+func (m *middleware) saveSession(ctx context.Context, rw *responseWriter, s *session.Session, in incoming) (line string, send bool, err error) {
+	value, set, err := m.saveStorage(ctx, rw, s)
 	switch {
 	case err != nil:
 		return "", false, err

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
@@ -35,27 +36,31 @@ func bareHandler(w http.ResponseWriter, r *http.Request) {
 // BenchmarkMiddleware runs one whole request per iteration: a prebuilt
 // request carrying a valid session cookie, a new httptest.ResponseRecorder,
 // the middleware and the handler. "bare" is the same without the
-// middleware; the difference is the middleware's cost.
+// middleware; the difference is the middleware's cost. "memory-unbounded"
+// is "memory" with StorageTimeout -1, its storage calls on the request's
+// goroutine: the difference is the cost of the bound.
 func BenchmarkMiddleware(b *testing.B) {
 	storages := []struct {
-		name string
-		new  func(b *testing.B) session.Storage
+		name    string
+		new     func(b *testing.B) session.Storage
+		timeout time.Duration
 	}{
-		{"memory", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }},
+		{"memory", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }, 0},
+		{"memory-unbounded", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }, -1},
 		{"cookie-signed", func(b *testing.B) session.Storage {
 			st, err := cookiestorage.New(cookiestorage.Options{CookieName: "__sess"})
 			if err != nil {
 				b.Fatal(err)
 			}
 			return st
-		}},
+		}, 0},
 		{"cookie-sealed", func(b *testing.B) session.Storage {
 			st, err := cookiestorage.New(cookiestorage.Options{CookieName: "__sess", Keys: [][]byte{testKey}})
 			if err != nil {
 				b.Fatal(err)
 			}
 			return st
-		}},
+		}, 0},
 	}
 
 	b.Run("bare", func(b *testing.B) {
@@ -71,7 +76,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			b.Run(sc.name+"-"+mode.name, func(b *testing.B) {
 				c := newCookie(b, "__sess", cookie.Options{})
 				logger, _ := newLogger()
-				mw := newMiddleware(b, c, sc.new(b), Options{Logger: logger})
+				mw := newMiddleware(b, c, sc.new(b), Options{Logger: logger, StorageTimeout: sc.timeout})
 				// Create the session the benchmark's request carries.
 				setup := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					session.FromContext(r.Context()).Set("count", 1)

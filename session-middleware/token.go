@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
 	"github.com/sessionkit/sessionkit/session"
@@ -35,6 +36,12 @@ type TokenOptions struct {
 	// when a request that carried a token destroyed its session. It cannot
 	// be Set-Cookie.
 	ResponseHeader string
+
+	// StorageTimeout bounds each storage call of a request, as
+	// Options.StorageTimeout does for New: 0: DefaultStorageTimeout
+	// (2 s); negative: no bound. A call past it is answered "503 Service
+	// Unavailable" with "Retry-After: 1", and the client keeps its token.
+	StorageTimeout time.Duration
 }
 
 // DefaultRequestHeader and DefaultResponseHeader are the headers of
@@ -87,6 +94,7 @@ func NewToken(c *cookie.Cookie, s session.Storage, o TokenOptions) (func(http.Ha
 		replaceOut:   true,
 		vary:         in,
 		noCache:      `no-cache="` + out + `"`,
+		timeout:      storageTimeout(o.StorageTimeout, s),
 	}
 	return m.wrap, nil
 }

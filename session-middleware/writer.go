@@ -65,6 +65,10 @@ type responseWriter struct {
 	// release frees the session's lock that Exclusive took; save calls it
 	// (nil: no lock is held).
 	release func()
+	// bc is the context of the request's last storage call (nil before
+	// the first), bcBuf when no earlier call kept its own.
+	bc    *boundContext
+	bcBuf boundContext
 }
 
 var (
@@ -201,7 +205,7 @@ func (rw *responseWriter) save() {
 	// Accessed.
 	st := rw.s.State()
 	rw.destroyedAtSave = st.Destroyed
-	line, send, err := rw.m.saveSession(rw.r.Context(), rw.s, rw.in)
+	line, send, err := rw.m.saveSession(rw.r.Context(), rw, rw.s, rw.in)
 	// Saved or not, the session's lock (Exclusive) is no longer needed:
 	// nothing this request does from now on reaches the store.
 	rw.unlock()
@@ -221,13 +225,21 @@ func (rw *responseWriter) save() {
 	}
 }
 
-// saveFailed replaces the handler's response with the error response.
+// saveFailed replaces the handler's response with the error response, or
+// with 503 and Retry-After when the storage did not answer in time.
 func (rw *responseWriter) saveFailed(err error) {
 	m := rw.m
 	rw.state = stateFailed
 	rw.saveErr = err
-	m.logger.ErrorContext(rw.r.Context(), "sessionmiddleware: saving the session failed; the response is replaced by the error response",
-		"cookie", m.name, "error", err)
+	ctx := rw.r.Context()
+	timeout := timedOut(err)
+	if timeout {
+		m.logger.WarnContext(ctx, "sessionmiddleware: the session storage did not answer the save in time; the response is replaced by 503 Service Unavailable",
+			"cookie", m.name, "method", rw.r.Method, "path", rw.r.URL.Path, "error", err)
+	} else {
+		m.logger.ErrorContext(ctx, "sessionmiddleware: saving the session failed; the response is replaced by the error response",
+			"cookie", m.name, "error", err)
+	}
 	h := rw.w.Header()
 	clearBodyHeaders(h)
 	// The handler's cookies (a remember-me cookie, say) must not go out
@@ -236,6 +248,10 @@ func (rw *responseWriter) saveFailed(err error) {
 		h["Set-Cookie"] = rw.outerCookies
 	} else {
 		delete(h, "Set-Cookie")
+	}
+	if timeout {
+		unavailable(rw.w, storageRetryAfter)
+		return
 	}
 	m.fail(rw.w, rw.r, err)
 }
@@ -263,7 +279,7 @@ func (rw *responseWriter) addSessionHeaders(line string) {
 func (rw *responseWriter) unlock() {
 	if release := rw.release; release != nil {
 		rw.release = nil
-		release()
+		rw.m.releaseLock(rw, release)
 	}
 }
 

@@ -1,0 +1,565 @@
+package sessionmiddleware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessionkit/sessionkit/session"
+)
+
+// Bounded storage calls. A storage whose server is paused (SIGSTOP, a
+// long GC, a failover) answers nothing: a request that waits for it holds
+// a server slot, and the user waits, for the whole pause. Every storage
+// call of a request therefore gets a deadline (Options.StorageTimeout), and
+// the request stops waiting at that deadline even when the storage ignores
+// its context: the call runs on a worker goroutine, and a call that
+// outlives its deadline is left to finish there while the request is
+// answered 503.
+
+// DefaultStorageTimeout bounds each storage call of a request (reading the
+// session, saving it, releasing Exclusive's lock) when Options or
+// TokenOptions leave StorageTimeout at 0.
+const DefaultStorageTimeout = 2 * time.Second
+
+// storageRetryAfter is the Retry-After of the 503 that answers a storage
+// call past its deadline, in seconds: a paused server or a failover is
+// usually over within seconds, and a client that retries sooner than that
+// finds the storage answering again, or another quick 503.
+const storageRetryAfter = "1"
+
+// maxLateCalls bounds, per middleware, the storage calls that outlived their
+// deadline and still run: each holds a goroutine, and a storage that
+// ignores its context while its server hangs would otherwise leave one more
+// per request for as long as the server hangs. Past it, requests are
+// answered 503 at once, without calling the storage, until some of those
+// calls return. A var for tests.
+var maxLateCalls int64 = 1000
+
+// storageTimeout returns the bound of storage s's calls for
+// Options.StorageTimeout d: the default for 0, and -1 (no bound) for a
+// negative d. A storage that keeps the whole session in the cookie
+// (session.CookieBinder: cookie storage) asks no server, and its work,
+// decoding and signing, is the request's own: it gets no bound either, and
+// runs on the request's goroutine.
+func storageTimeout(d time.Duration, s session.Storage) time.Duration {
+	if _, ok := s.(session.CookieBinder); ok {
+		return -1
+	}
+	switch {
+	case d == 0:
+		return DefaultStorageTimeout
+	case d < 0:
+		return -1
+	}
+	return d
+}
+
+// callOp is the storage method that a storageCall runs.
+type callOp uint8
+
+const (
+	opRead callOp = iota
+	opSave
+	opLock
+	opRelease
+)
+
+// String names the operation, for errors and logs.
+func (op callOp) String() string {
+	return [...]string{"read", "save", "lock", "release"}[op]
+}
+
+// The states of a storageCall: the worker moves it from running to
+// finished, or the request that gave up on it to abandoned; whichever
+// comes first decides who owns the result.
+const (
+	callRunning uint32 = iota
+	callFinished
+	callAbandoned
+)
+
+// storageCall is one storage call that a worker goroutine runs for a
+// request: its arguments, its results, and what the request waits on. Calls
+// are pooled, with their channel and timer, so that a call that ends in
+// time allocates nothing. A call that a request abandoned is never pooled
+// again: its worker still owns it.
+type storageCall struct {
+	op      callOp
+	storage session.Storage
+	ctx     context.Context
+	value   string              // Read's and Lock's cookie value
+	lock    session.LockOptions // Lock's options
+	s       *session.Session    // Read's result, Save's argument
+	out     string              // Save's value
+	set     bool                // Save's set
+	release func()              // Lock's result, opRelease's function
+	err     error
+	// panicked is what the storage panicked with, and stack where (nil for
+	// http.ErrAbortHandler), for the request's goroutine to panic again.
+	panicked any
+	stack    []byte
+	// m is the middleware, whose count of late calls an abandoned call
+	// leaves when it returns.
+	m *middleware
+
+	state atomic.Uint32
+	done  chan struct{} // the worker's signal that the call finished: capacity 1
+	timer *time.Timer   // the request's deadline
+}
+
+var callPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &storageCall{done: make(chan struct{}, 1), timer: t}
+}}
+
+// newCall returns a call of op on m's storage, from the pool.
+func (m *middleware) newCall(op callOp) *storageCall {
+	c := callPool.Get().(*storageCall)
+	c.op, c.storage, c.m = op, m.storage, m
+	return c
+}
+
+// free returns a finished call to the pool, without the references that
+// would keep a request's data alive.
+func (c *storageCall) free() {
+	c.storage, c.ctx, c.value, c.s, c.out, c.release, c.err = nil, nil, "", nil, "", nil, nil
+	c.panicked, c.stack, c.m = nil, nil, nil
+	callPool.Put(c)
+}
+
+// work hands calls to worker goroutines. A worker that finished a call
+// waits for the next one, and ends after workerIdle to twice that without
+// one: a goroutine that is new for every call would grow its stack for the
+// storage's calls every time, and most of a call's cost would be that
+// copy. A worker takes its call from the channel rather than as an
+// argument, since a closure over the call would cost an allocation.
+var work = make(chan *storageCall)
+
+// workerIdle is how long an idle worker waits for another call: long
+// enough that a server under load keeps its workers, short enough that
+// they are gone soon after the load, before a test's goroutine leak check
+// looks.
+const workerIdle = 100 * time.Millisecond
+
+// startCall hands c to an idle worker, or to a new one.
+func startCall(c *storageCall) {
+	select {
+	case work <- c:
+	default:
+		go worker()
+		// The new worker takes c, or another call while one that
+		// became idle meanwhile takes c; either way every call is
+		// taken.
+		work <- c
+	}
+}
+
+// worker runs storage calls until none came for workerIdle. When the
+// request of a call stopped waiting, the result is the worker's to dispose
+// of: a lock taken too late is freed. Its idle timer is not reset per call,
+// which would cost more than the call's handoff: it fires every workerIdle,
+// and the worker ends when no call came since the last time.
+func worker() {
+	idle := time.NewTicker(workerIdle)
+	defer idle.Stop()
+	busy := false
+	for {
+		select {
+		case c := <-work:
+			busy = true
+			c.run()
+			if c.state.CompareAndSwap(callRunning, callFinished) {
+				c.done <- struct{}{}
+			} else {
+				c.late()
+			}
+		case <-idle.C:
+			if !busy {
+				return
+			}
+			busy = false
+		}
+	}
+}
+
+// run calls the storage, catching a panic for the request's goroutine,
+// where net/http (or the application) recovers it: a panic on this
+// goroutine would end the process.
+func (c *storageCall) run() {
+	defer func() {
+		if p := recover(); p != nil {
+			c.panicked = p
+			if p != http.ErrAbortHandler {
+				c.stack = debug.Stack()
+			}
+		}
+	}()
+	switch c.op {
+	case opRead:
+		c.s, c.err = c.storage.Read(c.ctx, c.value)
+	case opSave:
+		c.out, c.set, c.err = c.storage.Save(c.ctx, c.s)
+	case opLock:
+		c.release, c.err = c.storage.(session.Locking).Lock(c.ctx, c.value, c.lock)
+	case opRelease:
+		c.release()
+	}
+}
+
+// late disposes of the result of a call whose request stopped waiting for
+// it: nothing reads it, and a lock it took is freed at once, since no
+// request holds it.
+func (c *storageCall) late() {
+	m := c.m
+	defer m.late.Add(-1)
+	if c.op == opLock && c.panicked == nil && c.err == nil && c.release != nil {
+		// Run as a release call, so that a panic is caught as well.
+		c.op = opRelease
+		c.run()
+	}
+	if c.panicked != nil {
+		m.logPanic(c)
+	}
+}
+
+// logPanic logs a panic of the storage with its stack, which the request's
+// goroutine, panicking again, no longer shows.
+func (m *middleware) logPanic(c *storageCall) {
+	if c.stack != nil {
+		m.logger.Error("sessionmiddleware: the session storage panicked", "cookie", m.name,
+			"op", c.op.String(), "panic", fmt.Sprint(c.panicked), "stack", string(c.stack))
+	}
+}
+
+// timeoutError is the error of a storage call that did not end by its
+// deadline. It wraps context.DeadlineExceeded, and what the storage
+// returned at the deadline (nil: the call still runs).
+type timeoutError struct {
+	op  callOp
+	err error
+	// busy: the call was not made, since too many calls of the storage
+	// are still running past their deadline.
+	busy int64
+}
+
+func (e *timeoutError) Error() string {
+	switch {
+	case e.busy > 0:
+		return fmt.Sprintf("sessionmiddleware: %d calls of the session storage still run past their deadline; the %s was not tried", e.busy, e.op)
+	case e.err != nil:
+		return fmt.Sprintf("sessionmiddleware: the session storage's %s failed at its deadline: %v", e.op, e.err)
+	}
+	return fmt.Sprintf("sessionmiddleware: the session storage did not answer the %s by its deadline", e.op)
+}
+
+func (e *timeoutError) Unwrap() []error {
+	if e.err == nil {
+		return []error{context.DeadlineExceeded}
+	}
+	return []error{context.DeadlineExceeded, e.err}
+}
+
+// timedOut reports whether err means that the storage did not answer in
+// time (the bound, or the request's own deadline): such a request is
+// answered 503 with Retry-After rather than by the ErrorHandler.
+func timedOut(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
+
+// deadline returns when a storage call that starts now, on behalf of a
+// request with context parent, must end: d from now, or the request's own
+// deadline when that comes first.
+func deadline(parent context.Context, d time.Duration) time.Time {
+	t := time.Now().Add(d)
+	if pd, ok := parent.Deadline(); ok && pd.Before(t) {
+		return pd
+	}
+	return t
+}
+
+// bounded runs c on a worker goroutine and waits for it until deadline.
+// It returns a *timeoutError when the call did not finish by then (the
+// worker keeps it, and the request must not touch it again), or when too
+// many calls are late already (c is freed). Otherwise c holds the results,
+// with a storage error past the deadline wrapped in a *timeoutError, and
+// the caller frees it. A panic of the storage panics again here.
+func (m *middleware) bounded(c *storageCall, deadline time.Time) error {
+	if n := m.late.Load(); n >= maxLateCalls {
+		op := c.op
+		c.free()
+		return &timeoutError{op: op, busy: n}
+	}
+	c.state.Store(callRunning)
+	startCall(c)
+	select {
+	case <-c.done:
+		// A call that ended at once needs no timer.
+	default:
+		if !m.wait(c, deadline) {
+			return &timeoutError{op: c.op}
+		}
+	}
+	if c.panicked != nil {
+		m.logPanic(c)
+		panic(c.panicked)
+	}
+	if c.err != nil && !timedOut(c.err) && !time.Now().Before(deadline) {
+		// A storage that honours its context fails at the deadline with
+		// its own error, such as a network timeout.
+		c.err = &timeoutError{op: c.op, err: c.err}
+	}
+	return nil
+}
+
+// wait waits for c until deadline, and reports whether it finished; when
+// it did not, c is abandoned to its worker.
+func (m *middleware) wait(c *storageCall, deadline time.Time) bool {
+	c.timer.Reset(time.Until(deadline))
+	select {
+	case <-c.done:
+		stopTimer(c.timer)
+		return true
+	case <-c.timer.C:
+	}
+	// Counted before the worker can see the call abandoned and leave the
+	// count, so that the count never goes below zero.
+	m.late.Add(1)
+	if c.state.CompareAndSwap(callRunning, callAbandoned) {
+		return false
+	}
+	m.late.Add(-1)
+	<-c.done // the worker finished just now
+	return true
+}
+
+// stopTimer stops t and drains a value it may have sent, so that the next
+// Reset starts clean also with the timer channels of Go before 1.23
+// (GODEBUG asynctimerchan=1).
+func stopTimer(t *time.Timer) {
+	if !t.Stop() {
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+}
+
+// readSession calls the storage's Read for the request, within the bound.
+func (m *middleware) readSession(ctx context.Context, rw *responseWriter, value string) (*session.Session, error) {
+	if m.timeout < 0 {
+		return m.storage.Read(ctx, value)
+	}
+	c := m.newCall(opRead)
+	c.value = value
+	d := deadline(ctx, m.timeout)
+	c.ctx = rw.callContext(ctx, d)
+	if err := m.bounded(c, d); err != nil {
+		rw.abandon()
+		return nil, err
+	}
+	rw.endCall()
+	s, err := c.s, c.err
+	c.free()
+	return s, err
+}
+
+// saveStorage calls the storage's Save for the request, within the bound.
+func (m *middleware) saveStorage(ctx context.Context, rw *responseWriter, s *session.Session) (string, bool, error) {
+	if m.timeout < 0 {
+		return m.storage.Save(ctx, s)
+	}
+	c := m.newCall(opSave)
+	c.s = s
+	d := deadline(ctx, m.timeout)
+	c.ctx = rw.callContext(ctx, d)
+	if err := m.bounded(c, d); err != nil {
+		rw.abandon()
+		return "", false, err
+	}
+	rw.endCall()
+	value, set, err := c.out, c.set, c.err
+	c.free()
+	return value, set, err
+}
+
+// lockSession calls the storage's Lock for the request. Its bound is the
+// lock's own wait plus one storage call: the wait for another request that
+// holds the lock, then the try that finds it free.
+func (m *middleware) lockSession(ctx context.Context, rw *responseWriter, lk session.Locking, value string, o session.LockOptions, wait time.Duration) (func(), error) {
+	if m.timeout < 0 {
+		return lk.Lock(ctx, value, o)
+	}
+	c := m.newCall(opLock)
+	c.storage, c.value, c.lock = lk, value, o
+	d := deadline(ctx, wait+m.timeout)
+	c.ctx = rw.callContext(ctx, d)
+	if err := m.bounded(c, d); err != nil {
+		rw.abandon()
+		return nil, err
+	}
+	rw.endCall()
+	release, err := c.release, c.err
+	c.free()
+	return release, err
+}
+
+// releaseLock frees the session's lock, waiting for the storage at most
+// the bound: the session is saved, and the response need not wait for the
+// lock's release, which goes on in the background (the lock ends at its
+// TTL at the latest).
+func (m *middleware) releaseLock(rw *responseWriter, release func()) {
+	if m.timeout < 0 {
+		release()
+		return
+	}
+	c := m.newCall(opRelease)
+	c.release = release
+	// Not the request's deadline, which may have passed: the release
+	// is owed anyway.
+	if err := m.bounded(c, time.Now().Add(m.timeout)); err != nil {
+		// The release may keep a context of the request's calls.
+		rw.abandon()
+		m.logger.WarnContext(rw.r.Context(), "sessionmiddleware: Exclusive: releasing the session's lock takes longer than the storage timeout; the response goes out, and the release goes on in the background",
+			"cookie", m.name, "error", err)
+		return
+	}
+	c.free()
+}
+
+// boundContext is the context of a request's storage call: the request's
+// context, with a deadline that the storage timeout brings forward. It
+// makes no timer and no channel unless the storage asks for Done: most
+// storages read the Deadline (to set a socket's) or nothing, so that a
+// call that ends in time costs no allocation, as context.WithDeadline's
+// timer, channel and registration with the parent would.
+type boundContext struct {
+	context.Context // the request's context, for Value
+	deadline        time.Time
+
+	mu   sync.Mutex
+	done chan struct{} // made by the first Done
+	err  error
+	// timer and stopParent close done at the deadline or when the
+	// request's context ends.
+	timer      *time.Timer
+	stopParent func() bool
+	// kept: the context cannot serve another call, since a call that
+	// outlived its deadline still has it, or Done made timers for it.
+	kept bool
+}
+
+// Deadline returns the call's deadline.
+func (c *boundContext) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Done returns a channel that is closed at the deadline or when the
+// request's context ends.
+func (c *boundContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done != nil {
+		return c.done
+	}
+	c.done = make(chan struct{})
+	c.kept = true
+	if c.errLocked() != nil {
+		return c.done
+	}
+	c.timer = time.AfterFunc(time.Until(c.deadline), c.expire)
+	if c.Context.Done() != nil {
+		c.stopParent = context.AfterFunc(c.Context, c.expire)
+	}
+	return c.done
+}
+
+// Err returns the request context's error, or context.DeadlineExceeded
+// past the deadline; nil before.
+func (c *boundContext) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.errLocked()
+}
+
+// errLocked is Err, which it records, closing done, once the context
+// ended; c.mu is held.
+func (c *boundContext) errLocked() error {
+	if c.err != nil {
+		return c.err
+	}
+	c.err = c.Context.Err()
+	if c.err == nil && !time.Now().Before(c.deadline) {
+		c.err = context.DeadlineExceeded
+	}
+	if c.err != nil && c.done != nil {
+		close(c.done)
+	}
+	return c.err
+}
+
+// expire ends the context: its timer fired, or the request's context
+// ended. The timer may fire a little early by the wall clock, and its
+// end is the deadline all the same.
+func (c *boundContext) expire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.errLocked() == nil {
+		c.err = context.DeadlineExceeded
+		close(c.done)
+	}
+}
+
+// String names the context, as the context package's do, for debugging.
+func (c *boundContext) String() string { return "sessionmiddleware.StorageTimeout" }
+
+// callContext returns the context of a storage call of rw's request on
+// parent, ending at deadline: rw's own, unless an earlier call still holds
+// it.
+func (rw *responseWriter) callContext(parent context.Context, deadline time.Time) *boundContext {
+	bc := rw.bc
+	switch {
+	case bc == nil:
+		bc = &rw.bcBuf
+	case bc.isKept():
+		bc = new(boundContext)
+	}
+	rw.bc = bc
+	bc.Context, bc.deadline = parent, deadline
+	return bc
+}
+
+// isKept reports whether c cannot serve another call.
+func (c *boundContext) isKept() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.kept
+}
+
+// endCall stops the timers of the context of a call that ended in time.
+func (rw *responseWriter) endCall() {
+	bc := rw.bc
+	if bc == nil || !bc.kept {
+		return
+	}
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	if bc.timer != nil {
+		bc.timer.Stop()
+	}
+	if bc.stopParent != nil {
+		bc.stopParent()
+	}
+}
+
+// abandon leaves the context of the last call to that call, which outlived
+// its deadline and may still use it.
+func (rw *responseWriter) abandon() {
+	if bc := rw.bc; bc != nil {
+		bc.mu.Lock()
+		bc.kept = true
+		bc.mu.Unlock()
+	}
+}
