@@ -152,14 +152,30 @@
 // slot for as long. Options.StorageTimeout (DefaultStorageTimeout, 2 s,
 // when 0; negative: no bound) bounds each storage call of a request: the
 // read before the handler runs, the save before the headers go out, and
-// the release of Exclusive's lock. The call gets the request's context with
-// that deadline, or with the request's own deadline when it comes first
-// (http.TimeoutHandler, a server's BaseContext). The middleware runs the
-// call on a worker goroutine and stops waiting at the deadline, so a
-// storage that ignores its context cannot hold the request either; such a
-// call is left to finish in the background, its result dropped (a lock it
-// took late is freed), and past 1000 of them per middleware requests are
-// answered at once without calling the storage.
+// Exclusive's lock and its release. The call gets the request's context
+// with that deadline, or with the request's own deadline when it comes
+// first (http.TimeoutHandler, a server's BaseContext).
+//
+// By default the call runs on the request's goroutine, which costs
+// nothing more than the deadline, and the bound holds as far as the
+// storage honours its context. Every sessionkit storage does: Redis ends
+// a command at the deadline with ContextTimeoutEnabled (without it, a done
+// context fails a call before a command is sent, and a command under way
+// ends at the client's ReadTimeout or WriteTimeout, up to 3 s past the
+// deadline with go-redis's defaults); PostgreSQL (pgx) ends a statement,
+// and a wait for a pooled connection, when the context ends; Memcache
+// checks the context before each command, and its client's Timeout
+// (500 ms by default) bounds the command under way, so its call may end
+// up to that Timeout past the deadline; memory and file storage do no
+// network I/O. A storage that ignores its context (a custom one, file
+// storage on a network filesystem that hangs) holds the request until it
+// returns. Options.AbandonLateCalls runs each call on a worker goroutine
+// instead, for a few microseconds more per call, and stops waiting at the
+// deadline whatever the storage does; a late call is left to finish in
+// the background, its result dropped (a lock it took late is freed), and
+// past 1000 of them per middleware requests are answered at once without
+// calling the storage. The release of Exclusive's lock takes no context,
+// and always runs that way.
 //
 // A call past its deadline, or that failed at it, is answered
 // "503 Service Unavailable" with "Retry-After: 1" and
@@ -251,22 +267,36 @@ type Options struct {
 
 	// StorageTimeout bounds each storage call of a request: reading the
 	// session before the handler runs, saving it before the headers go
-	// out, and releasing Exclusive's lock. 0: DefaultStorageTimeout
+	// out, and Exclusive's lock and its release. 0: DefaultStorageTimeout
 	// (2 s); negative: no bound (the storage gets the request's context
-	// as it is, on the request's goroutine). See "Timeouts" in the
-	// package documentation.
+	// as it is). See "Timeouts" in the package documentation.
 	//
-	// The call gets the request's context with a deadline StorageTimeout
-	// away, or the request's own when that comes first. When the
-	// deadline passes, the request stops waiting even for a storage that
-	// ignores its context, and is answered "503 Service Unavailable"
-	// with "Retry-After: 1" and "Cache-Control: no-store", never with an
-	// empty session: a read past the deadline runs no handler, a save
-	// past it replaces the handler's response, as a failed save does.
+	// The call runs on the request's goroutine and gets the request's
+	// context with a deadline StorageTimeout away, or the request's own
+	// when that comes first. A storage that honours its context (every
+	// sessionkit storage: see "Timeouts") returns there, and the request
+	// is answered "503 Service Unavailable" with "Retry-After: 1" and
+	// "Cache-Control: no-store", never with an empty session: a read past
+	// the deadline runs no handler, a save past it replaces the handler's
+	// response, as a failed save does. A storage that ignores its context
+	// holds the request until it returns; see AbandonLateCalls.
 	// Exclusive's lock call waits Lock.Wait plus StorageTimeout at most.
 	// Cookie storage (a session.CookieBinder), which asks no server, is
 	// called without a bound.
 	StorageTimeout time.Duration
+
+	// AbandonLateCalls makes the request stop waiting at the
+	// StorageTimeout deadline also for a storage that ignores its context
+	// (a custom one, file storage on a network filesystem): each storage
+	// call runs on a pooled worker goroutine, and a call that outlives
+	// its deadline is left to finish there, its result dropped (a lock it
+	// took late is freed), while the request gets the 503. Past 1000
+	// such calls still running, requests are answered 503 at once
+	// without calling the storage. The hand-off costs a few microseconds
+	// per call, as much as a whole request on memory storage; off by
+	// default, since every sessionkit storage honours its context. No
+	// effect with a negative StorageTimeout or cookie storage.
+	AbandonLateCalls bool
 }
 
 // errNested is reported when a request reaches the middleware with a
@@ -298,6 +328,9 @@ type middleware struct {
 	// timeout bounds each storage call (Options.StorageTimeout); -1:
 	// none.
 	timeout time.Duration
+	// abandon runs the calls on workers, and stops waiting for them at
+	// the deadline (Options.AbandonLateCalls).
+	abandon bool
 	// late counts the storage calls that outlived their deadline and
 	// still run (see maxLateCalls).
 	late atomic.Int64
@@ -381,6 +414,7 @@ func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) htt
 		vary:             "Cookie",
 		noCache:          noCacheSetCookie,
 		timeout:          storageTimeout(o.StorageTimeout, s),
+		abandon:          o.AbandonLateCalls,
 	}
 	return m.wrap, nil
 }

@@ -37,30 +37,34 @@ func bareHandler(w http.ResponseWriter, r *http.Request) {
 // request carrying a valid session cookie, a new httptest.ResponseRecorder,
 // the middleware and the handler. "bare" is the same without the
 // middleware; the difference is the middleware's cost. "memory-unbounded"
-// is "memory" with StorageTimeout -1, its storage calls on the request's
-// goroutine: the difference is the cost of the bound.
+// is "memory" with StorageTimeout -1, no deadline: the difference is the
+// cost of the bound. "memory-abandon" is "memory" with AbandonLateCalls,
+// its storage calls handed to worker goroutines: the difference is the
+// cost of the hand-off.
 func BenchmarkMiddleware(b *testing.B) {
 	storages := []struct {
 		name    string
 		new     func(b *testing.B) session.Storage
 		timeout time.Duration
+		abandon bool
 	}{
-		{"memory", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }, 0},
-		{"memory-unbounded", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }, -1},
+		{"memory", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }, 0, false},
+		{"memory-unbounded", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }, -1, false},
+		{"memory-abandon", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }, 0, true},
 		{"cookie-signed", func(b *testing.B) session.Storage {
 			st, err := cookiestorage.New(cookiestorage.Options{CookieName: "__sess"})
 			if err != nil {
 				b.Fatal(err)
 			}
 			return st
-		}, 0},
+		}, 0, false},
 		{"cookie-sealed", func(b *testing.B) session.Storage {
 			st, err := cookiestorage.New(cookiestorage.Options{CookieName: "__sess", Keys: [][]byte{testKey}})
 			if err != nil {
 				b.Fatal(err)
 			}
 			return st
-		}, 0},
+		}, 0, false},
 	}
 
 	b.Run("bare", func(b *testing.B) {
@@ -76,7 +80,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			b.Run(sc.name+"-"+mode.name, func(b *testing.B) {
 				c := newCookie(b, "__sess", cookie.Options{})
 				logger, _ := newLogger()
-				mw := newMiddleware(b, c, sc.new(b), Options{Logger: logger, StorageTimeout: sc.timeout})
+				mw := newMiddleware(b, c, sc.new(b), Options{Logger: logger, StorageTimeout: sc.timeout, AbandonLateCalls: sc.abandon})
 				// Create the session the benchmark's request carries.
 				setup := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					session.FromContext(r.Context()).Set("count", 1)

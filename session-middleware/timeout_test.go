@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,9 @@ type stallingStorage struct {
 	// deadlines are those of the last call's context of each operation
 	// (zero: none).
 	deadlines map[string]time.Time
+
+	// goroutine is the goroutine (goid) of the last call received.
+	goroutine atomic.Uint64
 
 	calls    atomic.Int32 // calls received
 	blocked  atomic.Int32 // calls blocked now
@@ -71,6 +75,7 @@ func (ss *stallingStorage) unstall() {
 func (ss *stallingStorage) enter(ctx context.Context, op string) error {
 	ss.calls.Add(1)
 	ss.inflight.Add(1)
+	ss.goroutine.Store(goid())
 	ss.mu.Lock()
 	stalled, gate := ss.stalled[op], ss.gate
 	if ss.deadlines == nil {
@@ -203,18 +208,33 @@ func want503(t *testing.T, what string, rec *httptest.ResponseRecorder, retryAft
 // answered on a loaded machine; the storage stays blocked far longer.
 const slack = time.Second
 
+// boundModes are the ways a storage call is bounded, for a storage that
+// honours its context or ignores it: inline (the default) for one that
+// honours it, on a worker (AbandonLateCalls) for both. The default with a
+// storage that ignores its context waits for it:
+// TestStorageTimeoutInlineWaitsForIgnoringStorage.
+var boundModes = []struct {
+	name            string
+	honour, abandon bool
+}{
+	{"honours-context", true, false},
+	{"honours-context-abandon", true, true},
+	{"ignores-context-abandon", false, true},
+}
+
 // A storage that does not answer the read makes the request wait no longer
-// than StorageTimeout, whether it honours its context or not: 503 with
-// Retry-After, no handler, no cookie, and the user is still signed in once
-// the storage answers again.
+// than StorageTimeout when it honours its context, or with
+// AbandonLateCalls also when it ignores it: 503 with Retry-After, no
+// handler, no cookie, and the user is still signed in once the storage
+// answers again.
 func TestStorageTimeoutRead(t *testing.T) {
-	for _, honour := range []bool{false, true} {
-		t.Run(map[bool]string{false: "ignores-context", true: "honours-context"}[honour], func(t *testing.T) {
+	for _, mode := range boundModes {
+		t.Run(mode.name, func(t *testing.T) {
 			ss := newStallingStorage(t)
-			ss.honour = honour
+			ss.honour = mode.honour
 			logger, logs := newLogger()
 			const bound = 50 * time.Millisecond
-			mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{Logger: logger, StorageTimeout: bound})
+			mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{Logger: logger, StorageTimeout: bound, AbandonLateCalls: mode.abandon})
 			ck, _ := newSession(t, mw, 1)
 			ran := false
 			h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -248,7 +268,8 @@ func TestStorageTimeoutRead(t *testing.T) {
 // out: the save comes first) with the 503, without the handler's cookie
 // or body headers. The client keeps its cookie, and its session: the save
 // that outlived its bound may still land when the storage ignores the
-// context, and does not when it honours it.
+// context (with AbandonLateCalls), and does not when it honours it (by
+// default, on the request's goroutine).
 func TestStorageTimeoutSave(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -256,8 +277,8 @@ func TestStorageTimeoutSave(t *testing.T) {
 		write  bool // the handler writes (the save runs then), or only returns
 		want   string
 	}{
-		{"ignores-context-write", false, true, "Count: 3"},
-		{"ignores-context-return", false, false, "Count: 3"},
+		{"ignores-context-abandon-write", false, true, "Count: 3"},
+		{"ignores-context-abandon-return", false, false, "Count: 3"},
 		{"honours-context-write", true, true, "Count: 2"},
 		{"honours-context-return", true, false, "Count: 2"},
 	}
@@ -266,7 +287,7 @@ func TestStorageTimeoutSave(t *testing.T) {
 			ss := newStallingStorage(t)
 			ss.honour = tt.honour
 			logger, logs := newLogger()
-			mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{Logger: logger, StorageTimeout: 50 * time.Millisecond})
+			mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{Logger: logger, StorageTimeout: 50 * time.Millisecond, AbandonLateCalls: !tt.honour})
 			ck, id := newSession(t, mw, 1)
 			var ran atomic.Bool
 			h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -321,6 +342,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // the storage gets the earlier deadline, and the request its 503 then.
 func TestStorageTimeoutRequestDeadlineWins(t *testing.T) {
 	ss := newStallingStorage(t)
+	ss.honour = true
 	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{})
 	ck, _ := newSession(t, mw, 1)
 	h := mw(http.HandlerFunc(counter))
@@ -371,10 +393,17 @@ func TestStorageTimeoutDeadline(t *testing.T) {
 // NewToken bounds its storage calls the same way: a stalled read or save
 // gets the 503, and no token goes out.
 func TestStorageTimeoutToken(t *testing.T) {
+	for _, mode := range boundModes {
+		t.Run(mode.name, func(t *testing.T) { testStorageTimeoutToken(t, mode.honour, mode.abandon) })
+	}
+}
+
+func testStorageTimeoutToken(t *testing.T, honour, abandon bool) {
 	ss := newStallingStorage(t)
+	ss.honour = honour
 	c := mustCookie(t, "api", cookie.Options{Secrets: []string{testSecret}})
 	logger, _ := newLogger()
-	mw, err := NewToken(c, ss, TokenOptions{Logger: logger, StorageTimeout: 50 * time.Millisecond})
+	mw, err := NewToken(c, ss, TokenOptions{Logger: logger, StorageTimeout: 50 * time.Millisecond, AbandonLateCalls: abandon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,15 +424,16 @@ func TestStorageTimeoutToken(t *testing.T) {
 			t.Errorf("stalled %s: answered after %v", op, took)
 		}
 		ss.unstall()
+		waitFor(t, "the late "+op, ss.idle)
 	}
 }
 
-// A storage that ignores its context leaves, for each timed-out call, a
-// goroutine until it returns, and no longer: its late result reaches no
-// response, and a lock it took late is freed.
+// With AbandonLateCalls, a storage that ignores its context leaves, for
+// each timed-out call, a goroutine until it returns, and no longer: its
+// late result reaches no response, and a lock it took late is freed.
 func TestStorageTimeoutNoLeak(t *testing.T) {
 	ss := newStallingStorage(t)
-	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{StorageTimeout: 30 * time.Millisecond})
+	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{StorageTimeout: 30 * time.Millisecond, AbandonLateCalls: true})
 	ck, id := newSession(t, mw, 1)
 	x := newExclusive(t, ExclusiveOptions{Lock: session.LockOptions{Wait: 20 * time.Millisecond}})
 	plain, locked := mw(http.HandlerFunc(counter)), mw(x(http.HandlerFunc(counter)))
@@ -465,14 +495,15 @@ func headerString(h http.Header) string {
 	return b.String()
 }
 
-// Past maxLateCalls calls still running after their deadline, requests are
-// answered 503 at once, without calling the storage, until they return.
+// With AbandonLateCalls, past maxLateCalls calls still running after their
+// deadline, requests are answered 503 at once, without calling the
+// storage, until they return.
 func TestStorageTimeoutLateCallLimit(t *testing.T) {
 	defer func(n int64) { maxLateCalls = n }(maxLateCalls)
 	maxLateCalls = 3
 	ss := newStallingStorage(t)
 	logger, logs := newLogger()
-	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{Logger: logger, StorageTimeout: 20 * time.Millisecond})
+	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{Logger: logger, StorageTimeout: 20 * time.Millisecond, AbandonLateCalls: true})
 	ck, _ := newSession(t, mw, 1)
 	h := mw(http.HandlerFunc(counter))
 	ss.stall("read")
@@ -499,12 +530,21 @@ func TestStorageTimeoutLateCallLimit(t *testing.T) {
 
 // Exclusive's lock waits its Lock.Wait plus StorageTimeout, then gets
 // Exclusive's 503; a read under the lock past the bound gets it too, and
-// frees the lock; a release past the bound lets the response go out.
+// frees the lock; a release past the bound lets the response go out (the
+// release takes no context, and runs on a worker in every mode).
 func TestStorageTimeoutExclusive(t *testing.T) {
+	for _, mode := range boundModes {
+		t.Run(mode.name, func(t *testing.T) { testStorageTimeoutExclusive(t, mode.honour, mode.abandon) })
+	}
+}
+
+func testStorageTimeoutExclusive(t *testing.T, honour, abandon bool) {
 	ss := newStallingStorage(t)
+	ss.honour = honour
 	logger, logs := newLogger()
 	const bound, wait = 40 * time.Millisecond, 60 * time.Millisecond
-	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{Logger: logger, StorageTimeout: bound})
+	o := Options{Logger: logger, StorageTimeout: bound, AbandonLateCalls: abandon}
+	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, o)
 	ck, id := newSession(t, mw, 1)
 	x := newExclusive(t, ExclusiveOptions{Lock: session.LockOptions{Wait: wait}, RetryAfter: 3 * time.Second})
 	h := mw(x(http.HandlerFunc(counter)))
@@ -528,7 +568,7 @@ func TestStorageTimeoutExclusive(t *testing.T) {
 	// The read under the lock: the middleware's read passes, the second
 	// stalls.
 	stallSecondRead := &secondReadStaller{stallingStorage: ss}
-	h2 := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), stallSecondRead, Options{Logger: logger, StorageTimeout: bound})(x(http.HandlerFunc(counter)))
+	h2 := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), stallSecondRead, o)(x(http.HandlerFunc(counter)))
 	rec = do(h2, "GET", "/", ck)
 	want503(t, "stalled read under the lock", rec, "3")
 	ss.unstall()
@@ -573,27 +613,37 @@ type panickingStorage struct {
 
 func (p panickingStorage) Read(context.Context, string) (*session.Session, error) { panic(p.value) }
 
-// A storage that panics panics the request's goroutine with its value, as
-// before the calls ran on a goroutine of their own, where net/http (or the
-// application's recovery) catches it; the process does not end. The
-// storage's stack is logged, except for http.ErrAbortHandler.
+// A storage that panics panics the request's goroutine with its value,
+// where net/http (or the application's recovery) catches it; the process
+// does not end. With AbandonLateCalls, the call ran on a worker: its
+// panic is caught there and raised again on the request's goroutine, and
+// the storage's stack, which that panic no longer shows, is logged, except
+// for http.ErrAbortHandler. By default the panic is the storage's own, on
+// the request's goroutine, and nothing is logged.
 func TestStoragePanic(t *testing.T) {
-	for _, value := range []any{"storage bug", http.ErrAbortHandler} {
-		logger, logs := newLogger()
-		st := panickingStorage{Storage: newMemory(t, session.Options{}), value: value}
-		h := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), st, Options{Logger: logger})(http.HandlerFunc(counter))
-		got := func() (p any) {
-			defer func() { p = recover() }()
-			do(h, "GET", "/", "")
-			return nil
-		}()
-		if got != value {
-			t.Errorf("panic %v, want %v", got, value)
+	for _, abandon := range []bool{false, true} {
+		for _, value := range []any{"storage bug", http.ErrAbortHandler} {
+			testStoragePanic(t, abandon, value)
 		}
-		logged := strings.Contains(logs.String(), `msg="sessionmiddleware: the session storage panicked" cookie=__sess op=read panic="storage bug" stack=`)
-		if wantLog := value != http.ErrAbortHandler; logged != wantLog || wantLog && !strings.Contains(logs.String(), "panickingStorage") {
-			t.Errorf("%v: log %q", value, logs.String())
-		}
+	}
+}
+
+func testStoragePanic(t *testing.T, abandon bool, value any) {
+	t.Helper()
+	logger, logs := newLogger()
+	st := panickingStorage{Storage: newMemory(t, session.Options{}), value: value}
+	h := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), st, Options{Logger: logger, AbandonLateCalls: abandon})(http.HandlerFunc(counter))
+	got := func() (p any) {
+		defer func() { p = recover() }()
+		do(h, "GET", "/", "")
+		return nil
+	}()
+	if got != value {
+		t.Errorf("AbandonLateCalls %v: panic %v, want %v", abandon, got, value)
+	}
+	logged := strings.Contains(logs.String(), `msg="sessionmiddleware: the session storage panicked" cookie=__sess op=read panic="storage bug" stack=`)
+	if wantLog := abandon && value != http.ErrAbortHandler; logged != wantLog || wantLog && !strings.Contains(logs.String(), "panickingStorage") {
+		t.Errorf("AbandonLateCalls %v, %v: log %q", abandon, value, logs.String())
 	}
 }
 
@@ -624,21 +674,91 @@ func (d *deadlineErrStorage) Read(ctx context.Context, _ string) (*session.Sessi
 	return nil, errors.New("read tcp: i/o timeout")
 }
 
-// A bounded request allocates no more than an unbounded one: the worker,
-// its call, channel and timer are pooled, and the call's context lives in
-// the request's writer.
+// A bounded request allocates no more than an unbounded one: the call's
+// context lives in the request's writer, and with AbandonLateCalls the
+// worker, its call, channel and timer are pooled.
 func TestStorageTimeoutAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items")
 	}
-	allocs := func(timeout time.Duration) float64 {
-		mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), newMemory(t, session.Options{}), Options{StorageTimeout: timeout})
+	allocs := func(timeout time.Duration, abandon bool) float64 {
+		mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), newMemory(t, session.Options{}), Options{StorageTimeout: timeout, AbandonLateCalls: abandon})
 		ck, _ := newSession(t, mw, 1)
 		h := mw(http.HandlerFunc(counter))
 		req := cookieRequest(ck)
 		return testing.AllocsPerRun(1000, func() { h.ServeHTTP(httptest.NewRecorder(), req) })
 	}
-	if bounded, unbounded := allocs(time.Second), allocs(-1); bounded > unbounded {
-		t.Errorf("%v allocations per request with a bound, %v without", bounded, unbounded)
+	unbounded := allocs(-1, false)
+	for _, abandon := range []bool{false, true} {
+		if bounded := allocs(time.Second, abandon); bounded > unbounded {
+			t.Errorf("AbandonLateCalls %v: %v allocations per request with a bound, %v without", abandon, bounded, unbounded)
+		}
+	}
+}
+
+// goid returns the id of the calling goroutine, from its stack trace's
+// first line ("goroutine 18 [running]:").
+func goid() uint64 {
+	var buf [64]byte
+	n := runtime.Stack(buf[:], false)
+	f := strings.Fields(string(buf[:n]))
+	id, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		panic("goid: " + string(buf[:n]))
+	}
+	return id
+}
+
+// By default each storage call runs on the request's goroutine: no
+// goroutine is handed the call, in time or stalled, and a storage that
+// honours its context is answered 503 at the deadline all the same. With
+// AbandonLateCalls the calls run on another goroutine.
+func TestStorageTimeoutInline(t *testing.T) {
+	for _, abandon := range []bool{false, true} {
+		ss := newStallingStorage(t)
+		ss.honour = true
+		const bound = 50 * time.Millisecond
+		mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{StorageTimeout: bound, AbandonLateCalls: abandon})
+		ck, _ := newSession(t, mw, 1)
+		h := mw(http.HandlerFunc(counter))
+		me := goid()
+		for _, op := range []string{"read", "save"} {
+			if rec := do(h, "GET", "/", ck); rec.Code != 200 {
+				t.Fatalf("status %d", rec.Code)
+			}
+			// The last call of a request is its save.
+			if inline := ss.goroutine.Load() == me; inline == abandon {
+				t.Errorf("AbandonLateCalls %v: the save ran on the request's goroutine: %v", abandon, inline)
+			}
+			ss.stall(op)
+			rec, took := timed(h, cookieRequest(ck))
+			want503(t, "stalled "+op, rec, "1")
+			if took < bound || took > bound+slack {
+				t.Errorf("AbandonLateCalls %v: stalled %s answered after %v, want about %v", abandon, op, took, bound)
+			}
+			if inline := ss.goroutine.Load() == me; inline == abandon {
+				t.Errorf("AbandonLateCalls %v: the stalled %s ran on the request's goroutine: %v", abandon, op, inline)
+			}
+			ss.unstall()
+			waitFor(t, "the late "+op, ss.idle)
+		}
+	}
+}
+
+// The trade-off of the default: a storage that ignores its context holds
+// the request past StorageTimeout, until it returns, since nothing can make
+// the request's goroutine leave the call; its result, come late, is used.
+// AbandonLateCalls is the option for such a storage.
+func TestStorageTimeoutInlineWaitsForIgnoringStorage(t *testing.T) {
+	ss := newStallingStorage(t)
+	const bound, stall = 30 * time.Millisecond, 200 * time.Millisecond
+	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), ss, Options{StorageTimeout: bound})
+	ck, _ := newSession(t, mw, 1)
+	h := mw(http.HandlerFunc(counter))
+	ss.stall("read")
+	defer time.AfterFunc(stall, ss.unstall).Stop()
+	rec, took := timed(h, cookieRequest(ck))
+	if rec.Code != 200 || rec.Body.String() != "Count: 2" || took < stall {
+		t.Errorf("%d %q after %v, want the session (Count: 2) after the storage's %v", rec.Code, rec.Body.String(), took, stall)
 	}
 }

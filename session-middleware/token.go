@@ -42,6 +42,11 @@ type TokenOptions struct {
 	// (2 s); negative: no bound. A call past it is answered "503 Service
 	// Unavailable" with "Retry-After: 1", and the client keeps its token.
 	StorageTimeout time.Duration
+
+	// AbandonLateCalls runs the storage calls on worker goroutines, so
+	// that the request stops waiting at the deadline even for a storage
+	// that ignores its context, as Options.AbandonLateCalls does for New.
+	AbandonLateCalls bool
 }
 
 // DefaultRequestHeader and DefaultResponseHeader are the headers of
@@ -95,6 +100,7 @@ func NewToken(c *cookie.Cookie, s session.Storage, o TokenOptions) (func(http.Ha
 		vary:         in,
 		noCache:      `no-cache="` + out + `"`,
 		timeout:      storageTimeout(o.StorageTimeout, s),
+		abandon:      o.AbandonLateCalls,
 	}
 	return m.wrap, nil
 }
