@@ -575,7 +575,9 @@ func backoff(ctx context.Context, n int) error {
 // nothing that opens the session.
 func HashID(id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:])
 }
 
 // logID names a session in logs and errors without revealing its id, which
