@@ -16,7 +16,7 @@ BENCH_MACHINE ?= $(shell nproc)-core$(shell grep -m1 'model name' /proc/cpuinfo 
 # once into the build cache); `make lint STATICCHECK=path GOCYCLO=path` runs
 # prebuilt binaries of the same versions instead.
 
-.PHONY: all test deps lint staticcheck complexity fmt tidy bench bench-remix bench-modules load fuzz interop run e2e demo-remix release help
+.PHONY: all test deps lint staticcheck complexity fmt tidy bench bench-remix bench-modules load chaos soak fuzz interop run e2e demo-remix release help
 
 # A bare `make` prints the help; `make all` is lint, then test.
 .DEFAULT_GOAL := help
@@ -35,6 +35,8 @@ help:
 	@echo "make bench-remix   the storage workloads vs @remix-run/session on Node"
 	@echo "make bench-modules every module's own benchmarks"
 	@echo "make load      the example app and minimal peer apps under concurrent load"
+	@echo "make chaos     the example app under load while its servers fail: one table per scenario (ARGS=\"-scenario memory,redis-aof -users 50\")"
+	@echo "make soak      10 minutes of steady load per storage: heap, goroutines and open files must stay flat (ARGS=\"-duration 1m\")"
 	@echo "make interop   Go against the real @remix-run packages from npm"
 	@echo "make e2e       browser tests in headless Chromium: the example app, every storage, and the Remix shared login"
 	@echo "make demo-remix  a Go app and a Remix app sharing one login (ARGS=\"-storage cookie\")"
@@ -110,6 +112,24 @@ bench-modules:
 # loopback, and prints req/s, p50, p99 and errors.
 load: deps
 	@cd bench && go run ./cmd/load -duration $(LOADTIME) -clients $(LOADCLIENTS)
+
+# chaos loads the example app with signed-in users and breaks what is under
+# it (bench/cmd/chaos): a Redis Cluster master killed or paused, a Redis with
+# AOF killed, one of three memcached killed, the app itself killed on file
+# storage, PostgreSQL killed; memory storage is the baseline. One table per
+# scenario; about 5 minutes for all on 2 cores. ARGS: -scenario, -users,
+# -before, -during, -after (see bench/README.md). Not part of test or CI.
+# Built, then run (not go run), so that Ctrl-C reaches the program, which
+# stops its servers and the app by PID.
+chaos: deps
+	@mkdir -p .tmp && cd bench && go build -o ../.tmp/chaos ./cmd/chaos && exec ../.tmp/chaos $(ARGS)
+
+# soak loads each storage in turn with steady traffic (bench/cmd/soak) for
+# 10 minutes (ARGS="-duration 1m" for less) and prints the slope of heap,
+# goroutines and open files after the warm-up, with a verdict. Not part of
+# test or CI.
+soak: deps
+	@mkdir -p .tmp && cd bench && go build -o ../.tmp/soak ./cmd/soak && exec ../.tmp/soak $(ARGS)
 
 fuzz:
 	@bash .ci/fuzz $(FUZZTIME) $(MODULES)

@@ -179,25 +179,23 @@ func (d *indexDoc) liveCount(now time.Time) int {
 	return n
 }
 
-// evictOver marks the oldest live members revoked while more than max are
-// live (max 0: no limit), and returns how many it marked; the save that
-// added the newest ends them (endRevoked).
-func (d *indexDoc) evictOver(max int, now time.Time) int {
-	if max <= 0 {
+// revokeOldest marks revoked the n oldest of the members whose handles are
+// listed (n <= 0: none), and returns how many it marked; the save that
+// added the newest member ends them (endRevoked).
+func (d *indexDoc) revokeOldest(handles []string, n int) int {
+	if n <= 0 {
 		return 0
 	}
-	var live []*indexMember
+	var among []*indexMember
 	for i := range d.members {
-		if m := &d.members[i]; !m.revoked && !m.expiredAt(now) {
-			live = append(live, m)
+		if m := &d.members[i]; !m.revoked && slices.Contains(handles, m.handle) {
+			among = append(among, m)
 		}
 	}
-	if len(live) <= max {
-		return 0
-	}
-	slices.SortStableFunc(live, func(a, b *indexMember) int { return cmp.Compare(a.added, b.added) })
-	for _, m := range live[:len(live)-max] {
+	slices.SortStableFunc(among, func(a, b *indexMember) int { return cmp.Compare(a.added, b.added) })
+	n = min(n, len(among))
+	for _, m := range among[:n] {
 		m.revoked = true
 	}
-	return len(live) - max
+	return n
 }

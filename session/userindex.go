@@ -205,51 +205,61 @@ func (x *execution) addToIndex(ctx context.Context) error {
 const loginGrace = time.Minute
 
 // capIndex keeps user's index d within Options.MaxUserSessions live
-// members, and reports whether it changed d. Only live sessions count:
-// before it ends any, it reads the records of the members past loginGrace
-// and drops those whose record is gone (expired, deleted, lost with a cache
-// server) or names another user. When the records cannot be read (a server
-// is down), it ends nothing: a server that fails must never sign out the
-// users whose servers are fine. The sessions it marks revoked are ended by
-// the save (x.evicted).
+// sessions, and reports whether it changed d. Only sessions whose records
+// are there count: before it ends any, it reads the records of the user's
+// other members. A member whose record is gone (expired, deleted, lost with
+// a cache server that restarted empty) or names another user leaves the
+// index once it is past loginGrace; a younger one may be a sign-in that has
+// not written its record yet, so it stays, but is neither counted nor ended.
+// When the records cannot be read (a server is down), it ends nothing: a
+// server that fails must never sign out the users whose servers are fine.
+// The sessions it marks revoked are ended by the save (x.evicted).
 func (x *execution) capIndex(ctx context.Context, d *indexDoc) bool {
 	max := x.st.o.maxUserSessions()
 	if max <= 0 || d.liveCount(x.now) <= max {
 		return false
 	}
-	dropped, err := x.dropGone(ctx, d)
+	confirmed, dropped, err := x.settle(ctx, d)
 	if err != nil {
 		x.st.o.Logger.WarnContext(ctx, "session: a user is past Options.MaxUserSessions, but their sessions' records cannot be read; none is ended", "error", err)
-		return dropped > 0
+		return false
 	}
-	if d.evictOver(max, x.now) > 0 {
+	// The session being saved counts too: its record is written next.
+	if n := d.revokeOldest(confirmed, len(confirmed)+1-max); n > 0 {
 		x.evicted = true
 		return true
 	}
 	return dropped > 0
 }
 
-// dropGone removes from d the live members past loginGrace whose record is
-// gone or names another user, and returns how many it removed.
-func (x *execution) dropGone(ctx context.Context, d *indexDoc) (int, error) {
-	st, user := x.st, x.plan.index.to
-	var settled []indexMember
+// settle reads the records of d's live members other than the session
+// being saved, removes from d those whose record is gone past loginGrace,
+// and returns the handles of the members whose record is there, and how
+// many it removed.
+func (x *execution) settle(ctx context.Context, d *indexDoc) (confirmed []string, dropped int, err error) {
+	st, user, self := x.st, x.plan.index.to, handleOf(x.snap.id)
+	var others []indexMember
 	for _, m := range d.members {
-		if !m.revoked && !m.expiredAt(x.now) && x.now.UnixMilli()-m.added >= loginGrace.Milliseconds() {
-			settled = append(settled, m)
+		if !m.revoked && !m.expiredAt(x.now) && m.handle != self {
+			others = append(others, m)
 		}
 	}
-	recs, err := st.readMembers(ctx, settled, x.now)
+	recs, err := st.readMembers(ctx, others, x.now)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	var gone []string
 	for i, r := range recs {
-		if r == nil || userOf(r.values, st.o.UserKey) != user {
-			gone = append(gone, settled[i].handle)
+		m := &others[i]
+		switch {
+		case r != nil && userOf(r.values, st.o.UserKey) == user:
+			confirmed = append(confirmed, m.handle)
+		case x.now.UnixMilli()-m.added >= loginGrace.Milliseconds():
+			gone = append(gone, m.handle)
 		}
 	}
-	return d.remove(func(m *indexMember) bool { return !m.revoked && slices.Contains(gone, m.handle) }), nil
+	dropped = d.remove(func(m *indexMember) bool { return !m.revoked && slices.Contains(gone, m.handle) })
+	return confirmed, dropped, nil
 }
 
 // sourceLive checks, for step 1, that the session the save was loaded from
@@ -324,7 +334,11 @@ func lifetimeEnd(o *Options, created time.Time) int64 {
 }
 
 // maxIndexAttempts bounds the compare-and-set retries of one index change.
-const maxIndexAttempts = 64
+// Every conflict is another request's change landing, so many sign-ins of
+// one account at once (a shared demo account, a load test) need as many
+// attempts as there are of them; the request's context, which the session
+// middleware bounds (StorageTimeout), bounds the time they take.
+const maxIndexAttempts = 1024
 
 // readIndex returns user's index document and its version (zero: none). A
 // document that does not parse is logged and read without the lines that

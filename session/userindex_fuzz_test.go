@@ -44,8 +44,8 @@ func TestIndexDoc(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, d) {
 		t.Fatalf("round trip = %+v, %v", got, err)
 	}
-	if n := d.evictOver(2, msTime(10)); n != 1 || !d.members[0].revoked || d.live("h1") || !d.live("h2") {
-		t.Errorf("evictOver(2) marked %d: %+v", n, d.members)
+	if n := d.revokeOldest([]string{"h3", "h2", "h1"}, 1); n != 1 || !d.members[0].revoked || d.live("h1") || !d.live("h2") {
+		t.Errorf("revokeOldest(1) marked %d: %+v", n, d.members)
 	}
 	d.prune(msTime(50))
 	if d.live("h2") || len(d.members) != 2 {

@@ -491,3 +491,34 @@ func TestUserIndexCapUnreadableEndsNothing(t *testing.T) {
 		t.Errorf("no warning:\n%s", logs)
 	}
 }
+
+// Issue 22.3: sessions lost within a minute of their sign-in (a cache
+// server dies right after a wave of sign-ins) are not counted either, so
+// the sign-ins that follow end no session whose record is there.
+func TestUserIndexCapIgnoresYoungLostSessions(t *testing.T) {
+	ctx := context.Background()
+	clock := sessiontest.NewFakeClock(time.Time{})
+	logs := sessiontest.NewLogs()
+	b := sessiontest.NewBackend(clock.Now)
+	st := mustStorage(t, b, session.Options{UserKey: "user", MaxUserSessions: 3, Now: clock.Now, Logger: logs.Logger()})
+	signIn := func() string {
+		c, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "alice") })
+		return c
+	}
+	healthy, lost1, lost2 := signIn(), signIn(), signIn()
+	for _, c := range []string{lost1, lost2} {
+		if err := b.Delete(ctx, b.Key(c), session.Version{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(time.Second)
+	fresh := []string{signIn(), signIn()}
+	for _, c := range append(fresh, healthy) {
+		if s, _ := st.Read(ctx, c); s.Get("user") != "alice" {
+			t.Errorf("a session with a live record was ended by sign-ins a second after 2 of 3 records were lost")
+		}
+	}
+	if logs.Contains("MaxUserSessions") {
+		t.Errorf("a warning about the cap although only 3 sessions are live:\n%s", logs)
+	}
+}
