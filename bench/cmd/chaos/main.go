@@ -29,12 +29,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sessionkit/sessionkit/bench/internal/machine"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -143,7 +142,7 @@ func run(ctx context.Context, cfg *config, w io.Writer) (int, error) {
 		return 0, err
 	}
 	fmt.Fprintf(w, "# make chaos\n\n%s; %d users; phases %v / %v / %v (+ up to %v while requests fail); client backoff %v after a failed request\n",
-		machine(), cfg.users, cfg.before, cfg.during, cfg.after, cfg.settle, cfg.backoff)
+		machine.Describe(), cfg.users, cfg.before, cfg.during, cfg.after, cfg.settle, cfg.backoff)
 	failed := 0
 	var rows []string
 	for _, name := range cfg.scenarios {
@@ -167,32 +166,6 @@ func run(ctx context.Context, cfg *config, w io.Writer) (int, error) {
 		fmt.Fprintln(w, row)
 	}
 	return failed, nil
-}
-
-func machine() string {
-	load, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(load))
-	avg := "?"
-	if len(f) >= 3 {
-		avg = strings.Join(f[:3], " ")
-	}
-	return fmt.Sprintf("%s, %s, %d cores, %s, load average %s at the start", time.Now().UTC().Format("2006-01-02 15:04 UTC"), commit(), runtime.NumCPU(), runtime.Version(), avg)
-}
-
-// commit names the code under test: the repository's HEAD, and how many
-// files differ from it.
-func commit() string {
-	head, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
-		return "commit unknown"
-	}
-	out := "commit " + strings.TrimSpace(string(head))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
-		if n := strings.Count(string(st), "\n"); n > 0 {
-			out += fmt.Sprintf(" with %d changed files", n)
-		}
-	}
-	return out
 }
 
 // runScenario runs one scenario and prints its report; it returns its row

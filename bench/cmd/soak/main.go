@@ -28,10 +28,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sessionkit/sessionkit/bench/internal/machine"
 	"io"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -112,7 +112,7 @@ func run(ctx context.Context, cfg *config, w io.Writer) (int, error) {
 	}
 	defer os.RemoveAll(tmp)
 	fmt.Fprintf(w, "# make soak\n\n%s; %d users per storage, %v each, one sample a second, slopes fitted over the last %.0f%% of the samples\n\n",
-		machine(), cfg.users, cfg.duration, 100*(1-warmupFraction))
+		machine.Describe(), cfg.users, cfg.duration, 100*(1-warmupFraction))
 	var rows []string
 	notFlat := 0
 	for _, name := range cfg.storages {
@@ -222,32 +222,6 @@ func sampleUntil(ctx context.Context, start time.Time) []sample {
 		}
 		out = append(out, s)
 	}
-}
-
-func machine() string {
-	load, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(load))
-	avg := "?"
-	if len(f) >= 3 {
-		avg = strings.Join(f[:3], " ")
-	}
-	return fmt.Sprintf("%s, %s, %d cores, %s, load average %s at the start", time.Now().UTC().Format("2006-01-02 15:04 UTC"), commit(), runtime.NumCPU(), runtime.Version(), avg)
-}
-
-// commit names the code under test: the repository's HEAD, and how many
-// tracked files differ from it.
-func commit() string {
-	head, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
-		return "commit unknown"
-	}
-	out := "commit " + strings.TrimSpace(string(head))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil {
-		if n := strings.Count(string(st), "\n"); n > 0 {
-			out += fmt.Sprintf(" with %d changed files", n)
-		}
-	}
-	return out
 }
 
 // writeCSV writes samples, one line a second.
