@@ -193,6 +193,7 @@ func (x *execution) addToIndex(ctx context.Context) error {
 				return false, err
 			}
 		}
+		x.evicted = false // this attempt decides anew: an earlier one's write did not land
 		added := d.add(m)
 		capped := x.capIndex(ctx, d)
 		return added || capped, nil
