@@ -27,6 +27,7 @@ var userScenarios = []scenario{
 	{name: "per user: RevokeAll ends every session but the excepted ones", userIndex: true, serverSide: true, run: userRevokeAll},
 	{name: "per user: a save racing with a revoke cannot bring the session back", userIndex: true, serverSide: true, run: userRevokeRace},
 	{name: "per user: handles are derived one-way and stable", userIndex: true, serverSide: true, run: userHandles},
+	{name: "per user: the cap counts only sessions whose records are there", userIndex: true, serverSide: true, put: true, run: userCapLive},
 	{name: "per user: without an index, UserKey offers no session.UserIndex", noUserIndex: true, serverSide: true, run: userNoIndex},
 }
 
@@ -407,3 +408,27 @@ func userHandles(t *testing.T, c Config) {
 }
 
 func init() { scenarios = append(scenarios, userScenarios...) }
+
+// userCapLive: Options.MaxUserSessions counts only the sessions whose
+// records are there. Records that are gone or name another user (a cache
+// server that restarted empty, another program's write) leave the index
+// when a sign-in finds the user over the cap, and no session whose record is
+// fine is ended for them; past the cap with live sessions only, the oldest
+// is ended as before.
+func userCapLive(t *testing.T, c Config) {
+	e, ix := newUserEnv(t, c, func(o *session.Options) { o.MaxUserSessions = 3 })
+	healthy := e.login("", "alice", true)
+	lost := []string{e.login("", "alice", true), e.login("", "alice", true)}
+	e.clock.Advance(2 * time.Minute) // past the grace of a sign-in whose record is not written yet
+	for _, id := range lost {
+		c.Put(t, e.st, id, []byte(`[{"user":"bob"},{}]`))
+	}
+	fresh := []string{e.login("", "alice", true), e.login("", "alice", true)}
+	for _, cookie := range append(fresh, healthy) {
+		equal(t, "the user of a session whose record is there, after sign-ins past a cap full of lost records", e.userOf(cookie), "alice")
+	}
+	equal(t, "sessions listed", len(e.sessions(ix, "alice")), 3)
+	e.clock.Advance(2 * time.Minute)
+	e.login("", "alice", true)
+	check(t, e.userOf(healthy) != "alice", "4 live sessions under a cap of 3: the oldest was not ended")
+}
