@@ -208,11 +208,22 @@ var errDropped = errors.New("session: dropped")
 // Save implements Storage: snapshot, decide (decideSave), execute; and on a
 // conflict (another request saved the session since this one read it),
 // read the record again, re-apply this request's changes to it (rebase),
-// and start over, until the context ends or maxSaveAttempts.
+// and start over, until the context ends or maxSaveAttempts. A save that
+// fails after it wrote a record under a new id deletes that record
+// (discard).
 func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, error) {
 	var a saveAttempt
+	value, set, err := st.save(ctx, s, &a)
+	if err != nil && a.wroteID != "" {
+		st.discard(ctx, a.wroteID)
+	}
+	return value, set, err
+}
+
+// save is Save's loop of attempts.
+func (st *backendStorage) save(ctx context.Context, s *Session, a *saveAttempt) (string, bool, error) {
 	for n := 1; ; n++ {
-		value, set, err := st.saveOnce(ctx, s, &a)
+		value, set, err := st.saveOnce(ctx, s, a)
 		if errors.Is(err, errDropped) {
 			return "", false, nil
 		}
@@ -226,6 +237,38 @@ func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, e
 		if err := backoff(ctx, n); err != nil {
 			return "", false, fmt.Errorf("session: save %s: %w", logID(s.ID()), err)
 		}
+	}
+}
+
+// discardTimeout bounds the delete of a failed save's record (discard)
+// when the request's context has already ended.
+const discardTimeout = 2 * time.Second
+
+// discard deletes the record that a failed save wrote under a new id (a
+// login whose index check or old-record delete failed after the write, a
+// save out of time). The failed response sends no cookie for it, so nobody
+// can use it, but left alone it would be listed among its user's sessions
+// and count toward Options.MaxUserSessions until it expired. The delete runs
+// in the request when its context is live, and otherwise in the background
+// for at most discardTimeout, so that a request out of time is not held
+// longer. A failure is logged: the record then expires by its TTL.
+func (st *backendStorage) discard(ctx context.Context, id string) {
+	if ctx.Err() == nil {
+		st.deleteDiscarded(ctx, id)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+		defer cancel()
+		st.deleteDiscarded(ctx, id)
+	}()
+}
+
+// deleteDiscarded is discard's delete.
+func (st *backendStorage) deleteDiscarded(ctx context.Context, id string) {
+	if err := st.b.Delete(ctx, st.b.Key(id), Version{}); err != nil {
+		st.o.Logger.WarnContext(ctx, "session: a failed save's new record could not be deleted; it is listed among its user's sessions until it expires",
+			"session", logID(id), "error", err)
 	}
 }
 

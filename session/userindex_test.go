@@ -136,6 +136,75 @@ func TestUserIndexFailedSaveChangesNothingLive(t *testing.T) {
 	}
 }
 
+// A login that fails after it wrote its new record (the index cannot be
+// read again to verify it, the old record cannot be deleted, the request's
+// time runs out there) deletes that record: its response carries no cookie
+// for it, and left behind it would be listed among the user's sessions and
+// count toward MaxUserSessions. The old session stays as it was.
+func TestUserIndexFailedLoginLeavesNoRecord(t *testing.T) {
+	boom := errors.New("server down")
+	for _, tc := range []struct {
+		name string
+		// fail makes the step after the record write fail; cancel ends
+		// the request's context there.
+		fail func(b *sessiontest.Backend, oldID string, cancel context.CancelFunc)
+	}{
+		{"verify read fails", func(b *sessiontest.Backend, _ string, _ context.CancelFunc) {
+			b.FailKey(sessiontest.OpGet, "user:alice", boom)
+		}},
+		{"old record delete fails", func(b *sessiontest.Backend, oldID string, _ context.CancelFunc) {
+			b.FailKey(sessiontest.OpDelete, oldID, boom)
+		}},
+		{"the request's time runs out", func(b *sessiontest.Backend, _ string, cancel context.CancelFunc) {
+			cancel()
+			b.FailKey(sessiontest.OpGet, "user:alice", context.Canceled)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := sessiontest.NewBackend(nil)
+			st := mustStorage(t, b, session.Options{UserKey: "user"})
+			oldID, _ := sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("cart", 1) })
+			before, _ := b.Record(oldID)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s, err := st.Read(ctx, oldID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.RegenerateID(true)
+			s.Set("user", "alice")
+			newID := s.ID()
+			// The record write is the Put of the new id; the step after it
+			// fails.
+			b.Before(sessiontest.OpPut, func(key string) {
+				if key == newID {
+					tc.fail(b, oldID, cancel)
+				}
+			})
+			if _, set, err := st.Save(ctx, s); err == nil || set {
+				t.Fatalf("Save = (%v, %v), want an error", set, err)
+			}
+			b.Before(sessiontest.OpPut, nil)
+			b.FailKey(sessiontest.OpGet, "user:alice", nil)
+			b.FailKey(sessiontest.OpDelete, oldID, nil)
+			// Without time left the delete runs in the background.
+			deadline := time.Now().Add(5 * time.Second)
+			for _, ok := b.Record(newID); ok && time.Now().Before(deadline); _, ok = b.Record(newID) {
+				time.Sleep(time.Millisecond)
+			}
+			if _, ok := b.Record(newID); ok {
+				t.Error("the failed login's record is still stored")
+			}
+			if after, _ := b.Record(oldID); string(after) != string(before) {
+				t.Errorf("the old session changed: %s -> %s", before, after)
+			}
+			if list, err := st.(session.UserIndex).Sessions(context.Background(), "alice"); err != nil || len(list) != 0 {
+				t.Errorf("Sessions = %v, %v; want none", list, err)
+			}
+		})
+	}
+}
+
 // id2handle is the handle of the stored session id (a loaded session's).
 func id2handle(t *testing.T, st session.Storage, id string) string {
 	t.Helper()
