@@ -35,6 +35,7 @@ func NewBackendStorage(b Backend, o Options) (Storage, error) {
 		return nil, err
 	}
 	st := &backendStorage{b: b, o: o.WithDefaults()}
+	st.ev = observed{obs: st.o.Observer, kind: kindOf(b, "backend")}
 	st.t, st.caps.touch = b.(Toucher)
 	if st.t != nil {
 		st.touches.m = make(map[string]time.Time)
@@ -58,6 +59,8 @@ type backendStorage struct {
 	o Options
 	// caps is what b can do, for decideSave.
 	caps storeCaps
+	// ev reports events to Options.Observer.
+	ev observed
 	// touches remembers this process's recent touches. A touch extends the
 	// backend's TTL but not the record's save time, so without it every
 	// read-only request after IdleTimeout/10 would touch again.
@@ -134,8 +137,8 @@ func (st *backendStorage) readKey(ctx context.Context, key string, now time.Time
 		return decodedRecord{}, Version{}, err
 	}
 	r, err := decodeRecord(readOnlyString(rec))
-	if err == nil && st.o.expired(r.m, now, st.t != nil) {
-		err = ErrNotFound
+	if err == nil {
+		err = st.o.expiredBy(r.m, now, st.t != nil)
 	}
 	return r, v, err
 }
@@ -145,8 +148,15 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 	if cookieValue == "" || !ValidID(cookieValue) {
 		return New(), nil
 	}
+	var start time.Time
+	if st.ev.on() {
+		start = time.Now()
+	}
 	now := st.o.Now()
 	r, v, err := st.read(ctx, cookieValue, now)
+	if st.ev.on() {
+		st.readEvent(ctx, cookieValue, &r, err, time.Since(start))
+	}
 	if err != nil {
 		return st.unread(ctx, cookieValue, err)
 	}
@@ -213,9 +223,16 @@ var errDropped = errors.New("session: dropped")
 // (discard).
 func (st *backendStorage) Save(ctx context.Context, s *Session) (string, bool, error) {
 	var a saveAttempt
+	var start time.Time
+	if st.ev.on() {
+		start = time.Now()
+	}
 	value, set, err := st.save(ctx, s, &a)
 	if err != nil && a.wroteID != "" {
 		st.discard(ctx, a.wroteID)
+	}
+	if st.ev.on() {
+		st.saveEvent(ctx, &a, err, time.Since(start))
 	}
 	return value, set, err
 }
@@ -225,11 +242,14 @@ func (st *backendStorage) save(ctx context.Context, s *Session, a *saveAttempt) 
 	for n := 1; ; n++ {
 		value, set, err := st.saveOnce(ctx, s, a)
 		if errors.Is(err, errDropped) {
+			// Its end was reported where it happened.
+			a.ev.Kind = 0
 			return "", false, nil
 		}
 		if !errors.Is(err, errMerged) {
 			return value, set, err
 		}
+		a.ev.Merged++
 		if n == maxSaveAttempts {
 			return "", false, fmt.Errorf("session: save %s: the session changed under %d attempts in a row: %w",
 				logID(s.ID()), n, ErrConflict)
@@ -278,6 +298,10 @@ func (st *backendStorage) deleteDiscarded(ctx context.Context, id string) {
 type saveAttempt struct {
 	wroteID string
 	wrote   Version
+	// ev is the save's event so far (with an Observer): the kind, cause,
+	// session and user of the last attempt's plan, and the merges.
+	ev   Event
+	evID string
 }
 
 // saveOnce is one attempt of Save.
@@ -299,6 +323,9 @@ func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttem
 		s.mu.Unlock()
 		value, set := plan.cookie.result(snap.id)
 		return value, set, nil
+	}
+	if st.ev.on() {
+		st.planEvent(a, &snap, &plan)
 	}
 	rec, err := st.encodeLocked(s, &plan, now)
 	s.mu.Unlock()
@@ -406,7 +433,7 @@ func (x *execution) endEvicted(ctx context.Context) {
 	st := x.st
 	st.o.Logger.WarnContext(ctx, "session: a sign-in took a user past Options.MaxUserSessions; their oldest sessions are ended",
 		"max_user_sessions", st.o.maxUserSessions())
-	if _, err := st.endRevoked(ctx, x.plan.index.to); err != nil {
+	if _, err := st.endRevoked(ctx, x.plan.index.to, CauseCap); err != nil {
 		st.o.Logger.WarnContext(ctx, "session: ending a user's oldest sessions failed; the next revoke or sign-in ends them", "error", err)
 	}
 }
@@ -626,3 +653,53 @@ func HashID(id string) string {
 // logID names a session in logs and errors without revealing its id, which
 // is a bearer credential: the first 12 hex digits of its SHA-256.
 func logID(id string) string { return "id-sha256:" + HashID(id)[:12] }
+
+// readEvent reports the outcome of Read's read of id's record: loaded,
+// missing, expired (and why), corrupt, or a storage error.
+func (st *backendStorage) readEvent(ctx context.Context, id string, r *decodedRecord, err error, d time.Duration) {
+	e := Event{Kind: EventLoaded, Handle: handleOf(id), Duration: d}
+	switch {
+	case err == nil:
+	case errors.Is(err, errIdle), errors.Is(err, errLifetime):
+		e.Kind, e.Cause = EventExpired, expiryCause(err)
+	case errors.Is(err, ErrNotFound):
+		e.Kind = EventMissing
+	case errors.Is(err, ErrCorruptRecord):
+		e.Kind, e.Err = EventCorrupt, err
+	default:
+		e.Kind, e.Cause, e.Err = EventStorageError, CauseRead, err
+	}
+	if st.caps.index && (e.Kind == EventLoaded || e.Kind == EventExpired) {
+		e.User = userOf(r.values, st.o.UserKey)
+	}
+	st.ev.emit(ctx, e)
+}
+
+// planEvent records in a the event of the save attempt that snap and p
+// describe.
+func (st *backendStorage) planEvent(a *saveAttempt, snap *saveSnapshot, p *savePlan) {
+	a.ev.Kind, a.ev.Cause = saveEventKind(snap, p)
+	a.evID, a.ev.User = snap.id, snap.user
+	if a.ev.Kind == EventDestroyed {
+		a.evID, a.ev.User = snap.originalID, snap.indexed
+	}
+}
+
+// saveEvent reports the outcome of a Save: its planned event, or the
+// error. A save with nothing to do (most requests) reports nothing.
+func (st *backendStorage) saveEvent(ctx context.Context, a *saveAttempt, err error, d time.Duration) {
+	e := a.ev
+	switch {
+	case err != nil && errors.Is(err, ErrTooLarge):
+		e.Kind, e.Cause, e.Err = EventTooLarge, "", err
+	case err != nil:
+		e.Kind, e.Cause, e.Err = EventStorageError, CauseSave, err
+	case e.Kind == 0:
+		return
+	}
+	if a.evID != "" {
+		e.Handle = handleOf(a.evID)
+	}
+	e.Duration = d
+	st.ev.emit(ctx, e)
+}

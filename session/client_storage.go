@@ -53,6 +53,11 @@ type ClientOptions struct {
 	Logger *slog.Logger
 	// Now is the clock, for tests. nil: time.Now.
 	Now func() time.Time
+	// Observer receives the lifecycle events of the storage's sessions, as
+	// Options.Observer does. A client-side storage reports no
+	// EventMissing, EventRevoked or lock events: it has no records to
+	// miss, revoke or lock. nil: none.
+	Observer Observer
 }
 
 // NewClientStorage returns a Storage that keeps each session whole in its
@@ -71,6 +76,7 @@ func NewClientStorage(c ClientCodec, o ClientOptions) (Storage, error) {
 		return nil, err
 	}
 	st := &clientStorage{c: c, o: so.WithDefaults()}
+	st.ev = observed{obs: st.o.Observer, kind: kindOf(c, "client")}
 	if b, ok := c.(CookieBinder); ok {
 		return &bindingClientStorage{st, b}, nil
 	}
@@ -80,7 +86,7 @@ func NewClientStorage(c ClientCodec, o ClientOptions) (Storage, error) {
 // server returns o as the Options whose expiry rules apply (the inverse
 // of Options.Client).
 func (o ClientOptions) server() Options {
-	return Options{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now}
+	return Options{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now, Observer: o.Observer}
 }
 
 type clientStorage struct {
@@ -89,6 +95,8 @@ type clientStorage struct {
 	// undeletable: a RegenerateID(true) was saved, whose old cookie this
 	// storage cannot end; it is logged once, at Info.
 	undeletable atomic.Bool
+	// ev reports events to ClientOptions.Observer.
+	ev observed
 }
 
 // bindingClientStorage is a clientStorage whose codec is a CookieBinder.
@@ -110,15 +118,18 @@ func (st *clientStorage) Read(ctx context.Context, cookieValue string) (*Session
 	payload, err := st.c.Decode(cookieValue)
 	if err != nil {
 		st.o.Logger.WarnContext(ctx, "session: cookie storage value does not open; new session", "error", err)
+		st.readEvent(ctx, "", EventCorrupt, "", err)
 		return New(), nil
 	}
 	id, values, flash, m, err := parsePayload(payload)
 	if err != nil {
 		st.o.Logger.WarnContext(ctx, "session: corrupt cookie storage payload; new session", "error", err)
+		st.readEvent(ctx, "", EventCorrupt, "", err)
 		return New(), nil
 	}
 	now := st.o.Now()
-	if st.o.expired(m, now, false) {
+	if err := st.o.expiredBy(m, now, false); err != nil {
+		st.readEvent(ctx, id, EventExpired, expiryCause(err), nil)
 		return New(), nil
 	}
 	if !ValidID(id) {
@@ -127,7 +138,21 @@ func (st *clientStorage) Read(ctx context.Context, cookieValue string) (*Session
 	}
 	s := loaded(id, values, flash, m, now)
 	s.setExpiryLocked(&st.o, s.rec.saved, now)
+	st.readEvent(ctx, id, EventLoaded, "", nil)
 	return s, nil
+}
+
+// readEvent reports what Read found in the cookie: a session (id, "" when
+// none could be read) loaded, expired or corrupt.
+func (st *clientStorage) readEvent(ctx context.Context, id string, kind EventKind, cause string, err error) {
+	if !st.ev.on() {
+		return
+	}
+	e := Event{Kind: kind, Cause: cause, Err: err}
+	if ValidID(id) {
+		e.Handle = handleOf(id)
+	}
+	st.ev.emit(ctx, e)
 }
 
 // Save implements Storage: the decision is decideSave's, as for server-side
@@ -145,17 +170,39 @@ func (st *clientStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	case cookieExpire:
 		s.savedLocked(plan.created, now)
 		s.setExpiryLocked(&st.o, now, now)
+		st.saveEvent(ctx, &snap, &plan, nil)
 		return "", true, nil
 	case cookieKeep:
 		return "", false, nil
 	}
 	value, err := st.encode(s, meta{Created: timeMS(plan.created), Saved: timeMS(now), Persist: s.persist})
+	st.saveEvent(ctx, &snap, &plan, err)
 	if err != nil {
 		return "", false, err
 	}
 	s.savedLocked(plan.created, now)
 	s.setExpiryLocked(&st.o, now, now)
 	return value, true, nil
+}
+
+// saveEvent reports a save that set or expired the cookie, or its error.
+func (st *clientStorage) saveEvent(ctx context.Context, snap *saveSnapshot, plan *savePlan, err error) {
+	if !st.ev.on() {
+		return
+	}
+	e := Event{Handle: handleOf(snap.id)}
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		e.Kind, e.Err = EventTooLarge, err
+	case err != nil:
+		e.Kind, e.Cause, e.Err = EventStorageError, CauseSave, err
+	default:
+		e.Kind, e.Cause = saveEventKind(snap, plan)
+	}
+	if e.Kind == EventDestroyed {
+		e.Handle = handleOf(snap.originalID)
+	}
+	st.ev.emit(ctx, e)
 }
 
 // payloadBufs holds the buffers that payloads are written in before the

@@ -1,6 +1,9 @@
 package session
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // The expiry rules, shared by every storage: Lifetime counts from creation
 // (meta.Created, which survives RegenerateID), IdleTimeout from the last save
@@ -39,14 +42,31 @@ func timeMS(t time.Time) int64 {
 // no known age and are not expired here; their age starts when they are
 // loaded.
 func (o *Options) expired(m meta, now time.Time, touched bool) bool {
+	return o.expiredBy(m, now, touched) != nil
+}
+
+// errIdle and errLifetime are what expiredBy returns for a record past its
+// idle timeout or its lifetime: ErrNotFound to every caller, and
+// EventExpired's cause to the event.
+var (
+	errIdle     = fmt.Errorf("%w: idle past Options.IdleTimeout", ErrNotFound)
+	errLifetime = fmt.Errorf("%w: past Options.Lifetime", ErrNotFound)
+)
+
+// expiredBy is expired with the reason: errLifetime, errIdle, or nil for a
+// live record.
+func (o *Options) expiredBy(m meta, now time.Time, touched bool) error {
 	if o.Lifetime > 0 && m.Created > 0 && !now.Before(msTime(m.Created).Add(o.Lifetime)) {
-		return true
+		return errLifetime
 	}
 	idle := o.IdleTimeout
 	if touched {
 		idle *= 2
 	}
-	return idle > 0 && m.Saved > 0 && !now.Before(msTime(m.Saved).Add(idle))
+	if idle > 0 && m.Saved > 0 && !now.Before(msTime(m.Saved).Add(idle)) {
+		return errIdle
+	}
+	return nil
 }
 
 // rewriteDue reports whether a sliding refresh must rewrite the record

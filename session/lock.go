@@ -99,21 +99,40 @@ func (st *backendStorage) lockSession(ctx context.Context, lk Locker, cookieValu
 	}
 	o = o.withDefaults()
 	token := newID()
-	deadline := time.Now().Add(o.Wait)
+	start := time.Now()
+	deadline := start.Add(o.Wait)
 	pause := time.Millisecond
-	for {
+	for tries := 1; ; tries++ {
 		ok, err := lk.TryLock(ctx, cookieValue, token, o.TTL)
 		if err != nil {
+			st.lockEvent(ctx, cookieValue, EventStorageError, start, err)
 			return nil, fmt.Errorf("session: lock %s: %w", logID(cookieValue), err)
 		}
 		if ok {
+			if tries > 1 {
+				st.lockEvent(ctx, cookieValue, EventLockWaited, start, nil)
+			}
 			return st.unlocker(ctx, lk, cookieValue, token), nil
 		}
 		if err := waitTurn(ctx, deadline, pause); err != nil {
+			st.lockEvent(ctx, cookieValue, EventLockTimeout, start, nil)
 			return nil, fmt.Errorf("session: lock %s: held by another request for over %v: %w", logID(cookieValue), o.Wait, err)
 		}
 		pause = min(2*pause, 50*time.Millisecond)
 	}
+}
+
+// lockEvent reports a lock wait, timeout (kind) or error of session id's
+// lock, taken from start.
+func (st *backendStorage) lockEvent(ctx context.Context, id string, kind EventKind, start time.Time, err error) {
+	if !st.ev.on() {
+		return
+	}
+	e := Event{Kind: kind, Handle: handleOf(id), Duration: time.Since(start), Err: err}
+	if kind == EventStorageError {
+		e.Cause = CauseLock
+	}
+	st.ev.emit(ctx, e)
 }
 
 // withDefaults returns o with DefaultLockTTL and DefaultLockWait for its

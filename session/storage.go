@@ -109,6 +109,12 @@ type Options struct {
 	// it, where it could not be revoked. 0: DefaultMaxUserSessions (200).
 	// Negative: no limit.
 	MaxUserSessions int
+	// Observer receives the lifecycle events of the storage's sessions
+	// (Event): loads, saves, expiry, revokes, errors. nil: none, and the
+	// storage does no work for events. LogEvents writes them to a
+	// slog.Logger; package sessionotel (module session-otel) turns them
+	// into OpenTelemetry metrics and spans.
+	Observer Observer
 }
 
 // DefaultMaxRecordSize is the largest record a server-side storage writes
@@ -135,7 +141,7 @@ func (o Options) LifetimeLimit() time.Duration { return max(o.WithDefaults().Lif
 // (NewClientStorage, cookiestorage): for a program that configures either
 // kind of storage from one set of options.
 func (o Options) Client() ClientOptions {
-	return ClientOptions{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now}
+	return ClientOptions{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now, Observer: o.Observer}
 }
 
 // WithDefaults returns o with each zero field set to its default: the

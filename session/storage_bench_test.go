@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/sessionkit/sessionkit/session"
@@ -19,6 +20,18 @@ func BenchmarkMemoryReadOnly(b *testing.B) { sessiontest.Benchmark(b, benchMemor
 func BenchmarkFileLoadSave(b *testing.B)   { sessiontest.Benchmark(b, benchFile(b, ""), true) }
 func BenchmarkFileReadOnly(b *testing.B)   { sessiontest.Benchmark(b, benchFile(b, ""), false) }
 
+// With an Observer that does nothing, the cost of computing the events
+// (each event's handle, a clock read per storage call); without one, the
+// storages do no work for events: compare with BenchmarkMemoryLoadSave and
+// BenchmarkMemoryReadOnly.
+func BenchmarkMemoryLoadSaveObserved(b *testing.B) {
+	sessiontest.Benchmark(b, benchMemoryObserved(b), true)
+}
+
+func BenchmarkMemoryReadOnlyObserved(b *testing.B) {
+	sessiontest.Benchmark(b, benchMemoryObserved(b), false)
+}
+
 func BenchmarkCookieLoadSave(b *testing.B) {
 	sessiontest.Benchmark(b, benchCookie(b, cookiestorage.Options{}), true)
 }
@@ -35,6 +48,16 @@ func BenchmarkCookieReadOnly(b *testing.B) {
 // none).
 func benchMemory(b *testing.B, userKey string) session.Storage {
 	st, err := memorystorage.New(memorystorage.Options{Session: session.Options{UserKey: userKey}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+// benchMemoryObserved is a memory storage whose Observer does nothing.
+func benchMemoryObserved(b *testing.B) session.Storage {
+	nop := session.ObserverFunc(func(context.Context, session.Event) {})
+	st, err := memorystorage.New(memorystorage.Options{Session: session.Options{Observer: nop}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -496,7 +496,8 @@ func (st *indexedStorage) Revoke(ctx context.Context, user, handle string) error
 	if user == "" || handle == "" {
 		return nil
 	}
-	if _, err := st.revoke(ctx, user, func(h string) bool { return h == handle }); err != nil {
+	if _, err := st.revoke(ctx, user, CauseRevoke, func(h string) bool { return h == handle }); err != nil {
+		st.revokeFailed(ctx, user, err)
 		return fmt.Errorf("session: revoking a session: %w", err)
 	}
 	return nil
@@ -507,16 +508,24 @@ func (st *indexedStorage) RevokeAll(ctx context.Context, user string, except ...
 	if user == "" {
 		return 0, nil
 	}
-	n, err := st.revoke(ctx, user, func(h string) bool { return !slices.Contains(except, h) })
+	n, err := st.revoke(ctx, user, CauseRevokeAll, func(h string) bool { return !slices.Contains(except, h) })
 	if err != nil {
+		st.revokeFailed(ctx, user, err)
 		return n, fmt.Errorf("session: revoking a user's sessions: %w", err)
 	}
 	return n, nil
 }
 
+// revokeFailed reports a revoke's storage error.
+func (st *indexedStorage) revokeFailed(ctx context.Context, user string, err error) {
+	if st.ev.on() {
+		st.ev.emit(ctx, Event{Kind: EventStorageError, User: user, Cause: CauseRevoke, Err: err})
+	}
+}
+
 // revoke marks the members of user's index that pick chooses as revoked,
-// then ends them (endRevoked).
-func (st *backendStorage) revoke(ctx context.Context, user string, pick func(handle string) bool) (int, error) {
+// then ends them (endRevoked, reporting cause).
+func (st *backendStorage) revoke(ctx context.Context, user, cause string, pick func(handle string) bool) (int, error) {
 	marked := false // the document holds revoked members, new or left by a failed revoke
 	err := st.updateIndex(ctx, user, func(d *indexDoc) (bool, error) {
 		changed := false
@@ -533,20 +542,21 @@ func (st *backendStorage) revoke(ctx context.Context, user string, pick func(han
 	if err != nil || !marked {
 		return 0, err
 	}
-	return st.endRevoked(ctx, user)
+	return st.endRevoked(ctx, user, cause)
 }
 
 // endRevoked deletes the records of the revoked members of user's index
 // (those that still name the user), then removes the members. It returns
-// how many live sessions it ended. A failure leaves the members marked, for
-// the next revoke to finish.
-func (st *backendStorage) endRevoked(ctx context.Context, user string) (int, error) {
+// how many live sessions it ended, each reported as EventRevoked with
+// cause. A failure leaves the members marked, for the next revoke to
+// finish.
+func (st *backendStorage) endRevoked(ctx context.Context, user, cause string) (int, error) {
 	d, _, err := st.readIndex(ctx, user)
 	if err != nil {
 		return 0, err
 	}
 	revoked := slices.DeleteFunc(d.members, func(m indexMember) bool { return !m.revoked })
-	n, ended, err := st.deleteRevoked(ctx, user, revoked)
+	n, ended, err := st.deleteRevoked(ctx, user, cause, revoked)
 	if err != nil || len(ended) == 0 {
 		return n, err
 	}
@@ -565,7 +575,7 @@ func (st *backendStorage) endRevoked(ctx context.Context, user string) (int, err
 // how many it deleted and the handles of the members it is done with. A
 // record that is gone, or names another user now, is not this user's
 // session any more: only its member goes.
-func (st *backendStorage) deleteRevoked(ctx context.Context, user string, revoked []indexMember) (int, []string, error) {
+func (st *backendStorage) deleteRevoked(ctx context.Context, user, cause string, revoked []indexMember) (int, []string, error) {
 	recs, err := st.readMembers(ctx, revoked, st.o.Now())
 	if err != nil {
 		return 0, nil, err
@@ -578,6 +588,9 @@ func (st *backendStorage) deleteRevoked(ctx context.Context, user string, revoke
 				return n, ended, fmt.Errorf("deleting a revoked session: %w", err)
 			}
 			n++
+			if st.ev.on() {
+				st.ev.emit(ctx, Event{Kind: EventRevoked, Handle: m.handle, User: user, Cause: cause})
+			}
 		}
 		ended = append(ended, m.handle)
 	}

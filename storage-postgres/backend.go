@@ -76,6 +76,9 @@ func (b *backend) IndexKey(user string) string {
 	return digestKey('u', "sessionkit user index\x00"+user)
 }
 
+// Kind names the storage in session events (session.Event.Storage).
+func (b *backend) Kind() string { return "postgres" }
+
 // lockKey is the row of session id's lock: "l" + 63 hex digits of a
 // domain-separated SHA-256 of the id.
 func (b *backend) lockKey(id string) string {

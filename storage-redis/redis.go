@@ -212,6 +212,9 @@ func (b *backend) Key(id string) string { return b.keyOf("", id) }
 // a record's key.
 func (b *backend) IndexKey(user string) string { return b.prefix + "index:" + user }
 
+// Kind names the storage in session events (session.Event.Storage).
+func (b *backend) Kind() string { return "redis" }
+
 // lockKey is the Redis key of session id's lock: it names the id the way
 // the record's key does.
 func (b *backend) lockKey(id string) string { return b.keyOf("lock:", id) }

@@ -182,6 +182,9 @@ func (c *codec) Decode(value string) (string, error) {
 	return "", errNotOpened
 }
 
+// Kind names the storage in session events (session.Event.Storage).
+func (c *codec) Kind() string { return "cookie" }
+
 // Encode implements session.ClientCodec: the payload, sealed with Keys[0]
 // when there are keys, as nonce || ciphertext || tag in a string. The
 // cookie's own encoding makes it header-safe; encoding it here too would

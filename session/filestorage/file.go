@@ -214,6 +214,9 @@ func (b *fileBackend) IndexKey(user string) string {
 	return fileHashKey("sessionkit user index\x00"+user, userIndexPrefix)
 }
 
+// Kind names the storage in session events (session.Event.Storage).
+func (b *fileBackend) Kind() string { return "file" }
+
 // path returns the file of id's record.
 func (b *fileBackend) path(id string) string {
 	p, _, _, _ := b.parseKey(b.Key(id))

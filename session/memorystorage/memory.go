@@ -136,6 +136,9 @@ func (m *backend) Key(id string) string { return id }
 // with a NUL byte is never a record's.
 func (m *backend) IndexKey(user string) string { return "\x00" + user }
 
+// Kind names the storage in session events (session.Event.Storage).
+func (m *backend) Kind() string { return "memory" }
+
 func isDocKey(key string) bool { return key != "" && key[0] == 0 }
 
 // Get implements Backend.

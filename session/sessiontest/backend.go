@@ -227,6 +227,9 @@ func (b *Backend) Key(id string) string { return id }
 // IndexKey implements session.Backend: "user:" + user (ids hold no ':').
 func (b *Backend) IndexKey(user string) string { return "user:" + user }
 
+// Kind names the storage in session events (session.Event.Storage).
+func (b *Backend) Kind() string { return "sessiontest" }
+
 // Get implements session.Backend.
 func (b *Backend) Get(_ context.Context, key string) ([]byte, session.Version, error) {
 	err := b.call(Call{Op: OpGet, Key: key})
