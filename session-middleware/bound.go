@@ -469,46 +469,56 @@ func (m *middleware) releaseLock(rw *responseWriter, release func()) {
 
 // boundContext is the context of a request's storage call: the request's
 // context, with a deadline that the storage timeout brings forward. It
-// makes no timer and no channel unless the storage asks for Done: most
-// storages read the Deadline (to set a socket's) or nothing, so that a
-// call that ends in time costs no allocation, as context.WithDeadline's
-// timer, channel and registration with the parent would.
+// makes no timer and no channel unless the storage asks for Done, and then
+// takes them from a pool (deadlineTimer), to which a call that ends in time
+// returns them: go-redis and pgx ask for Done on every command, and
+// context.WithDeadline's timer, channel and registration with the parent
+// would cost each of them a dozen allocations.
+//
+// Its Done channel is closed at the deadline. The request's context ending
+// (a client that went away) shows in Err at once, but closes Done only at
+// the deadline, which is at most the storage timeout away: watching the
+// request's context for that would cost a registration per call.
 type boundContext struct {
-	context.Context // the request's context, for Value
+	context.Context // the request's context, for Value and Err
 	deadline        time.Time
 
 	mu   sync.Mutex
-	done chan struct{} // made by the first Done
+	done chan struct{} // from dt, or closedChan; nil before the first Done
 	err  error
-	// timer and stopParent close done at the deadline or when the
-	// request's context ends.
-	timer      *time.Timer
-	stopParent func() bool
+	// dt closes done at the deadline (nil when done is nil or closed).
+	dt *deadlineTimer
 	// kept: the context cannot serve another call, since a call that
-	// outlived its deadline still has it, or Done made timers for it.
+	// outlived its deadline still has it.
 	kept bool
 }
+
+// closedChan is the Done of a context that had ended when Done was first
+// asked for.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // Deadline returns the call's deadline.
 func (c *boundContext) Deadline() (time.Time, bool) { return c.deadline, true }
 
-// Done returns a channel that is closed at the deadline or when the
-// request's context ends.
+// Done returns a channel that is closed at the deadline, or at once when
+// the context has ended.
 func (c *boundContext) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.done != nil {
 		return c.done
 	}
-	c.done = make(chan struct{})
-	c.kept = true
 	if c.errLocked() != nil {
+		c.done = closedChan
 		return c.done
 	}
-	c.timer = time.AfterFunc(time.Until(c.deadline), c.expire)
-	if c.Context.Done() != nil {
-		c.stopParent = context.AfterFunc(c.Context, c.expire)
-	}
+	c.dt = newDeadlineTimer(c)
+	c.done = c.dt.ch
+	c.dt.t.Reset(time.Until(c.deadline))
 	return c.done
 }
 
@@ -530,26 +540,88 @@ func (c *boundContext) errLocked() error {
 	if c.err == nil && !time.Now().Before(c.deadline) {
 		c.err = context.DeadlineExceeded
 	}
-	if c.err != nil && c.done != nil {
-		close(c.done)
+	if c.err != nil {
+		c.closeLocked()
 	}
 	return c.err
 }
 
-// expire ends the context: its timer fired, or the request's context
-// ended. The timer may fire a little early by the wall clock, and its
-// end is the deadline all the same.
-func (c *boundContext) expire() {
+// closeLocked closes done, if a timer made it; its timer is then spent and
+// not pooled again. c.mu is held.
+func (c *boundContext) closeLocked() {
+	if c.dt != nil {
+		close(c.done)
+		c.dt.t.Stop()
+		c.dt = nil
+	}
+}
+
+// expire ends the context at its deadline, when its timer dt fired. A
+// timer the call already gave back (reset) does nothing: dt is then no
+// longer the context's. The timer may fire a little early by the wall
+// clock, and its end is the deadline all the same.
+func (c *boundContext) expire(dt *deadlineTimer) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.errLocked() == nil {
+	if c.dt == dt && c.err == nil {
 		c.err = context.DeadlineExceeded
-		close(c.done)
+		c.closeLocked()
 	}
+}
+
+// reset makes c ready for the request's next call, once the call that had
+// it ended in time: its timer goes back to the pool unless it fired.
+func (c *boundContext) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if dt := c.dt; dt != nil {
+		c.dt = nil
+		if dt.t.Stop() {
+			dt.release()
+		}
+	}
+	c.done, c.err = nil, nil
 }
 
 // String names the context, as the context package's do, for debugging.
 func (c *boundContext) String() string { return "sessionmiddleware.StorageTimeout" }
+
+// deadlineTimer is a Done channel with the timer that closes it: pooled,
+// since a channel that was never closed and a timer that was stopped
+// before it fired can serve another call.
+type deadlineTimer struct {
+	ch chan struct{}
+	t  *time.Timer
+	// owner is the context whose deadline the timer is set to.
+	owner atomic.Pointer[boundContext]
+}
+
+var deadlineTimers = sync.Pool{New: func() any {
+	dt := &deadlineTimer{ch: make(chan struct{})}
+	dt.t = time.AfterFunc(time.Hour, dt.fire)
+	dt.t.Stop()
+	return dt
+}}
+
+// newDeadlineTimer returns a stopped timer from the pool, owned by c.
+func newDeadlineTimer(c *boundContext) *deadlineTimer {
+	dt := deadlineTimers.Get().(*deadlineTimer)
+	dt.owner.Store(c)
+	return dt
+}
+
+// fire is the timer's function: its owner's deadline came.
+func (dt *deadlineTimer) fire() {
+	if c := dt.owner.Load(); c != nil {
+		c.expire(dt)
+	}
+}
+
+// release puts a stopped timer, whose channel is open, back in the pool.
+func (dt *deadlineTimer) release() {
+	dt.owner.Store(nil)
+	deadlineTimers.Put(dt)
+}
 
 // callContext returns the context of a storage call of rw's request on
 // parent, ending at deadline: rw's own, unless an earlier call still holds
@@ -574,19 +646,11 @@ func (c *boundContext) isKept() bool {
 	return c.kept
 }
 
-// endCall stops the timers of the context of a call that ended in time.
+// endCall readies the context of a call that ended in time for the next
+// call (boundContext.reset).
 func (rw *responseWriter) endCall() {
-	bc := rw.bc
-	if bc == nil || !bc.kept {
-		return
-	}
-	bc.mu.Lock()
-	defer bc.mu.Unlock()
-	if bc.timer != nil {
-		bc.timer.Stop()
-	}
-	if bc.stopParent != nil {
-		bc.stopParent()
+	if bc := rw.bc; bc != nil {
+		bc.reset()
 	}
 }
 

@@ -1,6 +1,7 @@
 package sessionmiddleware
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -40,7 +41,10 @@ func bareHandler(w http.ResponseWriter, r *http.Request) {
 // is "memory" with StorageTimeout -1, no deadline: the difference is the
 // cost of the bound. "memory-abandon" is "memory" with AbandonLateCalls,
 // its storage calls handed to worker goroutines: the difference is the
-// cost of the hand-off.
+// cost of the hand-off. "memory-done" is "memory" behind a storage that
+// asks its context for Done on every call, as go-redis and pgx do, on a
+// request whose context can end, as net/http's can: the difference is the
+// cost of the bounded context's timer.
 func BenchmarkMiddleware(b *testing.B) {
 	storages := []struct {
 		name    string
@@ -49,6 +53,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		abandon bool
 	}{
 		{"memory", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }, 0, false},
+		{"memory-done", func(b *testing.B) session.Storage { return doneAsker{newMemory(b, session.Options{})} }, 0, false},
 		{"memory-unbounded", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }, -1, false},
 		{"memory-abandon", func(b *testing.B) session.Storage { return newMemory(b, session.Options{}) }, 0, true},
 		{"cookie-signed", func(b *testing.B) session.Storage {
@@ -87,6 +92,11 @@ func BenchmarkMiddleware(b *testing.B) {
 				}))
 				ck := pair(do(setup, "GET", "/", "").Result().Header.Get("Set-Cookie"))
 				req := httptest.NewRequest("GET", "/", nil)
+				if _, ok := sc.new(b).(doneAsker); ok {
+					ctx, cancel := context.WithCancel(req.Context())
+					b.Cleanup(cancel)
+					req = req.WithContext(ctx)
+				}
 				req.Header.Set("Cookie", ck)
 				h := mw(mode.handler)
 				rec := httptest.NewRecorder()
@@ -98,6 +108,28 @@ func BenchmarkMiddleware(b *testing.B) {
 			})
 		}
 	}
+}
+
+// doneAsker is a storage that asks its context for Done before each
+// call, as go-redis does before it takes a connection.
+type doneAsker struct{ session.Storage }
+
+func (d doneAsker) Read(ctx context.Context, value string) (*session.Session, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	default:
+	}
+	return d.Storage.Read(ctx, value)
+}
+
+func (d doneAsker) Save(ctx context.Context, s *session.Session) (string, bool, error) {
+	select {
+	case <-ctx.Done():
+		return "", false, ctx.Err()
+	default:
+	}
+	return d.Storage.Save(ctx, s)
 }
 
 func runBench(b *testing.B, h http.Handler, req *http.Request) {

@@ -762,3 +762,94 @@ func TestStorageTimeoutInlineWaitsForIgnoringStorage(t *testing.T) {
 		t.Errorf("%d %q after %v, want the session (Count: 2) after the storage's %v", rec.Code, rec.Body.String(), took, stall)
 	}
 }
+
+// A storage that asks its context for Done on every call (go-redis, pgx),
+// on a request whose context can end (net/http's), costs no allocation
+// for the bound: the Done channel and its timer come from a pool.
+func TestStorageTimeoutDoneAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop items")
+	}
+	allocs := func(st session.Storage, timeout time.Duration) float64 {
+		mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), st, Options{StorageTimeout: timeout})
+		ck, _ := newSession(t, mw, 1)
+		h := mw(http.HandlerFunc(counter))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req := cookieRequest(ck).WithContext(ctx)
+		return testing.AllocsPerRun(1000, func() { h.ServeHTTP(httptest.NewRecorder(), req) })
+	}
+	unbounded := allocs(newMemory(t, session.Options{}), -1)
+	if bounded := allocs(doneAsker{newMemory(t, session.Options{})}, time.Second); bounded > unbounded {
+		t.Errorf("%v allocations per request of a storage that asks for Done, with a bound; %v without either", bounded, unbounded)
+	}
+}
+
+// The pooled Done of one call never ends another's: many requests whose
+// every call waits on Done a little end in time, and a call that stalls
+// still ends at its own deadline, however many timers were recycled
+// before it.
+func TestStorageTimeoutDoneReuse(t *testing.T) {
+	const bound = 80 * time.Millisecond
+	st := &waitingStorage{Storage: newMemory(t, session.Options{}), wait: time.Millisecond}
+	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), st, Options{StorageTimeout: bound})
+	ck, _ := newSession(t, mw, 1)
+	h := mw(http.HandlerFunc(counter))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if rec := do(h, "GET", "/", ck); rec.Code != 200 {
+					t.Errorf("status %d, want 200", rec.Code)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st.stallSave.Store(true)
+	rec, took := timed(h, cookieRequest(ck))
+	want503(t, "a save that waits past its deadline", rec, "1")
+	if took < bound || took > bound+slack {
+		t.Errorf("the stalled save was answered after %v, want about %v", took, bound)
+	}
+}
+
+// waitingStorage waits wait on its context's Done before each call, and a
+// save forever (until the deadline) while stallSave is set.
+type waitingStorage struct {
+	session.Storage
+	wait      time.Duration
+	stallSave atomic.Bool
+}
+
+func (w *waitingStorage) pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (w *waitingStorage) Read(ctx context.Context, v string) (*session.Session, error) {
+	if err := w.pause(ctx, w.wait); err != nil {
+		return nil, err
+	}
+	return w.Storage.Read(ctx, v)
+}
+
+func (w *waitingStorage) Save(ctx context.Context, s *session.Session) (string, bool, error) {
+	d := w.wait
+	if w.stallSave.Load() {
+		d = time.Hour
+	}
+	if err := w.pause(ctx, d); err != nil {
+		return "", false, err
+	}
+	return w.Storage.Save(ctx, s)
+}
