@@ -32,6 +32,15 @@ func BenchmarkRedisStorage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	direct, err := redisstorage.New(rs.c, redisstorage.Options{
+		KeyPrefix:  "bench:go:",
+		PlainKeys:  true,
+		NoPipeline: true,
+		Session:    session.Options{Lifetime: 24 * time.Hour},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
 	remix := func(b *testing.B, write bool, concurrency int) {
 		var out struct{ NsPerOp float64 }
 		b.ResetTimer()
@@ -55,6 +64,7 @@ func BenchmarkRedisStorage(b *testing.B) {
 		})
 		b.Run("Remix"+mode, func(b *testing.B) { remix(b, write, 1) })
 		b.Run("GoParallel16"+mode, func(b *testing.B) { benchParallel(b, st, write) })
+		b.Run("GoDirectParallel16"+mode, func(b *testing.B) { benchParallel(b, direct, write) })
 		b.Run("RemixParallel16"+mode, func(b *testing.B) { remix(b, write, 16) })
 	}
 }
