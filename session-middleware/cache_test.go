@@ -142,7 +142,9 @@ func TestFailedReadIsNotCached(t *testing.T) {
 	c := newCookie(t, "__sess", cookie.Options{})
 	st := &fakeStorage{Storage: newMemory(t, session.Options{}), readErr: errTest}
 	inner := newMiddleware(t, c, st, Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t.Error("the handler ran")
+		w.Header().Set("Cache-Control", "max-age=60") // the handler's own, dropped too
+		session.FromContext(r.Context())
+		t.Error("the handler got past session.FromContext")
 	}))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Middleware outside set a long cache lifetime.

@@ -193,7 +193,8 @@ func ExampleOptions_errorHandler() {
 		log.Fatal(err)
 	}
 	h := withSession(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "not reached")
+		s := session.FromContext(r.Context()) // loads the session: the storage fails
+		fmt.Fprintln(w, "not reached", s.ID())
 	}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))

@@ -213,7 +213,7 @@ func (x *exclusive) serveLocked(w http.ResponseWriter, r *http.Request, rw *resp
 	m := rw.m
 	ctx := r.Context()
 	old := rw.s
-	if changedBefore(old) {
+	if old != nil && changedBefore(old) {
 		m.logger.WarnContext(ctx, "sessionmiddleware: Exclusive: the session was changed before Exclusive ran; the change is lost, since Exclusive reads the session again under its lock (put Exclusive before anything that changes the session)",
 			"cookie", m.name, "method", r.Method, "path", r.URL.Path)
 	}
@@ -233,7 +233,11 @@ func (x *exclusive) serveLocked(w http.ResponseWriter, r *http.Request, rw *resp
 		m.fail(w, r, err)
 		return
 	}
-	r = r.WithContext(&replacedContext{Context: ctx, old: old, s: fresh})
+	if !rw.pending.Resolve(fresh) {
+		// Something before Exclusive loaded the session: the context
+		// carries that one, which fresh replaces.
+		r = r.WithContext(&replacedContext{Context: ctx, old: old, s: fresh})
+	}
 	rw.s, rw.r = fresh, r
 	next.ServeHTTP(w, r)
 	returned = true

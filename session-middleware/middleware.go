@@ -504,27 +504,51 @@ func (m *middleware) wrap(next http.Handler) http.Handler {
 
 func (m *middleware) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	ctx := r.Context()
-	if session.FromContext(ctx) != nil {
+	if session.InContext(ctx) {
 		m.logger.ErrorContext(ctx, errNested.Error(), "cookie", m.name)
 		m.fail(w, r, errNested)
 		return
 	}
 	rw := &responseWriter{w: w, m: m, in: m.carrier.read(r)}
-	s, err := m.read(ctx, rw, rw.in.Value)
-	if err != nil {
-		m.readFailed(w, r, err, storageRetryAfter)
-		return
-	}
-	rw.s = s
 	rw.outerCookies = slices.Clip(w.Header()["Set-Cookie"])
-	// The request's context carries rw for Exclusive (in rw, so that it
-	// costs no allocation), under the session's own context.
+	// The request's context carries rw for Exclusive, and the session,
+	// which the first session.FromContext loads (rw.LoadSession): both
+	// live in rw, so that they cost no allocation.
 	rw.ctx = stateContext{Context: ctx, rw: rw}
-	r = r.WithContext(session.NewContext(&rw.ctx, s))
+	r = r.WithContext(rw.pending.Context(&rw.ctx, rw))
 	rw.r = r
-	next.ServeHTTP(rw, r)
+	rw.serveHandler(next, r)
 	// Reached only when the handler returned: a panic skips the save.
 	rw.finish()
+}
+
+// LoadSession implements session.Loader: it reads the request's session,
+// the first time a handler asks for it (session.FromContext), within the
+// storage timeout, on the middleware's context of the request.
+func (rw *responseWriter) LoadSession() (*session.Session, error) {
+	s, err := rw.m.read(rw.ctx.Context, rw, rw.in.Value)
+	if err != nil {
+		return nil, err
+	}
+	rw.s = s
+	return s, nil
+}
+
+// serveHandler runs next. A session that could not be loaded makes
+// session.FromContext panic with *session.LoadError: serveHandler answers
+// it as a failed read, 503 with Retry-After when the storage did not answer
+// in time, the error response otherwise. Any other panic goes on.
+func (rw *responseWriter) serveHandler(next http.Handler, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			le, ok := v.(*session.LoadError)
+			if !ok {
+				panic(v)
+			}
+			rw.loadFailed(le.Err)
+		}
+	}()
+	next.ServeHTTP(rw, r)
 }
 
 // errNoSession is reported for a storage that returned neither a session
@@ -582,9 +606,9 @@ func requestState(ctx context.Context) *responseWriter {
 	return rw
 }
 
-// readFailed answers a request whose session could not be read, without
-// running the handler: 503 with Retry-After retryAfter when the storage did
-// not answer in time, the error response otherwise.
+// readFailed answers a request whose session could not be read: 503 with
+// Retry-After retryAfter when the storage did not answer in time, the error
+// response otherwise.
 func (m *middleware) readFailed(w http.ResponseWriter, r *http.Request, err error, retryAfter string) {
 	ctx := r.Context()
 	if timedOut(err) {

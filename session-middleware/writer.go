@@ -38,10 +38,12 @@ const (
 type responseWriter struct {
 	w http.ResponseWriter
 	m *middleware
-	// r and s are the request and its session; Exclusive replaces both
-	// when it reads the session again under the session's lock.
-	r     *http.Request
-	s     *session.Session
+	// r and s are the request and its session (nil until a handler asks
+	// for it: pending); Exclusive replaces both when it reads the session
+	// again under the session's lock.
+	r       *http.Request
+	s       *session.Session
+	pending session.Pending
 	state writerState
 	// destroyedAtSave is s's State().Destroyed when it was saved, so that
 	// a Destroy after the headers went out is reported as lost. (Next to
@@ -194,6 +196,9 @@ func (rw *responseWriter) finish() {
 // after it was saved. It asks rw.s, not the session the middleware read:
 // Exclusive may have replaced it.
 func (rw *responseWriter) changedAfterSave() bool {
+	if rw.s == nil {
+		return false
+	}
 	st := rw.s.State()
 	return st.Dirty || st.Destroyed && !rw.destroyedAtSave
 }
@@ -201,6 +206,13 @@ func (rw *responseWriter) changedAfterSave() bool {
 // save saves the session and adds its headers, or writes the error response.
 // It runs once, just before the headers are committed.
 func (rw *responseWriter) save() {
+	if rw.s == nil {
+		// No handler asked for the session: nothing to save, and the
+		// response does not depend on it.
+		rw.state = stateSent
+		rw.unlock()
+		return
+	}
 	// Asked before Save, whose own reads of the session do not count as
 	// Accessed.
 	st := rw.s.State()
@@ -225,6 +237,38 @@ func (rw *responseWriter) save() {
 	}
 }
 
+// loadFailed answers a request whose session a handler asked for and could
+// not be loaded (serveHandler), as a failed read: the handler's headers are
+// dropped as after a failed save. When the handler had already started its
+// response, there is nothing left to answer with: the connection is
+// aborted, so that the client sees a broken response, not a complete-
+// looking one without what the session would have shown.
+func (rw *responseWriter) loadFailed(err error) {
+	if rw.state != statePending {
+		rw.m.logger.ErrorContext(rw.r.Context(), "sessionmiddleware: reading the session failed after the response was started; the response is cut short",
+			"cookie", rw.m.name, "error", err)
+		panic(http.ErrAbortHandler)
+	}
+	rw.state = stateFailed
+	rw.saveErr = err
+	rw.unlock()
+	rw.dropHandlerHeaders()
+	rw.m.readFailed(rw.w, rw.r, err, storageRetryAfter)
+}
+
+// dropHandlerHeaders clears the headers of the handler's response that a
+// failed request must not send: its body headers and its cookies (a
+// remember-me cookie, say), keeping those set outside the middleware.
+func (rw *responseWriter) dropHandlerHeaders() {
+	h := rw.w.Header()
+	clearBodyHeaders(h)
+	if len(rw.outerCookies) > 0 {
+		h["Set-Cookie"] = rw.outerCookies
+	} else {
+		delete(h, "Set-Cookie")
+	}
+}
+
 // saveFailed replaces the handler's response with the error response, or
 // with 503 and Retry-After when the storage did not answer in time.
 func (rw *responseWriter) saveFailed(err error) {
@@ -240,15 +284,9 @@ func (rw *responseWriter) saveFailed(err error) {
 		m.logger.ErrorContext(ctx, "sessionmiddleware: saving the session failed; the response is replaced by the error response",
 			"cookie", m.name, "error", err)
 	}
-	h := rw.w.Header()
-	clearBodyHeaders(h)
 	// The handler's cookies (a remember-me cookie, say) must not go out
 	// with a response that says the request failed.
-	if len(rw.outerCookies) > 0 {
-		h["Set-Cookie"] = rw.outerCookies
-	} else {
-		delete(h, "Set-Cookie")
-	}
+	rw.dropHandlerHeaders()
 	if timeout {
 		unavailable(rw.w, storageRetryAfter)
 		return
