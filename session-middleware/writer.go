@@ -44,7 +44,7 @@ type responseWriter struct {
 	r       *http.Request
 	s       *session.Session
 	pending session.Pending
-	state writerState
+	state   writerState
 	// destroyedAtSave is s's State().Destroyed when it was saved, so that
 	// a Destroy after the headers went out is reported as lost. (Next to
 	// state, so that the two share a word.)
