@@ -17,6 +17,8 @@ import (
 	_ "github.com/sessionkit/sessionkit/router"
 	_ "github.com/sessionkit/sessionkit/session"
 	_ "github.com/sessionkit/sessionkit/session-middleware"
+	_ "github.com/sessionkit/sessionkit/session-otel"
+	_ "go.opentelemetry.io/otel/sdk/metric"
 	_ "github.com/sessionkit/sessionkit/storage-memcache"
 	_ "github.com/sessionkit/sessionkit/storage-postgres"
 	_ "github.com/sessionkit/sessionkit/storage-redis"

@@ -10,16 +10,27 @@ require (
 	github.com/sessionkit/sessionkit/router v0.0.0
 	github.com/sessionkit/sessionkit/session v0.0.0
 	github.com/sessionkit/sessionkit/session-middleware v0.0.0
+	github.com/sessionkit/sessionkit/session-otel v0.0.0
 	github.com/sessionkit/sessionkit/storage-memcache v0.0.0
 	github.com/sessionkit/sessionkit/storage-postgres v0.0.0
 	github.com/sessionkit/sessionkit/storage-redis v0.0.0
+	go.opentelemetry.io/otel/sdk/metric v1.47.0
 )
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/go-logr/logr v1.4.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
+	github.com/google/uuid v1.6.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
+	go.opentelemetry.io/otel/log v1.47.0 // indirect
+	go.opentelemetry.io/otel/metric v1.47.0 // indirect
+	go.opentelemetry.io/otel/sdk v1.47.0 // indirect
+	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
@@ -31,6 +42,7 @@ replace (
 	github.com/sessionkit/sessionkit/router => ../router
 	github.com/sessionkit/sessionkit/session => ../session
 	github.com/sessionkit/sessionkit/session-middleware => ../session-middleware
+	github.com/sessionkit/sessionkit/session-otel => ../session-otel
 	github.com/sessionkit/sessionkit/storage-memcache => ../storage-memcache
 	github.com/sessionkit/sessionkit/storage-postgres => ../storage-postgres
 	github.com/sessionkit/sessionkit/storage-redis => ../storage-redis

@@ -33,7 +33,7 @@ func TestReleaseThroughAFileProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantTags := []string{"cookie/" + version, "session/" + version, "session-middleware/" + version, "router/" + version}
-	for _, dir := range []string{"storage-redis", "storage-memcache", "storage-postgres"} {
+	for _, dir := range []string{"session-otel", "storage-redis", "storage-memcache", "storage-postgres"} {
 		if _, err := os.Stat(filepath.Join(repo, dir, "go.mod")); err == nil {
 			wantTags = append(wantTags, dir+"/"+version)
 		}
@@ -61,7 +61,7 @@ func TestReleaseThroughAFileProxy(t *testing.T) {
 
 	// Fill the module cache with the third-party modules the libraries
 	// need, so the consumers below can be served offline from it.
-	for _, dir := range []string{"session-middleware", "storage-redis", "storage-memcache", "storage-postgres"} {
+	for _, dir := range []string{"session-middleware", "session-otel", "storage-redis", "storage-memcache", "storage-postgres"} {
 		if _, err := os.Stat(filepath.Join(repo, dir, "go.mod")); err != nil {
 			continue
 		}
@@ -178,7 +178,7 @@ func main() {
 					"github.com/sessionkit/sessionkit/session-middleware",
 					"github.com/sessionkit/sessionkit/storage-postgres",
 					"github.com/jackc/pgx/v5",
-				}, []string{"router", "storage-redis", "storage-memcache", "go-redis", "gomemcache", "miniredis", "chromedp", "testify"})
+				}, []string{"router", "session-otel", "storage-redis", "storage-memcache", "go-redis", "gomemcache", "miniredis", "chromedp", "testify", "opentelemetry"})
 		})
 	}
 
@@ -203,7 +203,49 @@ func main() {
 					"github.com/sessionkit/sessionkit/session",
 					"github.com/sessionkit/sessionkit/storage-redis",
 					"github.com/redis/go-redis/v9",
-				}, []string{"cookie", "session-middleware", "router", "storage-memcache", "gomemcache", "miniredis", "testify"})
+				}, []string{"cookie", "session-middleware", "router", "storage-memcache", "gomemcache", "miniredis", "testify", "opentelemetry"})
+		})
+	}
+
+	// The OpenTelemetry adapter brings the otel API modules, and not the
+	// SDK, which only its tests use.
+	if _, err := os.Stat(filepath.Join(repo, "session-otel", "go.mod")); err == nil {
+		t.Run("session-otel", func(t *testing.T) {
+			consumer(t, proxy, []string{"github.com/sessionkit/sessionkit/session-otel"},
+				readFile(t, filepath.Join(repo, "session-otel", "go.sum")), `package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sessionkit/sessionkit/session"
+	sessionotel "github.com/sessionkit/sessionkit/session-otel"
+	"github.com/sessionkit/sessionkit/session/memorystorage"
+)
+
+func main() {
+	obs, err := sessionotel.New(sessionotel.Options{})
+	if err != nil {
+		panic(err)
+	}
+	st, err := memorystorage.New(memorystorage.Options{Session: session.Options{Observer: obs}})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	s, err := st.Read(ctx, "")
+	if err != nil {
+		panic(err)
+	}
+	s.Set("n", 1)
+	_, set, err := st.Save(ctx, s)
+	fmt.Println(set, err == nil)
+}
+`, "true true", []string{
+					"github.com/sessionkit/sessionkit/session",
+					"github.com/sessionkit/sessionkit/session-otel",
+					"go.opentelemetry.io/otel",
+				}, []string{"cookie", "session-middleware", "router", "storage-", "otel/sdk", "testify"})
 		})
 	}
 }
