@@ -16,7 +16,7 @@ BENCH_MACHINE ?= $(shell nproc)-core$(shell grep -m1 'model name' /proc/cpuinfo 
 # once into the build cache); `make lint STATICCHECK=path GOCYCLO=path` runs
 # prebuilt binaries of the same versions instead.
 
-.PHONY: all test deps lint staticcheck complexity fmt tidy bench bench-remix bench-modules load chaos soak fuzz interop run e2e demo-remix release help
+.PHONY: all test deps lint staticcheck complexity fmt tidy bench bench-remix bench-redis bench-modules load chaos soak fuzz interop run e2e demo-remix release help
 
 # A bare `make` prints the help; `make all` is lint, then test.
 .DEFAULT_GOAL := help
@@ -33,6 +33,7 @@ help:
 	@echo "make fuzz      every fuzz target for FUZZTIME (default $(FUZZTIME))"
 	@echo "make bench     sessionkit vs scs and gorilla: one table, and docs/bench.svg"
 	@echo "make bench-remix   the storage workloads vs @remix-run/session on Node"
+	@echo "make bench-redis   Redis under 16 and 64 concurrent clients: sessionkit (pipelined, direct), scs, Remix on Node; req/s and Redis CPU (ARGS=\"-duration 2s -clients 16 -rounds 3\")"
 	@echo "make bench-modules every module's own benchmarks"
 	@echo "make load      the example app and minimal peer apps under concurrent load"
 	@echo "make chaos     the example app under load while its servers fail: one table per scenario (ARGS=\"-scenario memory,redis-aof -users 50\")"
@@ -99,6 +100,18 @@ bench-remix:
 	@cd bench && go test -run '^$$' -bench '^BenchmarkStorage' -benchmem -cpu 1 -count $(BENCHCOUNT) -benchtime $(BENCHTIME) . \
 		| tee bench-remix.txt | grep -E '^(Benchmark|ok|FAIL)'
 	@cd bench && go run ./cmd/benchtable bench-remix.txt
+
+# bench-redis drives Redis (one node, and a 3-master Cluster, started on
+# free loopback ports) with 16 and 64 concurrent clients through sessionkit's
+# storage-redis (pipelined and direct), scs's goredisstore and, on Node,
+# @remix-run/session-storage-redis (bench/remix/redis-load.mjs), and prints
+# req/s and Redis's CPU per 10,000 requests (bench/cmd/redisload). ARGS:
+# -duration, -warmup, -clients, -topology, -contenders, -rounds (see
+# bench/README.md). Not part of test or CI.
+bench-redis: deps
+	@command -v node >/dev/null || { echo "bench-redis needs Node.js"; exit 1; }
+	@cd bench/remix && { [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	@cd bench && go run ./cmd/redisload $(ARGS)
 
 # bench-modules runs every module's own benchmarks.
 bench-modules:
