@@ -48,13 +48,19 @@ type appConfig struct {
 	storage        storageInfo
 	idle, lifetime time.Duration
 	logger         *slog.Logger     // nil: slog.Default()
-	now            func() time.Time // the sign-in throttle's clock; nil: time.Now
+	now            func() time.Time // the sign-in throttle's and the event log's clock; nil: time.Now
+	// events is the log the storage's Observer feeds (events.go); nil: a
+	// log of the app's own, which then sees no events.
+	events *eventLog
+	// metrics serves GET /metrics (-metrics); nil: no such route.
+	metrics http.Handler
 }
 
 type app struct {
 	cookie   *cookie.Cookie
 	cfg      appConfig
 	throttle *signInThrottle // failed sign-ins, per account and per client (throttle.go)
+	events   *eventLog       // the recent events of each session (events.go)
 }
 
 // newApp returns the example site: a visit counter, a login form that shows
@@ -68,18 +74,30 @@ func newApp(c *cookie.Cookie, st session.Storage, cfg appConfig) (http.Handler, 
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cookie: c, cfg: cfg, throttle: newSignInThrottle(cfg.now)}
+	a := &app{cookie: c, cfg: cfg, throttle: newSignInThrottle(cfg.now), events: cfg.events}
+	if a.events == nil {
+		a.events = newEventLog(cfg.now)
+	}
 	r := router.New()
-	r.Use(sessions)
-	h := handlerMap{Home: a.home, Account: requireUser(http.HandlerFunc(a.account)), Logout: a.logout}
+	// The events slot first: the session middleware's Read reports into it.
+	r.Use(a.events.collect, sessions)
+	h := handlerMap{Home: a.home, Account: a.requireUser(http.HandlerFunc(a.account)), Logout: a.logout}
 	h.Login.Index, h.Login.Action = a.loginForm, a.login
 	r.Map(routes, h)
 	// The account page's "Active sessions" forms, for signed-in users only.
-	r.Map(deviceRoutes, struct{ SignOut, SignOutOthers http.HandlerFunc }{a.signOutDevice, a.signOutOthers}, requireUser)
+	r.Map(deviceRoutes, struct{ SignOut, SignOutOthers http.HandlerFunc }{a.signOutDevice, a.signOutOthers}, a.requireUser)
 
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(a.refused))
-	return csrf.Handler(r), nil
+	if cfg.metrics == nil {
+		return csrf.Handler(r), nil
+	}
+	// -metrics: GET /metrics next to the site, outside the session
+	// middleware, so that a scrape neither reads nor makes a session.
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", cfg.metrics)
+	mux.Handle("/", csrf.Handler(r))
+	return mux, nil
 }
 
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
@@ -163,12 +181,18 @@ func (a *app) now() time.Time {
 	return time.Now()
 }
 
-// requireUser sends visitors who are not signed in to the login form.
-func requireUser(next http.Handler) http.Handler {
+// requireUser sends visitors who are not signed in to the login form, with
+// a flash that says why they were signed out when their cookie named a
+// session that was revoked or expired (events.go).
+func (a *app) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromContext(r.Context())
 		if !s.Has("user") {
-			s.Flash("error", "Please sign in to see your account.")
+			msg := "Please sign in to see your account."
+			if why := a.endedReason(r.Context()); why != "" {
+				msg = why + " " + msg
+			}
+			s.Flash("error", msg)
 			http.Redirect(w, r, routes.Login.Index.MustHref(nil), http.StatusSeeOther)
 			return
 		}

@@ -84,11 +84,39 @@ func (r *idRecorder) seen() []string {
 
 func newTestServer(t *testing.T, storage string, seal bool) (*httptest.Server, *http.Client, *idRecorder) {
 	t.Helper()
+	return newTestServerWith(t, testOptions{storage: storage, seal: seal})
+}
+
+// testOptions are the app's setup for newTestServerWith.
+type testOptions struct {
+	storage string
+	seal    bool
+	now     func() time.Time // the storage's and the app's clock; nil: time.Now
+	metrics bool             // -metrics
+}
+
+// newTestServerWith serves the app as run sets it up (the event log and the
+// logger observe the storage; -metrics adds the exporter and /metrics), with
+// a 1-hour idle timeout and a 24-hour lifetime.
+func newTestServerWith(t *testing.T, o testOptions) (*httptest.Server, *http.Client, *idRecorder) {
+	t.Helper()
 	c, err := cookie.New("session", cookie.Options{Secrets: []string{testSecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := withServer(t, config{storage: storage, seal: seal, dir: t.TempDir(), idle: time.Hour, lifetime: 24 * time.Hour})
+	cfg := withServer(t, config{storage: o.storage, seal: o.seal, dir: t.TempDir(), idle: time.Hour, lifetime: 24 * time.Hour, now: o.now})
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	acfg := appConfig{idle: cfg.idle, lifetime: cfg.lifetime, logger: logger, now: o.now, events: newEventLog(o.now)}
+	var exported session.Observer
+	if o.metrics {
+		m, err := newMetrics()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Shutdown(context.Background()) })
+		acfg.metrics, exported = m.Handler, m.Observer
+	}
+	cfg.observer = acfg.events.observer(logger, exported)
 	st, info, err := newStorage(cfg, "session", testSecret)
 	if err != nil {
 		t.Fatal(err)
@@ -96,8 +124,9 @@ func newTestServer(t *testing.T, storage string, seal bool) (*httptest.Server, *
 	if info.Close != nil {
 		t.Cleanup(info.Close) // before the server stops: cleanups run last first
 	}
+	acfg.storage = info
 	rec := &idRecorder{Storage: st}
-	h, err := newApp(c, rec, appConfig{storage: info, idle: cfg.idle, lifetime: cfg.lifetime, logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h, err := newApp(c, rec, acfg)
 	if err != nil {
 		t.Fatal(err)
 	}

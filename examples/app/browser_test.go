@@ -6,10 +6,13 @@ import (
 	"github.com/sessionkit/sessionkit/examples/internal/browsertest"
 	"github.com/sessionkit/sessionkit/session/sessiontest/testserver"
 	"html/template"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,9 +38,9 @@ var browserRows = []struct {
 	name  string
 	setup func(t *testing.T) []string // the app's flags
 }{
-	{"memory", func(*testing.T) []string { return []string{"-storage", "memory"} }},
+	{"memory", func(*testing.T) []string { return []string{"-storage", "memory", "-metrics"} }},
 	{"file", func(t *testing.T) []string { return []string{"-storage", "file", "-dir", t.TempDir()} }},
-	{"cookie-signed", func(*testing.T) []string { return []string{"-storage", "cookie"} }},
+	{"cookie-signed", func(*testing.T) []string { return []string{"-storage", "cookie", "-metrics"} }},
 	{"cookie-sealed", func(*testing.T) []string { return []string{"-storage", "cookie", "-seal"} }},
 	{"redis", func(t *testing.T) []string {
 		return []string{"-storage", "redis", "-redis", testserver.Redis(t).Addr()}
@@ -104,6 +107,9 @@ func TestBrowser(t *testing.T) {
 			if !strings.HasPrefix(row.name, "cookie") {
 				devicesFlow(t, browserCtx, dir, p.URL)
 			}
+			if slices.Contains(p.args, "-metrics") {
+				checkMetrics(t, p.URL)
+			}
 			if code := p.stop(t, syscall.SIGTERM); code != 0 {
 				t.Fatalf("the app exited %d after SIGTERM", code)
 			}
@@ -141,6 +147,9 @@ func browseFlow(b *tab, app, other string) {
 	}
 	b.contains("#persistent", "on: the cookie has a Max-Age")
 	b.contains("#created", " UTC")
+	// The sign-in, then the anonymous session's visit before it.
+	b.contains("#events", "new id")
+	b.contains("#events", "created")
 	b.shot("account-welcome")
 
 	again := b.follow(chromedp.Reload())
@@ -334,14 +343,49 @@ func devicesFlow(t *testing.T, browserCtx context.Context, dir, app string) {
 		t.Fatalf("after signing the other out, A lists %d sessions (%d this device)", all, this)
 	}
 	a.shot("active-sessions-other-signed-out")
+	// B is told why it is signed out, once.
 	denied := b.open(app + "/account")
-	b.want(denied, pageState{Status: 200, Path: "/login", H1: "Sign in", Error: "Please sign in to see your account."})
+	b.wantSignedOutByOther(denied, "/login", "Sign in", " Please sign in to see your account.")
 	b.shot("signed-out-by-other-device")
+	again := b.follow(chromedp.Reload())
+	b.want(again, pageState{Status: 200, Path: "/login", H1: "Sign in"})
 
 	signIn(b)
 	a.open(app + "/account")
 	out = a.follow(chromedp.Click(chromedp.ID("sign-out-others")))
 	a.want(out, pageState{Status: 200, Path: "/account", H1: "Account", Notice: "Signed out 1 other session.", User: "demo"})
-	denied = b.open(app + "/account")
-	b.want(denied, pageState{Status: 200, Path: "/login", H1: "Sign in", Error: "Please sign in to see your account."})
+	a.contains("#events", "signed in as demo")
+	a.shot("account-events")
+	home := b.open(app + "/")
+	b.wantSignedOutByOther(home, "/", "Home", "")
+	b.shot("home-signed-out-everywhere-else")
+}
+
+var signedOutByOther = regexp.MustCompile(`^You were signed out from another device at \d\d:\d\d UTC\.`)
+
+// wantSignedOutByOther checks a page that tells this browser another device
+// signed it out: the message, then rest.
+func (b *tab) wantSignedOutByOther(got pageState, path, h1, rest string) {
+	b.t.Helper()
+	msg := got.Error
+	if !signedOutByOther.MatchString(msg) || !strings.HasSuffix(msg, "UTC."+rest) {
+		b.t.Fatalf("page error %q, want the signed-out-from-another-device message, then %q", msg, rest)
+	}
+	b.want(got, pageState{Status: 200, Path: path, H1: h1, Error: msg})
+}
+
+// checkMetrics scrapes the app's GET /metrics (-metrics) after the flow: the
+// session read and save histograms are there, with counts.
+func checkMetrics(t *testing.T, app string) {
+	t.Helper()
+	resp, err := http.Get(app + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: status %d, %v", resp.StatusCode, err)
+	}
+	mustHaveHistograms(t, string(body))
 }

@@ -11,11 +11,18 @@
 //	go run ./examples/app -storage redis -redis 127.0.0.1:6379
 //	go run ./examples/app -storage memcache -memcache 127.0.0.1:11211,127.0.0.1:11212
 //	go run ./examples/app -storage postgres -postgres 'postgres://app@127.0.0.1:5432/app?sslmode=disable'
+//	go run ./examples/app -metrics               # GET /metrics: Prometheus text format
 //
 // With -storage redis, redis-cluster, memcache or postgres and no address
 // flag, the app starts throwaway servers on free loopback ports (one Redis, a
 // Redis Cluster of 3 masters, a pool of 3 memcached, one PostgreSQL) and
 // stops them, removing their files, when it exits (servers.go).
+//
+// The storage reports each session's lifecycle events (session.Observer) to
+// the app, which lists the recent ones of a session on its pages and says
+// why a browser was signed out (events.go), and to the log. With -metrics
+// they also become OpenTelemetry metrics, exported for Prometheus at
+// GET /metrics (metrics.go).
 //
 // -storage postgres creates its table, sessions, at start when it is
 // missing; the -postgres URL may also carry pgx's pool settings, such as
@@ -45,6 +52,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessionkit/cookie"
+	"github.com/sessionkit/sessionkit/session"
 )
 
 func main() {
@@ -70,7 +78,12 @@ type config struct {
 	redis, memcache    string // server addresses, comma-separated
 	postgres           string // a PostgreSQL connection URL
 	secure, seal       bool
+	metrics            bool
 	idle, lifetime     time.Duration
+
+	// Not flags: what run (or a test) gives the storage.
+	observer session.Observer // Options.Observer; nil: none
+	now      func() time.Time // Options.Now, a test's clock; nil: time.Now
 }
 
 // shutdownTimeout bounds how long requests in flight may take to finish
@@ -91,6 +104,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.postgres, "postgres", "", "with -storage postgres: the server's connection URL, pgx's format; the table is sessions (empty: start a throwaway server)")
 	fs.BoolVar(&cfg.seal, "seal", false, "with -storage cookie: encrypt the payload (AES-256-GCM) instead of only signing it")
 	fs.BoolVar(&cfg.secure, "secure", false, "send the cookie over HTTPS only (__Host- name); leave off for http://localhost")
+	fs.BoolVar(&cfg.metrics, "metrics", false, "serve the session metrics (OpenTelemetry, Prometheus exporter) at GET /metrics")
 	fs.DurationVar(&cfg.idle, "idle", 30*time.Minute, "idle timeout")
 	fs.DurationVar(&cfg.lifetime, "lifetime", 12*time.Hour, "absolute session lifetime")
 	if err := fs.Parse(args); err != nil {
@@ -105,13 +119,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	slog.SetDefault(logger)
 
-	secret := os.Getenv("SESSION_SECRET")
-	if secret == "" {
-		var b [32]byte
-		rand.Read(b[:])
-		secret = base64.RawURLEncoding.EncodeToString(b[:])
-		logger.Info("SESSION_SECRET is not set: using a random secret, so sessions end when the app restarts")
-	}
+	secret := sessionSecret(logger)
 	name := "session"
 	if cfg.secure {
 		name = "__Host-session"
@@ -127,6 +135,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	acfg, stopMetrics, err := observe(&cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	st, info, err := newStorage(cfg, name, secret)
 	if err != nil {
 		return err
@@ -134,7 +147,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if info.Close != nil {
 		defer info.Close() // after the shutdown: requests in flight use it
 	}
-	app, err := newApp(c, st, appConfig{storage: info, idle: cfg.idle, lifetime: cfg.lifetime})
+	acfg.storage, acfg.idle, acfg.lifetime = info, cfg.idle, cfg.lifetime
+	app, err := newApp(c, st, acfg)
 	if err != nil {
 		return err
 	}
@@ -146,7 +160,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("sessionkit example listening", "url", listenURL(cfg.addr, ln.Addr()), "storage", info.Name, "sealed", info.Sealed)
+	logger.Info("sessionkit example listening", "url", listenURL(cfg.addr, ln.Addr()), "storage", info.Name, "sealed", info.Sealed, "metrics", cfg.metrics)
 
 	select {
 	case err := <-served:
@@ -164,6 +178,39 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// sessionSecret returns SESSION_SECRET, or a random secret (logged) when it
+// is not set.
+func sessionSecret(logger *slog.Logger) string {
+	secret := os.Getenv("SESSION_SECRET")
+	if secret == "" {
+		var b [32]byte
+		rand.Read(b[:])
+		secret = base64.RawURLEncoding.EncodeToString(b[:])
+		logger.Info("SESSION_SECRET is not set: using a random secret, so sessions end when the app restarts")
+	}
+	return secret
+}
+
+// observe sets cfg.observer, the storage's Observer: the app's event log
+// (returned in the appConfig for the pages), the logger, and with -metrics
+// the OpenTelemetry exporter, whose /metrics handler it also returns in the
+// appConfig. stop shuts the MeterProvider down.
+func observe(cfg *config, logger *slog.Logger) (acfg appConfig, stop func(), err error) {
+	acfg.events = newEventLog(nil)
+	stop = func() {}
+	var exported session.Observer
+	if cfg.metrics {
+		m, err := newMetrics()
+		if err != nil {
+			return acfg, stop, fmt.Errorf("-metrics: %w", err)
+		}
+		stop = func() { m.Shutdown(context.Background()) }
+		acfg.metrics, exported = m.Handler, m.Observer
+	}
+	cfg.observer = acfg.events.observer(logger, exported)
+	return acfg, stop, nil
 }
 
 // listenURL is the address to open in a browser: the host as given (so

@@ -61,6 +61,10 @@ type sessionView struct {
 	ExpiresAt  string
 	ExpiresIn  string
 	Persistent bool
+	// Events are the recent events of this session (events.go), newest
+	// first; Handle is "" for a session not saved yet.
+	Events []eventLine
+	Handle string
 }
 
 type entry struct{ Key, Value string }
@@ -90,6 +94,11 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, p page)
 		}
 		if p.Error == "" {
 			p.Error = flashString(s, "error")
+		}
+		if p.Error == "" {
+			// This request's cookie named a session that was revoked or
+			// expired: say so on the page it gets instead.
+			p.Error = a.endedReason(r.Context())
 		}
 		p.Session = a.sessionView(r.Context(), s)
 	}
@@ -140,6 +149,8 @@ func (a *app) sessionView(ctx context.Context, s *session.Session) *sessionView 
 		v.ExpiresIn = humanDuration(s.ExpiresIn().Round(time.Second))
 	}
 	v.Persistent = s.Persistent()
+	v.Handle = s.Handle()
+	v.Events = a.recentEvents(v.Handle)
 	if a.cfg.storage.Locate != nil {
 		v.Located = a.cfg.storage.Locate(ctx, s.ID())
 	}
@@ -282,6 +293,7 @@ input{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radi
 label.check input{display:inline;width:auto;margin-right:.4rem}
 button.primary{font:inherit;background:var(--accent);color:#fff;border:0;border-radius:6px;padding:.45rem 1rem;cursor:pointer}
 .devices th{width:auto}.devices form{margin:0}.devices td:first-child,.devices button{white-space:nowrap}.device.this{background:var(--soft)}.this-device{color:#1a7f37}
+ol.events{list-style:none;padding:0;margin:0 0 .5rem}ol.events li{padding:.15rem 0;border-top:1px solid var(--line)}ol.events li:first-child{border-top:0}
 pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5rem;border-radius:6px;margin:.25rem 0}
 </style>
 </head>
@@ -325,7 +337,7 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 {{template "devices" .}}
 <div class="card next"><h2>Try next</h2>
 <p>Reload: the welcome message was flash, so it is gone. Then sign out: {{if .Storage.ClientSide}}the session is destroyed, and since it lives only in the cookie there is no record on the server to delete: your browser's cookie is replaced by that of a new, anonymous session, which carries the “signed out” message{{else}}the session is destroyed (its record on the server deleted) and a new, anonymous one carries the “signed out” message{{end}}.</p>
-{{if and .Devices .Devices.Available}}<p>Sign in from a second browser (or a private window) too: both appear under <em>Active sessions</em>. Sign the other one out from here, then reload it: it is anonymous.</p>{{end}}
+{{if and .Devices .Devices.Available}}<p>Sign in from a second browser (or a private window) too: both appear under <em>Active sessions</em>. Sign the other one out from here, then reload it: it is anonymous, and its page says it was signed out from another device.</p>{{end}}
 </div>
 {{end -}}
 {{- define "refused"}}
@@ -362,4 +374,16 @@ pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5r
 <p class="muted" id="payload">The payload is sealed with AES-256-GCM: the browser holds it but cannot read or change it.</p>
 {{end}}
 </section>
+{{template "events" $s}}
+{{end}}
+{{- define "events"}}
+<section class="card" id="events">
+<h2>Recent events of this session</h2>
+{{if .Events}}<ol class="events">
+{{range .Events}}<li><span class="mono muted">{{.At}}</span> {{.Text}}</li>
+{{end}}</ol>
+<p class="muted">Newest first, times in UTC, as the storage reported them to the app's observer; page loads are not listed. Events of this response's own save appear on the next page.</p>
+{{else if .Handle}}<p class="muted">None recorded since the app started.</p>
+{{else}}<p class="muted">None yet: this session has not been saved. Its events start with the save that creates it.</p>
+{{end}}</section>
 {{end}}`

@@ -69,6 +69,7 @@ func appBinary(t *testing.T) string {
 
 // appProcess is the app binary running on a free loopback port.
 type appProcess struct {
+	args   []string // the flags it was started with
 	cmd    *exec.Cmd
 	URL    string
 	stderr *syncBuffer
@@ -96,7 +97,7 @@ func startApp(t *testing.T, env []string, args ...string) *appProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &appProcess{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &appProcess{args: args, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	found := make(chan string, 1)
 	go func() {
 		// Copy every line, and report the listening URL once.
@@ -368,4 +369,29 @@ func postgresInstalled() bool {
 	}
 	m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	return len(m) > 0
+}
+
+// TestMetricsFlag: the app started with -metrics serves the session metrics
+// at GET /metrics in the Prometheus text format: after a few pages, the
+// read and save histograms (in seconds) have counts. Without it there is no
+// such route.
+func TestMetricsFlag(t *testing.T) {
+	p := startApp(t, []string{"SESSION_SECRET=" + testSecret}, "-storage", "memory", "-metrics")
+	cl := newBrowser(t)
+	get(t, cl, p.URL+"/")
+	get(t, cl, p.URL+"/")
+	signIn(t, p.URL, cl)
+	code, body := get(t, http.DefaultClient, p.URL+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: status %d", code)
+	}
+	mustHaveHistograms(t, body)
+	if code := p.stop(t, syscall.SIGTERM); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
+	}
+
+	plain := startApp(t, []string{"SESSION_SECRET=" + testSecret}, "-storage", "memory")
+	if code, _ := get(t, http.DefaultClient, plain.URL+"/metrics"); code != http.StatusNotFound {
+		t.Fatalf("without -metrics, GET /metrics: status %d, want 404", code)
+	}
 }

@@ -71,7 +71,9 @@ func newStorage(cfg config, cookieName, secret string) (session.Storage, storage
 func openStorage(cfg config, cookieName, secret string) (session.Storage, storageInfo, error) {
 	// UserKey: the storages index each user's sessions under the "user"
 	// value, so the account page can list them and sign them out.
-	o := session.Options{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime, UserKey: userKey}
+	// Observer: the lifecycle events go to the app (events.go), the log and
+	// -metrics.
+	o := session.Options{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime, UserKey: userKey, Observer: cfg.observer, Now: cfg.now}
 	info := storageInfo{Name: cfg.storage}
 	if cfg.seal && cfg.storage != "cookie" {
 		return nil, info, fmt.Errorf("-seal applies to -storage cookie only (not %q)", cfg.storage)
@@ -95,7 +97,7 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 		// cookie cannot be listed or revoked.
 		copts := cookiestorage.Options{
 			CookieName: cookieName,
-			Session:    session.ClientOptions{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime},
+			Session:    session.ClientOptions{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime, Observer: cfg.observer, Now: cfg.now},
 		}
 		if cfg.seal {
 			key, err := sealKey(secret)
