@@ -22,6 +22,7 @@ type routeMap struct {
 	Login   router.Form // GET shows the form, POST signs in
 	Account router.Route
 	Logout  router.Route
+	Static  router.Route // the page's stylesheet and icon (static.go)
 }
 
 var routes = routeMap{
@@ -29,6 +30,7 @@ var routes = routeMap{
 	Login:   router.NewForm("/login"),
 	Account: router.Route{Method: http.MethodGet, Pattern: "/account"},
 	Logout:  router.Route{Method: http.MethodPost, Pattern: "/logout"},
+	Static:  router.Route{Method: http.MethodGet, Pattern: "/static/"},
 }
 
 // handlerMap has a handler for each field of routeMap, by the same name.
@@ -37,6 +39,7 @@ type handlerMap struct {
 	Login   struct{ Index, Action http.HandlerFunc }
 	Account http.Handler
 	Logout  http.HandlerFunc
+	Static  http.Handler
 }
 
 // demoUsers are the accounts the example accepts. A real program checks a
@@ -81,7 +84,7 @@ func newApp(c *cookie.Cookie, st session.Storage, cfg appConfig) (http.Handler, 
 	r := router.New()
 	// The events slot first: the session middleware's Read reports into it.
 	r.Use(a.events.collect, sessions)
-	h := handlerMap{Home: a.home, Account: a.requireUser(http.HandlerFunc(a.account)), Logout: a.logout}
+	h := handlerMap{Home: a.home, Account: a.requireUser(http.HandlerFunc(a.account)), Logout: a.logout, Static: staticHandler()}
 	h.Login.Index, h.Login.Action = a.loginForm, a.login
 	r.Map(routes, h)
 	// The account page's "Active sessions" forms, for signed-in users only.

@@ -266,36 +266,8 @@ const pageHTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}} · sessionkit example</title>
-<style>
-:root{--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--accent:#0969da;--soft:#f6f8fa}
-*{box-sizing:border-box}
-body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--ink);max-width:46rem;margin:0 auto;padding:1.5rem}
-header{display:flex;align-items:center;gap:1rem;border-bottom:1px solid var(--line);padding-bottom:.75rem;margin-bottom:1rem}
-header .brand{font-weight:600;margin-right:auto}
-header a,header button{font:inherit;color:var(--accent);text-decoration:none;background:none;border:0;padding:0;cursor:pointer}
-header form{display:inline;margin:0}
-h1{font-size:1.6rem;margin:.5rem 0 1rem}
-h2{font-size:1.05rem;margin:0 0 .5rem}
-code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.88em}
-.flash{padding:.6rem .9rem;border-radius:6px;margin:0 0 1rem}
-.notice{background:#dafbe1;border:1px solid #aceebb}
-.error{background:#ffebe9;border:1px solid #ffcecb}
-.card{border:1px solid var(--line);border-radius:8px;padding:1rem 1.1rem;margin:1rem 0}
-.next{background:#ddf4ff;border-color:#b6e3ff}
-.warn{background:#fff8c5;border-color:#eedc82}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-top:1px solid var(--line)}
-th{width:11rem;font-weight:500;color:var(--muted)}
-tr:first-child th,tr:first-child td{border-top:0}
-.muted{color:var(--muted)}
-label{display:block;margin:.5rem 0}
-input{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radius:6px;width:16rem;display:block}
-label.check input{display:inline;width:auto;margin-right:.4rem}
-button.primary{font:inherit;background:var(--accent);color:#fff;border:0;border-radius:6px;padding:.45rem 1rem;cursor:pointer}
-.devices th{width:auto}.devices form{margin:0}.devices td:first-child,.devices button{white-space:nowrap}.device.this{background:var(--soft)}.this-device{color:#1a7f37}
-ol.events{list-style:none;padding:0;margin:0 0 .5rem}ol.events li{padding:.15rem 0;border-top:1px solid var(--line)}ol.events li:first-child{border-top:0}
-pre{white-space:pre-wrap;word-break:break-all;background:var(--soft);padding:.5rem;border-radius:6px;margin:.25rem 0}
-</style>
+<link rel="stylesheet" href="/static/app.css">
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <header>
