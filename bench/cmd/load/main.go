@@ -32,11 +32,14 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
@@ -74,9 +77,10 @@ type Result struct {
 	FirstErr string
 }
 
-// Load sends requests to url from clients visitors until d has passed or
-// max requests were sent, and measures them.
-func Load(ctx context.Context, url string, clients int, d time.Duration, max int64) Result {
+// Load sends requests to urls from clients visitors until d has passed or
+// max requests were sent, and measures them. Each visitor asks for urls in
+// turn, one after the other (a page, then its assets), and again.
+func Load(ctx context.Context, urls []string, clients int, d time.Duration, max int64) Result {
 	transport := &http.Transport{
 		MaxIdleConns:        clients,
 		MaxIdleConnsPerHost: clients,
@@ -97,9 +101,9 @@ func Load(ctx context.Context, url string, clients int, d time.Duration, max int
 		go func(i int) {
 			defer wg.Done()
 			mine := make([]time.Duration, 0, 4096)
-			for ctx.Err() == nil && sent.Add(1) <= max {
+			for n := 0; ctx.Err() == nil && sent.Add(1) <= max; n++ {
 				t0 := time.Now()
-				err := get(ctx, client, url)
+				err := get(ctx, client, urls[n%len(urls)])
 				if ctx.Err() != nil {
 					break // the time was up during the request: not counted
 				}
@@ -154,6 +158,22 @@ type target struct {
 	name  string // for -only
 	label string // for the table
 	start func(ctx context.Context, env *environment) (url string, stop func(), err error)
+	// paths are what each visitor asks for in turn, after the URL's
+	// origin: nil for just "/".
+	paths []string
+}
+
+// urls returns the URLs a visitor of t asks for, on the server at base
+// ("http://host:port/").
+func (t target) urls(base string) []string {
+	if len(t.paths) == 0 {
+		return []string{base}
+	}
+	out := make([]string, len(t.paths))
+	for i, p := range t.paths {
+		out[i] = strings.TrimSuffix(base, "/") + p
+	}
+	return out
 }
 
 func run(ctx context.Context, d time.Duration, clients int, max int64, only, examplesDir string) error {
@@ -169,8 +189,8 @@ func run(ctx context.Context, d time.Duration, clients int, max int64, only, exa
 		}
 	}
 	fmt.Printf("%d clients, %v per target, loopback, GOMAXPROCS of each server = %d cores\n\n", clients, d, numCPU())
-	fmt.Println("| target | req/s | p50 | p99 | errors |")
-	fmt.Println("|---|---:|---:|---:|---:|")
+	fmt.Println("| target | req/s | p50 | p99 | errors | Redis commands per request |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
 	failed := 0
 	for _, t := range targets() {
 		if len(want) > 0 && !want[t.name] {
@@ -182,17 +202,21 @@ func run(ctx context.Context, d time.Duration, clients int, max int64, only, exa
 		url, stop, err := t.start(ctx, env)
 		if err != nil {
 			if errors.Is(err, errSkip) {
-				fmt.Printf("| %s | skipped: %v | | | |\n", t.label, err)
+				fmt.Printf("| %s | skipped: %v | | | | |\n", t.label, err)
 				continue
 			}
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
 		// A short warm-up, so connections and caches are in place.
-		Load(ctx, url, clients, d/10, max)
-		r := Load(ctx, url, clients, d, max)
+		urls := t.urls(url)
+		Load(ctx, urls, clients, d/10, max)
+		before := env.commands()
+		r := Load(ctx, urls, clients, d, max)
+		commands := perRequest(env.commands()-before, r.Requests)
 		stop()
+		env.redis = ""
 		rps := float64(r.Requests) / r.Elapsed.Seconds()
-		fmt.Printf("| %s | %.0f | %s | %s | %d |\n", t.label, rps, ms(r.P50), ms(r.P99), r.Errors)
+		fmt.Printf("| %s | %.0f | %s | %s | %d | %s |\n", t.label, rps, ms(r.P50), ms(r.P99), r.Errors, commands)
 		if r.Errors > 0 {
 			failed++
 			fmt.Fprintf(os.Stderr, "load: %s: %d errors, the first: %s\n", t.name, r.Errors, r.FirstErr)
@@ -215,6 +239,41 @@ type environment struct {
 	app      string // the example app's binary
 	self     string // this program, for -serve
 	stoppers []func()
+	// redis is the address of the target's one redis-server, whose
+	// commands are counted; "" for none.
+	redis string
+}
+
+// commands returns how many commands the target's redis-server has
+// processed (INFO stats), or -1 when it has none or cannot tell.
+func (e *environment) commands() int64 {
+	if e.redis == "" {
+		return -1
+	}
+	c := redis.NewClient(&redis.Options{Addr: e.redis})
+	defer c.Close()
+	info, err := c.Info(context.Background(), "stats").Result()
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "total_commands_processed:"); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// perRequest is commands per request, or "" when they were not counted.
+// The count includes the one INFO that read it.
+func perRequest(commands, requests int64) string {
+	if commands < 0 || requests == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f", float64(commands-1)/float64(requests))
 }
 
 func newEnvironment(examplesDir string) (*environment, error) {

@@ -33,6 +33,7 @@ func targets() []target {
 		exampleApp("app-cookie", "example app, cookie", nil, "-storage", "cookie"),
 		exampleApp("app-file", "example app, file", nil, "-storage", "file"),
 		exampleApp("app-redis", "example app, Redis (1 node)", redisNode, "-storage", "redis"),
+		mix(exampleApp("app-redis-mix", "example app, Redis (1 node): each visit a page and its 2 assets", redisNode, "-storage", "redis")),
 		exampleApp("app-redis-cluster", "example app, Redis Cluster (3 masters)", redisCluster, "-storage", "redis"),
 		exampleApp("app-memcache", "example app, Memcache", memcached, "-storage", "memcache"),
 		exampleApp("app-postgres", "example app, PostgreSQL", postgres, "-storage", "postgres"),
@@ -50,6 +51,14 @@ func minimal(kind, label string) target {
 		stop, err := startProcess(ctx, addr, env.self, []string{"-serve", kind, "-addr", addr})
 		return "http://" + addr + "/", stop, err
 	}}
+}
+
+// mix makes t a realistic mix: each visit asks for the page and then its
+// two assets (stylesheet and icon), all three through the app's session
+// middleware; only the page asks for the session.
+func mix(t target) target {
+	t.paths = []string{"/", "/static/app.css", "/static/favicon.svg"}
+	return t
 }
 
 // A server starter returns the example app's extra arguments for it.
@@ -89,6 +98,7 @@ func redisNode(env *environment) ([]string, error) {
 		return nil, skipIfMissing(err)
 	}
 	env.stoppers = append(env.stoppers, func() { s.Stop() })
+	env.redis = s.Addr()
 	return []string{"-redis", s.Addr()}, nil
 }
 
