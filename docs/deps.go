@@ -18,8 +18,8 @@ import (
 	_ "github.com/sessionkit/sessionkit/session"
 	_ "github.com/sessionkit/sessionkit/session-middleware"
 	_ "github.com/sessionkit/sessionkit/session-otel"
-	_ "go.opentelemetry.io/otel/sdk/metric"
 	_ "github.com/sessionkit/sessionkit/storage-memcache"
 	_ "github.com/sessionkit/sessionkit/storage-postgres"
 	_ "github.com/sessionkit/sessionkit/storage-redis"
+	_ "go.opentelemetry.io/otel/sdk/metric"
 )
