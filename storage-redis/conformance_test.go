@@ -34,6 +34,26 @@ func TestConformanceCluster(t *testing.T) {
 	conformance(t, c)
 }
 
+// pipelineAll makes the storage pipeline every command, also one request
+// at a time, until the test ends (see directInFlight).
+func pipelineAll(t *testing.T) {
+	old := directInFlight
+	directInFlight = 0
+	t.Cleanup(func() { directInFlight = old })
+}
+
+// The suite again with every read and save through the autopipeliner, on
+// one node and on a Cluster.
+func TestConformancePipelined(t *testing.T) {
+	pipelineAll(t)
+	conformance(t, newClient(t, testserver.Redis(t).Addr()))
+}
+
+func TestConformanceClusterPipelined(t *testing.T) {
+	pipelineAll(t)
+	conformance(t, newClusterClient(t, testserver.RedisCluster(t, 3)))
+}
+
 // TestClusterSpreadsSessions checks that sessions written through a
 // ClusterClient land on more than one master, and that regenerating an id
 // (old and new key in different slots, usually on different nodes: each

@@ -22,6 +22,9 @@ import (
 func TestPausedServerFailsAtTheDeadline(t *testing.T) {
 	for _, direct := range []bool{false, true} {
 		t.Run(map[bool]string{false: "pipelined", true: "NoPipeline"}[direct], func(t *testing.T) {
+			if !direct {
+				pipelineAll(t)
+			}
 			srv := testserver.Redis(t)
 			st := mustNew(t, newClient(t, srv.Addr()), Options{KeyPrefix: freshPrefix(), NoPipeline: direct})
 			id := request(t, st, "", func(s *session.Session) { s.Set("n", 1) })

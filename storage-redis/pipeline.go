@@ -3,6 +3,7 @@ package redisstorage
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -19,6 +20,12 @@ import (
 // server fails the request at its deadline. What a deadline cannot do in
 // either mode is take back a command already sent: it may still run.
 //
+// A batch of one gains nothing and costs a hand-off to the autopipeliner's
+// goroutine and its allocations, so a command is sent directly while at
+// most directInFlight commands of the storage are under way: one request at
+// a time keeps the latency of a plain client, and concurrent requests share
+// batches.
+//
 // Locks (SET NX, the unlock script) and GetMulti's own pipeline are sent
 // directly: a batch that fails on a broken connection is sent again, and a
 // SET NX that ran the first time would then report the lock as taken by
@@ -30,11 +37,18 @@ import (
 type sender struct {
 	c  redis.UniversalClient
 	ap *redis.AutoPipeliner
+	// inFlight counts the commands under way.
+	inFlight atomic.Int64
 }
 
+// directInFlight is how many commands under way (this one included) are
+// still sent directly when the storage pipelines. A var for tests, which
+// set it to 0 to pipeline every command.
+var directInFlight int64 = 2
+
 // newSender returns the sender of client, pipelined unless direct.
-func newSender(client redis.UniversalClient, direct bool) (sender, error) {
-	s := sender{c: client}
+func newSender(client redis.UniversalClient, direct bool) (*sender, error) {
+	s := &sender{c: client}
 	if direct {
 		return s, nil
 	}
@@ -57,8 +71,13 @@ func newSender(client redis.UniversalClient, direct bool) (sender, error) {
 // run sends cmd and returns its error. When the wait for a pipelined
 // command ends with ctx, run returns ctx's error, and cmd must not be read:
 // its batch may still fill it in.
-func (s sender) run(ctx context.Context, cmd redis.Cmder) error {
+func (s *sender) run(ctx context.Context, cmd redis.Cmder) error {
 	if s.ap == nil {
+		_ = s.c.Process(ctx, cmd)
+		return cmd.Err()
+	}
+	defer s.inFlight.Add(-1)
+	if s.inFlight.Add(1) <= directInFlight {
 		_ = s.c.Process(ctx, cmd)
 		return cmd.Err()
 	}
@@ -71,10 +90,7 @@ func (s sender) run(ctx context.Context, cmd redis.Cmder) error {
 
 // eval runs script on key with args as EVALSHA, and as EVAL (which loads
 // it) when the server does not have it yet, and returns its integer reply.
-func (s sender) eval(ctx context.Context, script *redis.Script, key string, args ...any) (int64, error) {
-	if s.ap == nil {
-		return script.Run(ctx, s.c, []string{key}, args...).Int64()
-	}
+func (s *sender) eval(ctx context.Context, script *redis.Script, key string, args ...any) (int64, error) {
 	cmd := redis.NewIntCmd(ctx, append([]any{"evalsha", script.Hash(), 1, key}, args...)...)
 	err := s.run(ctx, cmd)
 	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {

@@ -142,7 +142,7 @@ func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 // wrote the very same bytes.
 type backend struct {
 	c      redis.UniversalClient
-	s      sender // the commands of reads and saves (pipeline.go)
+	s      *sender // the commands of reads and saves (pipeline.go)
 	prefix string
 	plain  bool      // keys hold the id itself (Options.PlainKeys)
 	reload *reloader // nil unless c is a Cluster client
