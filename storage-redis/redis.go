@@ -56,10 +56,10 @@ type Options struct {
 	// its context's deadline. The autopipeliner is the client's own, shared
 	// with the rest of the program (the first configuration it was asked
 	// for wins: Options.AutoPipelineOptions of the client, or go-redis's
-	// defaults). Set NoPipeline when a single request at a time is the
-	// load, where a batch of one gains nothing and adds a hand-off to the
-	// autopipeliner's goroutine, or when the client must not start that
-	// goroutine. Locks and listings are never pipelined.
+	// defaults). While at most two commands are under way they are sent
+	// directly anyway: a batch of one gains nothing. Set NoPipeline when
+	// the client must not start the autopipeliner's goroutine. Locks and
+	// listings are never pipelined.
 	NoPipeline bool
 
 	// Session holds the options every server-side storage takes, which
