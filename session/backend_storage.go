@@ -316,7 +316,10 @@ func (st *backendStorage) saveOnce(ctx context.Context, s *Session, a *saveAttem
 	plan := decideSave(&snap, now, &st.o, st.caps)
 	if plan.idle() {
 		// Nothing to write or delete: an unchanged session (most
-		// requests), or a destroyed one that was never stored.
+		// requests), or a destroyed one that was never stored; or,
+		// after a merge, nothing left to write (an earlier attempt's
+		// event is not this save's).
+		a.ev.Kind = 0
 		if plan.mark == markSaved {
 			st.markSavedLocked(s, &snap, &plan, Version{}, now)
 		}
