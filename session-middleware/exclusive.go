@@ -63,14 +63,15 @@ var errNoMiddleware = errors.New("sessionmiddleware: Exclusive found no session 
 //     middleware outside) is logged and goes to the middleware's
 //     ErrorHandler (of Options or TokenOptions; a plain 500 without the
 //     middleware);
-//  2. reads the session again from the storage, now that no other request
-//     of the session runs: the one the session middleware read before the
-//     lock may be stale (a read past the StorageTimeout gets the same 503,
-//     and frees the lock). The new session replaces it for the rest of the
-//     request: session.FromContext in the handler and the middleware's save
-//     see it. Changes made to the session before Exclusive ran are lost
-//     (and logged as a warning): put Exclusive before anything that changes
-//     the session;
+//  2. reads the session from the storage, now that no other request of
+//     the session runs (a read past the StorageTimeout gets the same 503,
+//     and frees the lock). Sessions load on first use, so this is the
+//     request's only read, unless something before Exclusive asked for the
+//     session: that copy may be stale, and the new session replaces it for
+//     the rest of the request (session.FromContext in the handler and the
+//     middleware's save see it). Changes made to it before Exclusive ran
+//     are lost (and logged as a warning): put Exclusive before anything
+//     that changes the session;
 //  3. runs the handler, and frees the lock just after the session
 //     middleware saved the session (at the handler's first WriteHeader,
 //     Write, Flush, ReadFrom or Hijack, or after it returns), whether the

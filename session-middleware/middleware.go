@@ -1,5 +1,7 @@
-// Package sessionmiddleware loads a session for every request and saves it
-// just before the response headers go out, for any net/http handler.
+// Package sessionmiddleware gives every request its session, loaded from
+// the storage when a handler first asks for it (session.FromContext), and
+// saves it just before the response headers go out, for any net/http
+// handler. A request whose handler never asks costs no storage call.
 //
 // A session needs a signed cookie (package cookie) to carry its id or
 // payload, and a session.Storage to keep it, here a memory storage (package
@@ -151,7 +153,8 @@
 // failover) answers nothing, and a request that waits for it holds a server
 // slot for as long. Options.StorageTimeout (DefaultStorageTimeout, 2 s,
 // when 0; negative: no bound) bounds each storage call of a request: the
-// read before the handler runs, the save before the headers go out, and
+// read when a handler first asks for the session, the save before the
+// headers go out, and
 // Exclusive's lock and its release. The call gets the request's context
 // with that deadline, or with the request's own deadline when it comes
 // first (http.TimeoutHandler, a server's BaseContext).
@@ -266,8 +269,8 @@ type Options struct {
 	AllowScriptAccess bool
 
 	// StorageTimeout bounds each storage call of a request: reading the
-	// session before the handler runs, saving it before the headers go
-	// out, and Exclusive's lock and its release. 0: DefaultStorageTimeout
+	// session when a handler first asks for it, saving it before the
+	// headers go out, and Exclusive's lock and its release. 0: DefaultStorageTimeout
 	// (2 s); negative: no bound (the storage gets the request's context
 	// as it is). See "Timeouts" in the package documentation.
 	//
