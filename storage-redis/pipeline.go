@@ -20,11 +20,13 @@ import (
 // server fails the request at its deadline. What a deadline cannot do in
 // either mode is take back a command already sent: it may still run.
 //
-// A batch of one gains nothing and costs a hand-off to the autopipeliner's
+// A small batch gains little and costs a hand-off to the autopipeliner's
 // goroutine and its allocations, so a command is sent directly while at
-// most directInFlight commands of the storage are under way: one request at
-// a time keeps the latency of a plain client, and concurrent requests share
-// batches.
+// most directInFlight commands of the storage are under way: light load
+// keeps the latency of a plain client, and heavier load shares batches.
+// On a 2-core machine with Redis on loopback (make bench-redis), 16
+// concurrent clients got more requests per second directly (48k load+save
+// against 39k pipelined on one node), 64 pipelined (70k against 47k).
 //
 // Locks (SET NX, the unlock script) and GetMulti's own pipeline are sent
 // directly: a batch that fails on a broken connection is sent again, and a
@@ -42,9 +44,10 @@ type sender struct {
 }
 
 // directInFlight is how many commands under way (this one included) are
-// still sent directly when the storage pipelines. A var for tests, which
+// still sent directly when the storage pipelines: the crossover measured
+// above. A var for tests, which
 // set it to 0 to pipeline every command.
-var directInFlight int64 = 2
+var directInFlight int64 = 16
 
 // newSender returns the sender of client, pipelined unless direct.
 func newSender(client redis.UniversalClient, direct bool) (*sender, error) {

@@ -28,7 +28,7 @@ func (h *batchHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	}
 }
 
-// Concurrent requests share batches: with 32 goroutines reading and
+// Concurrent requests share batches: with 64 goroutines reading and
 // saving at once, the autopipeliner sends several commands in one write,
 // and every request still gets its own session.
 func TestConcurrentRequestsShareBatches(t *testing.T) {
@@ -38,12 +38,12 @@ func TestConcurrentRequestsShareBatches(t *testing.T) {
 	c.AddHook(hook)
 	st := mustNew(t, c, Options{KeyPrefix: freshPrefix()})
 	var wg sync.WaitGroup
-	for g := range 32 {
+	for g := range 64 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			id := request(t, st, "", func(s *session.Session) { s.Set("g", g) })
-			for range 50 {
+			for range 30 {
 				id = request(t, st, id, func(s *session.Session) {
 					if n, _ := session.Value[int](s, "g"); n != g {
 						t.Errorf("goroutine %d read %d", g, n)

@@ -56,8 +56,9 @@ type Options struct {
 	// its context's deadline. The autopipeliner is the client's own, shared
 	// with the rest of the program (the first configuration it was asked
 	// for wins: Options.AutoPipelineOptions of the client, or go-redis's
-	// defaults). While at most two commands are under way they are sent
-	// directly anyway: a batch of one gains nothing. Set NoPipeline when
+	// defaults). While at most 16 commands are under way they are sent
+	// directly anyway: on a small machine a small batch gains less than
+	// the hand-off to the autopipeliner costs. Set NoPipeline when
 	// the client must not start the autopipeliner's goroutine. Locks and
 	// listings are never pipelined.
 	NoPipeline bool
