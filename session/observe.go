@@ -146,7 +146,8 @@ func (f ObserverFunc) Observe(ctx context.Context, e Event) { f(ctx, e) }
 
 // Observers returns an Observer that passes every event to each of obs in
 // turn (nil ones are skipped): for an application that both logs events
-// (LogEvents) and exports them (package sessionotel).
+// (LogEvents) and exports them (package sessionotel). With none it returns
+// nil.
 func Observers(obs ...Observer) Observer {
 	var list multiObserver
 	for _, o := range obs {
@@ -154,7 +155,10 @@ func Observers(obs ...Observer) Observer {
 			list = append(list, o)
 		}
 	}
-	if len(list) == 1 {
+	switch len(list) {
+	case 0:
+		return nil // no observer: the storages then do no work for events
+	case 1:
 		return list[0]
 	}
 	return list
