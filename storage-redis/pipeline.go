@@ -24,9 +24,9 @@ import (
 // goroutine and its allocations, so a command is sent directly while at
 // most directInFlight commands of the storage are under way: light load
 // keeps the latency of a plain client, and heavier load shares batches.
-// On a 2-core machine with Redis on loopback (make bench-redis), 16
-// concurrent clients got more requests per second directly (48k load+save
-// against 39k pipelined on one node), 64 pipelined (70k against 47k).
+// The threshold is where make bench-redis found the two to cross on a
+// 2-core machine with Redis on loopback: 16 concurrent clients were faster
+// direct, 64 pipelined (bench/README.md has the figures).
 //
 // Locks (SET NX, the unlock script) and GetMulti's own pipeline are sent
 // directly: a batch that fails on a broken connection is sent again, and a
@@ -45,8 +45,7 @@ type sender struct {
 
 // directInFlight is how many commands under way (this one included) are
 // still sent directly when the storage pipelines: the crossover measured
-// above. A var for tests, which
-// set it to 0 to pipeline every command.
+// above. A var for tests, which set it to 0 to pipeline every command.
 var directInFlight int64 = 16
 
 // newSender returns the sender of client, pipelined unless direct.
