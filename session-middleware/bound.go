@@ -473,7 +473,7 @@ func (m *middleware) releaseLock(rw *responseWriter, release func()) {
 // takes them from a pool (deadlineTimer), to which a call that ends in time
 // returns them: go-redis and pgx ask for Done on every command, and
 // context.WithDeadline's timer, channel and registration with the parent
-// would cost each of them a dozen allocations.
+// would cost each of them several allocations.
 //
 // Its Done channel is closed at the deadline. The request's context ending
 // (a client that went away) shows in Err at once, but closes Done only at
