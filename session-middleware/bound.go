@@ -479,6 +479,15 @@ func (m *middleware) releaseLock(rw *responseWriter, release func()) {
 // (a client that went away) shows in Err at once, but closes Done only at
 // the deadline, which is at most the storage timeout away: watching the
 // request's context for that would cost a registration per call.
+//
+// A context whose Done was asked for serves no other call: a child context
+// (context.WithCancel of it, as pgx makes) watches it from a goroutine of
+// the context package that may still read it after the call returned. Its
+// timer and channel still go back to the pool once the call ended in time:
+// a watcher left on that channel belongs to a child context that its
+// creator canceled when the call returned (the context contract), and only
+// wakes it for nothing. The request's writer holds two such contexts, so
+// that a read and a save allocate none.
 type boundContext struct {
 	context.Context // the request's context, for Value and Err
 	deadline        time.Time
@@ -489,7 +498,7 @@ type boundContext struct {
 	// dt closes done at the deadline (nil when done is nil or closed).
 	dt *deadlineTimer
 	// kept: the context cannot serve another call, since a call that
-	// outlived its deadline still has it.
+	// outlived its deadline, or a watcher of its Done, may still have it.
 	kept bool
 }
 
@@ -516,6 +525,7 @@ func (c *boundContext) Done() <-chan struct{} {
 		c.done = closedChan
 		return c.done
 	}
+	c.kept = true
 	c.dt = newDeadlineTimer(c)
 	c.done = c.dt.ch
 	c.dt.t.Reset(time.Until(c.deadline))
@@ -569,9 +579,10 @@ func (c *boundContext) expire(dt *deadlineTimer) {
 	}
 }
 
-// reset makes c ready for the request's next call, once the call that had
-// it ended in time: its timer goes back to the pool unless it fired.
-func (c *boundContext) reset() {
+// callEnded gives back the timer of a call that ended in time: to the
+// pool, unless it fired. c keeps its channel, which only a watcher left
+// from the call may still hold.
+func (c *boundContext) callEnded() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if dt := c.dt; dt != nil {
@@ -580,7 +591,6 @@ func (c *boundContext) reset() {
 			dt.release()
 		}
 	}
-	c.done, c.err = nil, nil
 }
 
 // String names the context, as the context package's do, for debugging.
@@ -624,14 +634,17 @@ func (dt *deadlineTimer) release() {
 }
 
 // callContext returns the context of a storage call of rw's request on
-// parent, ending at deadline: rw's own, unless an earlier call still holds
-// it.
+// parent, ending at deadline: one of rw's own that no earlier call kept
+// (boundContext), or a new one.
 func (rw *responseWriter) callContext(parent context.Context, deadline time.Time) *boundContext {
-	bc := rw.bc
-	switch {
-	case bc == nil:
-		bc = &rw.bcBuf
-	case bc.isKept():
+	var bc *boundContext
+	for i := range rw.bcBuf {
+		if !rw.bcBuf[i].isKept() {
+			bc = &rw.bcBuf[i]
+			break
+		}
+	}
+	if bc == nil {
 		bc = new(boundContext)
 	}
 	rw.bc = bc
@@ -646,11 +659,11 @@ func (c *boundContext) isKept() bool {
 	return c.kept
 }
 
-// endCall readies the context of a call that ended in time for the next
-// call (boundContext.reset).
+// endCall gives back the timer of the context of a call that ended in
+// time (boundContext.callEnded).
 func (rw *responseWriter) endCall() {
 	if bc := rw.bc; bc != nil {
-		bc.reset()
+		bc.callEnded()
 	}
 }
 

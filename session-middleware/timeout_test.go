@@ -839,3 +839,44 @@ func (w *waitingStorage) Save(ctx context.Context, s *session.Session) (string, 
 	}
 	return w.Storage.Save(ctx, s)
 }
+
+// A storage that derives a child context on every call, as pgx does, gets a
+// call context that the context package watches from a goroutine of its
+// own, which may read it after the call returned: the next call must not
+// reuse it (go test -race checks this), and every request still gets its
+// session.
+func TestStorageTimeoutChildContexts(t *testing.T) {
+	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), childContexts{newMemory(t, session.Options{})}, Options{StorageTimeout: time.Second})
+	ck, _ := newSession(t, mw, 1)
+	h := mw(http.HandlerFunc(counter))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 100 {
+				if rec := do(h, "GET", "/", ck); rec.Code != 200 {
+					t.Errorf("status %d", rec.Code)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// childContexts runs each call on a child of its context that it cancels
+// when the call returns.
+type childContexts struct{ session.Storage }
+
+func (c childContexts) Read(ctx context.Context, v string) (*session.Session, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	return c.Storage.Read(ctx, v)
+}
+
+func (c childContexts) Save(ctx context.Context, s *session.Session) (string, bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	return c.Storage.Save(ctx, s)
+}

@@ -68,9 +68,9 @@ type responseWriter struct {
 	// (nil: no lock is held).
 	release func()
 	// bc is the context of the request's last storage call (nil before
-	// the first), bcBuf when no earlier call kept its own.
+	// the first): one of bcBuf while a call has not kept it.
 	bc    *boundContext
-	bcBuf boundContext
+	bcBuf [2]boundContext
 }
 
 var (
