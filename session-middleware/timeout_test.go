@@ -781,20 +781,7 @@ func TestStorageTimeoutDoneReuse(t *testing.T) {
 	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), st, Options{StorageTimeout: bound})
 	ck, _ := newSession(t, mw, 1)
 	h := mw(http.HandlerFunc(counter))
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 50 {
-				if rec := do(h, "GET", "/", ck); rec.Code != 200 {
-					t.Errorf("status %d, want 200", rec.Code)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	concurrentRequests(t, h, ck, 4, 50)
 	st.stallSave.Store(true)
 	rec, took := timed(h, cookieRequest(ck))
 	want503(t, "a save that waits past its deadline", rec, "1")
@@ -849,14 +836,21 @@ func TestStorageTimeoutChildContexts(t *testing.T) {
 	mw := newMiddleware(t, newCookie(t, "__sess", cookie.Options{}), childContexts{newMemory(t, session.Options{})}, Options{StorageTimeout: time.Second})
 	ck, _ := newSession(t, mw, 1)
 	h := mw(http.HandlerFunc(counter))
+	concurrentRequests(t, h, ck, 4, 100)
+}
+
+// concurrentRequests sends n requests with cookie ck from each of g
+// goroutines, one after the other, each of which must be answered 200.
+func concurrentRequests(t *testing.T, h http.Handler, ck string, g, n int) {
+	t.Helper()
 	var wg sync.WaitGroup
-	for range 4 {
+	for range g {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range 100 {
+			for range n {
 				if rec := do(h, "GET", "/", ck); rec.Code != 200 {
-					t.Errorf("status %d", rec.Code)
+					t.Errorf("status %d, want 200", rec.Code)
 					return
 				}
 			}
