@@ -137,7 +137,11 @@ func (st *backendStorage) readKey(ctx context.Context, key string, now time.Time
 		return decodedRecord{}, Version{}, err
 	}
 	r, err := decodeRecord(readOnlyString(rec))
-	if err == nil {
+	switch {
+	case err != nil:
+	case r.m.Forward != "":
+		err = errForwarded
+	default:
 		err = st.o.expiredBy(r.m, now, st.t != nil)
 	}
 	return r, v, err
@@ -153,16 +157,23 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 		start = time.Now()
 	}
 	now := st.o.Now()
-	r, v, err := st.read(ctx, cookieValue, now)
+	id := cookieValue
+	r, v, err := st.read(ctx, id, now)
+	if errors.Is(err, errForwarded) {
+		// An id RegenerateID replaced: within Options.RegenerateGrace,
+		// the session that replaced it (grace.go).
+		id, r, v, err = st.follow(ctx, id, &r, now)
+	}
 	if st.ev.on() {
-		st.readEvent(ctx, cookieValue, &r, err, time.Since(start))
+		st.readEvent(ctx, id, &r, err, time.Since(start))
 	}
 	if err != nil {
-		return st.unread(ctx, cookieValue, err)
+		return st.unread(ctx, id, err)
 	}
-	s := loaded(cookieValue, r.values, r.flash, r.m, now)
+	s := loaded(id, r.values, r.flash, r.m, now)
 	s.rec.version = v
-	s.setExpiryLocked(&st.o, st.lastRefresh(cookieValue, s.rec.saved), now)
+	s.rec.forwarded = id != cookieValue
+	s.setExpiryLocked(&st.o, st.lastRefresh(id, s.rec.saved), now)
 	if st.caps.index {
 		s.rec.indexed = userOf(r.values, st.o.UserKey)
 	}
@@ -176,6 +187,9 @@ func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Sessio
 // out.
 func (st *backendStorage) unread(ctx context.Context, id string, err error) (*Session, error) {
 	switch {
+	case errors.Is(err, errForwarded):
+		// A replaced id is never adopted, even with UseUnknownIDs.
+		return New(), nil
 	case errors.Is(err, ErrNotFound) && st.o.UseUnknownIDs:
 		return &Session{id: id, rec: recordState{originalID: id}}, nil
 	case errors.Is(err, ErrNotFound):
@@ -355,7 +369,7 @@ func (st *backendStorage) encodeLocked(s *Session, plan *savePlan, now time.Time
 	if !plan.encodes() {
 		return nil, nil
 	}
-	rec, err := appendRecord(make([]byte, 0, 128), s.values, s.next, meta{Created: timeMS(plan.created), Saved: timeMS(now), Persist: s.persist})
+	rec, err := appendRecord(make([]byte, 0, 128), s.values, s.next, s.metaLocked(plan.created, now))
 	if limit := st.o.MaxRecordSize; err == nil && limit > 0 && len(rec) > limit {
 		err = fmt.Errorf("a %d-byte record is over the %d-byte limit (Options.MaxRecordSize): %w", len(rec), limit, ErrTooLarge)
 	}
@@ -431,13 +445,16 @@ func (x *execution) touch(ctx context.Context) (done bool, err error) {
 }
 
 // endEvicted ends the sessions that adding this one to its user's index
-// marked revoked (Options.MaxUserSessions), logged.
+// marked revoked (Options.MaxUserSessions), logged when it ended a live one.
 func (x *execution) endEvicted(ctx context.Context) {
 	st := x.st
-	st.o.Logger.WarnContext(ctx, "session: a sign-in took a user past Options.MaxUserSessions; their oldest sessions are ended",
-		"max_user_sessions", st.o.maxUserSessions())
-	if _, err := st.endRevoked(ctx, x.plan.index.to, CauseCap); err != nil {
-		st.o.Logger.WarnContext(ctx, "session: ending a user's oldest sessions failed; the next revoke or sign-in ends them", "error", err)
+	n, err := st.endRevoked(ctx, x.plan.index.to, CauseCap)
+	if n > 0 {
+		st.o.Logger.WarnContext(ctx, "session: a sign-in took a user past Options.MaxUserSessions; sessions of theirs are ended",
+			"max_user_sessions", st.o.maxUserSessions(), "ended", n)
+	}
+	if err != nil {
+		st.o.Logger.WarnContext(ctx, "session: ending a user's sessions past Options.MaxUserSessions failed; the next revoke or sign-in ends them", "error", err)
 	}
 }
 
@@ -529,10 +546,16 @@ func (x *execution) deleteOld(ctx context.Context) error {
 	st, snap := x.st, &x.snap
 	for _, id := range x.plan.deletes {
 		v := Version{}
-		if id == snap.originalID && x.plan.write == writeRecord && snap.id != id {
+		moved := id == snap.originalID && x.plan.write == writeRecord && snap.id != id
+		if moved {
 			v = snap.version
 		}
-		err := st.b.Delete(ctx, st.b.Key(id), v)
+		var err error
+		if moved && !v.IsZero() && st.o.RegenerateGrace > 0 {
+			err = x.forward(ctx, id, v) // grace.go
+		} else {
+			err = st.b.Delete(ctx, st.b.Key(id), v)
+		}
 		if errors.Is(err, ErrConflict) {
 			_, _, err = x.rebase(ctx)
 			return err // errMerged or errDropped: Save goes on

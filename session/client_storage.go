@@ -175,7 +175,7 @@ func (st *clientStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	case cookieKeep:
 		return "", false, nil
 	}
-	value, err := st.encode(s, meta{Created: timeMS(plan.created), Saved: timeMS(now), Persist: s.persist})
+	value, err := st.encode(s, s.metaLocked(plan.created, now))
 	st.saveEvent(ctx, &snap, &plan, err)
 	if err != nil {
 		return "", false, err

@@ -43,6 +43,29 @@ type indexDoc struct {
 // Options.MaxUserSessions is 0.
 const DefaultMaxUserSessions = 200
 
+// LimitPolicy is what a sign-in past Options.MaxUserSessions does
+// (Options.UserLimit).
+type LimitPolicy uint8
+
+const (
+	// LimitEndOldest ends the user's sessions that signed in first (the
+	// default).
+	LimitEndOldest LimitPolicy = iota
+	// LimitEndLeastRecent ends the user's sessions saved least recently
+	// (SessionInfo.LastSeen).
+	LimitEndLeastRecent
+	// LimitRefuse ends none: the sign-in's Save fails with an error
+	// wrapping ErrUserLimit, and nothing of it is stored.
+	LimitRefuse
+)
+
+// ErrUserLimit is wrapped by the error of a Save that signs a user in past
+// Options.MaxUserSessions under LimitRefuse. Nothing was stored: the
+// session is as it was before the sign-in. The session middleware answers
+// it with 409 Conflict unless the handler saved the session itself and
+// handled it (see sessionmiddleware.Options.ErrorHandler).
+var ErrUserLimit = errors.New("session: the user has as many sessions as Options.MaxUserSessions allows")
+
 // maxUserSessions is the cap of a user's index under o, after WithDefaults:
 // 0 for none.
 func (o *Options) maxUserSessions() int { return max(o.MaxUserSessions, 0) }
@@ -179,23 +202,39 @@ func (d *indexDoc) liveCount(now time.Time) int {
 	return n
 }
 
-// revokeOldest marks revoked the n oldest of the members whose handles are
-// listed (n <= 0: none), and returns how many it marked; the save that
-// added the newest member ends them (endRevoked).
-func (d *indexDoc) revokeOldest(handles []string, n int) int {
+// revokeFirst marks revoked n of the members listed in live (n <= 0:
+// none): those without a record first, then by policy the least recently
+// seen or the oldest sign-ins; and returns how many it marked. The save that added the newest
+// member ends them (endRevoked).
+func (d *indexDoc) revokeFirst(live []liveMember, n int, policy LimitPolicy) int {
 	if n <= 0 {
 		return 0
 	}
-	var among []*indexMember
-	for i := range d.members {
-		if m := &d.members[i]; !m.revoked && slices.Contains(handles, m.handle) {
-			among = append(among, m)
+	key := func(l liveMember) int64 { return l.added }
+	if policy == LimitEndLeastRecent {
+		key = func(l liveMember) int64 { return l.seen }
+	}
+	slices.SortStableFunc(live, func(a, b liveMember) int {
+		// Members without a record hold nothing: they go first.
+		if a.pending != b.pending {
+			return cmp.Compare(btoi(b.pending), btoi(a.pending))
+		}
+		return cmp.Or(cmp.Compare(key(a), key(b)), cmp.Compare(a.added, b.added))
+	})
+	n = min(n, len(live))
+	for _, l := range live[:n] {
+		for i := range d.members {
+			if m := &d.members[i]; m.handle == l.handle {
+				m.revoked = true
+			}
 		}
 	}
-	slices.SortStableFunc(among, func(a, b *indexMember) int { return cmp.Compare(a.added, b.added) })
-	n = min(n, len(among))
-	for _, m := range among[:n] {
-		m.revoked = true
-	}
 	return n
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -25,7 +25,8 @@ import (
 //   - RegenerateID(true) deletes the old record only at the version it
 //     merged, so a change saved to it meanwhile is merged into the new
 //     record first.
-//   - Persist: this request's choice when it made one, else the stored one.
+//   - Persist and the time of the last authentication (MarkAuthenticated):
+//     this request's when it set one, else the stored one.
 
 // rebase reads the session's record again after a conflict and re-applies
 // this request's changes to it; the save then tries again (errMerged). A
@@ -76,6 +77,11 @@ func (s *Session) mergeLocked(r decodedRecord, v Version, userKey string, indexe
 	if !s.persistTouched {
 		s.persist = r.m.Persist
 	}
+	if !s.authTouched {
+		s.rec.authAt = msTime(r.m.Auth)
+	}
+	s.rec.epoch = r.m.Epoch
+	s.rec.device, s.rec.network = r.m.Device, r.m.Network
 	if c := msTime(r.m.Created); !c.IsZero() {
 		s.rec.created = c
 	}

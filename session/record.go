@@ -19,12 +19,11 @@ var ErrTooDeep = wire.ErrTooDeep
 
 // meta is a record's metadata (wire.Meta): when the session was created
 // (for Options.Lifetime) and last saved (for Options.IdleTimeout), in Unix
-// milliseconds, and its persistence choice (see persist.go).
-type meta struct {
-	Created int64 // "c"
-	Saved   int64 // "s"
-	Persist int8  // "p": wire.PersistOn, wire.PersistOff, 0 (no choice)
-}
+// milliseconds, its persistence choice (see persist.go), its user's last
+// authentication (auth.go) and epoch (epoch.go), the client facts of its
+// last write (client.go), and for a forwarding record the sealed id that
+// replaced it (grace.go).
+type meta = wire.Meta
 
 // fields is a session's values, or its flash values: key-value pairs in key
 // order (wire.Fields), which cost a request less than a map.

@@ -33,6 +33,14 @@ type saveSnapshot struct {
 	version Version
 	changes uint64
 
+	// The client of the request (SetClient) and the facts the record holds,
+	// for a sliding refresh to tell whether they changed (client.go).
+	client          Client
+	device, network string
+	// forwarded: loaded through a replaced id's record (grace.go): the
+	// cookie must name the session's own id.
+	forwarded bool
+
 	// The per-user index (Options.UserKey; set by a storage that keeps one).
 	user    string // the user the session names now
 	indexed string // the user whose index lists its stored records
@@ -54,6 +62,10 @@ func (s *Session) snapshotLocked() saveSnapshot {
 		persistent: s.persistentLocked(),
 		version:    s.rec.version,
 		changes:    s.rec.changes,
+		client:     s.client,
+		device:     s.rec.device,
+		network:    s.rec.network,
+		forwarded:  s.rec.forwarded,
 	}
 }
 
@@ -165,7 +177,12 @@ func decideSave(snap *saveSnapshot, now time.Time, o *Options, c storeCaps) save
 		// after the write.
 		p.write, p.deletes, p.cookie, p.mark = writeRecord, snap.deletes, cookieSet, markSaved
 	case refreshDue:
-		p.slide(snap, c.touch && !o.rewriteDue(snap.written, now))
+		p.slide(snap, c.touch && !o.rewriteDue(snap.written, now) && !seenDue(snap, now))
+	}
+	if snap.forwarded && p.cookie == cookieKeep && !snap.destroyed {
+		// Loaded through the id it replaced (grace.go): the browser
+		// still holds that id, and gets this one.
+		p.cookie = cookieSet
 	}
 	if c.index {
 		// The per-user index: see decideIndex (userindex.go).
@@ -173,6 +190,11 @@ func decideSave(snap *saveSnapshot, now time.Time, o *Options, c storeCaps) save
 	}
 	return p
 }
+
+// seenDue reports whether a sliding refresh should rewrite the record
+// rather than touch it, so that the user's list of sessions shows where it
+// was last used: the client changed (client.go).
+func seenDue(snap *saveSnapshot, _ time.Time) bool { return snap.factsChanged() }
 
 // end plans the end of a session destroyed, or past its lifetime (alive is
 // false): its records go, the cookie expires.

@@ -39,6 +39,12 @@ type Session struct {
 	// since the last save, so a merge keeps this request's choice.
 	stored         bool
 	persistTouched bool
+	// authTouched: MarkAuthenticated was called since the last save, so a
+	// merge keeps this request's time.
+	authTouched bool
+
+	// client is this request's client (SetClient; client.go).
+	client Client
 
 	// rec is what the storage keeps of the session's record: its load and
 	// save state, which only the storage code (save.go, backend_storage.go,
@@ -65,6 +71,18 @@ type recordState struct {
 	// that was from then, by the storage's clock.
 	expiresAt time.Time
 	expiresIn time.Duration
+
+	// authAt is when the user last authenticated (auth.go); epoch is the
+	// user's epoch the session was signed in under (epoch.go); device and
+	// network are the client facts of the record's last write (client.go).
+	// All four ride in the record's metadata.
+	authAt          time.Time
+	epoch           int64
+	device, network string
+	// forwarded: the session was loaded through the record of an id it
+	// replaced, within Options.RegenerateGrace (grace.go); its save sends
+	// the cookie of its own id.
+	forwarded bool
 
 	// indexed is the user whose index (Options.UserKey) lists the stored
 	// records of this session (originalID, discarded): set when it is
@@ -129,7 +147,19 @@ func loaded(id string, values, flash fields, m meta, now time.Time) *Session {
 	}
 	s.rec.saved = msTime(m.Saved)
 	s.persist = m.Persist
+	s.rec.authAt = msTime(m.Auth)
+	s.rec.epoch = m.Epoch
+	s.rec.device, s.rec.network = m.Device, m.Network
 	return s
+}
+
+// metaLocked returns the metadata a save writes with the session's data,
+// for a session created at created and saved at now, and makes the client
+// facts it writes the record's (client.go). s.mu must be held.
+func (s *Session) metaLocked(created, now time.Time) meta {
+	s.rec.device, s.rec.network = s.factsLocked()
+	return meta{Created: timeMS(created), Saved: timeMS(now), Persist: s.persist,
+		Auth: timeMS(s.rec.authAt), Epoch: s.rec.epoch, Device: s.rec.device, Network: s.rec.network}
 }
 
 // noSession is the panic of every method called on a nil *Session, which is
@@ -287,6 +317,7 @@ func (s *Session) reviveLocked() {
 	s.rec.version = Version{}
 	s.rec.created, s.rec.saved = time.Time{}, time.Time{}
 	s.persist, s.rec.expiresAt, s.rec.expiresIn = 0, time.Time{}, 0
+	s.rec.authAt, s.rec.epoch, s.rec.forwarded = time.Time{}, 0, false
 }
 
 func appendUnique(list []string, id string) []string {
@@ -377,6 +408,7 @@ func (s *Session) savedLocked(created, now time.Time) {
 	s.rec.discarded = nil
 	s.rec.touched = s.rec.touched[:0]
 	s.persistTouched = false
+	s.authTouched = false
 	if s.destroyed {
 		s.stored = false
 	} else {

@@ -105,10 +105,23 @@ type Options struct {
 	UserKey string
 	// MaxUserSessions bounds how many live sessions one user's index
 	// holds: a sign-in past it ends that user's oldest sessions (logged),
-	// so that the index stays small and no live session is left out of
-	// it, where it could not be revoked. 0: DefaultMaxUserSessions (200).
-	// Negative: no limit.
+	// or others by UserLimit, so that the index stays small and no live
+	// session is left out of it, where it could not be revoked. It holds
+	// under concurrent sign-ins of one user. 0: DefaultMaxUserSessions
+	// (200). Negative: no limit.
 	MaxUserSessions int
+	// UserLimit is what a sign-in past MaxUserSessions does: end the
+	// oldest sessions (LimitEndOldest, the zero value), the least recently
+	// seen (LimitEndLeastRecent), or refuse the sign-in (LimitRefuse).
+	UserLimit LimitPolicy
+	// RegenerateGrace keeps, for this long after a save of
+	// RegenerateID(true), the old id readable: a request that still
+	// carries it (a retry of a sign-in whose response was lost) loads the
+	// session under its new id and gets the new id's cookie. The old id's
+	// record then holds no data, only the sealed new id, so a destroy or
+	// revoke of the session ends the window at once; outside it the old id
+	// gives a new session, as it does with 0. 0: no window (off).
+	RegenerateGrace time.Duration
 	// Observer receives the lifecycle events of the storage's sessions
 	// (Event): loads, saves, expiry, revokes, errors. nil: none, and the
 	// storage does no work for events. LogEvents writes them to a
@@ -127,6 +140,9 @@ const DefaultMaxRecordSize = 1 << 20
 func (o *Options) validate() error {
 	if o.IdleTimeout < 0 {
 		return errors.New("session: Options.IdleTimeout is negative")
+	}
+	if o.RegenerateGrace < 0 {
+		return errors.New("session: Options.RegenerateGrace is negative")
 	}
 	return nil
 }

@@ -72,8 +72,17 @@ type SessionInfo struct {
 	// zero for a record without metadata (written by Remix).
 	Created time.Time
 	// LastSeen is when the session was last saved (a sliding refresh that
-	// only extends the record's time to live does not move it).
+	// only extends the record's time to live does not move it; with
+	// Options.IdleTimeout on a backend that touches, the record is
+	// rewritten at least every half timeout, so LastSeen lags the last
+	// request by less than that).
 	LastSeen time.Time
+	// Device summarises the browser and system of the session's client at
+	// its last write ("Firefox on Linux"; DeviceOf), and Network its
+	// network ("203.0.113.0/24"; NetworkOf): "" when unknown (a session
+	// saved without Session.SetClient, which the session middleware
+	// calls). They move with writes that happen anyway (see SetClient).
+	Device, Network string
 }
 
 // handleOf derives a session's handle from its id: the first 128 bits of a
@@ -182,7 +191,8 @@ func (x *execution) checkSource(ctx context.Context) error {
 }
 
 // addToIndex adds the session to its user's index (step 1), ending that
-// user's oldest sessions past Options.MaxUserSessions (x.evicted).
+// user's sessions past Options.MaxUserSessions by Options.UserLimit
+// (x.evicted), or refusing the sign-in (ErrUserLimit).
 func (x *execution) addToIndex(ctx context.Context) error {
 	st, ix := x.st, &x.plan.index
 	m := indexMember{handle: handleOf(x.snap.id), key: st.b.Key(x.snap.id), added: timeMS(x.now),
@@ -195,8 +205,8 @@ func (x *execution) addToIndex(ctx context.Context) error {
 		}
 		x.evicted = false // this attempt decides anew: an earlier one's write did not land
 		added := d.add(m)
-		capped := x.capIndex(ctx, d)
-		return added || capped, nil
+		capped, err := x.capIndex(ctx, d)
+		return added || capped, err
 	})
 }
 
@@ -206,38 +216,57 @@ func (x *execution) addToIndex(ctx context.Context) error {
 const loginGrace = time.Minute
 
 // capIndex keeps user's index d within Options.MaxUserSessions live
-// sessions, and reports whether it changed d. Only sessions whose records
-// are there count: before it ends any, it reads the records of the user's
-// other members. A member whose record is gone (expired, deleted, lost with
-// a cache server that restarted empty) or names another user leaves the
-// index once it is past loginGrace; a younger one may be a sign-in that has
-// not written its record yet, so it stays, but is neither counted nor ended.
-// When the records cannot be read (a server is down), it ends nothing: a
-// server that fails must never sign out the users whose servers are fine.
-// The sessions it marks revoked are ended by the save (x.evicted).
-func (x *execution) capIndex(ctx context.Context, d *indexDoc) bool {
+// sessions, by Options.UserLimit's policy, and reports whether it changed
+// d. It counts the sessions whose records are there, and the sign-ins
+// younger than loginGrace whose records are not written yet (so that many
+// sign-ins at once cannot pass the cap), before it ends any: it reads the
+// records of the user's other members. A member whose record is gone
+// (expired, deleted, lost with a cache server that restarted empty) or
+// names another user leaves the index once it is past loginGrace. When
+// the records cannot be read (a server is down), it ends nothing: a server
+// that fails must never sign out the users whose servers are fine. The
+// sessions it marks revoked are ended by the save (x.evicted), the younger
+// sign-ins without a record first (a sign-in in flight that is ended so
+// fails: its save finds itself revoked); under LimitRefuse it ends none and
+// fails the sign-in with ErrUserLimit.
+func (x *execution) capIndex(ctx context.Context, d *indexDoc) (bool, error) {
 	max := x.st.o.maxUserSessions()
 	if max <= 0 || d.liveCount(x.now) <= max {
-		return false
+		return false, nil
 	}
-	confirmed, dropped, err := x.settle(ctx, d)
+	live, dropped, err := x.settle(ctx, d)
 	if err != nil {
 		x.st.o.Logger.WarnContext(ctx, "session: a user is past Options.MaxUserSessions, but their sessions' records cannot be read; none is ended", "error", err)
-		return false
+		return false, nil
 	}
 	// The session being saved counts too: its record is written next.
-	if n := d.revokeOldest(confirmed, len(confirmed)+1-max); n > 0 {
-		x.evicted = true
-		return true
+	over := len(live) + 1 - max
+	if over > 0 && x.st.o.UserLimit == LimitRefuse {
+		return false, fmt.Errorf("%w (%d)", ErrUserLimit, max)
 	}
-	return dropped > 0
+	if n := d.revokeFirst(live, over, x.st.o.UserLimit); n > 0 {
+		x.evicted = true
+		return true, nil
+	}
+	return dropped > 0, nil
+}
+
+// liveMember is a member of a user's index that capIndex counts: its
+// handle, when it joined, and when its session was last saved (its join
+// time for a sign-in whose record is not written yet).
+type liveMember struct {
+	handle      string
+	added, seen int64
+	// pending: no record yet (a sign-in in flight, or one whose record
+	// was lost right after it): ended first, since it holds nothing.
+	pending bool
 }
 
 // settle reads the records of d's live members other than the session
 // being saved, removes from d those whose record is gone past loginGrace,
-// and returns the handles of the members whose record is there, and how
-// many it removed.
-func (x *execution) settle(ctx context.Context, d *indexDoc) (confirmed []string, dropped int, err error) {
+// and returns the members that count (their record is there, or they are
+// younger sign-ins), and how many it removed.
+func (x *execution) settle(ctx context.Context, d *indexDoc) (live []liveMember, dropped int, err error) {
 	st, user, self := x.st, x.plan.index.to, handleOf(x.snap.id)
 	var others []indexMember
 	for _, m := range d.members {
@@ -254,13 +283,15 @@ func (x *execution) settle(ctx context.Context, d *indexDoc) (confirmed []string
 		m := &others[i]
 		switch {
 		case r != nil && userOf(r.values, st.o.UserKey) == user:
-			confirmed = append(confirmed, m.handle)
-		case x.now.UnixMilli()-m.added >= loginGrace.Milliseconds():
+			live = append(live, liveMember{handle: m.handle, added: m.added, seen: max(r.m.Saved, m.added)})
+		case x.now.UnixMilli()-m.added < loginGrace.Milliseconds():
+			live = append(live, liveMember{handle: m.handle, added: m.added, seen: m.added, pending: true})
+		default:
 			gone = append(gone, m.handle)
 		}
 	}
 	dropped = d.remove(func(m *indexMember) bool { return !m.revoked && slices.Contains(gone, m.handle) })
-	return confirmed, dropped, nil
+	return live, dropped, nil
 }
 
 // sourceLive checks, for step 1, that the session the save was loaded from
@@ -479,7 +510,8 @@ func (st *indexedStorage) Sessions(ctx context.Context, user string) ([]SessionI
 		// A session that is gone, or now names another user, is not
 		// listed.
 		if r := recs[i]; r != nil && userOf(r.values, st.o.UserKey) == user {
-			list = append(list, SessionInfo{Handle: m.handle, Created: msTime(r.m.Created), LastSeen: msTime(r.m.Saved)})
+			list = append(list, SessionInfo{Handle: m.handle, Created: msTime(r.m.Created), LastSeen: msTime(r.m.Saved),
+				Device: r.m.Device, Network: r.m.Network})
 		}
 	}
 	slices.SortFunc(list, func(a, b SessionInfo) int {

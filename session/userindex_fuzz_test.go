@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -44,8 +45,18 @@ func TestIndexDoc(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, d) {
 		t.Fatalf("round trip = %+v, %v", got, err)
 	}
-	if n := d.revokeOldest([]string{"h3", "h2", "h1"}, 1); n != 1 || !d.members[0].revoked || d.live("h1") || !d.live("h2") {
-		t.Errorf("revokeOldest(1) marked %d: %+v", n, d.members)
+	live := []liveMember{{"h3", 3, 3, false}, {"h2", 2, 9, false}, {"h1", 1, 8, false}}
+	if n := d.revokeFirst(slices.Clone(live), 1, LimitEndOldest); n != 1 || !d.members[0].revoked || d.live("h1") || !d.live("h2") {
+		t.Errorf("revokeFirst(1, oldest) marked %d: %+v", n, d.members)
+	}
+	d.members[0].revoked = false
+	if n := d.revokeFirst(slices.Clone(live), 1, LimitEndLeastRecent); n != 1 || !d.members[2].revoked || d.live("h3") || !d.live("h1") {
+		t.Errorf("revokeFirst(1, least recent) marked %d: %+v", n, d.members)
+	}
+	d.members[2].revoked = false
+	d.members[0].revoked = true
+	if n := d.revokeFirst(live, 0, LimitEndOldest); n != 0 {
+		t.Errorf("revokeFirst(0) marked %d", n)
 	}
 	d.prune(msTime(50))
 	if d.live("h2") || len(d.members) != 2 {

@@ -25,7 +25,7 @@ func AppendRecord(dst []byte, values, flash Fields, m Meta) ([]byte, error) {
 	return append(dst, ']'), nil
 }
 
-// appendMeta appends the metadata object {"c":ms,"s":ms,"p":bool} of a
+// appendMeta appends the metadata object {"c":ms,"s":ms,"p":bool,...} of a
 // Meta that is not zero, with only the members that are set.
 func appendMeta(dst []byte, m Meta) []byte {
 	// Every member is written after a comma, and the first comma then
@@ -39,6 +39,21 @@ func appendMeta(dst []byte, m Meta) []byte {
 	}
 	if m.Persist != 0 {
 		dst = strconv.AppendBool(append(dst, `,"p":`...), m.Persist > 0)
+	}
+	if m.Auth != 0 {
+		dst = strconv.AppendInt(append(dst, `,"a":`...), m.Auth, 10)
+	}
+	if m.Epoch != 0 {
+		dst = strconv.AppendInt(append(dst, `,"e":`...), m.Epoch, 10)
+	}
+	if m.Device != "" {
+		dst = appendString(append(dst, `,"d":`...), m.Device)
+	}
+	if m.Network != "" {
+		dst = appendString(append(dst, `,"n":`...), m.Network)
+	}
+	if m.Forward != "" {
+		dst = appendString(append(dst, `,"f":`...), m.Forward)
 	}
 	dst[open] = '{'
 	return append(dst, '}')
@@ -201,8 +216,9 @@ func (d *decoder) fields() (Fields, error) {
 	return normalize(out), nil
 }
 
-// meta reads the metadata object {"c":ms,"s":ms,"p":bool}, ignoring other
-// keys, times that are not numbers and a "p" that is not a boolean. Numbers
+// meta reads the metadata object {"c":ms,"s":ms,"p":bool,...} (see Meta),
+// ignoring other keys, times that are not numbers, a "p" that is not a
+// boolean and facts that are not strings of at most MaxFactLen bytes. Numbers
 // are read without boxing them in an interface: that would cost two
 // allocations a record (a boolean in an interface costs none).
 func (d *decoder) meta() (Meta, error) {
@@ -210,12 +226,7 @@ func (d *decoder) meta() (Meta, error) {
 	err := d.members(func(k string) error {
 		if c := d.peek(); c != '-' && (c < '0' || c > '9') {
 			v, err := d.value()
-			if b, ok := v.(bool); ok && k == "p" {
-				m.Persist = PersistOff
-				if b {
-					m.Persist = PersistOn
-				}
-			}
+			m.setValue(k, v)
 			return err
 		}
 		start := d.pos
@@ -232,10 +243,38 @@ func (d *decoder) meta() (Meta, error) {
 			m.Created = ms
 		case "s":
 			m.Saved = ms
+		case "a":
+			m.Auth = ms
+		case "e":
+			m.Epoch = ms
 		}
 		return nil
 	})
 	return m, err
+}
+
+// setValue sets the member k of m that is not a number: "p", a boolean, or
+// one of the facts, a string of at most MaxFactLen bytes.
+func (m *Meta) setValue(k string, v any) {
+	if b, ok := v.(bool); ok && k == "p" {
+		m.Persist = PersistOff
+		if b {
+			m.Persist = PersistOn
+		}
+		return
+	}
+	s, ok := v.(string)
+	if !ok || len(s) > MaxFactLen {
+		return
+	}
+	switch k {
+	case "d":
+		m.Device = s
+	case "n":
+		m.Network = s
+	case "f":
+		m.Forward = s
+	}
 }
 
 // metaMS returns the time in milliseconds that a number literal gives: 0

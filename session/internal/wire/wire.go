@@ -48,8 +48,11 @@ var ErrBadRecord = errors.New("session: record is not a JSON array [values, flas
 
 // Meta is the optional third element of a record: when the session was
 // created (for Options.Lifetime) and last saved (for Options.IdleTimeout),
-// in Unix milliseconds, 0 being unknown; and whether the session was made
-// persistent ("remember me").
+// in Unix milliseconds, 0 being unknown; whether the session was made
+// persistent ("remember me"); when its user last proved who they are; the
+// user's epoch it was signed in under; the device and network it was last
+// used from; and, for the record of an id replaced by RegenerateID under a
+// grace window, the sealed id that replaced it. Remix ignores all of it.
 type Meta struct {
 	Created int64 // "c"
 	Saved   int64 // "s"
@@ -57,7 +60,23 @@ type Meta struct {
 	// ("p":true), PersistOff ("p":false), or 0 when none was made (the
 	// key is absent and the default applies).
 	Persist int8 // "p"
+	// Auth is when the user last authenticated, in Unix ms; 0: unknown.
+	Auth int64 // "a"
+	// Epoch is the user's epoch the session was signed in under; 0: none.
+	Epoch int64 // "e"
+	// Device ("Firefox on Linux") and Network ("203.0.113.0/24") are the
+	// client facts of the session's last write; "" when unknown. The
+	// decoder drops values longer than MaxFactLen.
+	Device  string // "d"
+	Network string // "n"
+	// Forward is the sealed id of the session that replaced this one
+	// (RegenerateID with a grace window), "" for a session record.
+	Forward string // "f"
 }
+
+// MaxFactLen bounds Meta.Device, Meta.Network and Meta.Forward as the
+// decoder reads them: a longer value is dropped.
+const MaxFactLen = 80
 
 // The values of Meta.Persist besides 0 (no choice made).
 const (

@@ -1,0 +1,109 @@
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// A grace window after regeneration (Options.RegenerateGrace). A client on
+// a flaky connection may send a request that regenerates its session (a
+// sign-in), lose the response, and retry with the old cookie. With the
+// window, the save of RegenerateID(true) does not delete the old id's
+// record: it replaces it, at the version it merged, with a forwarding
+// record [{},{},{"s":saved,"f":sealed}] that lives for the window. Reading
+// the old id within the window loads the session under its new id, and the
+// save sends the new id's cookie. The forwarding record holds no data, so
+// it brings nothing back: once the new session is destroyed or revoked
+// (its record deleted), or the window is over, the old id gives a new
+// session, as it does without the window. Remix reads it as an empty
+// session.
+//
+// The new id in it is sealed with the old one: XORed with a SHA-256 of
+// the old id, which the store never holds (its keys are the id only where
+// Remix's are, and a hash elsewhere), so reading the store does not reveal
+// a live id that its keys hide.
+
+// errForwarded is what readKey returns for a forwarding record: absent to
+// every reader but Read, which follows it within the window.
+var errForwarded = fmt.Errorf("%w: replaced by RegenerateID", ErrNotFound)
+
+// forwardPad is what seals the id that replaced oldID.
+func forwardPad(oldID string) [sha256.Size]byte {
+	return sha256.Sum256([]byte("sessionkit forward\x00" + oldID))
+}
+
+// sealForward returns newID sealed with oldID. Both are valid ids: 32
+// bytes each.
+func sealForward(oldID, newID string) string {
+	var b [32]byte
+	if n, err := base64.RawURLEncoding.Decode(b[:], []byte(newID)); err != nil || n != len(b) {
+		return ""
+	}
+	pad := forwardPad(oldID)
+	for i := range b {
+		b[i] ^= pad[i]
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// openForward returns the id that sealed names, sealed with oldID, and
+// whether it is a valid id.
+func openForward(oldID, sealed string) (string, bool) {
+	var b [33]byte // one spare byte: a longer value does not fit 32
+	n, err := base64.RawURLEncoding.Decode(b[:], []byte(sealed))
+	if err != nil || n != 32 {
+		return "", false
+	}
+	pad := forwardPad(oldID)
+	for i := range pad {
+		b[i] ^= pad[i]
+	}
+	id := base64.RawURLEncoding.EncodeToString(b[:32])
+	return id, ValidID(id)
+}
+
+// forwardTarget returns the id that the forwarding record r of oldID names,
+// when it is within the grace window at now.
+func (st *backendStorage) forwardTarget(oldID string, r *decodedRecord, now time.Time) (string, bool) {
+	grace := st.o.RegenerateGrace
+	if grace <= 0 || r.m.Saved <= 0 || !now.Before(msTime(r.m.Saved).Add(grace)) {
+		return "", false
+	}
+	return openForward(oldID, r.m.Forward)
+}
+
+// follow reads the session that the forwarding record r of oldID names.
+// It reads one hop: a forwarding record found there is absent.
+func (st *backendStorage) follow(ctx context.Context, oldID string, r *decodedRecord, now time.Time) (string, decodedRecord, Version, error) {
+	id, ok := st.forwardTarget(oldID, r, now)
+	if !ok {
+		return oldID, decodedRecord{}, Version{}, errForwarded
+	}
+	next, v, err := st.read(ctx, id, now)
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):
+		// The new session was destroyed, revoked or expired: the window
+		// brings nothing back.
+		return oldID, decodedRecord{}, Version{}, errForwarded
+	case err != nil:
+		return oldID, decodedRecord{}, Version{}, err
+	}
+	return id, next, v, nil
+}
+
+// forward replaces the record of oldID, at version v, with the forwarding
+// record to the session's new id, for the grace window (deleteOld).
+func (x *execution) forward(ctx context.Context, oldID string, v Version) error {
+	st := x.st
+	sealed := sealForward(oldID, x.snap.id)
+	rec, err := appendRecord(make([]byte, 0, 96), nil, nil, meta{Saved: timeMS(x.now), Forward: sealed})
+	if err != nil {
+		return err
+	}
+	_, err = st.b.Put(ctx, st.b.Key(oldID), rec, st.o.RegenerateGrace, v)
+	return err
+}
