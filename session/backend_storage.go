@@ -34,6 +34,9 @@ func NewBackendStorage(b Backend, o Options) (Storage, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	if o.Epochs != nil {
+		return nil, errors.New("session: Options.Epochs is for cookie storage (Options.Client); a server-side storage keeps its users' epochs itself and implements session.Epochs when Options.UserKey is set")
+	}
 	st := &backendStorage{b: b, o: o.WithDefaults()}
 	st.ev = observed{obs: st.o.Observer, kind: kindOf(b, "backend")}
 	st.t, st.caps.touch = b.(Toucher)

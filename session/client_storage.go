@@ -55,9 +55,28 @@ type ClientOptions struct {
 	Now func() time.Time
 	// Observer receives the lifecycle events of the storage's sessions, as
 	// Options.Observer does. A client-side storage reports no
-	// EventMissing, EventRevoked or lock events: it has no records to
-	// miss, revoke or lock. nil: none.
+	// EventMissing or lock events, and EventRevoked only for a session
+	// ended by its user's epoch (CauseEpoch): it has no records to miss,
+	// revoke or lock. nil: none.
 	Observer Observer
+	// UserKey names the session value that holds the signed-in user, as
+	// Options.UserKey does; with Epochs it decides whose epoch a session
+	// is stamped with. "": none.
+	UserKey string
+	// Epochs keeps the users' epochs (see Epochs): a server-side storage
+	// with Options.UserKey set, such as one of Redis or PostgreSQL shared
+	// by every process. With it and UserKey, a session is stamped with its
+	// user's epoch at sign-in and ended on load once the epoch was bumped
+	// past it, and the storage implements Epochs: "sign out everywhere"
+	// that reaches sessions held in cookies. Loading a signed-in session
+	// then reads the epoch (cached, EpochCacheTTL), and a failure to read
+	// it is a Read error, never a new session. nil: no epochs, and no cost.
+	Epochs Epochs
+	// EpochCacheTTL is how long a user's epoch, once read, is trusted: a
+	// Bump made by another process ends this process's cookie sessions of
+	// the user within it (a Bump through this storage, at once). 0:
+	// DefaultEpochCacheTTL (5 s). Negative: read it on every load.
+	EpochCacheTTL time.Duration
 }
 
 // NewClientStorage returns a Storage that keeps each session whole in its
@@ -75,9 +94,21 @@ func NewClientStorage(c ClientCodec, o ClientOptions) (Storage, error) {
 	if err := so.validate(); err != nil {
 		return nil, err
 	}
-	st := &clientStorage{c: c, o: so.WithDefaults()}
+	st := &clientStorage{c: c, o: so.WithDefaults(), epochStore: o.Epochs, epochTTL: o.EpochCacheTTL}
+	if st.epochTTL == 0 {
+		st.epochTTL = DefaultEpochCacheTTL
+	}
+	if o.Epochs != nil && o.UserKey == "" {
+		return nil, errors.New("session: ClientOptions.Epochs needs ClientOptions.UserKey, the value that names the user")
+	}
 	st.ev = observed{obs: st.o.Observer, kind: kindOf(c, "client")}
-	if b, ok := c.(CookieBinder); ok {
+	b, binds := c.(CookieBinder)
+	switch {
+	case o.Epochs != nil && binds:
+		return bindingClientEpochs{clientEpochs{st}, b}, nil
+	case o.Epochs != nil:
+		return clientEpochs{st}, nil
+	case binds:
 		return &bindingClientStorage{st, b}, nil
 	}
 	return st, nil
@@ -86,7 +117,7 @@ func NewClientStorage(c ClientCodec, o ClientOptions) (Storage, error) {
 // server returns o as the Options whose expiry rules apply (the inverse
 // of Options.Client).
 func (o ClientOptions) server() Options {
-	return Options{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now, Observer: o.Observer}
+	return Options{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now, Observer: o.Observer, UserKey: o.UserKey}
 }
 
 type clientStorage struct {
@@ -97,6 +128,11 @@ type clientStorage struct {
 	undeletable atomic.Bool
 	// ev reports events to ClientOptions.Observer.
 	ev observed
+	// ClientOptions.Epochs, the cache of what it said, and for how long
+	// (epoch.go).
+	epochStore Epochs
+	epochs     epochCache
+	epochTTL   time.Duration
 }
 
 // bindingClientStorage is a clientStorage whose codec is a CookieBinder.
@@ -132,11 +168,20 @@ func (st *clientStorage) Read(ctx context.Context, cookieValue string) (*Session
 		st.readEvent(ctx, id, EventExpired, expiryCause(err), nil)
 		return New(), nil
 	}
+	user := userOf(values, st.o.UserKey)
+	if ended, err := st.epochEnded(ctx, user, m.Epoch); err != nil {
+		st.readEvent(ctx, id, EventStorageError, CauseRead, err)
+		return nil, err
+	} else if ended {
+		st.readEvent(ctx, id, EventRevoked, CauseEpoch, nil)
+		return New(), nil
+	}
 	if !ValidID(id) {
 		// Remix starts a new id and keeps the data when "i" is missing.
 		id = newID()
 	}
 	s := loaded(id, values, flash, m, now)
+	s.rec.indexed = user
 	s.setExpiryLocked(&st.o, s.rec.saved, now)
 	st.readEvent(ctx, id, EventLoaded, "", nil)
 	return s, nil
@@ -175,11 +220,16 @@ func (st *clientStorage) Save(ctx context.Context, s *Session) (string, bool, er
 	case cookieKeep:
 		return "", false, nil
 	}
-	value, err := st.encode(s, s.metaLocked(plan.created, now))
+	err := st.stampLocked(ctx, s)
+	var value string
+	if err == nil {
+		value, err = st.encode(s, s.metaLocked(plan.created, now))
+	}
 	st.saveEvent(ctx, &snap, &plan, err)
 	if err != nil {
 		return "", false, err
 	}
+	s.rec.indexed = userOf(s.values, st.o.UserKey)
 	s.savedLocked(plan.created, now)
 	s.setExpiryLocked(&st.o, now, now)
 	return value, true, nil

@@ -15,8 +15,10 @@ import (
 // It is text, one line per member after a header line:
 //
 //	sessionkit-index 1
+//	epoch <n>
 //	<handle> <state> <added> <expires> <key>
 //
+// The epoch line is there once the user's epoch was bumped (epoch.go).
 // handle is the session's handle (handleOf; never the id), state "-" for a
 // live member or "r" for one a revoke marked, added and expires are Unix
 // milliseconds (expires 0: no lifetime limit), and key is the backend's key
@@ -36,6 +38,7 @@ type indexMember struct {
 
 // indexDoc is a user's index document.
 type indexDoc struct {
+	epoch   int64 // the user's epoch (epoch.go); 0 until a Bump
 	members []indexMember
 }
 
@@ -87,6 +90,14 @@ func parseIndexDoc(data []byte) (indexDoc, error) {
 	for len(rest) > 0 {
 		var line []byte
 		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		if e, ok := bytes.CutPrefix(line, []byte("epoch ")); ok {
+			n, err := strconv.ParseInt(string(e), 10, 64)
+			if err != nil || n < 0 {
+				bad++
+			}
+			d.epoch = max(d.epoch, n)
+			continue
+		}
 		if m, ok := parseIndexLine(string(line)); ok {
 			d.members = append(d.members, m)
 		} else {
@@ -120,6 +131,10 @@ func parseIndexLine(line string) (indexMember, bool) {
 func (d *indexDoc) append(dst []byte) []byte {
 	dst = append(dst, indexHeader...)
 	dst = append(dst, '\n')
+	if d.epoch > 0 {
+		dst = strconv.AppendInt(append(dst, "epoch "...), d.epoch, 10)
+		dst = append(dst, '\n')
+	}
 	for _, m := range d.members {
 		dst = append(dst, m.handle...)
 		if m.revoked {

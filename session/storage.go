@@ -128,6 +128,13 @@ type Options struct {
 	// slog.Logger; package sessionotel (module session-otel) turns them
 	// into OpenTelemetry metrics and spans.
 	Observer Observer
+	// Epochs and EpochCacheTTL are for a client-side storage, which
+	// Options.Client passes them to (ClientOptions.Epochs). A server-side
+	// storage keeps its users' epochs itself, in their index documents
+	// (it implements Epochs when UserKey is set): NewBackendStorage
+	// refuses options that name another store's.
+	Epochs        Epochs
+	EpochCacheTTL time.Duration
 }
 
 // DefaultMaxRecordSize is the largest record a server-side storage writes
@@ -157,7 +164,8 @@ func (o Options) LifetimeLimit() time.Duration { return max(o.WithDefaults().Lif
 // (NewClientStorage, cookiestorage): for a program that configures either
 // kind of storage from one set of options.
 func (o Options) Client() ClientOptions {
-	return ClientOptions{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now, Observer: o.Observer}
+	return ClientOptions{IdleTimeout: o.IdleTimeout, Lifetime: o.Lifetime, Logger: o.Logger, Now: o.Now, Observer: o.Observer,
+		UserKey: o.UserKey, Epochs: o.Epochs, EpochCacheTTL: o.EpochCacheTTL}
 }
 
 // WithDefaults returns o with each zero field set to its default: the

@@ -430,14 +430,20 @@ func (st *backendStorage) updateIndex(ctx context.Context, user string, change f
 }
 
 // writeIndex stores d as user's index over version v, pruned of members
-// past their lifetime; an empty document is deleted.
+// past their lifetime; an empty document is deleted. A document with an
+// epoch is kept without a time to live: were it to expire, the epoch
+// would go back to 0 and the cookie sessions it ended would live again.
 func (st *backendStorage) writeIndex(ctx context.Context, user string, d *indexDoc, v Version) error {
 	key := st.b.IndexKey(user)
 	d.prune(st.o.Now())
-	if len(d.members) == 0 {
+	if len(d.members) == 0 && d.epoch == 0 {
 		return st.b.Delete(ctx, key, v)
 	}
-	_, err := st.b.Put(ctx, key, d.append(nil), st.o.LifetimeLimit(), v)
+	ttl := st.o.LifetimeLimit()
+	if d.epoch > 0 {
+		ttl = 0
+	}
+	_, err := st.b.Put(ctx, key, d.append(nil), ttl, v)
 	return err
 }
 
@@ -528,7 +534,7 @@ func (st *indexedStorage) Revoke(ctx context.Context, user, handle string) error
 	if user == "" || handle == "" {
 		return nil
 	}
-	if _, err := st.revoke(ctx, user, CauseRevoke, func(h string) bool { return h == handle }); err != nil {
+	if _, err := st.revoke(ctx, user, CauseRevoke, func(h string) bool { return h == handle }, nil); err != nil {
 		st.revokeFailed(ctx, user, err)
 		return fmt.Errorf("session: revoking a session: %w", err)
 	}
@@ -540,7 +546,7 @@ func (st *indexedStorage) RevokeAll(ctx context.Context, user string, except ...
 	if user == "" {
 		return 0, nil
 	}
-	n, err := st.revoke(ctx, user, CauseRevokeAll, func(h string) bool { return !slices.Contains(except, h) })
+	n, err := st.revoke(ctx, user, CauseRevokeAll, func(h string) bool { return !slices.Contains(except, h) }, nil)
 	if err != nil {
 		st.revokeFailed(ctx, user, err)
 		return n, fmt.Errorf("session: revoking a user's sessions: %w", err)
@@ -556,12 +562,17 @@ func (st *indexedStorage) revokeFailed(ctx context.Context, user string, err err
 }
 
 // revoke marks the members of user's index that pick chooses as revoked,
-// then ends them (endRevoked, reporting cause).
-func (st *backendStorage) revoke(ctx context.Context, user, cause string, pick func(handle string) bool) (int, error) {
+// then ends them (endRevoked, reporting cause). With bump, the same
+// update raises the user's epoch and stores the new one there (Epochs).
+func (st *backendStorage) revoke(ctx context.Context, user, cause string, pick func(handle string) bool, bump *int64) (int, error) {
 	marked := false // the document holds revoked members, new or left by a failed revoke
 	err := st.updateIndex(ctx, user, func(d *indexDoc) (bool, error) {
 		changed := false
 		marked = false
+		if bump != nil {
+			d.epoch++
+			*bump, changed = d.epoch, true
+		}
 		for i := range d.members {
 			m := &d.members[i]
 			if !m.revoked && pick(m.handle) {
