@@ -16,6 +16,8 @@ func FuzzParseIndexDoc(f *testing.F) {
 	f.Add([]byte("sessionkit-index 1\nh r 1 0 ab/cdef\nh2 - 2 3 key with spaces\n"))
 	f.Add([]byte("sessionkit-index 1\nh x 1 0 k\n"))
 	f.Add([]byte("sessionkit-index 2\n"))
+	f.Add([]byte("sessionkit-index 1\nepoch 3\nh - 1 0 k\n"))
+	f.Add([]byte("sessionkit-index 1\nepoch -1\nepoch x\nepoch 99999999999999999999\n"))
 	f.Add([]byte("h - 1 2 k\n"))
 	f.Add([]byte(""))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -24,6 +26,9 @@ func FuzzParseIndexDoc(f *testing.F) {
 		d2, err := parseIndexDoc(out)
 		if err != nil {
 			t.Fatalf("what append wrote does not parse: %v\n%q", err, out)
+		}
+		if d.epoch != d2.epoch || d.epoch < 0 {
+			t.Fatalf("round trip changed the epoch %d to %d", d.epoch, d2.epoch)
 		}
 		if !reflect.DeepEqual(d.members, d2.members) && (len(d.members) > 0 || len(d2.members) > 0) {
 			t.Fatalf("round trip changed the members:\n%+v\n%+v", d.members, d2.members)
@@ -69,6 +74,14 @@ func TestIndexDoc(t *testing.T) {
 		if d, err := parseIndexDoc([]byte(bad)); err == nil || len(d.members) != 0 {
 			t.Errorf("parseIndexDoc(%q) = %+v, %v; want no members and an error", bad, d, err)
 		}
+	}
+	// The epoch line.
+	d, err = parseIndexDoc([]byte("sessionkit-index 1\nepoch 7\nh - 1 0 k\n"))
+	if err != nil || d.epoch != 7 || len(d.members) != 1 {
+		t.Errorf("a document with an epoch: %+v, %v", d, err)
+	}
+	if d, err := parseIndexDoc([]byte("sessionkit-index 1\nepoch -2\n")); err == nil || d.epoch != 0 {
+		t.Errorf("a negative epoch: %+v, %v", d, err)
 	}
 	// A damaged line hides no member after it.
 	d, err = parseIndexDoc([]byte("sessionkit-index 1\ngarbage\nh - 1 0 k\n"))

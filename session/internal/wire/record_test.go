@@ -10,7 +10,7 @@ import (
 )
 
 var recordSeeds = []string{
-	`[{"count":1},{}]`, `[{"count":1},{"msg":"hi"},{"c":1700000000000,"s":1700000000001}]`,
+	`[{"count":1},{}]`, `[{},{},{"a":1,"e":2,"d":"Firefox on Linux","n":"203.0.113.0/24","f":"x"}]`, `[{"count":1},{"msg":"hi"},{"c":1700000000000,"s":1700000000001}]`,
 	`[]`, `[null]`, `[{"a":[1,{"b":null}],"u":"\u00e9\ud83d\ude00"},{"x":true}]`, `[{"n":-0},{"f":1e-7}]`,
 	`[{"big":123456789012345678901234567890}]`, `[{},{},{"c":2.5}]`, `{}`, `[1]`, `"\xff"`, `[{"k":"\xff\xfe"}]`,
 	`[{"uid":1234567890123456789,"u":18446744073709551615,"f":1e19,"g":1.152921504606847e18}]`,
@@ -179,6 +179,31 @@ func TestMetaPersist(t *testing.T) {
 	} {
 		if _, _, m, err := ParseRecord([]byte(rec)); err != nil || m != want {
 			t.Errorf("ParseRecord(%s) = %+v, %v; want %+v", rec, m, err, want)
+		}
+	}
+}
+
+// The account facts: the authentication time, the epoch, the device and
+// network, the forwarding seal. Strings over MaxFactLen and values of the
+// wrong type are dropped; the rest of the metadata stays.
+func TestMetaFacts(t *testing.T) {
+	m := Meta{Created: 1, Saved: 2, Auth: 3, Epoch: 4, Device: "Firefox on Linux", Network: "203.0.113.0/24", Forward: "abc"}
+	enc, err := AppendRecord(nil, nil, nil, m)
+	want := `[{},{},{"c":1,"s":2,"a":3,"e":4,"d":"Firefox on Linux","n":"203.0.113.0/24","f":"abc"}]`
+	if err != nil || string(enc) != want {
+		t.Fatalf("AppendRecord = %s, %v; want %s", enc, err, want)
+	}
+	if _, _, got, err := ParseRecord(enc); err != nil || got != m {
+		t.Errorf("ParseRecord(%s) = %+v, %v", enc, got, err)
+	}
+	long := strings.Repeat("x", MaxFactLen+1)
+	for rec, want := range map[string]Meta{
+		`[{},{},{"d":"` + long + `","c":5}]`:      {Created: 5},
+		`[{},{},{"d":7,"n":true,"f":null,"e":2}]`: {Epoch: 2},
+		`[{},{},{"a":-5,"e":"3","d":"é"}]`:   {Device: "é"},
+	} {
+		if _, _, got, err := ParseRecord([]byte(rec)); err != nil || got != want {
+			t.Errorf("ParseRecord(%.80s) = %+v, %v; want %+v", rec, got, err, want)
 		}
 	}
 }
