@@ -200,7 +200,7 @@ func TestMetaFacts(t *testing.T) {
 	for rec, want := range map[string]Meta{
 		`[{},{},{"d":"` + long + `","c":5}]`:      {Created: 5},
 		`[{},{},{"d":7,"n":true,"f":null,"e":2}]`: {Epoch: 2},
-		`[{},{},{"a":-5,"e":"3","d":"é"}]`:   {Device: "é"},
+		`[{},{},{"a":-5,"e":"3","d":"é"}]`:        {Device: "é"},
 	} {
 		if _, _, got, err := ParseRecord([]byte(rec)); err != nil || got != want {
 			t.Errorf("ParseRecord(%.80s) = %+v, %v; want %+v", rec, got, err, want)
