@@ -43,8 +43,10 @@ const (
 	// EventDestroyed: a save deleted the session (Destroy).
 	EventDestroyed
 	// EventRevoked: a session was ended by UserIndex.Revoke (CauseRevoke),
-	// RevokeAll (CauseRevokeAll), or a sign-in past
-	// Options.MaxUserSessions (CauseCap). One event per session ended.
+	// RevokeAll (CauseRevokeAll), a sign-in past Options.MaxUserSessions
+	// (CauseCap), or Epochs.Bump (CauseEpoch; cookie storage reports it
+	// when it loads a session its user's epoch ended). One event per
+	// session ended.
 	EventRevoked
 	// EventTooLarge: Save refused a session over its size limit
 	// (Options.MaxRecordSize, or the cookie's); Err says by how much.
