@@ -41,7 +41,28 @@ func (s *Session) factsLocked() (device, network string) {
 	if s.client == (Client{}) {
 		return s.rec.device, s.rec.network
 	}
-	return DeviceOf(s.client.UserAgent), NetworkOf(s.client.Addr)
+	return DeviceOf(s.client.UserAgent), networkUnless(s.client.Addr, s.rec.network)
+}
+
+// networkUnless is NetworkOf(a), as the string known when that is a's
+// network: a client that stays on its network costs its writes no
+// allocation.
+func networkUnless(a netip.Addr, known string) string {
+	if p, err := netip.ParsePrefix(known); err == nil && a.IsValid() {
+		a = a.Unmap().WithZone("")
+		if q, err := a.Prefix(networkBits(a)); err == nil && q == p {
+			return known
+		}
+	}
+	return NetworkOf(a)
+}
+
+// networkBits is the prefix length NetworkOf keeps of a (unmapped).
+func networkBits(a netip.Addr) int {
+	if a.Is4() {
+		return 24
+	}
+	return 48
 }
 
 // factsChanged reports whether the client of the request differs from the
@@ -50,7 +71,7 @@ func (snap *saveSnapshot) factsChanged() bool {
 	if snap.client == (Client{}) {
 		return false
 	}
-	return DeviceOf(snap.client.UserAgent) != snap.device || NetworkOf(snap.client.Addr) != snap.network
+	return DeviceOf(snap.client.UserAgent) != snap.device || networkUnless(snap.client.Addr, snap.network) != snap.network
 }
 
 // NetworkOf returns the network of a, as a prefix: /24 for an IPv4 address
@@ -62,11 +83,7 @@ func NetworkOf(a netip.Addr) string {
 		return ""
 	}
 	a = a.Unmap().WithZone("")
-	bits := 48
-	if a.Is4() {
-		bits = 24
-	}
-	p, err := a.Prefix(bits)
+	p, err := a.Prefix(networkBits(a))
 	if err != nil {
 		return ""
 	}
@@ -121,7 +138,26 @@ func DeviceOf(userAgent string) string {
 	if len(userAgent) > maxUserAgent {
 		userAgent = userAgent[:maxUserAgent]
 	}
-	browser, system := match(userAgent, browsers), match(userAgent, systems)
+	return devices[match(userAgent, browsers)][match(userAgent, systems)]
+}
+
+// devices holds every answer of DeviceOf, made once, so that a write
+// costs no allocation for it: devices[b][s] for the browser rule b and the
+// system rule s, the last index of each being "none matched".
+var devices = func() [][]string {
+	t := make([][]string, len(browsers)+1)
+	for b := range t {
+		t[b] = make([]string, len(systems)+1)
+		for s := range t[b] {
+			t[b][s] = deviceName(ruleName(browsers, b), ruleName(systems, s))
+		}
+	}
+	return t
+}()
+
+// deviceName is what DeviceOf says of a browser and a system ("": not
+// known).
+func deviceName(browser, system string) string {
 	switch {
 	case browser != "" && system != "":
 		return browser + " on " + system
@@ -133,12 +169,21 @@ func DeviceOf(userAgent string) string {
 	return "Unknown device"
 }
 
-// match returns the name of the first rule whose token ua contains, or "".
-func match(ua string, rules []uaRule) string {
-	for _, r := range rules {
-		if strings.Contains(ua, r.token) {
-			return r.name
-		}
+// ruleName is the name of rules[i], or "" past the last rule.
+func ruleName(rules []uaRule, i int) string {
+	if i < len(rules) {
+		return rules[i].name
 	}
 	return ""
+}
+
+// match returns the index of the first rule whose token ua contains, or
+// len(rules) when none does.
+func match(ua string, rules []uaRule) int {
+	for i, r := range rules {
+		if strings.Contains(ua, r.token) {
+			return i
+		}
+	}
+	return len(rules)
 }
