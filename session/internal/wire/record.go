@@ -138,9 +138,15 @@ func ParsePayload(payload string) (id string, values, flash Fields, m Meta, err 
 		return "", nil, nil, Meta{}, fmt.Errorf("%w: cookie storage payload is not a JSON object", ErrBadRecord)
 	}
 	err = d.members(func(k string) error {
-		if k == "d" && d.peek() == '[' {
+		switch {
+		case k == "d" && d.peek() == '[':
 			var err error
 			values, flash, m, err = d.record()
+			return err
+		case k == "i" && d.peek() == '"':
+			// Read as a string, not boxed in an interface.
+			var err error
+			id, err = d.string()
 			return err
 		}
 		v, err := d.value()
@@ -224,7 +230,13 @@ func (d *decoder) fields() (Fields, error) {
 func (d *decoder) meta() (Meta, error) {
 	var m Meta
 	err := d.members(func(k string) error {
-		if c := d.peek(); c != '-' && (c < '0' || c > '9') {
+		switch c := d.peek(); {
+		case c == '"':
+			// A fact: read as a string, not boxed in an interface.
+			s, err := d.string()
+			m.setString(k, s)
+			return err
+		case c != '-' && (c < '0' || c > '9'):
 			v, err := d.value()
 			m.setValue(k, v)
 			return err
@@ -253,18 +265,20 @@ func (d *decoder) meta() (Meta, error) {
 	return m, err
 }
 
-// setValue sets the member k of m that is not a number: "p", a boolean, or
-// one of the facts, a string of at most MaxFactLen bytes.
+// setValue sets the member k of m that is neither a number nor a string:
+// "p", a boolean.
 func (m *Meta) setValue(k string, v any) {
 	if b, ok := v.(bool); ok && k == "p" {
 		m.Persist = PersistOff
 		if b {
 			m.Persist = PersistOn
 		}
-		return
 	}
-	s, ok := v.(string)
-	if !ok || len(s) > MaxFactLen {
+}
+
+// setString sets the fact k of m, a string of at most MaxFactLen bytes.
+func (m *Meta) setString(k, s string) {
+	if len(s) > MaxFactLen {
 		return
 	}
 	switch k {
