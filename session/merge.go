@@ -68,10 +68,10 @@ func (s *Session) mergeLocked(r decodedRecord, v Version, userKey string, indexe
 	// unless it is what this request read (and so consumed) or this
 	// request flashed the same key (the later save wins).
 	for _, kv := range r.flash {
-		if s.next.Has(kv.Key) || s.consumedLocked(kv.Key, kv.Value) {
+		if s.next.Has(kv.Key) || s.consumedLocked(kv.Key, kv.Val()) {
 			continue
 		}
-		s.next.Set(kv.Key, kv.Value)
+		s.next.Set(kv.Key, kv.Val())
 	}
 	s.values = values
 	if !s.persistTouched {

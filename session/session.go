@@ -202,6 +202,21 @@ func (s *Session) Get(key string) any {
 	return v
 }
 
+// field is what Get finds under key, unboxed (see Value), and whether
+// there is something.
+func (s *Session) field(key string) (wire.Field, bool) {
+	s.lock()
+	defer s.mu.Unlock()
+	s.accessed = true
+	if s.destroyed {
+		return wire.Field{}, false
+	}
+	if f, ok := s.values.Lookup(key); ok {
+		return f, true
+	}
+	return s.flash.Lookup(key)
+}
+
 // Has reports whether Get would find key (a value or a flash value from the
 // previous request).
 func (s *Session) Has(key string) bool {

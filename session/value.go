@@ -24,7 +24,23 @@ import (
 // false, while 1e18 (as a float64 is written) gives 1e18.
 func Value[T any](s *Session, key string) (T, bool) {
 	var zero T
-	v := s.Get(key)
+	f, ok := s.field(key)
+	if !ok {
+		return zero, false
+	}
+	// A loaded string or number is read without boxing it (wire.Field).
+	if p, isString := any(&zero).(*string); isString {
+		if str, ok := f.Str(); ok {
+			*p = str
+			return zero, true
+		}
+	}
+	if n, ok := f.Float(); ok {
+		if t, ok, decided := convertFrom[T](number{kind: reflect.Float64, f: n}); decided {
+			return t, ok
+		}
+	}
+	v := f.Val()
 	if v == nil {
 		return zero, false
 	}
@@ -146,6 +162,11 @@ func convertNumber[T any](v any) (t T, ok, decided bool) {
 	if !isNumber {
 		return t, false, false
 	}
+	return convertFrom[T](n)
+}
+
+// convertFrom is convertNumber of the number n.
+func convertFrom[T any](n number) (t T, ok, decided bool) {
 	if ok, decided := n.convertCommon(&t); decided {
 		return t, ok, true
 	}

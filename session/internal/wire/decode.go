@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -257,29 +258,48 @@ var smallFloats = func() (t [1024]any) {
 // above math.MaxInt64) so that it stays exact. Integers outside both
 // ranges are the nearest float64, as in encoding/json.
 func (d *decoder) number() (any, error) {
+	f, big, err := d.float()
+	if err != nil || big != nil {
+		return big, err
+	}
+	return boxFloat(f), nil
+}
+
+// boxFloat returns f in an interface, without an allocation for the whole
+// numbers of smallFloats.
+func boxFloat(f float64) any {
+	if n := int(f); f >= 0 && f < float64(len(smallFloats)) && float64(n) == f && !math.Signbit(f) {
+		return smallFloats[n]
+	}
+	return f
+}
+
+// float reads a JSON number as number does, without boxing it: the
+// float64, or the int64 or uint64 of a big whole number in big.
+func (d *decoder) float() (f float64, big any, err error) {
 	start := d.pos
 	lit, integer, err := d.scanNumber()
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if integer {
 		// Up to 15 digits, the common case: exact in float64, no strconv.
 		if len(lit) <= 15 {
 			if n, ok := smallInt(lit); ok {
-				if 0 <= n && n < int64(len(smallFloats)) && lit[0] != '-' {
-					return smallFloats[n], nil // "-0" stays a negative zero below
+				if n == 0 && lit[0] == '-' {
+					return math.Copysign(0, -1), nil, nil // "-0" stays a negative zero
 				}
-				return float64(n), nil
+				return float64(n), nil, nil
 			}
 		} else if v, ok := bigInt(lit); ok {
-			return v, nil
+			return 0, v, nil
 		}
 	}
-	f, err := strconv.ParseFloat(lit, 64)
+	f, err = strconv.ParseFloat(lit, 64)
 	if err != nil {
-		return nil, &syntaxError{msg: "number " + lit + " out of range", offset: start}
+		return 0, nil, &syntaxError{msg: "number " + lit + " out of range", offset: start}
 	}
-	return f, nil
+	return f, nil, nil
 }
 
 // scanNumber reads the literal of a JSON number and reports whether it is

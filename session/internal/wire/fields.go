@@ -22,9 +22,60 @@ type Fields []Field
 
 // Field is one key and its value.
 type Field struct {
-	Key   string
+	Key string
+	// Value is the value; read it with Val, since a string or a number
+	// that the decoder read is kept in str or num instead, with Value
+	// unboxedString{} or unboxedNumber{}.
 	Value any
+	// str and num hold a top-level string or float64 as the decoder read
+	// it, not boxed in an interface: boxing costs an allocation, which a
+	// value that no one reads in the request (most of a session's, most
+	// of the time) need not pay. Val boxes it when it is read.
+	str string
+	num float64
 }
+
+// unboxedString and unboxedNumber are Field.Value for a value kept in
+// Field.str or Field.num. Boxing a zero-size value costs no allocation.
+type (
+	unboxedString struct{}
+	unboxedNumber struct{}
+)
+
+// Val returns the field's value.
+func (f Field) Val() any {
+	switch f.Value.(type) {
+	case unboxedString:
+		return f.str
+	case unboxedNumber:
+		return boxFloat(f.num)
+	}
+	return f.Value
+}
+
+// Str returns the field's value when it is a string, without boxing it.
+func (f Field) Str() (string, bool) {
+	if _, ok := f.Value.(unboxedString); ok {
+		return f.str, true
+	}
+	s, ok := f.Value.(string)
+	return s, ok
+}
+
+// Float returns the field's value when it is a float64, without boxing
+// it.
+func (f Field) Float() (float64, bool) {
+	if _, ok := f.Value.(unboxedNumber); ok {
+		return f.num, true
+	}
+	n, ok := f.Value.(float64)
+	return n, ok
+}
+
+// stringField and numberField are the fields of a string and of a
+// float64 the decoder read.
+func stringField(key, s string) Field         { return Field{Key: key, Value: unboxedString{}, str: s} }
+func numberField(key string, n float64) Field { return Field{Key: key, Value: unboxedNumber{}, num: n} }
 
 // search returns where key is, or where it would be inserted. It is written
 // out rather than slices.BinarySearchFunc, because Go 1.26 does not inline
@@ -50,9 +101,17 @@ func (f Fields) search(key string) (int, bool) {
 // nil: a JSON null).
 func (f Fields) Get(key string) (any, bool) {
 	if i, ok := f.search(key); ok {
-		return f[i].Value, true
+		return f[i].Val(), true
 	}
 	return nil, false
+}
+
+// Lookup returns the field under key, and whether there is one.
+func (f Fields) Lookup(key string) (Field, bool) {
+	if i, ok := f.search(key); ok {
+		return f[i], true
+	}
+	return Field{}, false
 }
 
 // Has reports whether key is present.
@@ -66,13 +125,13 @@ func (f Fields) Has(key string) bool {
 func (f *Fields) Set(key string, v any) {
 	i, ok := f.search(key)
 	if ok {
-		(*f)[i].Value = v
+		(*f)[i] = Field{Key: key, Value: v}
 		return
 	}
 	if *f == nil {
 		*f = make(Fields, 0, 4)
 	}
-	*f = slices.Insert(*f, i, Field{key, v})
+	*f = slices.Insert(*f, i, Field{Key: key, Value: v})
 }
 
 // Delete removes key and reports whether it was there.
@@ -100,7 +159,7 @@ func (f Fields) Clone() Fields {
 func (f Fields) Immutable() bool {
 	for _, kv := range f {
 		switch kv.Value.(type) {
-		case nil, string, bool, float64, int64, uint64:
+		case nil, unboxedString, unboxedNumber, string, bool, float64, int64, uint64:
 		default:
 			return false
 		}
@@ -112,7 +171,7 @@ func (f Fields) Immutable() bool {
 func (f Fields) Map() map[string]any {
 	m := make(map[string]any, len(f))
 	for _, kv := range f {
-		m[kv.Key] = kv.Value
+		m[kv.Key] = kv.Val()
 	}
 	return m
 }
@@ -124,7 +183,7 @@ func FieldsOf(m map[string]any) Fields {
 	}
 	f := make(Fields, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		f = append(f, Field{k, m[k]})
+		f = append(f, Field{Key: k, Value: m[k]})
 	}
 	return f
 }
@@ -149,7 +208,7 @@ func normalize(f Fields) Fields {
 	out := f[:0]
 	for _, kv := range f {
 		if n := len(out); n > 0 && out[n-1].Key == kv.Key {
-			out[n-1].Value = kv.Value
+			out[n-1] = kv
 			continue
 		}
 		out = append(out, kv)

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -84,7 +85,7 @@ func TestParseFieldsOrderAndDuplicates(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, got := range []Fields{values, flash} {
-			if !reflect.DeepEqual(got.Map(), want) || !reflect.DeepEqual(got, FieldsOf(want)) {
+			if !reflect.DeepEqual(got.Map(), want) || !reflect.DeepEqual(keysOf(got), keysOf(FieldsOf(want))) {
 				t.Errorf("%s decoded as %v; want %v in key order", obj, got, want)
 			}
 		}
@@ -99,13 +100,81 @@ func TestFieldsImmutable(t *testing.T) {
 		want bool
 	}{
 		{nil, true},
-		{Fields{{"a", nil}, {"b", "s"}, {"c", true}, {"d", 1.5}, {"e", int64(1) << 60}, {"f", uint64(1) << 63}}, true},
-		{Fields{{"a", "s"}, {"m", map[string]any{}}}, false},
-		{Fields{{"l", []any{}}}, false},
-		{Fields{{"i", 42}}, false}, // a Go int is never decoded: not vouched for
+		{Fields{{Key: "a"}, {Key: "b", Value: "s"}, stringField("bb", "t"), numberField("bc", 7), {Key: "c", Value: true}, {Key: "d", Value: 1.5},
+			{Key: "e", Value: int64(1) << 60}, {Key: "f", Value: uint64(1) << 63}}, true},
+		{Fields{{Key: "a", Value: "s"}, {Key: "m", Value: map[string]any{}}}, false},
+		{Fields{{Key: "l", Value: []any{}}}, false},
+		{Fields{{Key: "i", Value: 42}}, false}, // a Go int is never decoded: not vouched for
 	} {
 		if got := tc.f.Immutable(); got != tc.want {
 			t.Errorf("%v.Immutable() = %v; want %v", tc.f, got, tc.want)
 		}
 	}
+}
+
+// keysOf returns the keys of f in its order.
+func keysOf(f Fields) []string {
+	keys := make([]string, len(f))
+	for i, kv := range f {
+		keys[i] = kv.Key
+	}
+	return keys
+}
+
+// Top-level strings and numbers are kept unboxed until read: decoding
+// them costs no allocation of their own, Val boxes them, and encoding
+// writes them as they came.
+func TestUnboxedFields(t *testing.T) {
+	rec := []byte(`[{"big":12345678901234567890,"f":1.5,"n":5000,"neg":-0,"s":"alice"},{}]`)
+	values, _, _, err := ParseRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]any{"f": 1.5, "n": 5000.0, "s": "alice"} {
+		f, _ := values.Lookup(key)
+		if got := f.Val(); got != want {
+			t.Errorf("Val of %s = %v (%T), want %v", key, got, got, want)
+		}
+	}
+	if f, _ := values.Lookup("s"); f.Value != (unboxedString{}) {
+		t.Errorf("a string was boxed: %#v", f)
+	}
+	if f, _ := values.Lookup("n"); f.Value != (unboxedNumber{}) {
+		t.Errorf("a number was boxed: %#v", f)
+	}
+	if f, _ := values.Lookup("neg"); !math.Signbit(f.Val().(float64)) {
+		t.Error("-0 lost its sign")
+	}
+	if f, _ := values.Lookup("big"); f.Val() != any(uint64(12345678901234567890)) {
+		t.Errorf("a big integer: %#v", f.Val())
+	}
+	if s, ok := mustLookup(t, values, "s").Str(); !ok || s != "alice" {
+		t.Errorf("Str = %q, %v", s, ok)
+	}
+	if n, ok := mustLookup(t, values, "n").Float(); !ok || n != 5000 {
+		t.Errorf("Float = %v, %v", n, ok)
+	}
+	if _, ok := mustLookup(t, values, "s").Float(); ok {
+		t.Error("Float of a string")
+	}
+	enc, err := AppendRecord(nil, values, nil, Meta{})
+	if err != nil || string(enc) != `[{"big":12345678901234567890,"f":1.5,"n":5000,"neg":-0,"s":"alice"},{}]` {
+		t.Errorf("re-encoded as %s, %v", enc, err)
+	}
+	values.Set("s", 7)
+	if v, _ := values.Get("s"); v != 7 {
+		t.Errorf("Set over an unboxed string: %v", v)
+	}
+	if a := testing.AllocsPerRun(100, func() { _, _, _, _ = ParseRecord([]byte(`[{"n":5000,"s":"alice"},{}]`)) }); a > 2 {
+		t.Errorf("decoding a string and a number: %v allocations, want at most 2 (the copy of the record and the fields)", a)
+	}
+}
+
+func mustLookup(t *testing.T, f Fields, key string) Field {
+	t.Helper()
+	kv, ok := f.Lookup(key)
+	if !ok {
+		t.Fatalf("no %q", key)
+	}
+	return kv
 }

@@ -71,6 +71,17 @@ func AppendValues(dst []byte, values Fields) ([]byte, error) {
 		}
 		dst = appendString(dst, kv.Key)
 		dst = append(dst, ':')
+		switch kv.Value.(type) {
+		case unboxedString:
+			dst = appendString(dst, kv.str)
+			continue
+		case unboxedNumber:
+			var err error
+			if dst, err = appendFloat(dst, kv.num, 64); err != nil {
+				return dst, fmt.Errorf("%q: %w", kv.Key, err)
+			}
+			continue
+		}
 		var err error
 		if dst, err = appendValue(dst, kv.Value, 1); err != nil {
 			return dst, fmt.Errorf("%q: %w", kv.Key, err)
@@ -208,8 +219,22 @@ func (d *decoder) fields() (Fields, error) {
 	var buf [8]Field
 	fs := buf[:0]
 	err := d.members(func(k string) error {
+		switch c := d.peek(); {
+		case c == '"':
+			s, err := d.string()
+			fs = append(fs, stringField(k, s))
+			return err
+		case c == '-' || '0' <= c && c <= '9':
+			f, big, err := d.float()
+			if big != nil {
+				fs = append(fs, Field{Key: k, Value: big})
+			} else {
+				fs = append(fs, numberField(k, f))
+			}
+			return err
+		}
 		v, err := d.value()
-		fs = append(fs, Field{k, v})
+		fs = append(fs, Field{Key: k, Value: v})
 		return err
 	})
 	if err != nil || len(fs) == 0 {
