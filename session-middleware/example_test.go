@@ -306,3 +306,103 @@ func ExampleNewToken() {
 	// token: true Vary: Authorization
 	// user "alice" (new token sent: false)
 }
+
+// RequireRecentAuth asks for a recent sign-in before a sensitive action,
+// here changing the password: a session signed in more than five minutes
+// ago is sent to the sign-in form first. The sign-in handler records the
+// sign-in (MarkAuthenticated) and sends the browser back where it was
+// going, through SafeReturnPath, so that a crafted link cannot send it to
+// another site. An API client gets 401 instead of the redirect.
+func ExampleRequireRecentAuth() {
+	sessionCookie, err := cookie.New("session", cookie.Options{
+		Secrets: []string{"replace with 32+ random bytes from a secret store"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	storage, err := memorystorage.New(memorystorage.Options{
+		Session: session.Options{IdleTimeout: 30 * time.Minute},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	withSession, err := sessionmiddleware.New(sessionCookie, storage, sessionmiddleware.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	recentSignIn := sessionmiddleware.RequireRecentAuth(5*time.Minute, sessionmiddleware.ReauthOptions{SignIn: "/login"})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		user, _ := session.Value[string](session.FromContext(r.Context()), "user")
+		fmt.Fprintf(w, "home of %q", user)
+	})
+	mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) {
+		// The form posts the return path back in a hidden field.
+		fmt.Fprintf(w, "sign-in form, return %q", r.FormValue("return"))
+	})
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromContext(r.Context())
+		if r.FormValue("password") != "open sesame" {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		s.RegenerateID(true)
+		s.Set("user", r.FormValue("user"))
+		s.MarkAuthenticated(time.Now())
+		http.Redirect(w, r, sessionmiddleware.SafeReturnPath(r.FormValue("return")), http.StatusSeeOther)
+	})
+	mux.Handle("GET /settings/password", recentSignIn(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "change password form")
+	})))
+
+	server := httptest.NewServer(withSession(mux))
+	defer server.Close()
+
+	// A browser keeps cookies, follows redirects and asks for HTML.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	show := func(client *http.Client, method, path, accept string, form url.Values) {
+		req, err := http.NewRequest(method, server.URL+path, strings.NewReader(form.Encode()))
+		if err != nil {
+			log.Fatal(err)
+		}
+		req.Header.Set("Accept", accept)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := client.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		fmt.Printf("%s %s -> %d %s: %s\n", method, path, res.StatusCode, res.Request.URL.Path, strings.TrimSpace(string(body)))
+	}
+	const html = "text/html,application/xhtml+xml,*/*;q=0.8"
+	signIn := func(returnTo string) url.Values {
+		return url.Values{"user": {"alice"}, "password": {"open sesame"}, "return": {returnTo}}
+	}
+
+	show(browser, "GET", "/settings/password", html, nil)
+	show(browser, "POST", "/login", html, signIn("/settings/password"))
+	show(browser, "POST", "/login", html, signIn("//evil.example/"))
+	show(http.DefaultClient, "GET", "/settings/password", "application/json", nil)
+	// Output:
+	// GET /settings/password -> 200 /login: sign-in form, return "/settings/password"
+	// POST /login -> 200 /settings/password: change password form
+	// POST /login -> 200 /: home of "alice"
+	// GET /settings/password -> 401 /settings/password: recent sign-in required
+}
+
+// SafeReturnPath keeps a path on this site, and turns anything that could
+// send the browser elsewhere into "/".
+func ExampleSafeReturnPath() {
+	for _, p := range []string{"/settings/password?tab=2", "//evil.example/", "/\\evil.example", "https://evil.example/", "/%2F%2Fevil.example"} {
+		fmt.Printf("%q -> %q\n", p, sessionmiddleware.SafeReturnPath(p))
+	}
+	// Output:
+	// "/settings/password?tab=2" -> "/settings/password?tab=2"
+	// "//evil.example/" -> "/"
+	// "/\\evil.example" -> "/"
+	// "https://evil.example/" -> "/"
+	// "/%2F%2Fevil.example" -> "/"
+}

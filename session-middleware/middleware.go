@@ -147,6 +147,26 @@
 // Retry-After, as does one whose storage does not answer the lock within
 // Lock.Wait plus the storage timeout. See Exclusive.
 //
+// # Devices and re-authentication
+//
+// Every session the middleware loads is told its client before the handler
+// sees it (session.Session.SetClient): the request's User-Agent and the
+// address of r.RemoteAddr, or the one Options.ClientAddr returns behind a
+// proxy you run. The storage keeps their summary (session.SessionInfo's
+// Device and Network, which session.UserIndex lists) with writes that
+// happen anyway; a request that only reads its session pays nothing for it.
+//
+// RequireRecentAuth is route middleware for the actions that need a recent
+// sign-in (changing the password): a session whose user did not prove who
+// they are within the bound (session.Session.MarkAuthenticated) is sent to
+// the sign-in form, or answered 401 on an API call. The sign-in handler
+// sends the user back with SafeReturnPath, which keeps the redirect on the
+// site.
+//
+// A sign-in that the storage refuses because the user has as many sessions
+// as session.Options.MaxUserSessions allows (session.LimitRefuse) is
+// answered "409 Conflict" unless Options.ErrorHandler is set.
+//
 // # Timeouts
 //
 // A storage whose server is paused (SIGSTOP, a long garbage collection, a
@@ -196,8 +216,8 @@
 //
 // A storage that cannot read or save a session (a database that is down, a
 // cookie that grew too large) fails the request closed: the middleware logs
-// the error and calls Options.ErrorHandler, by default a plain 500, and sends
-// no session cookie. It never carries on with an empty session, which would
+// the error and calls Options.ErrorHandler, by default a plain 500 (409 for a
+// sign-in refused with session.ErrUserLimit), and sends no session cookie. It never carries on with an empty session, which would
 // log the user out. A storage that does not answer in time gets a 503
 // instead (see Timeouts). The error response is sent with
 // "Cache-Control: no-store" and without Expires, so that no cache keeps it.
@@ -231,6 +251,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -243,9 +264,15 @@ import (
 // Options configure the middleware. The zero value is ready to use.
 type Options struct {
 	// ErrorHandler writes the response when the session cannot be read or
-	// saved (the storage failed, the cookie is too large) or the middleware
-	// is installed twice. The error has already been logged. nil: a plain
-	// "500 Internal Server Error" that reveals nothing about the cause.
+	// saved (the storage failed, the cookie is too large, a sign-in was
+	// refused) or the middleware is installed twice. The error has already
+	// been logged. nil: a plain "500 Internal Server Error" that reveals
+	// nothing about the cause; but a save that signs a user in past
+	// session.Options.MaxUserSessions under session.LimitRefuse (an error
+	// for which errors.Is(err, session.ErrUserLimit) holds) gets a plain
+	// "409 Conflict" with "too many sessions for this user": the user can
+	// sign out elsewhere and try again. An ErrorHandler that wants its own
+	// page for that case checks errors.Is(err, session.ErrUserLimit).
 	//
 	// Before ErrorHandler runs, the middleware sets
 	// "Cache-Control: no-store" and removes Expires, so that no cache keeps
@@ -300,6 +327,22 @@ type Options struct {
 	// default, since every sessionkit storage honours its context. No
 	// effect with a negative StorageTimeout or cookie storage.
 	AbandonLateCalls bool
+
+	// ClientAddr returns the address of the request's client, which every
+	// session the middleware loads is told (session.Session.SetClient,
+	// with the User-Agent) so that the storage can list the network each
+	// session was last used from (session.SessionInfo.Network). nil: the
+	// peer of the connection, from r.RemoteAddr ("ip:port", or a bare
+	// address); the zero netip.Addr, no network, when it is neither.
+	//
+	// Behind a reverse proxy or a load balancer, that peer is the proxy:
+	// set ClientAddr to read the address the proxy reports, such as the
+	// last address of X-Forwarded-For, the one your proxy appended. Trust
+	// such a header only from a proxy you run, which every request passes
+	// through: a client can send any X-Forwarded-For, and without that
+	// proxy the header names whatever address the client chose. ClientAddr
+	// runs on the request's goroutine, once for each session loaded.
+	ClientAddr func(*http.Request) netip.Addr
 }
 
 // errNested is reported when a request reaches the middleware with a
@@ -337,6 +380,8 @@ type middleware struct {
 	// late counts the storage calls that outlived their deadline and
 	// still run (see maxLateCalls).
 	late atomic.Int64
+	// clientAddr is Options.ClientAddr (nil: r.RemoteAddr).
+	clientAddr func(*http.Request) netip.Addr
 }
 
 // carrier is how the session's value travels between client and server: in
@@ -418,6 +463,7 @@ func New(c *cookie.Cookie, s session.Storage, o Options) (func(http.Handler) htt
 		noCache:          noCacheSetCookie,
 		timeout:          storageTimeout(o.StorageTimeout, s),
 		abandon:          o.AbandonLateCalls,
+		clientAddr:       o.ClientAddr,
 	}
 	return m.wrap, nil
 }
@@ -561,7 +607,9 @@ var errNoSession = errors.New("sessionmiddleware: the storage returned no sessio
 
 // read returns the session that value names, as the storage reads it
 // (within the storage timeout), with the middleware's default for
-// persistence.
+// persistence and the facts of the request's client (client.go). Every
+// session the middleware loads comes through here: LoadSession's, and
+// Exclusive's under the lock.
 func (m *middleware) read(ctx context.Context, rw *responseWriter, value string) (*session.Session, error) {
 	s, err := m.readSession(ctx, rw, value)
 	switch {
@@ -573,6 +621,7 @@ func (m *middleware) read(ctx context.Context, rw *responseWriter, value string)
 	if m.persistByDefault {
 		s.PersistByDefault(true)
 	}
+	m.setClient(s, rw.r)
 	return s, nil
 }
 
@@ -635,13 +684,20 @@ func unavailable(w http.ResponseWriter, retryAfter string) {
 	http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 }
 
-// fail writes the error response. No cache may keep it: it is sent with
-// "Cache-Control: no-store" and without Expires (an ErrorHandler may still
-// set its own).
+// fail writes the error response: ErrorHandler's, else 409 for a refused
+// sign-in (session.ErrUserLimit) and 500 for anything else. No cache may
+// keep it: it is sent with "Cache-Control: no-store" and without Expires
+// (an ErrorHandler may still set its own).
 func (m *middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	noStore(w.Header())
 	if m.errorHandler != nil {
 		m.errorHandler(w, r, err)
+		return
+	}
+	if errors.Is(err, session.ErrUserLimit) {
+		// Not a fault of the server: the storage refused the sign-in
+		// (session.LimitRefuse), and stored nothing of it.
+		http.Error(w, "too many sessions for this user", http.StatusConflict)
 		return
 	}
 	http.Error(w, "Internal Server Error", http.StatusInternalServerError)

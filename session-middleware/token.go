@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 type TokenOptions struct {
 	// ErrorHandler writes the response when the session cannot be read or
 	// saved, or the middleware is installed twice, as Options.ErrorHandler
-	// does for New. nil: a plain "500 Internal Server Error".
+	// does for New. nil: a plain "500 Internal Server Error", or
+	// "409 Conflict" for a sign-in refused with session.ErrUserLimit.
 	ErrorHandler func(http.ResponseWriter, *http.Request, error)
 
 	// Logger receives storage errors, weak-secret warnings and session
@@ -47,6 +49,11 @@ type TokenOptions struct {
 	// that the request stops waiting at the deadline even for a storage
 	// that ignores its context, as Options.AbandonLateCalls does for New.
 	AbandonLateCalls bool
+
+	// ClientAddr returns the address of the request's client, as
+	// Options.ClientAddr does for New. nil: r.RemoteAddr. Trust a
+	// forwarding header only from a proxy you run.
+	ClientAddr func(*http.Request) netip.Addr
 }
 
 // DefaultRequestHeader and DefaultResponseHeader are the headers of
@@ -101,6 +108,7 @@ func NewToken(c *cookie.Cookie, s session.Storage, o TokenOptions) (func(http.Ha
 		noCache:      `no-cache="` + out + `"`,
 		timeout:      storageTimeout(o.StorageTimeout, s),
 		abandon:      o.AbandonLateCalls,
+		clientAddr:   o.ClientAddr,
 	}
 	return m.wrap, nil
 }

@@ -2,6 +2,7 @@ package sessionmiddleware
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -277,10 +278,15 @@ func (rw *responseWriter) saveFailed(err error) {
 	rw.saveErr = err
 	ctx := rw.r.Context()
 	timeout := timedOut(err)
-	if timeout {
+	switch {
+	case timeout:
 		m.logger.WarnContext(ctx, "sessionmiddleware: the session storage did not answer the save in time; the response is replaced by 503 Service Unavailable",
 			"cookie", m.name, "method", rw.r.Method, "path", rw.r.URL.Path, "error", err)
-	} else {
+	case errors.Is(err, session.ErrUserLimit):
+		// A policy at work (session.LimitRefuse), not a failure.
+		m.logger.WarnContext(ctx, "sessionmiddleware: the sign-in was refused: the user has as many sessions as MaxUserSessions allows; the response is replaced by the error response",
+			"cookie", m.name, "method", rw.r.Method, "path", rw.r.URL.Path, "error", err)
+	default:
 		m.logger.ErrorContext(ctx, "sessionmiddleware: saving the session failed; the response is replaced by the error response",
 			"cookie", m.name, "error", err)
 	}
