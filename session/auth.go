@@ -37,13 +37,21 @@ func (s *Session) AuthenticatedAt() time.Time {
 }
 
 // AuthenticatedWithin reports whether the user proved who they are within
-// d before now (time.Now): false when they never did, and for a time in
-// the future by more than a second, which a clock does not explain.
+// d before now, by the clock of the storage that read the session
+// (Options.Now; time.Now for a session no storage read): false when they
+// never did, and for a time in the future by more than a second, which
+// clocks do not explain.
 func (s *Session) AuthenticatedWithin(d time.Duration) bool {
-	at := s.AuthenticatedAt()
-	if at.IsZero() {
+	s.lock()
+	at, now := s.rec.authAt, s.now
+	destroyed := s.destroyed
+	s.mu.Unlock()
+	if at.IsZero() || destroyed {
 		return false
 	}
-	age := time.Since(at)
+	if now == nil {
+		now = time.Now
+	}
+	age := now().Sub(at)
 	return age < d && age > -time.Second
 }

@@ -34,6 +34,9 @@ func NewBackendStorage(b Backend, o Options) (Storage, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	if o.RegenerateGrace > 0 && o.UserKey == "" {
+		return nil, errors.New("session: Options.RegenerateGrace needs Options.UserKey, to tell a sign-in (whose old id is never kept) from a rotation")
+	}
 	if o.Epochs != nil {
 		return nil, errors.New("session: Options.Epochs is for cookie storage (Options.Client); a server-side storage keeps its users' epochs itself and implements session.Epochs when Options.UserKey is set")
 	}
@@ -150,8 +153,18 @@ func (st *backendStorage) readKey(ctx context.Context, key string, now time.Time
 	return r, v, err
 }
 
-// Read implements Storage.
+// Read implements Storage. The session it returns tells time by the
+// storage's clock (Options.Now).
 func (st *backendStorage) Read(ctx context.Context, cookieValue string) (*Session, error) {
+	s, err := st.readSession(ctx, cookieValue)
+	if s != nil {
+		s.now = st.o.Now
+	}
+	return s, err
+}
+
+// readSession is Read.
+func (st *backendStorage) readSession(ctx context.Context, cookieValue string) (*Session, error) {
 	if cookieValue == "" || !ValidID(cookieValue) {
 		return New(), nil
 	}
@@ -554,7 +567,7 @@ func (x *execution) deleteOld(ctx context.Context) error {
 			v = snap.version
 		}
 		var err error
-		if moved && !v.IsZero() && st.o.RegenerateGrace > 0 {
+		if moved && !v.IsZero() && x.graced() {
 			err = x.forward(ctx, id, v) // grace.go
 		} else {
 			err = st.b.Delete(ctx, st.b.Key(id), v)

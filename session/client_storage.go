@@ -146,8 +146,18 @@ func (st *bindingClientStorage) BindCookie(c CookieInfo) error { return st.b.Bin
 
 // Read implements Storage. A value that does not decode or parse, or whose
 // session has expired, gives a new session; one that does not decode or
-// parse is also logged.
+// parse is also logged. The session tells time by the storage's clock
+// (ClientOptions.Now).
 func (st *clientStorage) Read(ctx context.Context, cookieValue string) (*Session, error) {
+	s, err := st.readSession(ctx, cookieValue)
+	if s != nil {
+		s.now = st.o.Now
+	}
+	return s, err
+}
+
+// readSession is Read.
+func (st *clientStorage) readSession(ctx context.Context, cookieValue string) (*Session, error) {
 	if cookieValue == "" {
 		return New(), nil
 	}
@@ -173,7 +183,7 @@ func (st *clientStorage) Read(ctx context.Context, cookieValue string) (*Session
 		st.readEvent(ctx, id, EventStorageError, CauseRead, err)
 		return nil, err
 	} else if ended {
-		st.readEvent(ctx, id, EventRevoked, CauseEpoch, nil)
+		st.revokedEvent(ctx, id, user)
 		return New(), nil
 	}
 	if !ValidID(id) {
@@ -185,6 +195,19 @@ func (st *clientStorage) Read(ctx context.Context, cookieValue string) (*Session
 	s.setExpiryLocked(&st.o, s.rec.saved, now)
 	st.readEvent(ctx, id, EventLoaded, "", nil)
 	return s, nil
+}
+
+// revokedEvent reports a session of user that Read found ended by its
+// user's epoch.
+func (st *clientStorage) revokedEvent(ctx context.Context, id, user string) {
+	if !st.ev.on() {
+		return
+	}
+	e := Event{Kind: EventRevoked, Cause: CauseEpoch, User: user}
+	if ValidID(id) {
+		e.Handle = handleOf(id)
+	}
+	st.ev.emit(ctx, e)
 }
 
 // readEvent reports what Read found in the cookie: a session (id, "" when

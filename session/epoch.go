@@ -32,7 +32,8 @@ type Epochs interface {
 	// Bump raises user's epoch and ends every session of the user signed
 	// in under an earlier one, except keep (nil: none), which a storage
 	// keeps by stamping it with the new epoch (it is saved with the
-	// request, its id unchanged). Call it when the password changes, or
+	// request, its id unchanged); an id keep is given later in the
+	// request (RegenerateID) gets no grace window (RegenerateGrace). Call it when the password changes, or
 	// for "sign out everywhere". It returns the new epoch. Server-side
 	// sessions end at once (their records are deleted); cookie sessions
 	// when a process next loads them, within ClientOptions.EpochCacheTTL.
@@ -73,6 +74,9 @@ func (st *indexedStorage) Bump(ctx context.Context, user string, keep *Session) 
 	if keep != nil {
 		except = keep.Handle()
 	}
+	if keep != nil {
+		keep.endGrace()
+	}
 	var epoch int64
 	_, err := st.revoke(ctx, user, CauseEpoch, func(h string) bool { return h != except }, &epoch)
 	if err != nil {
@@ -80,6 +84,15 @@ func (st *indexedStorage) Bump(ctx context.Context, user string, keep *Session) 
 		return epoch, fmt.Errorf("session: bumping a user's epoch: %w", err)
 	}
 	return epoch, nil
+}
+
+// endGrace keeps the ids that s replaces from a grace window
+// (Options.RegenerateGrace): a Bump kept s, so whoever holds its current
+// id must not follow it to its next.
+func (s *Session) endGrace() {
+	s.lock()
+	defer s.mu.Unlock()
+	s.rec.noGrace = true
 }
 
 // restamp stamps s with user's new epoch, if s is signed in as user under
@@ -199,6 +212,7 @@ func (st clientEpochs) Bump(ctx context.Context, user string, keep *Session) (in
 	}
 	st.epochs.put(user, n, st.o.Now())
 	if keep != nil {
+		keep.endGrace()
 		keep.restamp(st.o.UserKey, user, n)
 	}
 	return n, nil

@@ -10,17 +10,25 @@ import (
 )
 
 // A grace window after regeneration (Options.RegenerateGrace). A client on
-// a flaky connection may send a request that regenerates its session (a
-// sign-in), lose the response, and retry with the old cookie. With the
-// window, the save of RegenerateID(true) does not delete the old id's
-// record: it replaces it, at the version it merged, with a forwarding
-// record [{},{},{"s":saved,"f":sealed}] that lives for the window. Reading
-// the old id within the window loads the session under its new id, and the
+// a flaky connection may send a request that rotates its session id
+// (RegenerateID(true)), lose the response, and retry with the old cookie.
+// With the window, the save does not delete the old id's record: it
+// replaces it, at the version it merged, with a forwarding record
+// [{},{},{"s":saved,"f":sealed}] that lives for the window. Reading the
+// old id within the window loads the session under its new id, and the
 // save sends the new id's cookie. The forwarding record holds no data, so
 // it brings nothing back: once the new session is destroyed or revoked
 // (its record deleted), or the window is over, the old id gives a new
 // session, as it does without the window. Remix reads it as an empty
 // session.
+//
+// Only a rotation gets the window, never a change of privilege: an id is
+// forwarded only when the session names the same user (Options.UserKey)
+// before and after, the user did not authenticate in the request
+// (MarkAuthenticated), and no Bump kept the session. Otherwise whoever
+// planted or stole the old id (session fixation) would follow the user
+// into the signed-in session. A sign-in whose response was lost needs no
+// window: its retry carries the credentials and signs in again.
 //
 // The new id in it is sealed with the old one: XORed with a SHA-256 of
 // the old id, which the store never holds (its keys are the id only where
@@ -93,6 +101,14 @@ func (st *backendStorage) follow(ctx context.Context, oldID string, r *decodedRe
 		return oldID, decodedRecord{}, Version{}, err
 	}
 	return id, next, v, nil
+}
+
+// graced reports whether the save gives the id it replaces a grace
+// window: a rotation, not a change of privilege (see above).
+func (x *execution) graced() bool {
+	snap := &x.snap
+	return x.st.o.RegenerateGrace > 0 && x.st.caps.index && snap.user == snap.indexed &&
+		!snap.authTouched && !snap.noGrace
 }
 
 // forward replaces the record of oldID, at version v, with the forwarding

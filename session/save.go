@@ -38,8 +38,9 @@ type saveSnapshot struct {
 	client          Client
 	device, network string
 	// forwarded: loaded through a replaced id's record (grace.go): the
-	// cookie must name the session's own id.
-	forwarded bool
+	// cookie must name the session's own id. authTouched and noGrace
+	// decide whether a replaced id gets a grace window (grace.go).
+	forwarded, authTouched, noGrace bool
 
 	// The per-user index (Options.UserKey; set by a storage that keeps one).
 	user    string // the user the session names now
@@ -49,23 +50,25 @@ type saveSnapshot struct {
 // snapshotLocked copies the save state of s. s.mu must be held.
 func (s *Session) snapshotLocked() saveSnapshot {
 	return saveSnapshot{
-		id:         s.id,
-		originalID: s.rec.originalID,
-		deleteID:   s.rec.deleteID,
-		deletes:    s.idsToDeleteLocked(),
-		destroyed:  s.destroyed,
-		dirty:      s.dirty,
-		stored:     s.stored,
-		created:    s.rec.created,
-		saved:      s.rec.saved,
-		written:    s.rec.saved,
-		persistent: s.persistentLocked(),
-		version:    s.rec.version,
-		changes:    s.rec.changes,
-		client:     s.client,
-		device:     s.rec.device,
-		network:    s.rec.network,
-		forwarded:  s.rec.forwarded,
+		id:          s.id,
+		originalID:  s.rec.originalID,
+		deleteID:    s.rec.deleteID,
+		deletes:     s.idsToDeleteLocked(),
+		destroyed:   s.destroyed,
+		dirty:       s.dirty,
+		stored:      s.stored,
+		created:     s.rec.created,
+		saved:       s.rec.saved,
+		written:     s.rec.saved,
+		persistent:  s.persistentLocked(),
+		version:     s.rec.version,
+		changes:     s.rec.changes,
+		client:      s.client,
+		device:      s.rec.device,
+		network:     s.rec.network,
+		forwarded:   s.rec.forwarded,
+		authTouched: s.authTouched,
+		noGrace:     s.rec.noGrace,
 	}
 }
 

@@ -45,6 +45,9 @@ type Session struct {
 
 	// client is this request's client (SetClient; client.go).
 	client Client
+	// now is the clock of the storage that read the session (its
+	// Options.Now), for AuthenticatedWithin; nil: time.Now.
+	now func() time.Time
 
 	// rec is what the storage keeps of the session's record: its load and
 	// save state, which only the storage code (save.go, backend_storage.go,
@@ -81,8 +84,9 @@ type recordState struct {
 	device, network string
 	// forwarded: the session was loaded through the record of an id it
 	// replaced, within Options.RegenerateGrace (grace.go); its save sends
-	// the cookie of its own id.
-	forwarded bool
+	// the cookie of its own id. noGrace: a Bump kept the session, so the
+	// ids it replaces get no grace window (grace.go).
+	forwarded, noGrace bool
 
 	// indexed is the user whose index (Options.UserKey) lists the stored
 	// records of this session (originalID, discarded): set when it is

@@ -115,12 +115,17 @@ type Options struct {
 	// seen (LimitEndLeastRecent), or refuse the sign-in (LimitRefuse).
 	UserLimit LimitPolicy
 	// RegenerateGrace keeps, for this long after a save of
-	// RegenerateID(true), the old id readable: a request that still
-	// carries it (a retry of a sign-in whose response was lost) loads the
-	// session under its new id and gets the new id's cookie. The old id's
-	// record then holds no data, only the sealed new id, so a destroy or
-	// revoke of the session ends the window at once; outside it the old id
-	// gives a new session, as it does with 0. 0: no window (off).
+	// RegenerateID(true) that rotates the id of a session, the old id
+	// readable: a request that still carries it (a retry from a client
+	// that lost the response) loads the session under its new id and gets
+	// the new id's cookie. The old id's record then holds no data, only
+	// the sealed new id, so a destroy or revoke of the session ends the
+	// window at once; outside it the old id gives a new session, as it
+	// does with 0. A change of privilege never gets the window: a sign-in,
+	// a sign-out or a switch of user (UserKey, which the window needs), a
+	// request that called MarkAuthenticated, a session an Epochs.Bump
+	// kept; their old ids are dead at once, so that whoever planted or
+	// stole one cannot follow. 0: no window (off).
 	RegenerateGrace time.Duration
 	// Observer receives the lifecycle events of the storage's sessions
 	// (Event): loads, saves, expiry, revokes, errors. nil: none, and the

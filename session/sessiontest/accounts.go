@@ -27,6 +27,7 @@ var accountScenarios = []scenario{
 	{name: "accounts: the limit can refuse the sign-in", userIndex: true, serverSide: true, run: limitRefuse},
 	{name: "accounts: 64 concurrent sign-ins never leave more than the limit alive", userIndex: true, serverSide: true, run: limitConcurrent},
 	{name: "accounts: within the grace window the old id loads the new session and gets its cookie", serverSide: true, run: graceRetry},
+	{name: "accounts: a sign-in, a switch of user, a re-authentication or a Bump gives the old id no grace window", serverSide: true, run: graceNotForPrivilege},
 	{name: "accounts: a destroy or revoke ends the grace window at once", serverSide: true, run: graceEnds},
 	{name: "accounts: a retry of the old id racing a logout brings nothing back", serverSide: true, run: graceRacingLogout},
 }
@@ -96,7 +97,8 @@ func devicesInCookie(t *testing.T, c Config) {
 }
 
 // authTimeKept: MarkAuthenticated is saved (to the millisecond), read back,
-// kept across RegenerateID(true), and gone with Destroy.
+// judged by the storage's clock, kept across RegenerateID(true), and gone
+// with Destroy.
 func authTimeKept(t *testing.T, c Config) {
 	e := newEnv(t, c, nil)
 	at := e.clock.Now().Add(-time.Minute).Truncate(time.Millisecond)
@@ -105,6 +107,11 @@ func authTimeKept(t *testing.T, c Config) {
 		s.MarkAuthenticated(at)
 	})
 	require(t, e.read(cookie).AuthenticatedAt().Equal(at), "AuthenticatedAt after a save = %v, want %v", e.read(cookie).AuthenticatedAt(), at)
+	// AuthenticatedWithin tells time by the storage's clock.
+	check(t, e.read(cookie).AuthenticatedWithin(2*time.Minute), "AuthenticatedWithin(2m) a minute after, by the storage's clock")
+	e.clock.Advance(time.Minute)
+	check(t, !e.read(cookie).AuthenticatedWithin(2*time.Minute), "AuthenticatedWithin(2m) two minutes after, by the storage's clock")
+	check(t, e.read(cookie).AuthenticatedWithin(3*time.Minute), "AuthenticatedWithin(3m) two minutes after, by the storage's clock")
 	cookie, _ = e.req(cookie, func(s *session.Session) { s.RegenerateID(true) })
 	check(t, e.read(cookie).AuthenticatedAt().Equal(at), "AuthenticatedAt after RegenerateID(true) = %v, want %v", e.read(cookie).AuthenticatedAt(), at)
 	e.req(cookie, func(s *session.Session) { s.Set("theme", "dark") })
@@ -300,11 +307,12 @@ func limitConcurrent(t *testing.T, c Config) {
 }
 
 // graceEnv is a storage with a 30-second grace window, and a session that
-// signed in with RegenerateID(true): its old and new ids.
+// signed in, then rotated its id with RegenerateID(true): the ids before
+// and after the rotation.
 func graceEnv(t *testing.T, c Config) (e *env, old, cookie string) {
 	e = newEnv(t, c, func(o *session.Options) { o.RegenerateGrace = 30 * time.Second; o.UserKey = userKey })
-	old, _ = e.req("", func(s *session.Session) { s.Set("theme", "dark") })
-	cookie = e.login(old, "ada", true)
+	old = e.login("", "ada", true)
+	cookie, _ = e.req(old, func(s *session.Session) { s.RegenerateID(true) })
 	require(t, cookie != old, "RegenerateID(true) kept the id")
 	return e, old, cookie
 }
@@ -315,14 +323,40 @@ func graceRetry(t *testing.T, c Config) {
 	got, set := e.req(old, func(s *session.Session) { _ = s.Get(userKey) })
 	check(t, set && got == cookie, "a request with the old id within the window: Set-Cookie %v %q, want the new id's", set, got)
 	equal(t, "the user the old id loads within the window", e.userOf(old), "ada")
-	// A retry of the sign-in itself regenerates again: the old id then
+	// A retry of the rotation itself rotates again: the old id then
 	// names the newest session.
-	newer := e.login(old, "ada", true)
-	check(t, newer != cookie && newer != old, "a retried sign-in kept an id")
-	equal(t, "the user of the retried sign-in", e.userOf(newer), "ada")
+	newer, _ := e.req(old, func(s *session.Session) { s.RegenerateID(true) })
+	check(t, newer != cookie && newer != old, "a retried rotation kept an id")
+	equal(t, "the user of the retried rotation", e.userOf(newer), "ada")
 	e.clock.Advance(2 * time.Second)
 	equal(t, "the user the old id loads after the window", e.userOf(old), "")
 	equal(t, "the user of the session", e.userOf(newer), "ada")
+}
+
+// graceNotForPrivilege: a change of privilege gives its old id no window,
+// so that whoever planted or stole it cannot follow: a sign-in (the
+// anonymous id before it), a switch of user, a rotation in a request that
+// authenticated, and one of a session a Bump kept.
+func graceNotForPrivilege(t *testing.T, c Config) {
+	e := newEnv(t, c, func(o *session.Options) { o.RegenerateGrace = 30 * time.Second; o.UserKey = userKey })
+	planted, _ := e.req("", func(s *session.Session) { s.Set("theme", "dark") })
+	signedIn := e.login(planted, "ada", true)
+	equal(t, "the anonymous id after a sign-in, within the window", e.userOf(planted), "")
+	switched := e.login(signedIn, "bob", true)
+	equal(t, "the id before a switch of user, within the window", e.userOf(signedIn), "")
+	reauth, _ := e.req(switched, func(s *session.Session) {
+		s.RegenerateID(true)
+		s.MarkAuthenticated(e.clock.Now())
+	})
+	equal(t, "the id before a re-authentication, within the window", e.userOf(switched), "")
+	if ep, ok := e.st.(session.Epochs); ok {
+		s := e.read(reauth)
+		_, err := ep.Bump(context.Background(), "bob", s)
+		must(t, "Bump", err)
+		s.RegenerateID(true)
+		e.save(s)
+		equal(t, "the id before the rotation of a session a Bump kept, within the window", e.userOf(reauth), "")
+	}
 }
 
 func graceEnds(t *testing.T, c Config) {
@@ -335,9 +369,9 @@ func graceEnds(t *testing.T, c Config) {
 		equal(t, "the user the old id loads after a revoke within the window", e.userOf(old), "")
 	}
 	// Without a window, the old id is gone at once.
-	e = newEnv(t, c, nil)
-	old, _ = e.req("", func(s *session.Session) { s.Set("theme", "dark") })
-	e.login(old, "ada", true)
+	e = newEnv(t, c, func(o *session.Options) { o.UserKey = userKey })
+	old = e.login("", "ada", true)
+	e.req(old, func(s *session.Session) { s.RegenerateID(true) })
 	equal(t, "the old id without a window", e.userOf(old), "")
 }
 
