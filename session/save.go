@@ -182,16 +182,20 @@ func decideSave(snap *saveSnapshot, now time.Time, o *Options, c storeCaps) save
 	case refreshDue:
 		p.slide(snap, c.touch && !o.rewriteDue(snap.written, now) && !seenDue(snap, now))
 	}
-	if snap.forwarded && p.cookie == cookieKeep && !snap.destroyed {
-		// Loaded through the id it replaced (grace.go): the browser
-		// still holds that id, and gets this one.
-		p.cookie = cookieSet
-	}
+	p.forwarded(snap)
 	if c.index {
 		// The per-user index: see decideIndex (userindex.go).
 		p.index = decideIndex(snap, &p)
 	}
 	return p
+}
+
+// forwarded sends the cookie of a session loaded through the id it
+// replaced (grace.go): the browser still holds that id, and gets this one.
+func (p *savePlan) forwarded(snap *saveSnapshot) {
+	if snap.forwarded && p.cookie == cookieKeep && !snap.destroyed {
+		p.cookie = cookieSet
+	}
 }
 
 // seenDue reports whether a sliding refresh should rewrite the record

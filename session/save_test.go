@@ -2,6 +2,7 @@ package session
 
 import (
 	"github.com/sessionkit/sessionkit/session/internal/wire"
+	"net/netip"
 
 	"context"
 	"reflect"
@@ -67,6 +68,18 @@ func TestDecideSave(t *testing.T) {
 			savePlan{write: writeRecord, refresh: true, ttl: 30 * time.Minute, mark: markRefresh, created: created}},
 		{"refresh not due yet: nothing", loaded, idle, server,
 			savePlan{ttl: 30 * time.Minute, created: created}},
+		{"refresh due, Toucher, the client moved: rewrite, no cookie", with(refreshDue, func(s *saveSnapshot) {
+			s.client, s.network = Client{Addr: netip.MustParseAddr("198.51.100.1")}, "203.0.113.0/24"
+		}), idle, touch,
+			savePlan{write: writeRecord, refresh: true, ttl: 30 * time.Minute, mark: markRefresh, created: created}},
+		{"refresh due, Toucher, the same client: touch", with(refreshDue, func(s *saveSnapshot) {
+			s.client, s.network = Client{Addr: netip.MustParseAddr("203.0.113.9")}, "203.0.113.0/24"
+		}), idle, touch,
+			savePlan{write: writeTouch, refresh: true, ttl: 30 * time.Minute, mark: markRefresh, created: created}},
+		{"loaded through a replaced id, unchanged: the cookie of its own id", with(loaded, func(s *saveSnapshot) { s.forwarded = true }), idle, touch,
+			savePlan{ttl: 30 * time.Minute, cookie: cookieSet, created: created}},
+		{"loaded through a replaced id, destroyed: expire the cookie", with(destroyed, func(s *saveSnapshot) { s.forwarded = true }), idle, touch,
+			savePlan{deletes: []string{"a"}, ttl: 30 * time.Minute, cookie: cookieExpire, mark: markSaved, created: created}},
 		{"refresh of a never-stored session: nothing", with(refreshDue, func(s *saveSnapshot) { s.stored = false }), idle, server,
 			savePlan{ttl: 30 * time.Minute, created: created}},
 
