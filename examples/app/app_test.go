@@ -218,6 +218,9 @@ func TestLoginFlow(t *testing.T) {
 			_, body = get(t, cl, srv.URL+"/")
 			mustContain(t, body, "visited this page 2 times")
 			anonymous := sessionCookie(t, cl, srv)
+			if anonymous == "" {
+				t.Fatal("no session cookie before the login")
+			}
 
 			// The account page sends visitors to the login form, with a flash.
 			_, body = get(t, cl, srv.URL+"/account")
@@ -245,8 +248,9 @@ func TestLoginFlow(t *testing.T) {
 			mustContain(t, body, "visited this page 3 times")
 
 			if row.storage != "cookie" {
-				// The id from before the login is dead: replaying it gives
-				// a new, anonymous session.
+				// The id from before the login is dead at once: replaying it
+				// gives a new, anonymous session (a sign-in gets no grace
+				// window; TestRegenerateGrace).
 				req, _ := http.NewRequest(http.MethodGet, srv.URL+"/account", nil)
 				req.AddCookie(&http.Cookie{Name: "session", Value: anonymous})
 				resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)

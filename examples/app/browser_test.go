@@ -113,6 +113,7 @@ func TestBrowser(t *testing.T) {
 			if code := p.stop(t, syscall.SIGTERM); code != 0 {
 				t.Fatalf("the app exited %d after SIGTERM", code)
 			}
+			reauthFlow(t, browserCtx, dir, p.args)
 			t.Logf("%s: %d screenshots in %s, %v", row.name, b.shots, dir, time.Since(start).Round(time.Millisecond))
 		})
 	}
@@ -300,7 +301,7 @@ func serveOtherOrigin(w http.ResponseWriter, r *http.Request) {
 }
 
 // devicesFlow signs in from two browsers (two browser contexts, two cookie
-// jars): each sees two active sessions, one of them "this device". The first
+// jars): each sees two active sessions, one of them "This device". The first
 // signs the second out from its row, and the second is anonymous on its
 // next request; then "sign out everywhere else" does the same.
 func devicesFlow(t *testing.T, browserCtx context.Context, dir, app string) {
@@ -332,9 +333,9 @@ func devicesFlow(t *testing.T, browserCtx context.Context, dir, app string) {
 		if all, this := rows(x); all != 2 || this != 1 {
 			t.Fatalf("browser %s lists %d sessions (%d this device), want 2 (1)", name, all, this)
 		}
-		x.contains("#devices", "this device")
+		x.contains("#devices", "This device")
 	}
-	a.contains("tr.device", "this device") // the first row
+	a.contains("tr.device", "This device") // the first row
 	a.shot("active-sessions-two-browsers")
 
 	out := a.follow(chromedp.Click(chromedp.CSS(`tr.device:not(.this) button.sign-out-device`)))

@@ -12,11 +12,14 @@ import (
 )
 
 // The account page's "Active sessions": every session signed in as this user
-// (one per browser or device), with a "Sign out" button on each row and
-// "sign out everywhere else". The storages index sessions by the "user" value
+// (one per browser or device), named by the device and network it was last
+// used from, with a "Sign out" button on each row and "sign out everywhere
+// else". The storages index sessions by the "user" value
 // (session.Options.UserKey), so listing asks the store for this user's
 // sessions only, and signing out deletes their records on the server: the
-// next request from that browser is anonymous.
+// next request from that browser is anonymous. Cookie storage can list
+// nothing, but it can still sign out everywhere else: it refuses the
+// cookies signed in before the user's epoch was raised (session.Epochs).
 
 // userKey is the session value that names the signed-in user.
 const userKey = "user"
@@ -33,23 +36,36 @@ var deviceRoutes = struct {
 // devicesView is the section.
 type devicesView struct {
 	Available bool // the storage keeps an index (not cookie storage)
-	Error     bool // listing failed (logged)
-	Rows      []deviceRow
-	Others    int // rows that are not this device
-	R         struct{ SignOut, SignOutOthers router.Route }
+	// Everywhere: without a list, "sign out everywhere else" still works
+	// (cookie storage, through the user's epoch).
+	Everywhere bool
+	Error      bool // listing failed (logged)
+	Rows       []deviceRow
+	Others     int // rows that are not this device
+	R          struct{ SignOut, SignOutOthers router.Route }
 }
 
 type deviceRow struct {
 	Handle   string // opaque: names the session without revealing its id
+	Device   string // "Firefox on Linux"
+	Network  string // "203.0.113.0/24"
 	Created  string
 	LastSeen string
 	Ago      string
 	This     bool // the session of this request
 }
 
+// unknownDevice and unknownNetwork stand for the facts a session was saved
+// without: before its first write of them, or by another program.
+const (
+	unknownDevice  = "Unknown device"
+	unknownNetwork = "unknown network"
+)
+
 // devices lists user's sessions for the account page.
 func (a *app) devices(r *http.Request, s *session.Session, user string) *devicesView {
 	v := &devicesView{Available: a.cfg.storage.Users != nil}
+	v.Everywhere = !v.Available && a.cfg.storage.Epochs != nil
 	v.R.SignOut, v.R.SignOutOthers = deviceRoutes.SignOut, deviceRoutes.SignOutOthers
 	if !v.Available {
 		return v
@@ -64,7 +80,7 @@ func (a *app) devices(r *http.Request, s *session.Session, user string) *devices
 	this := s.Handle()
 	for _, info := range list {
 		// The rest newest LastSeen first, as Sessions lists them.
-		row := deviceRow{Handle: info.Handle, This: info.Handle == this, LastSeen: formatTime(info.LastSeen), Created: formatTime(info.Created)}
+		row := newDeviceRow(info, info.Handle == this)
 		row.Ago = ago(now.Sub(info.LastSeen))
 		if !row.This {
 			v.Others++
@@ -74,6 +90,20 @@ func (a *app) devices(r *http.Request, s *session.Session, user string) *devices
 		}
 	}
 	return v
+}
+
+// newDeviceRow is the row of one session; this marks the session of this
+// request.
+func newDeviceRow(info session.SessionInfo, this bool) deviceRow {
+	row := deviceRow{Handle: info.Handle, This: this, Device: info.Device, Network: info.Network,
+		LastSeen: formatTime(info.LastSeen), Created: formatTime(info.Created)}
+	if row.Device == "" {
+		row.Device = unknownDevice
+	}
+	if row.Network == "" {
+		row.Network = unknownNetwork
+	}
+	return row
 }
 
 func formatTime(t time.Time) string {
@@ -127,21 +157,28 @@ func (a *app) signOutDevice(w http.ResponseWriter, r *http.Request) {
 }
 
 // signOutOthers ends every session of the signed-in user but this one: what
-// to do after a password change, or on a device that is not yours.
+// to do on a device that is not yours. A storage that keeps an index
+// deletes the others' records (and says how many); cookie storage raises
+// the user's epoch, so that the other browsers' cookies are refused.
 func (a *app) signOutOthers(w http.ResponseWriter, r *http.Request) {
 	s := session.FromContext(r.Context())
 	user, _ := session.Value[string](s, userKey)
-	if ix := a.cfg.storage.Users; ix != nil {
-		n, err := ix.RevokeAll(r.Context(), user, s.Handle())
-		switch {
-		case err != nil:
-			a.logger().ErrorContext(r.Context(), "signing out other devices", "error", err)
-			s.Flash("error", "The other devices could not be signed out; try again.")
-		case n == 1:
-			s.Flash("notice", "Signed out 1 other session.")
-		default:
-			s.Flash("notice", "Signed out "+strconv.Itoa(n)+" other sessions.")
+	var err error
+	switch {
+	case a.cfg.storage.Users != nil:
+		var n int
+		n, err = a.cfg.storage.Users.RevokeAll(r.Context(), user, s.Handle())
+		if err == nil {
+			s.Flash("notice", "Signed out "+plural(n, "other session")+".")
 		}
+	case a.cfg.storage.Epochs != nil:
+		if err = a.endOtherSessions(r.Context(), user, s); err == nil {
+			s.Flash("notice", "Every other device was signed out.")
+		}
+	}
+	if err != nil {
+		a.logger().ErrorContext(r.Context(), "signing out other devices", "error", err)
+		s.Flash("error", "The other devices could not be signed out; try again.")
 	}
 	http.Redirect(w, r, routes.Account.MustHref(nil), http.StatusSeeOther)
 }
@@ -151,14 +188,17 @@ var _ = template.Must(pageTemplate.Parse(devicesHTML))
 const devicesHTML = `{{define "devices"}}{{with .Devices}}
 <section class="card" id="devices">
 <h2>Active sessions</h2>
-{{if not .Available}}<p class="muted" id="devices-unavailable">Not available with cookie storage: the whole session lives in the browser's cookie, so the server cannot list it or sign it out (sign out ends only this browser's copy). Use <code>-storage memory</code> or <code>-storage file</code>.</p>
-{{else if .Error}}<p class="flash error">Your sessions could not be listed right now.</p>
-{{else}}<p class="muted">Every browser signed in as you. Signing one out deletes its session on the server: its next request is anonymous. <em>Session began</em> is when that browser's session started, which may be before it signed in: signing in gives the session a new id but keeps its start.</p>
+{{if not .Available}}<p class="muted" id="devices-unavailable">Listing is not available with cookie storage: the whole session lives in the browser's cookie, so the server keeps no list of them, and sign out ends only this browser's copy. Use <code>-storage memory</code> or <code>-storage file</code> to see them.</p>
+{{if .Everywhere}}<p class="muted">Signing out every other browser works all the same: the server keeps a counter per account (its <em>epoch</em>), stamped into each cookie at sign-in. Raising it makes every cookie stamped before refused on its next request, except this browser's, which gets the new stamp.</p>
+<form method="post" action="{{href .R.SignOutOthers}}"><p><button class="primary" type="submit" id="sign-out-others">Sign out everywhere else</button></p></form>
+{{end}}{{else if .Error}}<p class="flash error">Your sessions could not be listed right now.</p>
+{{else}}<p class="muted">Every browser signed in as you, by the device and network it was last used from. Signing one out deletes its session on the server: its next request is anonymous. <em>Session began</em> is when that browser's session started, which may be before it signed in: signing in gives the session a new id but keeps its start.</p>
 <table class="devices">
-<tr><th>Session began</th><th>Last seen</th><th></th></tr>
+<tr><th>Device</th><th>Session began</th><th>Last seen</th><th></th></tr>
 {{range .Rows}}<tr class="device{{if .This}} this{{end}}">
+<td><span class="device-name">{{.Device}}</span>{{if .This}} <strong class="this-device">This device</strong>{{end}}<br><span class="muted network">{{.Network}}</span></td>
 <td>{{.Created}}</td>
-<td>{{.Ago}} <span class="muted">({{.LastSeen}})</span>{{if .This}} <strong class="this-device">this device</strong>{{end}}</td>
+<td>{{.Ago}} <span class="muted">({{.LastSeen}})</span></td>
 <td><form method="post" action="{{href $.Devices.R.SignOut}}"><input type="hidden" name="handle" value="{{.Handle}}"><button type="submit" class="sign-out-device">Sign out</button></form></td>
 </tr>{{end}}
 </table>

@@ -224,8 +224,13 @@ func (l *eventLog) observer(logger *slog.Logger, more ...session.Observer) sessi
 
 // endedReason says why the cookie of this request named a session that is
 // gone, for the page: revoked from another device, or ended by its account's
-// session cap, or expired. "" when it was not gone, or when this browser
+// session cap, or by a password change or "sign out everywhere" (the
+// user's epoch), or expired. "" when it was not gone, or when this browser
 // ended it itself (sign-out), or nothing says why.
+//
+// The request's read reports first, and one event: what the cookie's
+// session turned out to be. Only that one counts: a revoke reported later
+// in the request is of another session, ended by this one.
 func (a *app) endedReason(ctx context.Context) string {
 	for _, e := range thisRequest(ctx) {
 		switch e.Kind {
@@ -233,6 +238,15 @@ func (a *app) endedReason(ctx context.Context) string {
 			return a.expiredMessage(e.Cause)
 		case session.EventMissing:
 			return a.missingMessage(e)
+		case session.EventRevoked:
+			// Cookie storage's read of a cookie stamped below its
+			// user's epoch: when that epoch was raised is not known.
+			if e.Cause == session.CauseEpoch {
+				return epochMessage("")
+			}
+			return revokedMessage(e)
+		case session.EventLoaded, session.EventCorrupt:
+			return ""
 		}
 	}
 	return ""
@@ -294,10 +308,28 @@ func lastActive(history []eventRecord) (time.Time, bool) {
 
 // revokedMessage explains a revoke.
 func revokedMessage(e eventRecord) string {
-	if e.Cause == session.CauseCap {
+	switch e.Cause {
+	case session.CauseCap:
 		return "You were signed out because this account signed in on too many devices."
+	case session.CauseEpoch:
+		return epochMessage(hourMinute(e.At))
 	}
-	return "You were signed out from another device at " + e.At.UTC().Format("15:04") + " UTC."
+	return "You were signed out from another device at " + hourMinute(e.At) + " UTC."
+}
+
+// epochMessage explains a session ended by its user's epoch, raised at the
+// time of day at ("": not known).
+func epochMessage(at string) string {
+	msg := "You were signed out because the password was changed or someone chose to sign out everywhere"
+	if at != "" {
+		msg += ", at " + at + " UTC"
+	}
+	return msg + "."
+}
+
+// hourMinute is a time of day as the messages say it, in UTC.
+func hourMinute(t time.Time) string {
+	return t.UTC().Format("15:04")
 }
 
 // eventLine is one line of "Recent events of this session".
@@ -379,6 +411,8 @@ func revokedText(cause string) string {
 		return "signed out from another device (sign out everywhere else)"
 	case session.CauseCap:
 		return "signed out: too many devices"
+	case session.CauseEpoch:
+		return "signed out everywhere (password changed, or sign out everywhere)"
 	}
 	return "signed out from another device"
 }

@@ -203,6 +203,11 @@ func TestEndedReason(t *testing.T) {
 			session.Event{Kind: session.EventMissing}, "You were signed out from another device at 14:02 UTC."},
 		{"cap", []session.Event{{Kind: session.EventRevoked, Cause: session.CauseCap}},
 			session.Event{Kind: session.EventMissing}, "You were signed out because this account signed in on too many devices."},
+		{"epoch, server-side", []session.Event{{Kind: session.EventCreated}, {Kind: session.EventRevoked, Cause: session.CauseEpoch}},
+			session.Event{Kind: session.EventMissing}, "You were signed out because the password was changed or someone chose to sign out everywhere, at 14:02 UTC."},
+		// Cookie storage finds the stamp below the epoch as it reads.
+		{"epoch, cookie", nil, session.Event{Kind: session.EventRevoked, Cause: session.CauseEpoch},
+			"You were signed out because the password was changed or someone chose to sign out everywhere."},
 		{"own sign-out", []session.Event{{Kind: session.EventCreated}, {Kind: session.EventDestroyed}},
 			session.Event{Kind: session.EventMissing}, ""},
 		{"idle", nil, session.Event{Kind: session.EventExpired, Cause: session.CauseIdle}, "Your session expired after 30 minutes without activity."},
@@ -229,10 +234,23 @@ func TestEndedReason(t *testing.T) {
 		})
 	}
 
+	// A request that loaded its session and then ended others (a password
+	// change, a sign-in past the cap): their revokes are not this
+	// request's reason.
+	a := &app{events: newEventLog(clock)}
+	req, _ := http.NewRequest(http.MethodGet, "/", nil)
+	a.events.collect(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		a.events.Observe(r.Context(), session.Event{Kind: session.EventLoaded, Handle: "this"})
+		a.events.Observe(r.Context(), session.Event{Kind: session.EventRevoked, Cause: session.CauseEpoch, Handle: "other"})
+		if got := a.endedReason(r.Context()); got != "" {
+			t.Errorf("a request that revoked another session: %q, want none", got)
+		}
+	})).ServeHTTP(nil, req)
+
 	// A store that dropped the record by its own expiry (Redis, memcached):
 	// missing, last saved more than the idle timeout ago.
 	at := now
-	a := &app{cfg: appConfig{idle: 30 * time.Minute}, events: newEventLog(func() time.Time { return at })}
+	a = &app{cfg: appConfig{idle: 30 * time.Minute}, events: newEventLog(func() time.Time { return at })}
 	a.events.Observe(context.Background(), session.Event{Kind: session.EventSaved, Handle: "h"})
 	at = at.Add(31 * time.Minute)
 	if got := a.missingMessage(eventRecord{Kind: session.EventMissing, Handle: "h", At: at}); got != "Your session expired after 30 minutes without activity." {

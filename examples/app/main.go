@@ -80,10 +80,15 @@ type config struct {
 	secure, seal       bool
 	metrics            bool
 	idle, lifetime     time.Duration
+	maxUserSessions    int // 0: maxUserSessions
 
 	// Not flags: what run (or a test) gives the storage.
 	observer session.Observer // Options.Observer; nil: none
-	now      func() time.Time // Options.Now, a test's clock; nil: time.Now
+	// now is a test's clock, nil for time.Now: every storage's
+	// Options.Now (ClientOptions.Now for cookie storage, and its epoch
+	// store's), so that expiry and RequireRecentAuth follow it. The app
+	// takes the same clock (appConfig.now).
+	now func() time.Time
 }
 
 // shutdownTimeout bounds how long requests in flight may take to finish
@@ -93,25 +98,9 @@ const shutdownTimeout = 10 * time.Second
 // run serves the app until ctx is done, then shuts the server down; it
 // returns nil after a clean shutdown.
 func run(ctx context.Context, args []string, stderr io.Writer) error {
-	var cfg config
-	fs := flag.NewFlagSet("app", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.addr, "addr", "localhost:8080", "address to listen on (port 0: any free port)")
-	fs.StringVar(&cfg.storage, "storage", "file", "session storage: "+strings.Join(storageNames, ", "))
-	fs.StringVar(&cfg.dir, "dir", ".sessions", "directory for -storage file")
-	fs.StringVar(&cfg.redis, "redis", "", "with -storage redis: the server's address, or several seed nodes of a Redis Cluster, comma-separated; with -storage redis-cluster: seed nodes (empty: start throwaway servers)")
-	fs.StringVar(&cfg.memcache, "memcache", "", "with -storage memcache: memcached addresses, comma-separated (empty: start a throwaway pool of 3)")
-	fs.StringVar(&cfg.postgres, "postgres", "", "with -storage postgres: the server's connection URL, pgx's format; the table is sessions (empty: start a throwaway server)")
-	fs.BoolVar(&cfg.seal, "seal", false, "with -storage cookie: encrypt the payload (AES-256-GCM) instead of only signing it")
-	fs.BoolVar(&cfg.secure, "secure", false, "send the cookie over HTTPS only (__Host- name); leave off for http://localhost")
-	fs.BoolVar(&cfg.metrics, "metrics", false, "serve the session metrics (OpenTelemetry, Prometheus exporter) at GET /metrics")
-	fs.DurationVar(&cfg.idle, "idle", 30*time.Minute, "idle timeout")
-	fs.DurationVar(&cfg.lifetime, "lifetime", 12*time.Hour, "absolute session lifetime")
-	if err := fs.Parse(args); err != nil {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
 	}
 
 	// One handler for everything: the app's lines and the library's
@@ -147,7 +136,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if info.Close != nil {
 		defer info.Close() // after the shutdown: requests in flight use it
 	}
-	acfg.storage, acfg.idle, acfg.lifetime = info, cfg.idle, cfg.lifetime
+	acfg.storage, acfg.idle, acfg.lifetime, acfg.now = info, cfg.idle, cfg.lifetime, cfg.now
 	app, err := newApp(c, st, acfg)
 	if err != nil {
 		return err
@@ -180,6 +169,35 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
+// parseFlags reads the command line into a config, writing the usage and
+// the errors of flag parsing to stderr. A test reads the flags a row of
+// its table starts the binary with through it, to serve the same setup in
+// its own process.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("app", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", "localhost:8080", "address to listen on (port 0: any free port)")
+	fs.StringVar(&cfg.storage, "storage", "file", "session storage: "+strings.Join(storageNames, ", "))
+	fs.StringVar(&cfg.dir, "dir", ".sessions", "directory for -storage file")
+	fs.StringVar(&cfg.redis, "redis", "", "with -storage redis: the server's address, or several seed nodes of a Redis Cluster, comma-separated; with -storage redis-cluster: seed nodes (empty: start throwaway servers)")
+	fs.StringVar(&cfg.memcache, "memcache", "", "with -storage memcache: memcached addresses, comma-separated (empty: start a throwaway pool of 3)")
+	fs.StringVar(&cfg.postgres, "postgres", "", "with -storage postgres: the server's connection URL, pgx's format; the table is sessions (empty: start a throwaway server)")
+	fs.BoolVar(&cfg.seal, "seal", false, "with -storage cookie: encrypt the payload (AES-256-GCM) instead of only signing it")
+	fs.BoolVar(&cfg.secure, "secure", false, "send the cookie over HTTPS only (__Host- name); leave off for http://localhost")
+	fs.BoolVar(&cfg.metrics, "metrics", false, "serve the session metrics (OpenTelemetry, Prometheus exporter) at GET /metrics")
+	fs.DurationVar(&cfg.idle, "idle", 30*time.Minute, "idle timeout")
+	fs.DurationVar(&cfg.lifetime, "lifetime", 12*time.Hour, "absolute session lifetime")
+	fs.IntVar(&cfg.maxUserSessions, "max-user-sessions", maxUserSessions, "sessions one account may have at once; a sign-in past it ends the oldest (a load test that signs many clients in as demo raises it)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q (flags only; see -h)", fs.Args())
+	}
+	return cfg, nil
+}
+
 // sessionSecret returns SESSION_SECRET, or a random secret (logged) when it
 // is not set.
 func sessionSecret(logger *slog.Logger) string {
@@ -198,7 +216,7 @@ func sessionSecret(logger *slog.Logger) string {
 // the OpenTelemetry exporter, whose /metrics handler it also returns in the
 // appConfig. stop shuts the MeterProvider down.
 func observe(cfg *config, logger *slog.Logger) (acfg appConfig, stop func(), err error) {
-	acfg.events = newEventLog(nil)
+	acfg.events = newEventLog(cfg.now)
 	stop = func() {}
 	var exported session.Observer
 	if cfg.metrics {

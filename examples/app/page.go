@@ -20,9 +20,24 @@ import (
 // part; every page also shows the session panel.
 type page struct {
 	Title  string
-	Body   string // "home", "login", "account" or "refused"
+	Body   string // "home", "login", "account", "password" or "refused"
 	Visits int    // home
-	User   string // account
+	User   string // account, password
+
+	// login: the page to come back to after signing in ("": the account
+	// page); Reauth when a signed-in user is asked to sign in again (a
+	// page needs a recent sign-in), with their name and "Remember me" as
+	// they were.
+	Return   string
+	Reauth   bool
+	Username string
+	Remember bool
+
+	// password: when the user last signed in, how recent that must be,
+	// and the shortest password accepted.
+	SignedInAt  string
+	Recent      string
+	MinPassword int
 
 	Devices *devicesView // account: the user's active sessions (devices.go)
 
@@ -281,7 +296,7 @@ const pageHTML = `<!doctype html>
 <h1>{{.Title}}</h1>
 {{with .Notice}}<p class="flash notice" role="status" id="notice">{{.}}</p>{{end}}
 {{with .Error}}<p class="flash error" role="alert" id="error">{{.}}</p>{{end}}
-{{if eq .Body "home"}}{{template "home" .}}{{else if eq .Body "login"}}{{template "login" .}}{{else if eq .Body "account"}}{{template "account" .}}{{else if eq .Body "refused"}}{{template "refused" .}}{{end}}
+{{if eq .Body "home"}}{{template "home" .}}{{else if eq .Body "login"}}{{template "login" .}}{{else if eq .Body "account"}}{{template "account" .}}{{else if eq .Body "password"}}{{template "password" .}}{{else if eq .Body "refused"}}{{template "refused" .}}{{end}}
 {{with .Session}}{{template "session" $}}{{end}}
 </main>
 </body>
@@ -294,10 +309,12 @@ const pageHTML = `<!doctype html>
 </div>
 {{end -}}
 {{- define "login"}}
-<form method="post" action="{{href .R.Login.Action}}" id="login">
-<label>Username <input name="username" id="username" autocomplete="username" required></label>
-<label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
-<label class="check"><input name="remember" id="remember" type="checkbox" value="on"> Remember me</label>
+{{if .Reauth}}<p class="flash notice" id="reauth">The page you asked for, <code>{{.Return}}</code>, needs a recent sign-in: type your password again to go on.</p>
+{{end}}<form method="post" action="{{href .R.Login.Action}}" id="login">
+{{with .Return}}<input type="hidden" name="return" id="return" value="{{.}}">
+{{end}}<label>Username <input name="username" id="username" autocomplete="username" value="{{.Username}}" required></label>
+<label>Password <input name="password" id="password" type="password" autocomplete="current-password" required{{if .Reauth}} autofocus{{end}}></label>
+<label class="check"><input name="remember" id="remember" type="checkbox" value="on"{{if .Remember}} checked{{end}}> Remember me</label>
 <p><button class="primary" type="submit">Sign in</button></p>
 </form>
 <div class="card next"><h2>Try next</h2>
@@ -306,6 +323,7 @@ const pageHTML = `<!doctype html>
 {{end -}}
 {{- define "account"}}
 <p>Signed in as <strong id="user">{{.User}}</strong>. Only signed-in visitors see this page; others are sent to the sign-in form with a flash.</p>
+<p><a href="{{href .R.Password.Index}}" id="change-password">Change password</a> <span class="muted">(asks for your password again unless you signed in within the last few minutes; signs out every other device)</span></p>
 {{template "devices" .}}
 <div class="card next"><h2>Try next</h2>
 <p>Reload: the welcome message was flash, so it is gone. Then sign out: {{if .Storage.ClientSide}}the session is destroyed, and since it lives only in the cookie there is no record on the server to delete: your browser's cookie is replaced by that of a new, anonymous session, which carries the “signed out” message{{else}}the session is destroyed (its record on the server deleted) and a new, anonymous one carries the “signed out” message{{end}}.</p>
@@ -339,7 +357,7 @@ const pageHTML = `<!doctype html>
 <div class="card warn" id="payload"><h2>Readable by anyone who has the cookie</h2>
 <p>Cookie storage without keys only <em>signs</em> the payload: it cannot be changed, but it can be read. This is what your browser sent (id shortened here):</p>
 <pre>{{.Cookie.Payload}}</pre>
-<p class="muted">The values, the flash for the next request, then the creation and last-save times (Unix milliseconds) that the server checks expiry against.</p>
+<p class="muted">The values, the flash for the next request, then the creation and last-save times (Unix milliseconds) that the server checks expiry against, and once signed in the time of the sign-in (<code>a</code>), the device and network it was last used from (<code>d</code>, <code>n</code>), and after a password change the account's epoch it was stamped with (<code>e</code>).</p>
 <p>Restart with <code>-seal</code> (<code>make run STORAGE=cookie ARGS="-seal"</code>) to encrypt it with AES-256-GCM.</p>
 </div>
 {{else if .Storage.Sealed}}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -44,8 +46,12 @@ type storageInfo struct {
 	ClientSide bool   // the whole session travels in the cookie
 	Sealed     bool   // cookie storage with keys: the payload is encrypted
 	// Users lists and revokes a user's sessions (the account page's
-	// "Active sessions"); nil for cookie storage, which cannot revoke.
+	// "Active sessions"); nil for cookie storage, which keeps no list.
 	Users session.UserIndex
+	// Epochs ends every session of a user but one at once (a password
+	// change, "sign out everywhere else"): every storage has it, cookie
+	// storage through the epoch store it checks its cookies against.
+	Epochs session.Epochs
 	// Locate says where the record of the session with this id lives, when
 	// that depends on the id: the Redis Cluster master that holds its key,
 	// the memcached of the pool that its key hashes to. Nil otherwise.
@@ -55,15 +61,45 @@ type storageInfo struct {
 	Close func()
 }
 
-// newStorage returns the storage -storage names (see openStorage), and its
-// per-user index when it keeps one (every storage but cookie storage).
+// newStorage returns the storage -storage names (see openStorage), its
+// per-user index when it keeps one (every storage but cookie storage), and
+// its per-user epochs (every storage). They are found here, on the storage
+// itself, because the app may be handed a wrapper of it (a test's).
 func newStorage(cfg config, cookieName, secret string) (session.Storage, storageInfo, error) {
 	st, info, err := openStorage(cfg, cookieName, secret)
 	if err == nil {
 		info.Users, _ = st.(session.UserIndex)
+		info.Epochs, _ = st.(session.Epochs)
 	}
 	return st, info, err
 }
+
+// maxUserSessions is how many sessions one account may have at once,
+// unless -max-user-sessions says otherwise: a sign-in past it ends the
+// account's oldest session, which is then told why (events.go). The
+// library's default is meant for programs that sign in from many machines;
+// a person has a handful of devices, and a small cap keeps "Active
+// sessions" short enough to read. A load test that signs many clients in
+// as one demo user raises it.
+const maxUserSessions = 10
+
+// regenerateGrace is session.Options.RegenerateGrace: for this long after
+// a request that rotates a session's id (RegenerateID(true)), the old id
+// still leads to the session, under its new id, so that a client whose
+// response was lost can retry with its old cookie. The library gives the
+// window to a rotation alone: the same user before and after, no
+// MarkAuthenticated in the request, no Epochs.Bump that kept the session.
+// Every rotation this app makes is a change of privilege, so none gets it:
+// a sign-in and signing in again (login, which marks the sign-in) and a
+// password change (changePassword, after its Bump) delete the old id's
+// record at once, and whoever planted or stole that id (session fixation)
+// is left with nothing. (Cookie storage keeps no record to forward and
+// has no such option.) A sign-in whose response was lost needs no window:
+// its retry carries the password and signs in again. The option matters to
+// an app that also rotates signed-in ids on its own, say once an hour; it
+// is set here to show where it goes, and so that the tests check that it
+// leaves the app's old ids dead (TestRegenerateGrace).
+const regenerateGrace = 30 * time.Second
 
 // openStorage opens the storage -storage names: every storage choice of the
 // app is made here, so a new storage module adds one case. The secret derives
@@ -72,8 +108,11 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 	// UserKey: the storages index each user's sessions under the "user"
 	// value, so the account page can list them and sign them out.
 	// Observer: the lifecycle events go to the app (events.go), the log and
-	// -metrics.
-	o := session.Options{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime, UserKey: userKey, Observer: cfg.observer, Now: cfg.now}
+	// -metrics. Now: the app's clock when a test sets one, for expiry and
+	// for RequireRecentAuth's age of a sign-in (password.go); cookie
+	// storage and its epoch store take it too.
+	o := session.Options{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime, UserKey: userKey, Observer: cfg.observer, Now: cfg.now,
+		MaxUserSessions: cmp.Or(cfg.maxUserSessions, maxUserSessions), RegenerateGrace: regenerateGrace}
 	info := storageInfo{Name: cfg.storage}
 	if cfg.seal && cfg.storage != "cookie" {
 		return nil, info, fmt.Errorf("-seal applies to -storage cookie only (not %q)", cfg.storage)
@@ -92,26 +131,7 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 		st, err := filestorage.New(cfg.dir, filestorage.Options{Session: o})
 		return st, info, err
 	case "cookie":
-		info.ClientSide = true
-		// Cookie storage has no UserKey: a session that lives in the
-		// cookie cannot be listed or revoked.
-		copts := cookiestorage.Options{
-			CookieName: cookieName,
-			Session:    session.ClientOptions{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime, Observer: cfg.observer, Now: cfg.now},
-		}
-		if cfg.seal {
-			key, err := sealKey(secret)
-			if err != nil {
-				return nil, info, err
-			}
-			copts.Keys = [][]byte{key}
-			info.Sealed = true
-			info.Where = "the whole session travels in the cookie, encrypted with AES-256-GCM"
-		} else {
-			info.Where = "the whole session travels in the cookie, signed but readable"
-		}
-		st, err := cookiestorage.New(copts)
-		return st, info, err
+		return openCookie(cfg, cookieName, secret, info)
 	case "redis", "redis-cluster":
 		// One address is a single server; several, or -storage
 		// redis-cluster, are the seed nodes of a Redis Cluster.
@@ -177,6 +197,54 @@ func openStorage(cfg config, cookieName, secret string) (session.Storage, storag
 		return openPostgres(cfg.postgres, o, info)
 	}
 	return nil, info, fmt.Errorf("-storage %q: want one of %s", cfg.storage, strings.Join(storageNames, ", "))
+}
+
+// openCookie returns cookie storage, signed or (-seal) sealed. A session in
+// a cookie cannot be listed or deleted, but it can be ended: the storage
+// stamps each sign-in with its user's epoch, kept on the server, and refuses
+// a cookie stamped below the current one, so a password change or "sign out
+// everywhere else" (session.Epochs.Bump) reaches every browser.
+func openCookie(cfg config, cookieName, secret string, info storageInfo) (session.Storage, storageInfo, error) {
+	info.ClientSide = true
+	epochs, err := epochStore(cfg)
+	if err != nil {
+		return nil, info, err
+	}
+	copts := cookiestorage.Options{
+		CookieName: cookieName,
+		Session: session.ClientOptions{IdleTimeout: cfg.idle, Lifetime: cfg.lifetime, Observer: cfg.observer, Now: cfg.now,
+			UserKey: userKey, Epochs: epochs},
+	}
+	info.Where = "the whole session travels in the cookie, signed but readable"
+	if cfg.seal {
+		key, err := sealKey(secret)
+		if err != nil {
+			return nil, info, err
+		}
+		copts.Keys = [][]byte{key}
+		info.Sealed = true
+		info.Where = "the whole session travels in the cookie, encrypted with AES-256-GCM"
+	}
+	st, err := cookiestorage.New(copts)
+	return st, info, err
+}
+
+// epochStore returns where cookie storage keeps its users' epochs: a
+// memory storage of this process, which holds nothing but them (its
+// per-user index documents). It is enough for one process. Several
+// processes behind a load balancer need one they share (Redis,
+// PostgreSQL), or a password change in one would not end the cookies that
+// the others accept.
+func epochStore(cfg config) (session.Epochs, error) {
+	st, err := memorystorage.New(memorystorage.Options{Session: session.Options{UserKey: userKey, Now: cfg.now}})
+	if err != nil {
+		return nil, err
+	}
+	ep, ok := st.(session.Epochs)
+	if !ok {
+		return nil, errors.New("-storage cookie: the epoch store keeps no epochs")
+	}
+	return ep, nil
 }
 
 // openPostgres connects a pgx pool to the PostgreSQL server the URL (or

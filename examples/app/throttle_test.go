@@ -35,8 +35,10 @@ func newThrottledApp(t *testing.T) *throttledApp {
 		t.Fatal(err)
 	}
 	clock := sessiontest.NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	b := sessiontest.NewBackend(nil)
-	st, err := session.NewBackendStorage(b, session.Options{UserKey: userKey})
+	// One clock for the app and its storage, as run and newTestServerWith
+	// give them.
+	b := sessiontest.NewBackend(clock.Now)
+	st, err := session.NewBackendStorage(b, session.Options{UserKey: userKey, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

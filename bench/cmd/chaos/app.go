@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +30,20 @@ func buildApp(examplesDir, dir string) (string, error) {
 		return "", fmt.Errorf("building the example app in %s: %w", examplesDir, err)
 	}
 	return bin, nil
+}
+
+// appFlags is the app's command line in scenario sc, less -addr: its
+// storage, the flags sc's prepare set (server addresses, a directory), and
+// -max-user-sessions of -users. Every user signs in as the app's demo user,
+// and the app's own cap (10 sessions per account) would end all but the
+// last ten sign-ins, which the load would count as lost sessions. The cap
+// is -users exactly, not more: the relogin scenarios then measure, as
+// before the app had a cap of its own (the library's default was 200, the
+// default -users), whether sign-ins after a fault push the account past
+// its cap and end healthy users' sessions.
+func appFlags(cfg *config, sc scenario, extra []string) []string {
+	flags := []string{"-storage", sc.storage, "-max-user-sessions", strconv.Itoa(cfg.users)}
+	return append(flags, extra...)
 }
 
 // appProcess is the example app running as a child process on a fixed

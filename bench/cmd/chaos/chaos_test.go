@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,23 @@ func TestCounter(t *testing.T) {
 	c.reset()
 	if lost, unacked := c.observe(1); lost != 0 || unacked != 0 {
 		t.Errorf("after reset: %d lost, %d unacked", lost, unacked)
+	}
+}
+
+// TestAppFlags: the app starts on the scenario's storage with its servers'
+// flags and a per-user cap of -users, since every user signs in as demo.
+func TestAppFlags(t *testing.T) {
+	cfg, err := parseFlags([]string{"-users", "50"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, _ := findScenario("memcache-kill")
+	got := strings.Join(appFlags(cfg, sc, []string{"-memcache", "a,b,c"}), " ")
+	if want := "-storage memcache -max-user-sessions 50 -memcache a,b,c"; got != want {
+		t.Errorf("app flags %q, want %q", got, want)
+	}
+	if cfg, _ = parseFlags(nil, io.Discard); !strings.Contains(strings.Join(appFlags(cfg, sc, nil), " "), "-max-user-sessions 200") {
+		t.Errorf("default -users: app flags %q, want -max-user-sessions 200", appFlags(cfg, sc, nil))
 	}
 }
 

@@ -10,10 +10,10 @@
 //
 // Each scenario starts its own servers on free loopback ports (through
 // session/sessiontest/testserver), builds and starts the example app as a
-// child process with SESSION_SECRET fixed, signs -users users in (all as the
-// app's demo user) and lets them load it, one request after the other, with
-// no think time: each GET / increments a counter kept in the user's session
-// and shows it, so the client knows how many increments it had acknowledged
+// child process with SESSION_SECRET fixed and -max-user-sessions of -users
+// (appFlags), signs -users users in (all as the app's demo user) and lets
+// them load it, one request after the other, with no think time: each
+// GET / increments a counter kept in the user's session and shows it, so the client knows how many increments it had acknowledged
 // (2xx) and sees how many landed. A page that shows a signed-out visitor is a
 // lost session: nobody signs these users out. Then, after -before, the fault;
 // -during later, its end (a restart, a SIGCONT); then -after, extended by up
@@ -179,7 +179,7 @@ func runScenario(ctx context.Context, cfg *config, sc scenario, bin, tmp string,
 	if err := sc.prepare(ctx, r); err != nil {
 		return "", 0, err
 	}
-	app, err := startApp(ctx, bin, filepath.Join(r.tmp, "app.log"), append([]string{"-storage", sc.storage}, r.appArgs...)...)
+	app, err := startApp(ctx, bin, filepath.Join(r.tmp, "app.log"), appFlags(cfg, sc, r.appArgs)...)
 	if err != nil {
 		return "", 0, err
 	}

@@ -12,7 +12,8 @@
 //
 // Everything runs in this process, so that its own runtime can be read:
 // the session middleware and each storage as the example app opens them
-// (examples/app/storage.go: the same options, clients and number of
+// (examples/app/storage.go: its options, with a per-user cap raised for
+// the load and no Observer, see appOptions; its clients and number of
 // servers), behind a handler doing the app's session work without its
 // pages, served over loopback to -users clients, each a signed-in user
 // with its own cookie jar who increments a counter on every request and
@@ -151,7 +152,7 @@ func soak(ctx context.Context, cfg *config, name, tmp string) (*result, error) {
 	runtime.GC()
 	r := &result{storage: name, goroutinesBefore: runtime.NumGoroutine()}
 	logger, warnings, first := newCountingLogger()
-	op, err := openStorage(name, tmp, logger)
+	op, err := openStorage(name, tmp, cfg.users, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -98,3 +98,17 @@ func TestGoroutineProfile(t *testing.T) {
 		t.Errorf("growth = %q", growth)
 	}
 }
+
+// TestAppOptions: the storages get the example app's options, with room
+// for every client signed in as the one demo user.
+func TestAppOptions(t *testing.T) {
+	for _, users := range []int{1, 50, 500} {
+		o := appOptions(users, nil)
+		if o.UserKey != "user" || o.IdleTimeout != 30*time.Minute || o.Lifetime != 12*time.Hour || o.RegenerateGrace != 30*time.Second {
+			t.Errorf("%d users: %+v, want the app's options", users, o)
+		}
+		if o.MaxUserSessions < users || o.MaxUserSessions < 10 {
+			t.Errorf("%d users: MaxUserSessions %d", users, o.MaxUserSessions)
+		}
+	}
+}

@@ -44,12 +44,31 @@ func (o *opened) close() {
 	}
 }
 
-// openStorage opens a storage as examples/app/storage.go does (the same
-// options, clients and server counts), on servers started for it.
-func openStorage(name, tmp string, logger *slog.Logger) (*opened, error) {
-	// The app's options: 30 minutes idle, 12 hours lifetime, a per-user
-	// index under "user".
-	o := session.Options{IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour, UserKey: "user", Logger: logger}
+// appOptions are the session options examples/app/storage.go gives its
+// storages, as `make run` starts it (30 minutes idle, 12 hours lifetime, a
+// per-user index under "user", a 30-second RegenerateGrace), for a load of
+// users clients all signed in as one user, with two differences:
+//
+//   - MaxUserSessions is 2*users (at least the app's 10), as the app's
+//     -max-user-sessions raises it for a load test: with the app's cap of
+//     10, each sign-in past it would end another client's session. Twice
+//     the users leaves room for the sessions a failed request strands (its
+//     client signs in again without signing out; the stranded session
+//     lives until its idle timeout).
+//   - Observer is nil, where the app's feeds its event log, its logger and
+//     -metrics (code of the app, not of the library, which soak does not
+//     run); Logger counts the storages' warnings (newCountingLogger)
+//     rather than printing them.
+func appOptions(users int, logger *slog.Logger) session.Options {
+	return session.Options{IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour, UserKey: "user",
+		MaxUserSessions: max(2*users, 10), RegenerateGrace: 30 * time.Second, Logger: logger}
+}
+
+// openStorage opens a storage as examples/app/storage.go does (its options,
+// as appOptions describes them, its clients and server counts), on servers
+// started for it, for a load of users clients.
+func openStorage(name, tmp string, users int, logger *slog.Logger) (*opened, error) {
+	o := appOptions(users, logger)
 	op := &opened{}
 	var err error
 	switch name {
@@ -138,9 +157,10 @@ func openPostgres(op *opened, o session.Options) error {
 const secret = "sessionkit-soak-0123456789abcdef0123456789"
 
 // newHandler serves the example app's session work without its pages: GET
-// / increments "visits" and saves; POST /login regenerates the id and sets
-// "user" (and a flash); POST /logout destroys the session (and flashes on a
-// new one). The middleware and storage are those of the app.
+// / increments "visits" and saves; POST /login regenerates the id, sets
+// "user" and records the sign-in (MarkAuthenticated), and flashes; POST
+// /logout destroys the session (and flashes on a new one). The middleware
+// and storage are those of the app.
 func newHandler(st session.Storage, logger *slog.Logger) (http.Handler, error) {
 	c, err := cookie.New("session", cookie.Options{Secrets: []string{secret}})
 	if err != nil {
@@ -162,6 +182,7 @@ func newHandler(st session.Storage, logger *slog.Logger) (http.Handler, error) {
 		s := session.FromContext(r.Context())
 		s.RegenerateID(true)
 		s.Set("user", "demo")
+		s.MarkAuthenticated(time.Now())
 		s.Flash("notice", "Welcome, demo!")
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
