@@ -28,7 +28,11 @@ import (
 // (MarkAuthenticated), and no Bump kept the session. Otherwise whoever
 // planted or stole the old id (session fixation) would follow the user
 // into the signed-in session. A sign-in whose response was lost needs no
-// window: its retry carries the credentials and signs in again.
+// window: its retry carries the credentials and signs in again. The same
+// holds after the rotation: following the old id checks that the session
+// has not changed privilege since (stillRotation), so that "sign out
+// everywhere else" or a password change in a later request also ends the
+// window.
 //
 // The new id in it is sealed with the old one: XORed with a SHA-256 of
 // the old id, which the store never holds (its keys are the id only where
@@ -92,15 +96,48 @@ func (st *backendStorage) follow(ctx context.Context, oldID string, r *decodedRe
 		return oldID, decodedRecord{}, Version{}, errForwarded
 	}
 	next, v, err := st.read(ctx, id, now)
+	if err == nil {
+		err = st.stillRotation(ctx, id, &next, r.m.Saved)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):
-		// The new session was destroyed, revoked or expired: the window
-		// brings nothing back.
+		// The new session was destroyed, revoked or expired, or changed
+		// privilege since: the window brings nothing back.
 		return oldID, decodedRecord{}, Version{}, errForwarded
 	case err != nil:
 		return oldID, decodedRecord{}, Version{}, err
 	}
 	return id, next, v, nil
+}
+
+// errPrivilege is stillRotation's answer for a session whose privilege
+// changed after the rotation: absent, as to the window.
+var errPrivilege = fmt.Errorf("%w: its privilege changed after the rotation", ErrNotFound)
+
+// stillRotation checks that the session id, whose record is r, is still
+// what the rotation at the time rotated (Unix ms) made it: its user did
+// not authenticate since, and its user's index (Options.UserKey) lists it
+// as a member that joined by then, with no RevokeAll or Bump since (the
+// index document's cut). A session that another sign-in, a switch of user,
+// "sign out everywhere else" or a password change reached after the
+// rotation must not be followed into by whoever holds the old id.
+func (st *backendStorage) stillRotation(ctx context.Context, id string, r *decodedRecord, rotated int64) error {
+	if r.m.Auth > rotated {
+		return errPrivilege
+	}
+	user := userOf(r.values, st.o.UserKey)
+	if !st.caps.index || user == "" {
+		return nil
+	}
+	d, _, err := st.readIndex(ctx, user)
+	if err != nil {
+		return err
+	}
+	m, ok := d.member(handleOf(id))
+	if !ok || m.revoked || m.added > rotated || d.cut >= rotated {
+		return errPrivilege
+	}
+	return nil
 }
 
 // graced reports whether the save gives the id it replaces a grace

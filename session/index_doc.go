@@ -16,9 +16,12 @@ import (
 //
 //	sessionkit-index 1
 //	epoch <n>
+//	cut <ms>
 //	<handle> <state> <added> <expires> <key>
 //
-// The epoch line is there once the user's epoch was bumped (epoch.go).
+// The epoch line is there once the user's epoch was bumped (epoch.go), the
+// cut line once a RevokeAll or a Bump ended the user's other sessions: the
+// grace windows of the ids rotated before it (grace.go) end there.
 // handle is the session's handle (handleOf; never the id), state "-" for a
 // live member or "r" for one a revoke marked, added and expires are Unix
 // milliseconds (expires 0: no lifetime limit), and key is the backend's key
@@ -39,6 +42,7 @@ type indexMember struct {
 // indexDoc is a user's index document.
 type indexDoc struct {
 	epoch   int64 // the user's epoch (epoch.go); 0 until a Bump
+	cut     int64 // Unix ms of the last RevokeAll or Bump (grace.go); 0: none
 	members []indexMember
 }
 
@@ -90,12 +94,14 @@ func parseIndexDoc(data []byte) (indexDoc, error) {
 	for len(rest) > 0 {
 		var line []byte
 		line, rest, _ = bytes.Cut(rest, []byte("\n"))
-		if e, ok := bytes.CutPrefix(line, []byte("epoch ")); ok {
-			n, err := strconv.ParseInt(string(e), 10, 64)
-			if err != nil || n < 0 {
-				bad++
-			}
+		if n, ok, valid := counterLine(line, "epoch "); ok {
 			d.epoch = max(d.epoch, n)
+			bad += btoi(!valid)
+			continue
+		}
+		if n, ok, valid := counterLine(line, "cut "); ok {
+			d.cut = max(d.cut, n)
+			bad += btoi(!valid)
 			continue
 		}
 		if m, ok := parseIndexLine(string(line)); ok {
@@ -108,6 +114,20 @@ func parseIndexDoc(data []byte) (indexDoc, error) {
 		return d, fmt.Errorf("%w: %d lines skipped", errIndexSyntax, bad)
 	}
 	return d, nil
+}
+
+// counterLine reads a line "<prefix><n>": ok when it has the prefix,
+// valid when n is a number of at least 0 (else n is 0).
+func counterLine(line []byte, prefix string) (n int64, ok, valid bool) {
+	rest, ok := bytes.CutPrefix(line, []byte(prefix))
+	if !ok {
+		return 0, false, false
+	}
+	n, err := strconv.ParseInt(string(rest), 10, 64)
+	if err != nil || n < 0 {
+		return 0, true, false
+	}
+	return n, true, true
 }
 
 func parseIndexLine(line string) (indexMember, bool) {
@@ -133,6 +153,10 @@ func (d *indexDoc) append(dst []byte) []byte {
 	dst = append(dst, '\n')
 	if d.epoch > 0 {
 		dst = strconv.AppendInt(append(dst, "epoch "...), d.epoch, 10)
+		dst = append(dst, '\n')
+	}
+	if d.cut > 0 {
+		dst = strconv.AppendInt(append(dst, "cut "...), d.cut, 10)
 		dst = append(dst, '\n')
 	}
 	for _, m := range d.members {
@@ -176,6 +200,16 @@ func (d *indexDoc) state(handle string) memberState {
 		}
 	}
 	return memberAbsent
+}
+
+// member returns the member with handle, and whether there is one.
+func (d *indexDoc) member(handle string) (indexMember, bool) {
+	for _, m := range d.members {
+		if m.handle == handle {
+			return m, true
+		}
+	}
+	return indexMember{}, false
 }
 
 // live reports whether handle is a member that no revoke marked.

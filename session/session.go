@@ -336,7 +336,7 @@ func (s *Session) reviveLocked() {
 	s.rec.version = Version{}
 	s.rec.created, s.rec.saved = time.Time{}, time.Time{}
 	s.persist, s.rec.expiresAt, s.rec.expiresIn = 0, time.Time{}, 0
-	s.rec.authAt, s.rec.epoch, s.rec.forwarded = time.Time{}, 0, false
+	s.rec.authAt, s.rec.epoch, s.rec.forwarded, s.rec.noGrace = time.Time{}, 0, false, false
 }
 
 func appendUnique(list []string, id string) []string {

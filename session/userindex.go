@@ -573,6 +573,10 @@ func (st *backendStorage) revoke(ctx context.Context, user, cause string, pick f
 			d.epoch++
 			*bump, changed = d.epoch, true
 		}
+		if bump != nil || cause == CauseRevokeAll {
+			// The grace windows of ids rotated before now end here.
+			d.cut, changed = timeMS(st.o.Now()), true
+		}
 		for i := range d.members {
 			m := &d.members[i]
 			if !m.revoked && pick(m.handle) {

@@ -17,6 +17,7 @@ func FuzzParseIndexDoc(f *testing.F) {
 	f.Add([]byte("sessionkit-index 1\nh x 1 0 k\n"))
 	f.Add([]byte("sessionkit-index 2\n"))
 	f.Add([]byte("sessionkit-index 1\nepoch 3\nh - 1 0 k\n"))
+	f.Add([]byte("sessionkit-index 1\nepoch 3\ncut 1700000000000\nh - 1 0 k\ncut x\n"))
 	f.Add([]byte("sessionkit-index 1\nepoch -1\nepoch x\nepoch 99999999999999999999\n"))
 	f.Add([]byte("h - 1 2 k\n"))
 	f.Add([]byte(""))
@@ -27,8 +28,8 @@ func FuzzParseIndexDoc(f *testing.F) {
 		if err != nil {
 			t.Fatalf("what append wrote does not parse: %v\n%q", err, out)
 		}
-		if d.epoch != d2.epoch || d.epoch < 0 {
-			t.Fatalf("round trip changed the epoch %d to %d", d.epoch, d2.epoch)
+		if d.epoch != d2.epoch || d.epoch < 0 || d.cut != d2.cut || d.cut < 0 {
+			t.Fatalf("round trip changed the epoch %d to %d, or the cut %d to %d", d.epoch, d2.epoch, d.cut, d2.cut)
 		}
 		if !reflect.DeepEqual(d.members, d2.members) && (len(d.members) > 0 || len(d2.members) > 0) {
 			t.Fatalf("round trip changed the members:\n%+v\n%+v", d.members, d2.members)

@@ -29,6 +29,7 @@ var accountScenarios = []scenario{
 	{name: "accounts: within the grace window the old id loads the new session and gets its cookie", serverSide: true, run: graceRetry},
 	{name: "accounts: a sign-in, a switch of user, a re-authentication or a Bump gives the old id no grace window", serverSide: true, run: graceNotForPrivilege},
 	{name: "accounts: a destroy or revoke ends the grace window at once", serverSide: true, run: graceEnds},
+	{name: "accounts: a later sign-out everywhere else, Bump or re-authentication ends the grace window", serverSide: true, run: graceEndsLater},
 	{name: "accounts: a retry of the old id racing a logout brings nothing back", serverSide: true, run: graceRacingLogout},
 }
 
@@ -373,6 +374,47 @@ func graceEnds(t *testing.T, c Config) {
 	old = e.login("", "ada", true)
 	e.req(old, func(s *session.Session) { s.RegenerateID(true) })
 	equal(t, "the old id without a window", e.userOf(old), "")
+}
+
+// graceEndsLater: a change of privilege of the rotated session in a later
+// request, without a rotation of its own, ends the window of the id before
+// the rotation: RevokeAll that keeps it, a Bump that keeps it, a
+// re-authentication, a switch of user.
+func graceEndsLater(t *testing.T, c Config) {
+	ctx := context.Background()
+	for _, change := range []struct {
+		name string
+		do   func(e *env, cookie string)
+	}{
+		{"RevokeAll that keeps it", func(e *env, cookie string) {
+			if ix, ok := e.st.(session.UserIndex); ok {
+				_, err := ix.RevokeAll(ctx, "ada", e.handle(cookie))
+				must(t, "RevokeAll", err)
+			}
+		}},
+		{"Bump that keeps it", func(e *env, cookie string) {
+			if ep, ok := e.st.(session.Epochs); ok {
+				s := e.read(cookie)
+				_, err := ep.Bump(ctx, "ada", s)
+				must(t, "Bump", err)
+				e.save(s)
+			}
+		}},
+		{"a re-authentication", func(e *env, cookie string) {
+			e.clock.Advance(time.Millisecond)
+			e.req(cookie, func(s *session.Session) { s.MarkAuthenticated(e.clock.Now()) })
+		}},
+		{"a switch of user", func(e *env, cookie string) {
+			e.clock.Advance(time.Millisecond)
+			e.req(cookie, func(s *session.Session) { s.Set(userKey, "bob") })
+		}},
+	} {
+		e, old, cookie := graceEnv(t, c)
+		e.clock.Advance(time.Millisecond)
+		change.do(e, cookie)
+		equal(t, "the old id within the window after "+change.name, e.userOf(old), "")
+		check(t, e.userOf(cookie) != "", "the rotated session after %s is signed out", change.name)
+	}
 }
 
 // graceRacingLogout: a retry with the old id and a logout with the new one
