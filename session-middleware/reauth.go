@@ -44,7 +44,10 @@ const maxReturnPath = 2048
 
 // RequireRecentAuth returns route middleware that runs next only for a
 // request whose session's user proved who they are within the last within
-// (session.Session.AuthenticatedWithin, as MarkAuthenticated recorded it).
+// (session.Session.AuthenticatedWithin, as MarkAuthenticated recorded it),
+// measured on the clock of the storage that read the session
+// (session.Options.Now, ClientOptions.Now; time.Now by default), which
+// the sign-in handler should give MarkAuthenticated too.
 // Put it inside New's or NewToken's middleware, around the routes that
 // need it; it is a func(http.Handler) http.Handler, as the router module's
 // Use and Map take.
