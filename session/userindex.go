@@ -111,8 +111,8 @@ func (s *Session) Handle() string {
 // userOf returns the user that values name under key: the string stored
 // there, or "" (none, or not a string).
 func userOf(values fields, key string) string {
-	v, _ := values.Get(key)
-	u, _ := v.(string)
+	f, _ := values.Lookup(key)
+	u, _ := f.Str() // unboxed: a save asks on every request
 	return u
 }
 
