@@ -369,7 +369,9 @@ func TestRegenerateGrace(t *testing.T) {
 
 			// A rotation alone, as an app that rotates ids periodically
 			// makes it, on the app's storage with its options: the window
-			// is there.
+			// is there. The clock moves on first: the password change's
+			// Bump ended the windows of rotations up to its millisecond.
+			clock.Advance(time.Millisecond)
 			ctx := context.Background()
 			s, err := st.Read(ctx, "")
 			if err != nil {
