@@ -274,6 +274,20 @@ func boxFloat(f float64) any {
 	return f
 }
 
+// wholeNumber reads a JSON integer of at most 15 digits (exact in a
+// float64, so that its literal is its value), and returns its literal; it
+// reads nothing and returns false for any other number (or a malformed
+// one), which the caller then reads with value.
+func (d *decoder) wholeNumber() (string, bool) {
+	start := d.pos
+	lit, integer, err := d.scanNumber()
+	if err != nil || !integer || len(lit) > 15 {
+		d.pos = start
+		return "", false
+	}
+	return lit, true
+}
+
 // float reads a JSON number as number does, without boxing it: the
 // float64, or the int64 or uint64 of a big whole number in big.
 func (d *decoder) float() (f float64, big any, err error) {

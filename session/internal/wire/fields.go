@@ -2,6 +2,7 @@ package wire
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"strings"
 )
@@ -23,20 +24,21 @@ type Fields []Field
 // Field is one key and its value.
 type Field struct {
 	Key string
-	// Value is the value; read it with Val, since a string or a number
-	// that the decoder read is kept in str or num instead, with Value
+	// Value is the value; read it with Val, since a string or a whole
+	// number that the decoder read is kept in raw instead, with Value
 	// unboxedString{} or unboxedNumber{}.
 	Value any
-	// str and num hold a top-level string or float64 as the decoder read
-	// it, not boxed in an interface: boxing costs an allocation, which a
-	// value that no one reads in the request (most of a session's, most
-	// of the time) need not pay. Val boxes it when it is read.
-	str string
-	num float64
+	// raw is a top-level string as the decoder read it, or the literal of
+	// a whole number of at most 15 digits (exact in a float64), not boxed
+	// in an interface: boxing costs an allocation, which a value that no
+	// one reads in the request (most of a session's, most of the time)
+	// need not pay. Val boxes it when it is read; an encoding writes it as
+	// it came.
+	raw string
 }
 
 // unboxedString and unboxedNumber are Field.Value for a value kept in
-// Field.str or Field.num. Boxing a zero-size value costs no allocation.
+// Field.raw. Boxing a zero-size value costs no allocation.
 type (
 	unboxedString struct{}
 	unboxedNumber struct{}
@@ -46,9 +48,9 @@ type (
 func (f Field) Val() any {
 	switch f.Value.(type) {
 	case unboxedString:
-		return f.str
+		return f.raw
 	case unboxedNumber:
-		return boxFloat(f.num)
+		return boxFloat(literalFloat(f.raw))
 	}
 	return f.Value
 }
@@ -56,7 +58,7 @@ func (f Field) Val() any {
 // Str returns the field's value when it is a string, without boxing it.
 func (f Field) Str() (string, bool) {
 	if _, ok := f.Value.(unboxedString); ok {
-		return f.str, true
+		return f.raw, true
 	}
 	s, ok := f.Value.(string)
 	return s, ok
@@ -66,16 +68,26 @@ func (f Field) Str() (string, bool) {
 // it.
 func (f Field) Float() (float64, bool) {
 	if _, ok := f.Value.(unboxedNumber); ok {
-		return f.num, true
+		return literalFloat(f.raw), true
 	}
 	n, ok := f.Value.(float64)
 	return n, ok
 }
 
-// stringField and numberField are the fields of a string and of a
-// float64 the decoder read.
-func stringField(key, s string) Field         { return Field{Key: key, Value: unboxedString{}, str: s} }
-func numberField(key string, n float64) Field { return Field{Key: key, Value: unboxedNumber{}, num: n} }
+// literalFloat is the float64 of the literal of a whole number of at most
+// 15 digits, as numberField keeps it: "-0" is a negative zero.
+func literalFloat(lit string) float64 {
+	n, ok := smallInt(lit)
+	if !ok {
+		return math.Copysign(0, -1)
+	}
+	return float64(n)
+}
+
+// stringField and numberField are the fields of a string and of the
+// literal of a whole number of at most 15 digits that the decoder read.
+func stringField(key, s string) Field   { return Field{Key: key, Value: unboxedString{}, raw: s} }
+func numberField(key, lit string) Field { return Field{Key: key, Value: unboxedNumber{}, raw: lit} }
 
 // search returns where key is, or where it would be inserted. It is written
 // out rather than slices.BinarySearchFunc, because Go 1.26 does not inline

@@ -100,7 +100,7 @@ func TestFieldsImmutable(t *testing.T) {
 		want bool
 	}{
 		{nil, true},
-		{Fields{{Key: "a"}, {Key: "b", Value: "s"}, stringField("bb", "t"), numberField("bc", 7), {Key: "c", Value: true}, {Key: "d", Value: 1.5},
+		{Fields{{Key: "a"}, {Key: "b", Value: "s"}, stringField("bb", "t"), numberField("bc", "7"), {Key: "c", Value: true}, {Key: "d", Value: 1.5},
 			{Key: "e", Value: int64(1) << 60}, {Key: "f", Value: uint64(1) << 63}}, true},
 		{Fields{{Key: "a", Value: "s"}, {Key: "m", Value: map[string]any{}}}, false},
 		{Fields{{Key: "l", Value: []any{}}}, false},

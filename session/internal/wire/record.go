@@ -73,13 +73,10 @@ func AppendValues(dst []byte, values Fields) ([]byte, error) {
 		dst = append(dst, ':')
 		switch kv.Value.(type) {
 		case unboxedString:
-			dst = appendString(dst, kv.str)
+			dst = appendString(dst, kv.raw)
 			continue
 		case unboxedNumber:
-			var err error
-			if dst, err = appendFloat(dst, kv.num, 64); err != nil {
-				return dst, fmt.Errorf("%q: %w", kv.Key, err)
-			}
+			dst = append(dst, kv.raw...) // a JSON integer literal, as it came
 			continue
 		}
 		var err error
@@ -225,13 +222,10 @@ func (d *decoder) fields() (Fields, error) {
 			fs = append(fs, stringField(k, s))
 			return err
 		case c == '-' || '0' <= c && c <= '9':
-			f, big, err := d.float()
-			if big != nil {
-				fs = append(fs, Field{Key: k, Value: big})
-			} else {
-				fs = append(fs, numberField(k, f))
+			if lit, ok := d.wholeNumber(); ok {
+				fs = append(fs, numberField(k, lit))
+				return nil
 			}
-			return err
 		}
 		v, err := d.value()
 		fs = append(fs, Field{Key: k, Value: v})
