@@ -164,26 +164,26 @@ func (st *clientStorage) readSession(ctx context.Context, cookieValue string) (*
 	payload, err := st.c.Decode(cookieValue)
 	if err != nil {
 		st.o.Logger.WarnContext(ctx, "session: cookie storage value does not open; new session", "error", err)
-		st.readEvent(ctx, "", EventCorrupt, "", err)
+		st.readEvent(ctx, "", EventCorrupt, "", err, "")
 		return New(), nil
 	}
 	id, values, flash, m, err := parsePayload(payload)
 	if err != nil {
 		st.o.Logger.WarnContext(ctx, "session: corrupt cookie storage payload; new session", "error", err)
-		st.readEvent(ctx, "", EventCorrupt, "", err)
+		st.readEvent(ctx, "", EventCorrupt, "", err, "")
 		return New(), nil
 	}
 	now := st.o.Now()
 	if err := st.o.expiredBy(m, now, false); err != nil {
-		st.readEvent(ctx, id, EventExpired, expiryCause(err), nil)
+		st.readEvent(ctx, id, EventExpired, expiryCause(err), nil, "")
 		return New(), nil
 	}
 	user := userOf(values, st.o.UserKey)
 	if ended, err := st.epochEnded(ctx, user, m.Epoch); err != nil {
-		st.readEvent(ctx, id, EventStorageError, CauseRead, err)
+		st.readEvent(ctx, id, EventStorageError, CauseRead, err, user)
 		return nil, err
 	} else if ended {
-		st.revokedEvent(ctx, id, user)
+		st.readEvent(ctx, id, EventRevoked, CauseEpoch, nil, user)
 		return New(), nil
 	}
 	if !ValidID(id) {
@@ -193,30 +193,18 @@ func (st *clientStorage) readSession(ctx context.Context, cookieValue string) (*
 	s := loaded(id, values, flash, m, now)
 	s.rec.indexed = user
 	s.setExpiryLocked(&st.o, s.rec.saved, now)
-	st.readEvent(ctx, id, EventLoaded, "", nil)
+	st.readEvent(ctx, id, EventLoaded, "", nil, user)
 	return s, nil
 }
 
-// revokedEvent reports a session of user that Read found ended by its
-// user's epoch.
-func (st *clientStorage) revokedEvent(ctx context.Context, id, user string) {
-	if !st.ev.on() {
-		return
-	}
-	e := Event{Kind: EventRevoked, Cause: CauseEpoch, User: user}
-	if ValidID(id) {
-		e.Handle = handleOf(id)
-	}
-	st.ev.emit(ctx, e)
-}
-
 // readEvent reports what Read found in the cookie: a session (id, "" when
-// none could be read) loaded, expired or corrupt.
-func (st *clientStorage) readEvent(ctx context.Context, id string, kind EventKind, cause string, err error) {
+// none could be read) loaded, expired, corrupt, or ended by its user's
+// epoch (user).
+func (st *clientStorage) readEvent(ctx context.Context, id string, kind EventKind, cause string, err error, user string) {
 	if !st.ev.on() {
 		return
 	}
-	e := Event{Kind: kind, Cause: cause, Err: err}
+	e := Event{Kind: kind, Cause: cause, Err: err, User: user}
 	if ValidID(id) {
 		e.Handle = handleOf(id)
 	}

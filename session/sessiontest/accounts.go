@@ -228,20 +228,24 @@ func newLimitEnv(t *testing.T, c Config, policy session.LimitPolicy) (e *env, ix
 	return e, ix, a, b
 }
 
-func limitOldest(t *testing.T, c Config) {
-	e, ix, a, b := newLimitEnv(t, c, session.LimitEndOldest)
-	fresh := e.login("", "alice", true)
-	equal(t, "the oldest sign-in past the limit", e.userOf(a), "")
-	equal(t, "the other session", e.userOf(b), "alice")
-	equal(t, "the new sign-in", e.userOf(fresh), "alice")
-	equal(t, "sessions listed", len(e.sessions(ix, "alice")), 2)
-}
+func limitOldest(t *testing.T, c Config) { limitEnds(t, c, session.LimitEndOldest, "the oldest sign-in") }
 
 func limitLeastRecent(t *testing.T, c Config) {
-	e, ix, a, b := newLimitEnv(t, c, session.LimitEndLeastRecent)
+	limitEnds(t, c, session.LimitEndLeastRecent, "the least recently seen session")
+}
+
+// limitEnds: a sign-in past the limit of newLimitEnv ends, under policy,
+// the oldest sign-in (a) or the session seen least recently (b), which
+// ended names, and no other.
+func limitEnds(t *testing.T, c Config, policy session.LimitPolicy, ended string) {
+	e, ix, a, b := newLimitEnv(t, c, policy)
+	gone, kept := a, b
+	if policy == session.LimitEndLeastRecent {
+		gone, kept = b, a
+	}
 	fresh := e.login("", "alice", true)
-	equal(t, "the least recently seen session past the limit", e.userOf(b), "")
-	equal(t, "the session seen last", e.userOf(a), "alice")
+	equal(t, ended+" past the limit", e.userOf(gone), "")
+	equal(t, "the other session", e.userOf(kept), "alice")
 	equal(t, "the new sign-in", e.userOf(fresh), "alice")
 	equal(t, "sessions listed", len(e.sessions(ix, "alice")), 2)
 }
