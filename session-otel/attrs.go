@@ -37,7 +37,8 @@ func phaseOf(k session.EventKind, cause string) phase {
 	switch k {
 	case session.EventLoaded, session.EventMissing, session.EventExpired, session.EventCorrupt:
 		return phaseRead
-	case session.EventCreated, session.EventSaved, session.EventRegenerated, session.EventDestroyed, session.EventTooLarge:
+	case session.EventCreated, session.EventSaved, session.EventRegenerated, session.EventDestroyed, session.EventTooLarge,
+		session.EventRefused:
 		return phaseSave
 	case session.EventLockWaited, session.EventLockTimeout:
 		return phaseLock

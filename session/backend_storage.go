@@ -734,6 +734,8 @@ func (st *backendStorage) saveEvent(ctx context.Context, a *saveAttempt, err err
 	switch {
 	case err != nil && errors.Is(err, ErrTooLarge):
 		e.Kind, e.Cause, e.Err = EventTooLarge, "", err
+	case err != nil && errors.Is(err, ErrUserLimit):
+		e.Kind, e.Cause, e.Err = EventRefused, CauseCap, err
 	case err != nil:
 		e.Kind, e.Cause, e.Err = EventStorageError, CauseSave, err
 	case e.Kind == 0:

@@ -59,6 +59,10 @@ const (
 	EventLockWaited
 	// EventLockTimeout: Locking.Lock gave up waiting (Duration: the wait).
 	EventLockTimeout
+	// EventRefused: Save refused a sign-in past Options.MaxUserSessions
+	// under LimitRefuse (Cause: CauseCap; Err wraps ErrUserLimit); nothing
+	// was stored.
+	EventRefused
 )
 
 var eventNames = [...]string{
@@ -75,6 +79,7 @@ var eventNames = [...]string{
 	EventStorageError: "storage_error",
 	EventLockWaited:   "lock_waited",
 	EventLockTimeout:  "lock_timeout",
+	EventRefused:      "refused",
 }
 
 // String returns the event's name in snake case ("storage_error"), as
@@ -94,7 +99,7 @@ const (
 	CauseRefresh   = "refresh"    // EventSaved: only its time to live was extended
 	CauseRevoke    = "revoke"     // EventRevoked: UserIndex.Revoke
 	CauseRevokeAll = "revoke_all" // EventRevoked: UserIndex.RevokeAll
-	CauseCap       = "cap"        // EventRevoked: a sign-in past Options.MaxUserSessions
+	CauseCap       = "cap"        // EventRevoked, EventRefused: a sign-in past Options.MaxUserSessions
 	CauseRead      = "read"       // EventStorageError: in Read
 	CauseSave      = "save"       // EventStorageError: in Save
 	CauseLock      = "lock"       // EventStorageError: in Locking.Lock

@@ -67,3 +67,20 @@ func TestUserLimitCountsSignInsInFlight(t *testing.T) {
 		}
 	}
 }
+
+// A refused sign-in is reported as EventRefused, not as a storage error.
+func TestUserLimitRefusedEvent(t *testing.T) {
+	var got []session.Event
+	obs := session.ObserverFunc(func(_ context.Context, e session.Event) { got = append(got, e) })
+	st := mustStorage(t, sessiontest.NewBackend(time.Now), session.Options{UserKey: "user", MaxUserSessions: 1, UserLimit: session.LimitRefuse, Observer: obs})
+	sessiontest.Request(t, st, "", func(s *session.Session) { s.Set("user", "ada") })
+	s := session.New()
+	s.Set("user", "ada")
+	if _, _, err := st.Save(context.Background(), s); !errors.Is(err, session.ErrUserLimit) {
+		t.Fatalf("Save past the limit: %v", err)
+	}
+	e := got[len(got)-1]
+	if e.Kind != session.EventRefused || e.Cause != session.CauseCap || e.User != "ada" || !errors.Is(e.Err, session.ErrUserLimit) {
+		t.Errorf("the refused sign-in's event: %+v", e)
+	}
+}

@@ -367,6 +367,7 @@ var eventTexts = map[session.EventKind]string{
 	session.EventStorageError: "storage error",
 	session.EventLockWaited:   "waited for another request",
 	session.EventLockTimeout:  "gave up waiting for another request",
+	session.EventRefused:      "sign-in refused: too many devices",
 }
 
 // eventText says what an event did, in a few words.
