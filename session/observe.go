@@ -194,7 +194,7 @@ func LogEvents(l *slog.Logger) Observer {
 	return ObserverFunc(func(ctx context.Context, e Event) {
 		level := slog.LevelDebug
 		switch e.Kind {
-		case EventExpired, EventRevoked:
+		case EventExpired, EventRevoked, EventRefused:
 			level = slog.LevelInfo
 		case EventCorrupt, EventStorageError, EventTooLarge, EventLockTimeout:
 			return
