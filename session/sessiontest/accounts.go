@@ -228,7 +228,9 @@ func newLimitEnv(t *testing.T, c Config, policy session.LimitPolicy) (e *env, ix
 	return e, ix, a, b
 }
 
-func limitOldest(t *testing.T, c Config) { limitEnds(t, c, session.LimitEndOldest, "the oldest sign-in") }
+func limitOldest(t *testing.T, c Config) {
+	limitEnds(t, c, session.LimitEndOldest, "the oldest sign-in")
+}
 
 func limitLeastRecent(t *testing.T, c Config) {
 	limitEnds(t, c, session.LimitEndLeastRecent, "the least recently seen session")
