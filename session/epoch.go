@@ -77,13 +77,12 @@ func (st *indexedStorage) Bump(ctx context.Context, user string, keep *Session) 
 	if keep != nil {
 		keep.endGrace()
 	}
-	var epoch int64
-	_, err := st.revoke(ctx, user, CauseEpoch, func(h string) bool { return h != except }, &epoch)
-	if err != nil {
+	r := revocation{cause: CauseEpoch, pick: func(h string) bool { return h != except }, bump: true, cut: true}
+	if _, err := st.revoke(ctx, user, &r); err != nil {
 		st.revokeFailed(ctx, user, err)
-		return epoch, fmt.Errorf("session: bumping a user's epoch: %w", err)
+		return r.epoch, fmt.Errorf("session: bumping a user's epoch: %w", err)
 	}
-	return epoch, nil
+	return r.epoch, nil
 }
 
 // endGrace keeps the ids that s replaces from a grace window

@@ -180,7 +180,9 @@ func decideSave(snap *saveSnapshot, now time.Time, o *Options, c storeCaps) save
 		// after the write.
 		p.write, p.deletes, p.cookie, p.mark = writeRecord, snap.deletes, cookieSet, markSaved
 	case refreshDue:
-		p.slide(snap, c.touch && !o.rewriteDue(snap.written, now) && !seenDue(snap, now))
+		// A changed client (client.go) rewrites the record, so that the
+		// user's list of sessions shows where it was last used.
+		p.slide(snap, c.touch && !o.rewriteDue(snap.written, now) && !snap.factsChanged())
 	}
 	p.forwarded(snap)
 	if c.index {
@@ -197,11 +199,6 @@ func (p *savePlan) forwarded(snap *saveSnapshot) {
 		p.cookie = cookieSet
 	}
 }
-
-// seenDue reports whether a sliding refresh should rewrite the record
-// rather than touch it, so that the user's list of sessions shows where it
-// was last used: the client changed (client.go).
-func seenDue(snap *saveSnapshot, _ time.Time) bool { return snap.factsChanged() }
 
 // end plans the end of a session destroyed, or past its lifetime (alive is
 // false): its records go, the cookie expires.

@@ -111,6 +111,9 @@ func (s *Session) Handle() string {
 // userOf returns the user that values name under key: the string stored
 // there, or "" (none, or not a string).
 func userOf(values fields, key string) string {
+	if key == "" {
+		return ""
+	}
 	f, _ := values.Lookup(key)
 	u, _ := f.Str() // unboxed: a save asks on every request
 	return u
@@ -534,7 +537,7 @@ func (st *indexedStorage) Revoke(ctx context.Context, user, handle string) error
 	if user == "" || handle == "" {
 		return nil
 	}
-	if _, err := st.revoke(ctx, user, CauseRevoke, func(h string) bool { return h == handle }, nil); err != nil {
+	if _, err := st.revoke(ctx, user, &revocation{cause: CauseRevoke, pick: func(h string) bool { return h == handle }}); err != nil {
 		st.revokeFailed(ctx, user, err)
 		return fmt.Errorf("session: revoking a session: %w", err)
 	}
@@ -546,7 +549,7 @@ func (st *indexedStorage) RevokeAll(ctx context.Context, user string, except ...
 	if user == "" {
 		return 0, nil
 	}
-	n, err := st.revoke(ctx, user, CauseRevokeAll, func(h string) bool { return !slices.Contains(except, h) }, nil)
+	n, err := st.revoke(ctx, user, &revocation{cause: CauseRevokeAll, pick: func(h string) bool { return !slices.Contains(except, h) }, cut: true})
 	if err != nil {
 		st.revokeFailed(ctx, user, err)
 		return n, fmt.Errorf("session: revoking a user's sessions: %w", err)
@@ -561,25 +564,35 @@ func (st *indexedStorage) revokeFailed(ctx context.Context, user string, err err
 	}
 }
 
-// revoke marks the members of user's index that pick chooses as revoked,
-// then ends them (endRevoked, reporting cause). With bump, the same
-// update raises the user's epoch and stores the new one there (Epochs).
-func (st *backendStorage) revoke(ctx context.Context, user, cause string, pick func(handle string) bool, bump *int64) (int, error) {
+// revocation is what a revoke does (revoke): mark the members pick
+// chooses, reported with cause; with bump, also raise the user's epoch
+// (Epochs) and store the new one in epoch; with cut, end the grace windows
+// of the ids rotated before now (grace.go), since the sessions it keeps
+// changed privilege.
+type revocation struct {
+	cause     string
+	pick      func(handle string) bool
+	bump, cut bool
+	epoch     int64
+}
+
+// revoke carries out r on user's index in one compare-and-set, then ends
+// the members it marked (endRevoked, reporting r.cause).
+func (st *backendStorage) revoke(ctx context.Context, user string, r *revocation) (int, error) {
 	marked := false // the document holds revoked members, new or left by a failed revoke
 	err := st.updateIndex(ctx, user, func(d *indexDoc) (bool, error) {
-		changed := false
+		changed := r.bump || r.cut
 		marked = false
-		if bump != nil {
+		if r.bump {
 			d.epoch++
-			*bump, changed = d.epoch, true
+			r.epoch = d.epoch
 		}
-		if bump != nil || cause == CauseRevokeAll {
-			// The grace windows of ids rotated before now end here.
-			d.cut, changed = timeMS(st.o.Now()), true
+		if r.cut {
+			d.cut = timeMS(st.o.Now())
 		}
 		for i := range d.members {
 			m := &d.members[i]
-			if !m.revoked && pick(m.handle) {
+			if !m.revoked && r.pick(m.handle) {
 				m.revoked, changed = true, true
 			}
 			marked = marked || m.revoked
@@ -589,7 +602,7 @@ func (st *backendStorage) revoke(ctx context.Context, user, cause string, pick f
 	if err != nil || !marked {
 		return 0, err
 	}
-	return st.endRevoked(ctx, user, cause)
+	return st.endRevoked(ctx, user, r.cause)
 }
 
 // endRevoked deletes the records of the revoked members of user's index
