@@ -16,6 +16,16 @@ type measurement struct {
 	ops     int64   // requests completed in the window
 	seconds float64 // the window's length
 	cpu     float64 // Redis's CPU seconds (sys + user) over the window, all masters
+	// cmds is what Redis's commands took over the window, all masters
+	// (INFO commandstats), by command.
+	cmds map[string]cmdStat
+}
+
+// measured is the measurement of ops requests in seconds, between the
+// server readings s0 and s1.
+func measured(ops int64, seconds float64, s0, s1 serverStats) measurement {
+	d := s1.since(s0)
+	return measurement{ops: ops, seconds: seconds, cpu: d.cpu, cmds: d.cmds}
 }
 
 // reqPerSec is requests per second over the window.
@@ -75,7 +85,7 @@ func timeWindow(ctx context.Context, c cell, count func() int64, stop func()) (m
 		return measurement{}, err
 	}
 	n0, t0 := count(), time.Now()
-	cpu0, err := c.meter.read(ctx)
+	st0, err := c.meter.read(ctx)
 	if err != nil {
 		return measurement{}, err
 	}
@@ -84,11 +94,11 @@ func timeWindow(ctx context.Context, c cell, count func() int64, stop func()) (m
 	}
 	n1, t1 := count(), time.Now()
 	stop()
-	cpu1, err := c.meter.read(ctx)
+	st1, err := c.meter.read(ctx)
 	if err != nil {
 		return measurement{}, err
 	}
-	return measurement{ops: n1 - n0, seconds: t1.Sub(t0).Seconds(), cpu: cpu1 - cpu0}, nil
+	return measured(n1-n0, t1.Sub(t0).Seconds(), st0, st1), nil
 }
 
 // sleep waits d, or until ctx ends.

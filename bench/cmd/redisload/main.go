@@ -37,6 +37,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,6 +53,7 @@ type config struct {
 	contenders []string
 	rounds     int
 	remixDir   string
+	cpuProfile string
 }
 
 // Topology and contender names, in the order the tables show them.
@@ -71,7 +73,7 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err = run(ctx, cfg, os.Args[1:], os.Stdout, os.Stderr)
+	err = profiled(cfg.cpuProfile, func() error { return run(ctx, cfg, os.Args[1:], os.Stdout, os.Stderr) })
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "redisload: FAILED:", err)
@@ -91,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	contenders := fs.String("contenders", strings.Join(contenderNames, ","), "comma-separated contenders: "+strings.Join(contenderNames, ", "))
 	fs.IntVar(&cfg.rounds, "rounds", 1, "runs of every cell, interleaved; each figure is the median")
 	fs.StringVar(&cfg.remixDir, "remix", "remix", "the folder of redis-load.mjs and its node_modules")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write this process's CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -176,4 +179,26 @@ func commandLine(args []string) string {
 		parts = append(parts, a)
 	}
 	return strings.Join(parts, " ")
+}
+
+// profiled runs f, under the CPU profiler writing to path unless path is
+// empty.
+func profiled(path string, f func() error) error {
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return err
+	}
+	err = f()
+	pprof.StopCPUProfile()
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

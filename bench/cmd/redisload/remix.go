@@ -82,10 +82,11 @@ func runRemix(ctx context.Context, c cell) (measurement, error) {
 }
 
 // readRemix reads redis-load.mjs's output and brackets its timed window
-// with readings of Redis's CPU.
+// with readings of Redis's CPU and command statistics.
 func readRemix(ctx context.Context, meter *cpuMeter, r io.Reader) (measurement, error) {
 	sc := bufio.NewScanner(r)
-	cpu0, started := 0.0, false
+	var st0 serverStats
+	started := false
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		switch {
@@ -94,7 +95,7 @@ func readRemix(ctx context.Context, meter *cpuMeter, r io.Reader) (measurement, 
 			if err != nil {
 				return measurement{}, err
 			}
-			cpu0, started = v, true
+			st0, started = v, true
 		case strings.HasPrefix(line, "ops "):
 			if !started {
 				return measurement{}, errors.New("an ops line before the start line")
@@ -103,9 +104,11 @@ func readRemix(ctx context.Context, meter *cpuMeter, r io.Reader) (measurement, 
 			if err != nil {
 				return measurement{}, err
 			}
-			cpu1, err := meter.read(ctx)
-			m.cpu = cpu1 - cpu0
-			return m, err
+			st1, err := meter.read(ctx)
+			if err != nil {
+				return measurement{}, err
+			}
+			return measured(m.ops, m.seconds, st0, st1), nil
 		}
 	}
 	if err := sc.Err(); err != nil {

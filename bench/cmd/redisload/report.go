@@ -178,3 +178,35 @@ func naNotes(spec tableSpec, r *results) []string {
 func writeRow(w io.Writer, cells []string) {
 	fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 }
+
+// writeCommandTable prints, under the topology's table, what Redis spent
+// executing the commands of a request (INFO commandstats), per contender:
+// each command as calls per request × µs per call, the largest share
+// first. Redis's CPU per request beyond that is I/O: reading and parsing
+// commands, writing replies, system calls, the event loop. The commands a
+// script runs (redis.call) are counted under their own names too, and
+// their time is also part of the script's.
+func writeCommandTable(w io.Writer, spec tableSpec, r *results) {
+	fmt.Fprintf(w, "\n%s, Redis command time (INFO commandstats), per request: calls × µs per call; a script's own commands are counted under their names too, their time also in the script's.\n\n", spec.topo)
+	head := []string{"clients", "workload"}
+	align := []string{"---:", "---"}
+	for _, c := range spec.contenders {
+		head = append(head, c)
+		align = append(align, "---")
+	}
+	writeRow(w, head)
+	writeRow(w, align)
+	for _, n := range spec.clients {
+		for _, wl := range workloadNames {
+			row := []string{fmt.Sprint(n), wl}
+			for _, c := range spec.contenders {
+				cell := "n/a"
+				if f, ok := commandFigure(r.runs[cellKey{spec.topo, n, wl, c}]); ok {
+					cell = f.String()
+				}
+				row = append(row, cell)
+			}
+			writeRow(w, row)
+		}
+	}
+}

@@ -39,7 +39,9 @@ func run(ctx context.Context, cfg *config, args []string, w, progress io.Writer)
 		}
 	}
 	for _, t := range topos {
-		writeTable(w, tableSpec{topo: t.name, title: t.title, clients: cfg.clients, contenders: cfg.contenders}, res)
+		spec := tableSpec{topo: t.name, title: t.title, clients: cfg.clients, contenders: cfg.contenders}
+		writeTable(w, spec, res)
+		writeCommandTable(w, spec, res)
 	}
 	return nil
 }

@@ -104,22 +104,22 @@ func newCPUMeter(addrs []string) *cpuMeter {
 	return m
 }
 
-// read returns used_cpu_sys + used_cpu_user of INFO cpu, summed over the
-// masters, in seconds.
-func (m *cpuMeter) read(ctx context.Context) (float64, error) {
+// read returns the masters' CPU time and command statistics (INFO cpu
+// commandstats), summed over the masters.
+func (m *cpuMeter) read(ctx context.Context) (serverStats, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	var sum float64
+	var sum serverStats
 	for _, c := range m.clients {
-		info, err := c.Info(ctx, "cpu").Result()
+		info, err := c.Info(ctx, "cpu", "commandstats").Result()
 		if err != nil {
-			return 0, fmt.Errorf("INFO cpu on %s: %w", c.Options().Addr, err)
+			return serverStats{}, fmt.Errorf("INFO on %s: %w", c.Options().Addr, err)
 		}
-		s, err := parseCPU(info)
+		st, err := parseInfo(info)
 		if err != nil {
-			return 0, fmt.Errorf("INFO cpu on %s: %w", c.Options().Addr, err)
+			return serverStats{}, fmt.Errorf("INFO on %s: %w", c.Options().Addr, err)
 		}
-		sum += s
+		sum.add(st)
 	}
 	return sum, nil
 }
