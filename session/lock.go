@@ -58,7 +58,10 @@ type Locking interface {
 	// not a valid id names no stored session: Lock returns at once with a
 	// no-op release, since no other request can hold that session. Past
 	// o.Wait it returns an error wrapping ErrLockTimeout; a backend error
-	// is returned as it is.
+	// is returned as it is. With Options.RegenerateGrace, Lock then reads
+	// the record of cookieValue's id, and when it is an id that
+	// RegenerateID replaced within the window, also takes the lock of the
+	// id that replaced it, since the request loads that session.
 	Lock(ctx context.Context, cookieValue string, o LockOptions) (release func(), err error)
 }
 
@@ -89,37 +92,85 @@ func (st *lockingIndexedStorage) Lock(ctx context.Context, cookieValue string, o
 // request's context may have ended.
 const unlockTimeout = 5 * time.Second
 
-// lockSession is Lock: TryLock with a fresh token until it is taken, waiting
-// longer between tries as they fail (1 ms, doubling up to 50 ms), until
-// o.Wait (by the real clock: Options.Now may be a test's fake clock) or
-// the context's end.
+// lockSession is Lock: the lock of the cookie's id and, within a grace
+// window (Options.RegenerateGrace) where that id names a forwarding
+// record, also the lock of the id that replaced it, which requests with
+// the new cookie take; so the requests that reach one session through its
+// old and its new id run one at a time too. Both waits end at o.Wait
+// after the start. A replaced id is always locked before the id that
+// replaced it, and an id never forwards back to one it replaced, so two
+// requests cannot each hold the lock the other waits for.
 func (st *backendStorage) lockSession(ctx context.Context, lk Locker, cookieValue string, o LockOptions) (func(), error) {
 	if cookieValue == "" || !ValidID(cookieValue) {
 		return func() {}, nil
 	}
 	o = o.withDefaults()
-	token := newID()
 	start := time.Now()
+	release, err := st.lockID(ctx, lk, cookieValue, o, start)
+	if err != nil || st.o.RegenerateGrace <= 0 {
+		return release, err
+	}
+	// Read under the first lock: a rotation that held it has written its
+	// forwarding record by now.
+	target, err := st.forwardOf(ctx, cookieValue, start)
+	if err == nil && target != "" {
+		var second func()
+		if second, err = st.lockID(ctx, lk, target, o, start); err == nil {
+			first := release
+			release = func() { second(); first() }
+		}
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// lockID takes the lock of session id: TryLock with a fresh token until it
+// is taken, waiting longer between tries as they fail (1 ms, doubling up to
+// 50 ms), until o.Wait after start (by the real clock: Options.Now may be a
+// test's fake clock) or the context's end.
+func (st *backendStorage) lockID(ctx context.Context, lk Locker, id string, o LockOptions, start time.Time) (func(), error) {
+	token := newID()
 	deadline := start.Add(o.Wait)
 	pause := time.Millisecond
 	for tries := 1; ; tries++ {
-		ok, err := lk.TryLock(ctx, cookieValue, token, o.TTL)
+		ok, err := lk.TryLock(ctx, id, token, o.TTL)
 		if err != nil {
-			st.lockEvent(ctx, cookieValue, EventStorageError, start, err)
-			return nil, fmt.Errorf("session: lock %s: %w", logID(cookieValue), err)
+			st.lockEvent(ctx, id, EventStorageError, start, err)
+			return nil, fmt.Errorf("session: lock %s: %w", logID(id), err)
 		}
 		if ok {
 			if tries > 1 {
-				st.lockEvent(ctx, cookieValue, EventLockWaited, start, nil)
+				st.lockEvent(ctx, id, EventLockWaited, start, nil)
 			}
-			return st.unlocker(ctx, lk, cookieValue, token), nil
+			return st.unlocker(ctx, lk, id, token), nil
 		}
 		if err := waitTurn(ctx, deadline, pause); err != nil {
-			st.lockEvent(ctx, cookieValue, EventLockTimeout, start, nil)
-			return nil, fmt.Errorf("session: lock %s: held by another request for over %v: %w", logID(cookieValue), o.Wait, err)
+			st.lockEvent(ctx, id, EventLockTimeout, start, nil)
+			return nil, fmt.Errorf("session: lock %s: held by another request for over %v: %w", logID(id), o.Wait, err)
 		}
 		pause = min(2*pause, 50*time.Millisecond)
 	}
+}
+
+// forwardOf returns the id that replaced id, when id's record is a
+// forwarding record within the grace window; "" when it is anything else
+// (a session, absent, expired, corrupt, a forwarding record past its
+// window). start is when the lock was asked for, for its event.
+func (st *backendStorage) forwardOf(ctx context.Context, id string, start time.Time) (string, error) {
+	now := st.o.Now()
+	r, _, err := st.read(ctx, id, now)
+	switch {
+	case errors.Is(err, errForwarded):
+		target, _ := st.forwardTarget(id, &r, now)
+		return target, nil
+	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrCorruptRecord):
+		return "", nil
+	}
+	st.lockEvent(ctx, id, EventStorageError, start, err)
+	return "", fmt.Errorf("session: lock %s: reading its record: %w", logID(id), err)
 }
 
 // lockEvent reports a lock wait, timeout (kind) or error of session id's

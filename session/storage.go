@@ -125,7 +125,9 @@ type Options struct {
 	// a sign-out or a switch of user (UserKey, which the window needs), a
 	// request that called MarkAuthenticated, a session an Epochs.Bump
 	// kept; their old ids are dead at once, so that whoever planted or
-	// stole one cannot follow. 0: no window (off).
+	// stole one cannot follow. Within the window, Locking.Lock of the old
+	// id also takes the lock of the new one, so Exclusive requests through
+	// either id run one at a time. 0: no window (off).
 	RegenerateGrace time.Duration
 	// Observer receives the lifecycle events of the storage's sessions
 	// (Event): loads, saves, expiry, revokes, errors. nil: none, and the

@@ -25,6 +25,7 @@ var mergeScenarios = []scenario{
 	{name: "merge: a record another program rewrote meanwhile is merged, not overwritten", serverSide: true, put: true, run: mergeForeignWrite},
 	{name: "exclusive: locked increments from concurrent requests are all kept", locks: true, run: exclusiveIncrements},
 	{name: "exclusive: a held lock makes Lock wait, then time out with ErrLockTimeout", locks: true, run: exclusiveTimeout},
+	{name: "exclusive: within a grace window, requests with the old and the new id share the session's lock", locks: true, serverSide: true, run: exclusiveGrace},
 	{name: "exclusive: no cookie or a malformed one needs no lock", locks: true, run: exclusiveNoCookie},
 }
 
@@ -245,6 +246,50 @@ func exclusiveTimeout(t *testing.T, c Config) {
 	again, err := lk.Lock(ctx, id, session.LockOptions{Wait: time.Second})
 	must(t, "Lock after the release", err)
 	again()
+}
+
+// exclusiveGrace: within a grace window (Options.RegenerateGrace) the old
+// id loads the session that replaced it, so Lock of the old id also takes
+// the lock of the new one, which requests with the new cookie take.
+func exclusiveGrace(t *testing.T, c Config) {
+	e, old, cookie := graceEnv(t, c)
+	lk, ok := e.locking()
+	if !ok {
+		return
+	}
+	ctx := context.Background()
+	release, err := lk.Lock(ctx, cookie, session.LockOptions{})
+	must(t, "Lock of the new id", err)
+	_, err = lk.Lock(ctx, old, session.LockOptions{Wait: 30 * time.Millisecond})
+	isError(t, "Lock of the old id while the new id's lock is held", err, session.ErrLockTimeout)
+	release()
+	release, err = lk.Lock(ctx, old, session.LockOptions{Wait: time.Second})
+	must(t, "Lock of the old id", err)
+	_, err = lk.Lock(ctx, cookie, session.LockOptions{Wait: 30 * time.Millisecond})
+	isError(t, "Lock of the new id while the old id's lock is held", err, session.ErrLockTimeout)
+	release()
+	release() // a second call does nothing
+	again, err := lk.Lock(ctx, cookie, session.LockOptions{Wait: time.Second})
+	must(t, "Lock of the new id after the release", err)
+	again()
+
+	e.req(cookie, func(s *session.Session) { s.Set("count", 0) })
+	const workers, each = 4, 10
+	var wg sync.WaitGroup
+	for i := range 2 * workers {
+		id := old
+		if i%2 == 1 {
+			id = cookie
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lockedIncrements(e, lk, id, each)
+		}()
+	}
+	wg.Wait()
+	n, _ := session.Value[int](e.read(cookie), "count")
+	equal(t, fmt.Sprintf("count after %d locked increments through the old and the new id", 2*workers*each), n, 2*workers*each)
 }
 
 func exclusiveNoCookie(t *testing.T, c Config) {
