@@ -2,6 +2,8 @@ package redisstorage
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +36,7 @@ func backendContract(t *testing.T, c redis.UniversalClient) {
 	t.Run("stale versions", k.staleVersions)
 	t.Run("another program's SET is a conflict", k.foreignSet)
 	t.Run("delete at a version", k.deleteAtVersion)
+	t.Run("a large record's version is compared by its SHA-1", k.largeRecord)
 	t.Run("delete with the zero version", k.deleteZero)
 	t.Run("an empty value has a version", k.emptyValue)
 	t.Run("WRONGTYPE is a corrupt record", k.wrongType)
@@ -101,7 +104,7 @@ func (k *contract) versions(t *testing.T) {
 	if v1.IsZero() {
 		t.Fatal("Put(zero version, absent) returned the zero Version")
 	}
-	k.expect(t, "Put (script loaded)", "evalsha "+putScript.Hash()+" 1 "+key+"  <record> 60000")
+	k.expect(t, "Put (script loaded)", "evalsha "+putScript.Hash()+" 1 "+key+"  <record> 60000 absent")
 	data, got, err := k.b.Get(k.ctx, key)
 	if err != nil || string(data) != "one" || got != v1 {
 		t.Fatalf("Get = %q, %v, %v; want \"one\" at the version Put returned", data, got, err)
@@ -110,7 +113,7 @@ func (k *contract) versions(t *testing.T) {
 	if v2 := k.put(t, key, "two", time.Minute, v1); v2 == v1 {
 		t.Error("Put at the current version returned the same Version")
 	}
-	k.expect(t, "Put at a version", "evalsha "+putScript.Hash()+" 1 "+key+" "+digest(v1)+" <record> 60000")
+	k.expect(t, "Put at a version", "evalsha "+putScript.Hash()+" 1 "+key+" one <record> 60000 bytes")
 }
 
 func (k *contract) staleVersions(t *testing.T) {
@@ -157,7 +160,7 @@ func (k *contract) deleteAtVersion(t *testing.T) {
 	wantStored(t, k.c, "after a conflicting Delete", key, "two")
 	k.h.reset()
 	must(t, k.b.Delete(k.ctx, key, v2))
-	k.expect(t, "Delete at a version", "evalsha "+delScript.Hash()+" 1 "+key+" "+digest(v2))
+	k.expect(t, "Delete at a version", "evalsha "+delScript.Hash()+" 1 "+key+" two bytes")
 	wantAbsent(t, k.c, "Delete at the current version", key)
 	wantIs(t, "Delete at a version of an absent key", k.b.Delete(k.ctx, key, v2), session.ErrConflict)
 }
@@ -170,6 +173,37 @@ func (k *contract) deleteZero(t *testing.T) {
 	k.put(t, key, "three", time.Minute, session.Version{})
 	must(t, k.b.Delete(k.ctx, key, session.Version{}))
 	wantAbsent(t, k.c, "Delete with the zero Version", key)
+}
+
+// largeRecord: above maxExpectBytes, Put and Delete send the SHA-1 of the
+// bytes they read instead of the bytes, with the same conflicts; at the
+// limit, still the bytes.
+func (k *contract) largeRecord(t *testing.T) {
+	key := k.b.Key("large")
+	big := func(c string) string { return strings.Repeat(c, maxExpectBytes+1) }
+	v1 := k.put(t, key, big("a"), time.Minute, session.Version{})
+	k.h.reset()
+	v2 := k.put(t, key, big("b"), time.Minute, v1)
+	sum := sha1.Sum([]byte(big("a")))
+	k.expect(t, "Put at the version of a large record", "evalsha "+putScript.Hash()+" 1 "+key+" "+hex.EncodeToString(sum[:])+" <record> 60000 sha1")
+	_, err := k.b.Put(k.ctx, key, []byte("c"), time.Minute, v1)
+	wantIs(t, "Put at a stale version of a large record", err, session.ErrConflict)
+	wantIs(t, "Delete at a stale version of a large record", k.b.Delete(k.ctx, key, v1), session.ErrConflict)
+	// Another program writes other bytes of the same length.
+	must(t, k.c.Set(k.ctx, key, big("c"), 0).Err())
+	_, err = k.b.Put(k.ctx, key, []byte("d"), time.Minute, v2)
+	wantIs(t, "Put after another client's SET of a large record", err, session.ErrConflict)
+	wantStored(t, k.c, "after the conflicting Put", key, big("c"))
+	_, cur, err := k.b.Get(k.ctx, key)
+	must(t, err)
+	must(t, k.b.Delete(k.ctx, key, cur))
+	wantAbsent(t, k.c, "Delete at the version of a large record", key)
+
+	atLimit := strings.Repeat("e", maxExpectBytes)
+	v := k.put(t, key, atLimit, time.Minute, session.Version{})
+	k.h.reset()
+	k.put(t, key, "f", time.Minute, v)
+	k.expect(t, "Put at the version of a record at the limit", "evalsha "+putScript.Hash()+" 1 "+key+" "+atLimit+" <record> 60000 bytes")
 }
 
 func (k *contract) emptyValue(t *testing.T) {
@@ -211,7 +245,7 @@ func (k *contract) ttl(t *testing.T) {
 	key := k.b.Key("ttl")
 	k.h.reset()
 	k.put(t, key, "a", 1500*time.Microsecond, session.Version{})
-	if _, cmds := k.h.take(); len(cmds) != 1 || !strings.HasSuffix(cmds[0], " <record> 2") {
+	if _, cmds := k.h.take(); len(cmds) != 1 || !strings.HasSuffix(cmds[0], " <record> 2 absent") {
 		t.Errorf("Put with 1.5ms: %q, want PX 2 (rounded up)", cmds)
 	}
 	k.put(t, key+"x", "a", 0, session.Version{})

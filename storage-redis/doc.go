@@ -21,15 +21,15 @@
 //     Options.Session.UserKey set, a login or logout that changes the
 //     per-user index costs a few more, made by package session on the
 //     index document.
-//   - Compare-and-set: a key's version is its bytes. A save sends the SHA-1
-//     of the bytes it read, and the script writes only while the key still
-//     holds them, in the same round trip; otherwise nothing is written and
-//     package session reads the record again and re-applies the request's
-//     own changes (merged saves), so concurrent requests that change
-//     different keys of one session all keep their changes. Any write in
-//     between counts, this package's or another program's (a Remix app's
-//     plain SET). A record deleted by a concurrent logout or revoke is not
-//     written back.
+//   - Compare-and-set: a key's version is its bytes. A save sends the bytes
+//     it read (their SHA-1 above 4 KiB), and the script writes only while
+//     the key still holds them, in the same round trip; otherwise nothing
+//     is written and package session reads the record again and
+//     re-applies the request's own changes (merged saves), so concurrent
+//     requests that change different keys of one session all keep their
+//     changes. Any write in between counts, this package's or another
+//     program's (a Remix app's plain SET). A record deleted by a
+//     concurrent logout or revoke is not written back.
 //   - Exclusive sessions: the Storage is a session.Locking. A session's lock
 //     is the key prefix + "lock:" + the id's hash (or the id with
 //     PlainKeys), taken with SET … NX PX (so it ends at its TTL if its

@@ -136,9 +136,9 @@ func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 // apart.
 //
 // A key's version is its bytes: Get returns them as the Version's Tag, and
-// Put and Delete send their SHA-1 to a script that compares it with the
-// SHA-1 of what is stored, on the server, in the same round trip as the
-// write. Any write in between, by this package or by another program (a
+// Put and Delete send them (their SHA-1 above 4 KiB, see expectation) to a
+// script that compares them with what is stored, on the server, in the
+// same round trip as the write. Any write in between, by this package or by another program (a
 // Remix app's plain SET), changes the bytes and so is a conflict, unless it
 // wrote the very same bytes.
 type backend struct {
@@ -287,14 +287,34 @@ func versionOf(s string) session.Version {
 	return session.Version{Tag: s}
 }
 
-// digest is the SHA-1 (hex) of the bytes that v names, as the scripts'
-// redis.sha1hex computes it for what is stored; "" for the zero Version.
-func digest(v session.Version) string {
-	if v.IsZero() {
-		return ""
+// How the scripts compare what is stored with the version the caller read
+// (the last argument of putScript and delScript): "absent" requires that
+// nothing is stored; "bytes" compares the stored bytes with the argument
+// itself (one comparison, as Lua interns both strings); "sha1" compares
+// their SHA-1 (hex) with it. Redis spends less on sending a small record
+// twice than on hashing it, and a large record's SHA-1 keeps the command
+// small.
+const (
+	expectAbsent = "absent"
+	expectBytes  = "bytes"
+	expectSHA1   = "sha1"
+)
+
+// maxExpectBytes is the largest record that is compared as its bytes;
+// above it, by its SHA-1.
+const maxExpectBytes = 4 << 10
+
+// expectation returns the scripts' arguments for the version v the caller
+// read: what to compare the stored value with, and how (see expectBytes).
+func expectation(v session.Version) (expect, how string) {
+	switch {
+	case v.IsZero():
+		return "", expectAbsent
+	case len(v.Tag) <= maxExpectBytes:
+		return v.Tag, expectBytes
 	}
 	sum := sha1.Sum([]byte(v.Tag))
-	return hex.EncodeToString(sum[:])
+	return hex.EncodeToString(sum[:]), expectSHA1
 }
 
 // wrongType reports whether err is Redis's answer for a key of another
@@ -334,16 +354,21 @@ func (b *backend) Get(ctx context.Context, key string) ([]byte, session.Version,
 }
 
 // putScript is Put's compare-and-set on one key (KEYS[1]), so it runs on
-// the one node that owns the key (Cluster-safe). ARGV[1] is the SHA-1 of
-// the bytes the caller read, or "" when the key must be absent; ARGV[2] the
-// new value; ARGV[3] its TTL in milliseconds, or 0 for none. It returns 1
-// when it wrote, 0 on a conflict (nothing written).
+// the one node that owns the key (Cluster-safe). ARGV[1] and ARGV[4] say
+// what must be stored for the write to happen (expectation); ARGV[2] is
+// the new value, ARGV[3] its TTL in milliseconds, or 0 for none. It
+// returns 1 when it wrote, 0 on a conflict (nothing written).
 var putScript = redis.NewScript(putScriptSource)
 
 const putScriptSource = `local cur = redis.call('GET', KEYS[1])
-if ARGV[1] == '' then
+local how = ARGV[4]
+if how == 'absent' then
   if cur then return 0 end
-elseif not cur or redis.sha1hex(cur) ~= ARGV[1] then
+elseif not cur then
+  return 0
+elseif how == 'bytes' then
+  if cur ~= ARGV[1] then return 0 end
+elseif redis.sha1hex(cur) ~= ARGV[1] then
   return 0
 end
 if ARGV[3] == '0' then
@@ -353,12 +378,18 @@ else
 end
 return 1`
 
-// delScript is Delete's compare-and-delete on one key: ARGV[1] is the
-// SHA-1 of the bytes the caller read. 1: deleted; 0: a conflict.
+// delScript is Delete's compare-and-delete on one key: ARGV[1] and ARGV[2]
+// say what must be stored (expectation, never "absent"). 1: deleted; 0: a
+// conflict.
 var delScript = redis.NewScript(delScriptSource)
 
 const delScriptSource = `local cur = redis.call('GET', KEYS[1])
-if not cur or redis.sha1hex(cur) ~= ARGV[1] then return 0 end
+if not cur then return 0 end
+if ARGV[2] == 'bytes' then
+  if cur ~= ARGV[1] then return 0 end
+elseif redis.sha1hex(cur) ~= ARGV[1] then
+  return 0
+end
 redis.call('DEL', KEYS[1])
 return 1`
 
@@ -415,7 +446,8 @@ func (b *backend) Put(ctx context.Context, key string, data []byte, ttl time.Dur
 	if ttl > 0 {
 		ms = millis(ttl)
 	}
-	if err := b.compareAndSet(ctx, "put", putScript, key, digest(v), data, ms); err != nil {
+	expect, how := expectation(v)
+	if err := b.compareAndSet(ctx, "put", putScript, key, expect, data, ms, how); err != nil {
 		return session.Version{}, err
 	}
 	// The caller does not modify data after Put (the Backend contract), so
@@ -437,7 +469,8 @@ func (b *backend) Delete(ctx context.Context, key string, v session.Version) err
 		}
 		return nil
 	}
-	return b.compareAndSet(ctx, "delete", delScript, key, digest(v))
+	expect, how := expectation(v)
+	return b.compareAndSet(ctx, "delete", delScript, key, expect, how)
 }
 
 // compareAndSet runs script (putScript or delScript) on key, one round
