@@ -194,18 +194,26 @@ func exclusiveIncrements(t *testing.T, c Config) {
 		return
 	}
 	id, _ := e.req("", func(s *session.Session) { s.Set("count", 0) })
-	const workers, each = 8, 25
+	incrementsKept(e, lk, id, []string{id, id, id, id, id, id, id, id}, 25)
+}
+
+// incrementsKept runs, at once for each cookie value of cookies, each
+// requests that increment the count of session id, each holding the lock
+// that its cookie value takes, and checks that the count has every
+// increment.
+func incrementsKept(e *env, lk session.Locking, id string, cookies []string, each int) {
+	e.t.Helper()
 	var wg sync.WaitGroup
-	for range workers {
+	for _, cookie := range cookies {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lockedIncrements(e, lk, id, each)
+			lockedIncrements(e, lk, cookie, each)
 		}()
 	}
 	wg.Wait()
 	n, _ := session.Value[int](e.read(id), "count")
-	equal(t, fmt.Sprintf("count after %d locked increments", workers*each), n, workers*each)
+	equal(e.t, fmt.Sprintf("count after %d locked increments through %d requests at once", len(cookies)*each, len(cookies)), n, len(cookies)*each)
 }
 
 // lockedIncrements runs n requests that increment the count of session id,
@@ -236,14 +244,23 @@ func exclusiveTimeout(t *testing.T, c Config) {
 		return
 	}
 	id, _ := e.req("", func(s *session.Session) { s.Set("count", 0) })
+	lockExcludes(t, lk, id, id)
+}
+
+// lockExcludes checks that while a request holds what Lock took for the
+// cookie value held, Lock for the cookie value other waits and then times
+// out with ErrLockTimeout, and that other's lock is free once the first is
+// released (a second release doing nothing).
+func lockExcludes(t *testing.T, lk session.Locking, held, other string) {
+	t.Helper()
 	ctx := context.Background()
-	release, err := lk.Lock(ctx, id, session.LockOptions{})
+	release, err := lk.Lock(ctx, held, session.LockOptions{})
 	must(t, "Lock", err)
-	_, err = lk.Lock(ctx, id, session.LockOptions{Wait: 30 * time.Millisecond})
-	isError(t, "Lock of a held lock", err, session.ErrLockTimeout)
+	_, err = lk.Lock(ctx, other, session.LockOptions{Wait: 30 * time.Millisecond})
+	isError(t, "Lock while a request holds the lock it needs", err, session.ErrLockTimeout)
 	release()
 	release() // a second call does nothing
-	again, err := lk.Lock(ctx, id, session.LockOptions{Wait: time.Second})
+	again, err := lk.Lock(ctx, other, session.LockOptions{Wait: time.Second})
 	must(t, "Lock after the release", err)
 	again()
 }
@@ -257,39 +274,10 @@ func exclusiveGrace(t *testing.T, c Config) {
 	if !ok {
 		return
 	}
-	ctx := context.Background()
-	release, err := lk.Lock(ctx, cookie, session.LockOptions{})
-	must(t, "Lock of the new id", err)
-	_, err = lk.Lock(ctx, old, session.LockOptions{Wait: 30 * time.Millisecond})
-	isError(t, "Lock of the old id while the new id's lock is held", err, session.ErrLockTimeout)
-	release()
-	release, err = lk.Lock(ctx, old, session.LockOptions{Wait: time.Second})
-	must(t, "Lock of the old id", err)
-	_, err = lk.Lock(ctx, cookie, session.LockOptions{Wait: 30 * time.Millisecond})
-	isError(t, "Lock of the new id while the old id's lock is held", err, session.ErrLockTimeout)
-	release()
-	release() // a second call does nothing
-	again, err := lk.Lock(ctx, cookie, session.LockOptions{Wait: time.Second})
-	must(t, "Lock of the new id after the release", err)
-	again()
-
+	lockExcludes(t, lk, cookie, old)
+	lockExcludes(t, lk, old, cookie)
 	e.req(cookie, func(s *session.Session) { s.Set("count", 0) })
-	const workers, each = 4, 10
-	var wg sync.WaitGroup
-	for i := range 2 * workers {
-		id := old
-		if i%2 == 1 {
-			id = cookie
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lockedIncrements(e, lk, id, each)
-		}()
-	}
-	wg.Wait()
-	n, _ := session.Value[int](e.read(cookie), "count")
-	equal(t, fmt.Sprintf("count after %d locked increments through the old and the new id", 2*workers*each), n, 2*workers*each)
+	incrementsKept(e, lk, cookie, []string{old, cookie, old, cookie, old, cookie, old, cookie}, 10)
 }
 
 func exclusiveNoCookie(t *testing.T, c Config) {
