@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"math"
-	"strings"
 	"testing"
 )
 
@@ -84,16 +83,11 @@ func TestWriteCommandTable(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	writeCommandTable(&buf, tableSpec{topo: "node", clients: []int{16}, contenders: []string{"sessionkit", "scs"}}, r)
-	got := buf.String()
-	for _, want := range []string{
+	holdsAll(t, buf.String(),
 		"node, Redis command time (INFO commandstats)",
 		"| clients | workload | sessionkit | scs |\n",
 		"| ---: | --- | --- | --- |\n",
 		"| 16 | write | get 1.00 × 0.25 | n/a |\n",
 		"| 16 | read | get 1.00 × 0.25 | n/a |\n",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("table lacks %q:\n%s", want, got)
-		}
-	}
+	)
 }
