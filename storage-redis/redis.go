@@ -138,9 +138,9 @@ func New(client redis.UniversalClient, o Options) (session.Storage, error) {
 // A key's version is its bytes: Get returns them as the Version's Tag, and
 // Put and Delete send them (their SHA-1 above 4 KiB, see expectation) to a
 // script that compares them with what is stored, on the server, in the
-// same round trip as the write. Any write in between, by this package or by another program (a
-// Remix app's plain SET), changes the bytes and so is a conflict, unless it
-// wrote the very same bytes.
+// same round trip as the write. Any write in between, by this package or
+// by another program (a Remix app's plain SET), changes the bytes and so
+// is a conflict, unless it wrote the very same bytes.
 type backend struct {
 	c      redis.UniversalClient
 	s      *sender // the commands of reads and saves (pipeline.go)
