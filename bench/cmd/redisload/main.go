@@ -20,7 +20,9 @@
 //
 // Reported per cell: requests per second over the timed window, and Redis's
 // own CPU time (the used_cpu_sys + used_cpu_user of INFO cpu, summed over
-// every master, before and after the window) per 10,000 requests. With
+// every master, before and after the window) per 10,000 requests; under
+// each topology's table, a second one with Redis's time per command of a
+// request (INFO commandstats, read with the CPU). With
 // -rounds N every cell runs N times, the rounds interleaved, and each
 // figure is the median of its N.
 //

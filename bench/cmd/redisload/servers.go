@@ -89,8 +89,8 @@ func (t *topology) nodeClient(pool int) *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: t.masters[0], PoolSize: pool, ContextTimeoutEnabled: true})
 }
 
-// cpuMeter reads Redis's own CPU time, summed over masters, with a client
-// of its own per master.
+// cpuMeter reads Redis's own CPU time and command statistics, summed over
+// masters, with a client of its own per master.
 type cpuMeter struct {
 	clients []*redis.Client
 }
