@@ -53,8 +53,9 @@ var errNoMiddleware = errors.New("sessionmiddleware: Exclusive found no session 
 //     names, waiting at most o.Lock.Wait (within a grace window,
 //     session.Options.RegenerateGrace, a cookie with an id that
 //     RegenerateID replaced takes the lock of the new id too, so requests
-//     with the old and the new cookie run one at a time). A request without a session value
-//     has nothing stored that another request could change, and runs
+//     with the old and the new cookie run one at a time). A request
+//     without a session value has nothing stored that another request
+//     could change, and runs
 //     without a lock. When the wait ends in vain (session.ErrLockTimeout),
 //     or the storage does not answer within o.Lock.Wait plus the
 //     middleware's StorageTimeout (the wait, then the try that finds the

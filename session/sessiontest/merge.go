@@ -197,10 +197,10 @@ func exclusiveIncrements(t *testing.T, c Config) {
 	incrementsKept(e, lk, id, []string{id, id, id, id, id, id, id, id}, 25)
 }
 
-// incrementsKept runs, at once for each cookie value of cookies, each
-// requests that increment the count of session id, each holding the lock
-// that its cookie value takes, and checks that the count has every
-// increment.
+// incrementsKept runs one goroutine per cookie value in cookies, all at
+// once, each sending each requests that increment the count of session id
+// while holding the lock that its cookie value takes (lockedIncrements),
+// and checks that the count has every increment.
 func incrementsKept(e *env, lk session.Locking, id string, cookies []string, each int) {
 	e.t.Helper()
 	var wg sync.WaitGroup
