@@ -51,22 +51,20 @@ var errNoMiddleware = errors.New("sessionmiddleware: Exclusive found no session 
 //
 //  1. takes the lock of the session that the request's cookie (or token)
 //     names, waiting at most o.Lock.Wait (within a grace window,
-//     session.Options.RegenerateGrace, a cookie with an id that
-//     RegenerateID replaced takes the lock of the new id too, so requests
-//     with the old and the new cookie run one at a time). A request
-//     without a session value has nothing stored that another request
-//     could change, and runs
-//     without a lock. When the wait ends in vain (session.ErrLockTimeout),
-//     or the storage does not answer within o.Lock.Wait plus the
-//     middleware's StorageTimeout (the wait, then the try that finds the
-//     lock free; the lock call's context has that deadline), it logs a
-//     warning and answers 503 Service Unavailable with Retry-After
-//     (o.RetryAfter in whole seconds) and "Cache-Control: no-store",
-//     without running the handler and without saving the session. Any
-//     other error (a storage that cannot lock, a backend error, no session
-//     middleware outside) is logged and goes to the middleware's
-//     ErrorHandler (of Options or TokenOptions; a plain 500 without the
-//     middleware);
+//     session.Options.RegenerateGrace, a cookie with an id that RegenerateID
+//     replaced takes the lock of the new id too, so requests with the old and
+//     the new cookie run one at a time). A request without a session value
+//     has nothing stored that another request could change, and runs without
+//     a lock. When the wait ends in vain (session.ErrLockTimeout), or the
+//     storage does not answer within o.Lock.Wait plus the middleware's
+//     StorageTimeout (the wait, then the try that finds the lock free; the
+//     lock call's context has that deadline), it logs a warning and answers
+//     503 Service Unavailable with Retry-After (o.RetryAfter in whole
+//     seconds) and "Cache-Control: no-store", without running the handler and
+//     without saving the session. Any other error (a storage that cannot
+//     lock, a backend error, no session middleware outside) is logged and
+//     goes to the middleware's ErrorHandler (of Options or TokenOptions; a
+//     plain 500 without the middleware);
 //  2. reads the session from the storage, now that no other request of
 //     the session runs (a read past the StorageTimeout gets the same 503,
 //     and frees the lock). Sessions load on first use, so this is the
