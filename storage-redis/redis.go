@@ -362,11 +362,11 @@ var putScript = redis.NewScript(putScriptSource)
 
 const putScriptSource = `local cur = redis.call('GET', KEYS[1])
 local how = ARGV[4]
-if how == 'absent' then
+if how == '` + expectAbsent + `' then
   if cur then return 0 end
 elseif not cur then
   return 0
-elseif how == 'bytes' then
+elseif how == '` + expectBytes + `' then
   if cur ~= ARGV[1] then return 0 end
 elseif redis.sha1hex(cur) ~= ARGV[1] then
   return 0
@@ -385,7 +385,7 @@ var delScript = redis.NewScript(delScriptSource)
 
 const delScriptSource = `local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
-if ARGV[2] == 'bytes' then
+if ARGV[2] == '` + expectBytes + `' then
   if cur ~= ARGV[1] then return 0 end
 elseif redis.sha1hex(cur) ~= ARGV[1] then
   return 0
